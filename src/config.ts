@@ -1,0 +1,141 @@
+import * as v from "valibot";
+import { NORMALIZED_TYPES } from "./bandwidth/event-types";
+
+/*
+ * Environment variables arrive as strings (wrangler vars, secrets, .dev.vars). Each concern reads
+ * only its own part, so a bad forwarding setting never stops ingest from accepting callbacks.
+ * An empty string means unset: that is how wrangler.toml spells "no default".
+ */
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_RETENTION_DAYS = 30;
+/** Bandwidth retries for 24 h; the ledger must remember ids for longer than that. */
+export const MIN_LEDGER_RETENTION_DAYS = 3;
+export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+const DEFAULT_FORWARD_TIMEOUT_MS = 10_000;
+
+const unset = (value: unknown) => (value === "" ? undefined : value);
+const OptionalString = v.pipe(v.unknown(), v.transform(unset), v.optional(v.string()));
+
+function integerVar(name: string, fallback: number, min: number) {
+	return v.pipe(
+		v.unknown(),
+		v.transform(unset),
+		v.optional(v.string(), String(fallback)),
+		v.string(),
+		v.regex(/^\d+$/, `${name} must be a whole number`),
+		v.transform(Number),
+		v.minValue(min, `${name} must be at least ${min}`),
+	);
+}
+
+function listVar<const TOptions extends readonly string[]>(name: string, options: TOptions) {
+	return v.pipe(
+		v.unknown(),
+		v.transform(unset),
+		v.optional(v.string(), ""),
+		v.string(),
+		v.transform((value) =>
+			value
+				.split(",")
+				.map((item) => item.trim())
+				.filter((item) => item !== ""),
+		),
+		v.array(v.picklist(options, `${name} accepts only: ${options.join(", ")}`)),
+	);
+}
+
+const IngestConfigSchema = v.object({
+	BANDWIDTH_USERNAME: OptionalString,
+	BANDWIDTH_PASSWORD: OptionalString,
+	ALLOW_UNAUTHENTICATED: v.pipe(
+		v.unknown(),
+		v.transform((value) => value === "true"),
+	),
+	MAX_BODY_BYTES: integerVar("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1),
+});
+
+const SIGNING_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+
+const ForwardConfigSchema = v.object({
+	FORWARD_URL: v.pipe(OptionalString, v.optional(v.pipe(v.string(), v.url("FORWARD_URL must be an absolute URL")))),
+	FORWARD_SIGNING_SECRET: v.pipe(
+		OptionalString,
+		v.optional(v.string(), ""),
+		v.string(),
+		v.transform((value) => value.split(/\s+/).filter((secret) => secret !== "")),
+		v.array(
+			v.pipe(v.string(), v.regex(SIGNING_SECRET, "FORWARD_SIGNING_SECRET entries must look like whsec_<base64>")),
+		),
+	),
+	FORWARD_EVENT_TYPES: listVar("FORWARD_EVENT_TYPES", NORMALIZED_TYPES),
+	FORWARD_DIRECTIONS: listVar("FORWARD_DIRECTIONS", ["inbound", "outbound"] as const),
+	FORWARD_RETRY_SCHEDULE: v.pipe(
+		OptionalString,
+		v.optional(v.string(), DEFAULT_RETRY_SCHEDULE.join(",")),
+		v.string(),
+		v.transform((value) => value.split(",").map((item) => item.trim())),
+		v.array(
+			v.pipe(v.string(), v.regex(/^\d+$/, "FORWARD_RETRY_SCHEDULE is a comma list of seconds"), v.transform(Number)),
+		),
+	),
+	FORWARD_TIMEOUT_MS: integerVar("FORWARD_TIMEOUT_MS", DEFAULT_FORWARD_TIMEOUT_MS, 1),
+});
+
+const RetentionConfigSchema = v.object({
+	RETENTION_DAYS: integerVar("RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1),
+});
+
+const AdminConfigSchema = v.object({ ADMIN_TOKEN: OptionalString });
+
+export type ConfigResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+type EnvSchema = v.ObjectSchema<v.ObjectEntries, undefined>;
+
+function reader<TSchema extends EnvSchema, TValue>(schema: TSchema, shape: (parsed: v.InferOutput<TSchema>) => TValue) {
+	const keys = Object.keys(schema.entries);
+	// The env object is the same for every request an isolate serves; parse it once.
+	const cache = new WeakMap<object, ConfigResult<TValue>>();
+	return (env: object): ConfigResult<TValue> => {
+		let result = cache.get(env);
+		if (result === undefined) {
+			const vars = env as Record<string, unknown>;
+			const input = Object.fromEntries(keys.map((key) => [key, vars[key] ?? ""]));
+			const parsed = v.safeParse(schema, input);
+			result = parsed.success
+				? { ok: true, value: shape(parsed.output) }
+				: { ok: false, message: parsed.issues.map((issue) => issue.message).join("; ") };
+			cache.set(env, result);
+		}
+		return result;
+	};
+}
+
+export const readIngestConfig = reader(IngestConfigSchema, (env) => ({
+	credentials:
+		env.BANDWIDTH_USERNAME !== undefined && env.BANDWIDTH_PASSWORD !== undefined
+			? { username: env.BANDWIDTH_USERNAME, password: env.BANDWIDTH_PASSWORD }
+			: null,
+	allowUnauthenticated: env.ALLOW_UNAUTHENTICATED,
+	maxBodyBytes: env.MAX_BODY_BYTES,
+}));
+export type IngestConfig = Extract<ReturnType<typeof readIngestConfig>, { ok: true }>["value"];
+
+export const readForwardConfig = reader(ForwardConfigSchema, (env) => ({
+	url: env.FORWARD_URL ?? null,
+	signingSecrets: env.FORWARD_SIGNING_SECRET,
+	eventTypes: new Set<string>(env.FORWARD_EVENT_TYPES),
+	directions: new Set<string>(env.FORWARD_DIRECTIONS),
+	retryScheduleSeconds: env.FORWARD_RETRY_SCHEDULE,
+	timeoutMs: env.FORWARD_TIMEOUT_MS,
+}));
+export type ForwardConfig = Extract<ReturnType<typeof readForwardConfig>, { ok: true }>["value"];
+
+export const readRetentionConfig = reader(RetentionConfigSchema, (env) => ({
+	retentionDays: env.RETENTION_DAYS,
+	ledgerRetentionDays: Math.max(env.RETENTION_DAYS, MIN_LEDGER_RETENTION_DAYS),
+}));
+
+export const readAdminConfig = reader(AdminConfigSchema, (env) => ({
+	adminToken: env.ADMIN_TOKEN ?? null,
+}));

@@ -1,0 +1,27 @@
+import { insertDelivery } from "../db/deliveries.repository";
+import { log } from "../log";
+
+/**
+ * Messages Cloudflare gave up on (the consumer crashed on them max_retries times) land here. They
+ * are recorded as dead, so they show up in the admin API and can be replayed.
+ */
+export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+	const at = new Date().toISOString();
+	const rows = batch.messages.map((message) => {
+		const id = (message.body as { eventId?: unknown } | null)?.eventId;
+		const eventId = typeof id === "string" ? id : "unknown";
+		log.error("forward_dead_lettered", { eventId, queueMessageId: message.id });
+		return insertDelivery(env.DB, {
+			event_id: eventId,
+			attempt: message.attempts,
+			outcome: "dead",
+			http_status: null,
+			error: `dead-letter queue: the consumer could not settle this event (queue message ${message.id})`,
+			duration_ms: null,
+			at,
+		});
+	});
+	// If D1 is down this throws, and the dead-letter queue redelivers the batch later.
+	await env.DB.batch(rows);
+	batch.ackAll();
+}

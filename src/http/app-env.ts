@@ -1,0 +1,6 @@
+import type { IngestConfig } from "../config";
+
+export type AppEnv = {
+	Bindings: Env;
+	Variables: { ingestConfig: IngestConfig };
+};

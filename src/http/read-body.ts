@@ -1,0 +1,37 @@
+import { PayloadTooLargeError } from "./errors";
+
+/**
+ * Reads the body while counting bytes, so a chunked upload with no (or a lying) Content-Length
+ * is cut off at the cap instead of being buffered whole.
+ */
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+	const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+	if (declared > maxBytes) throw tooLarge(maxBytes);
+	if (request.body === null) return new Uint8Array(0);
+
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let total = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		total += value.byteLength;
+		if (total > maxBytes) {
+			await reader.cancel().catch(() => {});
+			throw tooLarge(maxBytes);
+		}
+		chunks.push(value);
+	}
+	if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
+	const body = new Uint8Array(total);
+	let offset = 0;
+	for (const chunk of chunks) {
+		body.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return body;
+}
+
+function tooLarge(maxBytes: number): PayloadTooLargeError {
+	return new PayloadTooLargeError(`the body is larger than ${maxBytes} bytes`);
+}

@@ -1,0 +1,72 @@
+import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
+import { ledgerFor } from "../ledger/ledger-client";
+import type { LedgerEntry } from "../ledger/ledger-store";
+import { errorMessage, log } from "../log";
+import { prepareElement } from "./prepare-element";
+
+export interface IngestCounts {
+	received: number;
+	stored: number;
+	duplicates: number;
+	quarantined: number;
+}
+
+export type IngestResult = { ok: true; counts: IngestCounts } | { ok: false; reason: "storage_unavailable" };
+
+function groupByMessage(entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
+	const groups = new Map<string, LedgerEntry[]>();
+	for (const entry of entries) {
+		const group = groups.get(entry.message_id);
+		if (group === undefined) groups.set(entry.message_id, [entry]);
+		else group.push(entry);
+	}
+	return groups;
+}
+
+async function quarantine(db: D1Database, rows: readonly NewQuarantineRow[]): Promise<void> {
+	if (rows.length === 0) return;
+	await db.batch(insertQuarantine(db, rows));
+	for (const row of rows) log.warn("element_quarantined", { quarantineId: row.id, reason: row.reason });
+}
+
+/**
+ * Makes every element of a batch durable: events in their message's ledger (all messages in
+ * parallel), invalid elements in quarantine. Succeeds only if every write did, because the
+ * answer tells Bandwidth whether to retry the whole batch — and a retry accepts nothing twice.
+ */
+export async function ingestBatch(
+	env: Pick<Env, "DB" | "MESSAGE_LEDGER">,
+	elements: readonly unknown[],
+	receivedAt: string,
+): Promise<IngestResult> {
+	const prepared = await Promise.all(elements.map((element) => prepareElement(element, receivedAt)));
+	const entries: LedgerEntry[] = [];
+	const invalid: NewQuarantineRow[] = [];
+	for (const item of prepared) {
+		if (item.kind === "event") entries.push(item.entry);
+		else invalid.push(item.row);
+	}
+
+	const groups = [...groupByMessage(entries)];
+	const [quarantineWrite, ...accepts] = await Promise.allSettled([
+		quarantine(env.DB, invalid),
+		...groups.map(([messageId, group]) => ledgerFor(env, messageId).accept(group)),
+	]);
+
+	let failed = false;
+	if (quarantineWrite?.status === "rejected") {
+		failed = true;
+		log.error("quarantine_write_failed", { elements: invalid.length, error: errorMessage(quarantineWrite.reason) });
+	}
+	const counts: IngestCounts = { received: elements.length, stored: 0, duplicates: 0, quarantined: invalid.length };
+	accepts.forEach((accept, index) => {
+		if (accept.status === "fulfilled") {
+			counts.stored += accept.value.stored;
+			counts.duplicates += accept.value.duplicates;
+			return;
+		}
+		failed = true;
+		log.error("ledger_accept_failed", { messageId: groups[index]?.[0], error: errorMessage(accept.reason) });
+	});
+	return failed ? { ok: false, reason: "storage_unavailable" } : { ok: true, counts };
+}

@@ -1,0 +1,150 @@
+import type { MessageStatus } from "../bandwidth/event-types";
+import { type EventRow, withSequence } from "../db/events.repository";
+import type { MessageStatusRow } from "../db/message-status.repository";
+
+/** What the Worker hands a ledger: a D1 row in waiting, and what the event says about status. */
+export type LedgerEntry = Omit<EventRow, "sequence"> & {
+	status: MessageStatus | null;
+	status_rank: number | null;
+};
+
+/*
+ * One table per message. A row is the event's identity (the de-duplication memory), its sequence,
+ * and, until drained, the outbox copy of its D1 row. The per-recipient status is derived from the
+ * rows rather than stored beside them, so it cannot disagree with them.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  sequence INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  message_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  direction TEXT,
+  recipient TEXT NOT NULL,
+  from_number TEXT,
+  owner TEXT,
+  application_id TEXT,
+  error_code INTEGER,
+  event_time TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  status TEXT,
+  status_rank INTEGER,
+  normalized_json TEXT,
+  drained INTEGER NOT NULL DEFAULT 0
+)`;
+
+type PendingRow = EventRow & Record<string, SqlStorageValue>;
+type StatusCandidate = {
+	recipient: string;
+	status: string;
+	status_rank: number;
+	id: string;
+	message_id: string;
+	error_code: number | null;
+	received_at: string;
+};
+
+export class LedgerStore {
+	readonly #sql: SqlStorage;
+
+	constructor(sql: SqlStorage) {
+		this.#sql = sql;
+		sql.exec(SCHEMA);
+	}
+
+	/** Appends the entry under the next sequence; false if this event id was accepted before. */
+	append(entry: LedgerEntry, sequence: number): boolean {
+		const inserted = this.#sql
+			.exec(
+				`INSERT INTO events (sequence, id, message_id, type, direction, recipient, from_number, owner,
+				   application_id, error_code, event_time, received_at, status, status_rank, normalized_json)
+				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				 ON CONFLICT (id) DO NOTHING RETURNING sequence`,
+				sequence,
+				entry.id,
+				entry.message_id,
+				entry.type,
+				entry.direction,
+				entry.recipient,
+				entry.from_number,
+				entry.owner,
+				entry.application_id,
+				entry.error_code,
+				entry.event_time,
+				entry.received_at,
+				entry.status,
+				entry.status_rank,
+				withSequence(entry.normalized_json, sequence),
+			)
+			.toArray();
+		return inserted.length > 0;
+	}
+
+	nextSequence(): number {
+		return this.#sql.exec<{ next: number }>("SELECT coalesce(max(sequence), 0) + 1 AS next FROM events").one().next;
+	}
+
+	/** The oldest undrained rows, in sequence order, at most `maxRows` and about `maxChars` of JSON. */
+	pending(maxRows: number, maxChars: number): EventRow[] {
+		const sizes = this.#sql
+			.exec<{ sequence: number; size: number }>(
+				"SELECT sequence, length(normalized_json) AS size FROM events WHERE drained = 0 ORDER BY sequence LIMIT ?",
+				maxRows,
+			)
+			.toArray();
+		let last = -1;
+		let total = 0;
+		for (const { sequence, size } of sizes) {
+			if (last !== -1 && total + size > maxChars) break;
+			total += size;
+			last = sequence;
+		}
+		if (last === -1) return [];
+		return this.#sql
+			.exec<PendingRow>(
+				`SELECT id, message_id, sequence, type, direction, recipient, from_number, owner, application_id,
+				   error_code, event_time, received_at, normalized_json
+				 FROM events WHERE drained = 0 AND sequence <= ? ORDER BY sequence`,
+				last,
+			)
+			.toArray();
+	}
+
+	markDrained(sequences: readonly number[]): void {
+		if (sequences.length === 0) return;
+		// The body has reached D1 and the queue; the row stays as the memory of the id.
+		this.#sql.exec(
+			`UPDATE events SET drained = 1, normalized_json = NULL WHERE sequence IN (${sequences.map(() => "?").join(",")})`,
+			...sequences,
+		);
+	}
+
+	/** Per recipient: the highest status reached, the first event to reach it winning ties. */
+	statuses(recipients: ReadonlySet<string>): MessageStatusRow[] {
+		const best = new Map<string, StatusCandidate>();
+		const candidates = this.#sql.exec<StatusCandidate>(
+			`SELECT recipient, status, status_rank, id, message_id, error_code, received_at
+			 FROM events WHERE status IS NOT NULL ORDER BY sequence`,
+		);
+		for (const row of candidates) {
+			if (!recipients.has(row.recipient)) continue;
+			const current = best.get(row.recipient);
+			if (current === undefined || row.status_rank > current.status_rank) best.set(row.recipient, row);
+		}
+		return [...best.values()].map((row) => ({
+			message_id: row.message_id,
+			recipient: row.recipient,
+			status: row.status,
+			status_rank: row.status_rank,
+			last_event_id: row.id,
+			error_code: row.error_code,
+			updated_at: row.received_at,
+		}));
+	}
+
+	/** When the newest event was accepted; null once the ledger holds nothing. */
+	lastAcceptedAt(): number | null {
+		const row = this.#sql.exec<{ last: string | null }>("SELECT max(received_at) AS last FROM events").one();
+		return row.last === null ? null : Date.parse(row.last);
+	}
+}

@@ -1,0 +1,47 @@
+import type { EventRow } from "../db/events.repository";
+import type { ForwardJob } from "../forward/forward-job";
+
+/*
+ * Cloudflare Queues: one message ≤ 128 KB, one sendBatch ≤ 100 messages and ≤ 256 KB (DESIGN §7).
+ * Events small enough travel inside the job; a larger one travels as its id and the consumer
+ * reads it back from D1, so an oversized inbound text can never wedge the outbox.
+ */
+export const INLINE_EVENT_MAX_BYTES = 96 * 1024;
+const BATCH_MAX_MESSAGES = 100;
+const BATCH_MAX_BYTES = 240 * 1024;
+const MESSAGE_OVERHEAD_BYTES = 128;
+
+const encoder = new TextEncoder();
+
+export interface QueueChunk {
+	sequences: number[];
+	messages: MessageSendRequest<ForwardJob>[];
+}
+
+function jobFor(row: Pick<EventRow, "id" | "normalized_json">): { job: ForwardJob; bytes: number } {
+	const eventBytes = encoder.encode(row.normalized_json).byteLength;
+	if (eventBytes <= INLINE_EVENT_MAX_BYTES) {
+		return { job: { eventId: row.id, event: row.normalized_json }, bytes: eventBytes + MESSAGE_OVERHEAD_BYTES };
+	}
+	return { job: { eventId: row.id }, bytes: MESSAGE_OVERHEAD_BYTES };
+}
+
+export function chunkForQueue(rows: readonly Pick<EventRow, "id" | "sequence" | "normalized_json">[]): QueueChunk[] {
+	const chunks: QueueChunk[] = [];
+	let current: QueueChunk = { sequences: [], messages: [] };
+	let currentBytes = 0;
+	for (const row of rows) {
+		const { job, bytes } = jobFor(row);
+		const full = current.messages.length === BATCH_MAX_MESSAGES || currentBytes + bytes > BATCH_MAX_BYTES;
+		if (full && current.messages.length > 0) {
+			chunks.push(current);
+			current = { sequences: [], messages: [] };
+			currentBytes = 0;
+		}
+		current.sequences.push(row.sequence);
+		current.messages.push({ body: job, contentType: "json" });
+		currentBytes += bytes;
+	}
+	if (current.messages.length > 0) chunks.push(current);
+	return chunks;
+}
