@@ -1,0 +1,66 @@
+import { env } from "cloudflare:workers";
+import { vi } from "vitest";
+import type { DeliveryRow } from "../../src/db/deliveries.repository";
+import type { EventRow } from "../../src/db/events.repository";
+import type { MessageStatusRow } from "../../src/db/message-status.repository";
+
+export async function eventsOf(messageId: string): Promise<EventRow[]> {
+	const rows = await env.DB.prepare("SELECT * FROM events WHERE message_id = ?1 ORDER BY sequence")
+		.bind(messageId)
+		.all<EventRow & { raw_json: string }>();
+	return rows.results;
+}
+
+/** The ledger drains in the background (its alarm); wait until D1 holds `count` events of the message. */
+export async function waitForEvents(messageId: string, count: number, timeout = 5000): Promise<EventRow[]> {
+	return vi.waitUntil(
+		async () => {
+			const rows = await eventsOf(messageId);
+			return rows.length >= count ? rows : undefined;
+		},
+		{ timeout, interval: 20 },
+	);
+}
+
+export async function statusesOf(messageId: string): Promise<MessageStatusRow[]> {
+	const rows = await env.DB.prepare("SELECT * FROM message_status WHERE message_id = ?1 ORDER BY recipient")
+		.bind(messageId)
+		.all<MessageStatusRow>();
+	return rows.results;
+}
+
+export async function deliveriesOf(eventId: string): Promise<DeliveryRow[]> {
+	const rows = await env.DB.prepare("SELECT * FROM deliveries WHERE event_id = ?1 ORDER BY id")
+		.bind(eventId)
+		.all<DeliveryRow>();
+	return rows.results;
+}
+
+export async function waitForDeliveries(eventId: string, count: number, timeout = 5000): Promise<DeliveryRow[]> {
+	return vi.waitUntil(
+		async () => {
+			const rows = await deliveriesOf(eventId);
+			return rows.length >= count ? rows : undefined;
+		},
+		{ timeout, interval: 20 },
+	);
+}
+
+export async function quarantineRows(
+	reasonLike = "%",
+): Promise<Array<{ id: string; reason: string; raw_json: string }>> {
+	const rows = await env.DB.prepare("SELECT id, reason, raw_json FROM quarantine WHERE reason LIKE ?1 ORDER BY id")
+		.bind(reasonLike)
+		.all<{ id: string; reason: string; raw_json: string }>();
+	return rows.results;
+}
+
+/** Runs a statement against D1 and undoes it afterwards: an outage made of real SQL errors. */
+export async function withTableRenamed<T>(table: string, body: () => Promise<T>): Promise<T> {
+	await env.DB.exec(`ALTER TABLE ${table} RENAME TO ${table}_offline`);
+	try {
+		return await body();
+	} finally {
+		await env.DB.exec(`ALTER TABLE ${table}_offline RENAME TO ${table}`);
+	}
+}

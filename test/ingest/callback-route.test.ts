@@ -1,0 +1,177 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { basicAuthorization, CALLBACK_URL, postCallback } from "../helpers/callback";
+import { element } from "../helpers/fixtures";
+
+const delivered = () => element("spec2026__message-delivered_sms.object.json");
+
+/** The Worker with some configuration changed, as a deployment with other vars would see it. */
+function fetchWith(
+	vars: Partial<Record<keyof Env, string>>,
+	init: RequestInit & { url?: string } = {},
+): Promise<Response> {
+	const request = new Request(init.url ?? CALLBACK_URL, { method: "POST", ...init });
+	return Promise.resolve(worker.fetch(request, { ...env, ...vars } as Env, createExecutionContext()));
+}
+
+async function expectError(response: Response, status: number, code: string): Promise<void> {
+	expect(response.status).toBe(status);
+	expect(response.headers.get("content-type")).toContain("application/json");
+	const body = (await response.json()) as { error: { code: string; message: string } };
+	expect(body.error.code).toBe(code);
+	expect(body.error.message).toEqual(expect.any(String));
+}
+
+describe("authentication", () => {
+	it("answers Bandwidth's first, credential-less attempt with the Basic challenge", async () => {
+		const response = await postCallback([delivered()], { authorization: null });
+		expect(response.headers.get("www-authenticate")).toBe('Basic realm="bandwidth-relay"');
+		await expectError(response, 401, "unauthorized");
+	});
+
+	it("rejects a wrong password with the same challenge", async () => {
+		const response = await postCallback([delivered()], { authorization: basicAuthorization("bandwidth", "nope") });
+		expect(response.headers.get("www-authenticate")).toBe('Basic realm="bandwidth-relay"');
+		await expectError(response, 401, "unauthorized");
+	});
+
+	it("rejects a wrong username, and a malformed header", async () => {
+		await expectError(
+			await postCallback([delivered()], { authorization: basicAuthorization("x", "test-password") }),
+			401,
+			"unauthorized",
+		);
+		await expectError(await postCallback([delivered()], { authorization: "Basic !!!" }), 401, "unauthorized");
+		await expectError(
+			await postCallback([delivered()], { authorization: "Bearer test-password" }),
+			401,
+			"unauthorized",
+		);
+	});
+
+	it("does not read the body before the credentials are checked", async () => {
+		const response = await postCallback("{not json", { authorization: null, raw: true });
+		await expectError(response, 401, "unauthorized");
+	});
+
+	it("answers 503 not_configured while credentials are unset", async () => {
+		const response = await fetchWith(
+			{ BANDWIDTH_USERNAME: "", BANDWIDTH_PASSWORD: "" },
+			{ body: JSON.stringify([delivered()]), headers: { authorization: basicAuthorization() } },
+		);
+		await expectError(response, 503, "not_configured");
+	});
+
+	it("accepts unauthenticated callbacks only when ALLOW_UNAUTHENTICATED is true and no credentials are set", async () => {
+		const response = await fetchWith(
+			{ BANDWIDTH_USERNAME: "", BANDWIDTH_PASSWORD: "", ALLOW_UNAUTHENTICATED: "true" },
+			{ body: JSON.stringify([delivered()]) },
+		);
+		expect(response.status).toBe(200);
+		// Set credentials still win over the development switch.
+		const guarded = await fetchWith({ ALLOW_UNAUTHENTICATED: "true" }, { body: JSON.stringify([delivered()]) });
+		await expectError(guarded, 401, "unauthorized");
+	});
+
+	it("answers 503 when a setting is invalid rather than guessing", async () => {
+		const response = await fetchWith(
+			{ MAX_BODY_BYTES: "lots" },
+			{ body: JSON.stringify([delivered()]), headers: { authorization: basicAuthorization() } },
+		);
+		await expectError(response, 503, "not_configured");
+	});
+});
+
+describe("the body", () => {
+	it("answers 200 with zero counts for an empty batch", async () => {
+		const response = await postCallback([]);
+		expect(response.status).toBe(200);
+		expect(await response.json()).toEqual({ received: 0, stored: 0, duplicates: 0, quarantined: 0 });
+	});
+
+	it.each([
+		["truncated JSON", '[{"type":'],
+		["an empty body", ""],
+		["a BOM-less garbage string", "hello"],
+	])("rejects %s with 400 invalid_json", async (_, body) => {
+		await expectError(await postCallback(body, { raw: true }), 400, "invalid_json");
+	});
+
+	it("rejects invalid UTF-8 with 400 invalid_json", async () => {
+		const bytes = new Uint8Array([0x5b, 0x22, 0xff, 0xfe, 0x22, 0x5d]);
+		await expectError(await postCallback(bytes, { raw: true }), 400, "invalid_json");
+	});
+
+	it.each([
+		["a string", '"hello"'],
+		["a number", "42"],
+		["null", "null"],
+		["true", "true"],
+	])("rejects %s at the top level with 400 invalid_batch", async (_, body) => {
+		await expectError(await postCallback(body, { raw: true }), 400, "invalid_batch");
+	});
+
+	it("rejects a declared Content-Length over MAX_BODY_BYTES with 413 before reading", async () => {
+		const body = JSON.stringify([delivered()]);
+		const response = await fetchWith(
+			{ MAX_BODY_BYTES: "100" },
+			{ body, headers: { authorization: basicAuthorization(), "content-length": String(body.length) } },
+		);
+		await expectError(response, 413, "payload_too_large");
+	});
+
+	it("cuts off a chunked body that grows past MAX_BODY_BYTES", async () => {
+		const chunk = new TextEncoder().encode(" ".repeat(400));
+		let sent = 0;
+		const stream = new ReadableStream<Uint8Array>({
+			pull(controller) {
+				sent += 1;
+				if (sent > 10) controller.close();
+				else controller.enqueue(chunk);
+			},
+		});
+		const response = await fetchWith({ MAX_BODY_BYTES: "1000" }, {
+			body: stream,
+			headers: { authorization: basicAuthorization() },
+			duplex: "half",
+		} as RequestInit);
+		await expectError(response, 413, "payload_too_large");
+		expect(sent).toBeLessThan(10);
+	});
+
+	it("rejects more than 1000 elements with 413", async () => {
+		await expectError(await postCallback(Array.from({ length: 1001 }, () => ({}))), 413, "payload_too_large");
+	});
+
+	it("rejects a body that is plainly not JSON with 415", async () => {
+		const response = await postCallback("type=message-received", {
+			raw: true,
+			headers: { "content-type": "application/x-www-form-urlencoded" },
+		});
+		await expectError(response, 415, "unsupported_media_type");
+	});
+
+	it("accepts JSON sent with a generic or missing content type", async () => {
+		const response = await postCallback([delivered()], { headers: { "content-type": "text/plain" } });
+		expect(response.status).toBe(200);
+	});
+});
+
+describe("routing", () => {
+	it.each(["GET", "PUT", "DELETE", "PATCH"])("answers %s on the callback route with 405 and Allow", async (method) => {
+		const response = await exports.default.fetch(CALLBACK_URL, { method });
+		expect(response.headers.get("allow")).toBe("POST");
+		await expectError(response, 405, "method_not_allowed");
+	});
+
+	it("answers an unknown path with a JSON 404", async () => {
+		await expectError(await exports.default.fetch("https://relay.test/nope"), 404, "not_found");
+		await expectError(
+			await exports.default.fetch("https://relay.test/bandwidth/messaging/x", { method: "POST" }),
+			404,
+			"not_found",
+		);
+	});
+});
