@@ -13,9 +13,16 @@ export async function receivedAt(path: string = DEFAULT_HOOK_PATH): Promise<Reco
 	return response.json();
 }
 
-export async function scriptResponses(path: string, responses: ScriptedResponse[]): Promise<void> {
-	await fetch(`${downstreamBase()}/__script?path=${encodeURIComponent(path)}`, {
+/** The next answers the downstream gives on `path` (or only to requests for one event id). */
+export async function scriptResponses(path: string, responses: ScriptedResponse[], webhookId = ""): Promise<void> {
+	const query = `path=${encodeURIComponent(path)}&webhookId=${encodeURIComponent(webhookId)}`;
+	await fetch(`${downstreamBase()}/__script?${query}`, {
 		method: "POST",
 		body: JSON.stringify(responses),
 	});
+}
+
+/** A path of its own for one test, so recordings and scripts do not mix. */
+export function freshPath(): string {
+	return `/t/${crypto.randomUUID()}`;
 }

@@ -3,8 +3,9 @@ import type { AddressInfo } from "node:net";
 import type { RecordedRequest, ScriptedResponse } from "./downstream-types";
 
 /*
- * The customer's endpoint in tests: records every request it receives and answers each path with
- * a scripted sequence of responses (then 204). Control routes live under /__ .
+ * The customer's endpoint in tests: records every request it receives and answers each path (or
+ * one event id on a path) with a scripted sequence of responses, then 204. Control routes live
+ * under /__ .
  */
 
 async function readBody(request: IncomingMessage): Promise<string> {
@@ -30,7 +31,8 @@ export async function startDownstream(port = 0): Promise<{ port: number; close: 
 			return sendJson(response, 200, path === null ? recorded : recorded.filter((r) => r.path === path));
 		}
 		if (url.pathname === "/__script" && request.method === "POST") {
-			scripts.set(url.searchParams.get("path") ?? "/hook", JSON.parse(body) as ScriptedResponse[]);
+			const key = `${url.searchParams.get("path") ?? "/hook"}#${url.searchParams.get("webhookId") ?? ""}`;
+			scripts.set(key, JSON.parse(body) as ScriptedResponse[]);
 			return sendJson(response, 200, { ok: true });
 		}
 		if (url.pathname === "/__reset" && request.method === "POST") {
@@ -45,7 +47,10 @@ export async function startDownstream(port = 0): Promise<{ port: number; close: 
 			]),
 		);
 		recorded.push({ path: url.pathname, method: request.method ?? "", headers, body, at: Date.now() });
-		const next = scripts.get(url.pathname)?.shift();
+		// A script for this event id wins over the script for the whole path.
+		const next =
+			scripts.get(`${url.pathname}#${headers["webhook-id"] ?? ""}`)?.shift() ??
+			scripts.get(`${url.pathname}#`)?.shift();
 		if (next?.delayMs) await new Promise((resolve) => setTimeout(resolve, next.delayMs));
 		if (response.destroyed) return;
 		response.writeHead(next?.status ?? 204, next?.headers ?? {});

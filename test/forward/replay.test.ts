@@ -1,0 +1,62 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { insertDelivery } from "../../src/db/deliveries.repository";
+import { replayEvents } from "../../src/forward/replay";
+import { receivedAt } from "../helpers/downstream";
+import { storedEvent } from "../helpers/forward";
+import { deliveriesOf, waitForDeliveries } from "../helpers/storage";
+
+/** Forwards that reached the default downstream (the real queue's consumer posts there). */
+async function forwardsOf(eventId: string): Promise<number> {
+	return (await receivedAt()).filter((request) => request.headers["webhook-id"] === eventId).length;
+}
+
+async function markDead(eventId: string): Promise<void> {
+	await insertDelivery(env.DB, {
+		event_id: eventId,
+		attempt: 8,
+		outcome: "dead",
+		http_status: 410,
+		error: "HTTP 410: gone",
+		duration_ms: 12,
+		at: new Date().toISOString(),
+	}).run();
+}
+
+describe("replay", () => {
+	it("re-enqueues a dead event with its id and delivers it", async () => {
+		const event = await storedEvent();
+		await waitForDeliveries(event.id, 1);
+		await markDead(event.id);
+		const before = await forwardsOf(event.id);
+
+		expect(await replayEvents(env, { dead: true })).toEqual({ enqueued: 1, truncated: false });
+		await vi.waitUntil(async () => (await forwardsOf(event.id)) === before + 1, { timeout: 5000 });
+		const outcomes = await vi.waitUntil(async () => {
+			const rows = await deliveriesOf(event.id);
+			return rows.at(-1)?.outcome === "delivered" ? rows.map((row) => row.outcome) : undefined;
+		});
+		expect(outcomes.slice(-3)).toEqual(["dead", "replayed", "delivered"]);
+		// Replayed already: a second call finds nothing dead.
+		expect(await replayEvents(env, { dead: true })).toEqual({ enqueued: 0, truncated: false });
+	});
+
+	it("selects by event ids, by message, and by time range, within the bound", async () => {
+		const a = await storedEvent("spec2026__message-sending.object.json");
+		const b = await storedEvent("spec2026__message-delivered_sms.object.json", {
+			messageId: a.messageId,
+			time: "2024-12-18T16:51:30Z",
+		});
+		const other = await storedEvent("spec2026__message-received_sms.object.json", { time: "2031-01-01T00:00:00Z" });
+
+		expect(await replayEvents(env, { eventIds: [a.id, other.id, a.id] })).toEqual({ enqueued: 2, truncated: false });
+		expect(await replayEvents(env, { messageId: a.messageId })).toEqual({ enqueued: 2, truncated: false });
+		expect(await replayEvents(env, { since: "2031-01-01T00:00:00Z", until: "2031-01-02T00:00:00Z" })).toEqual({
+			enqueued: 1,
+			truncated: false,
+		});
+		expect(await replayEvents(env, { messageId: a.messageId }, 1)).toEqual({ enqueued: 1, truncated: true });
+		const replays = async (id: string) => (await deliveriesOf(id)).filter((row) => row.outcome === "replayed").length;
+		expect([await replays(a.id), await replays(b.id), await replays(other.id)]).toEqual([3, 1, 2]);
+	});
+});
