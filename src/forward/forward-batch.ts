@@ -31,7 +31,6 @@ export async function recordDeliveries(db: D1Database, rows: readonly NewDeliver
 export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const config = readForwardConfig(env);
 	const schedule = config.ok ? config.value.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
-	const at = new Date().toISOString();
 	const rows = await Promise.all(
 		batch.messages.map(async (message): Promise<NewDeliveryRow> => {
 			const settlement = await settleSafely(message, env, schedule);
@@ -48,7 +47,7 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 				http_status: settlement.httpStatus,
 				error: settlement.error,
 				duration_ms: settlement.durationMs,
-				at,
+				at: new Date().toISOString(),
 			};
 		}),
 	);

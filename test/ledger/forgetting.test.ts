@@ -1,0 +1,59 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { expect, it } from "vitest";
+import type { MessageLedger } from "../../src/ledger/message-ledger.do";
+import { postCallback } from "../helpers/callback";
+import { element } from "../helpers/fixtures";
+import { alarmOf, ledgerStub, waitForDrainBackoff } from "../helpers/ledger";
+import { eventsOf, waitForEvents, withTableRenamed } from "../helpers/storage";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+it("remembers ids for RETENTION_DAYS after its last event, then clears itself", async () => {
+	const event = element("spec2026__message-delivered_sms.object.json");
+	const id = event.message.id;
+	await postCallback([event]);
+	await waitForEvents(id, 1);
+
+	// Drained: the ledger keeps only the memory of the id, until 30 days after the last event.
+	const alarm = await alarmOf(id);
+	expect(alarm).toBeGreaterThan(Date.now() + 29 * DAY_MS);
+	expect(alarm).toBeLessThanOrEqual(Date.now() + 30 * DAY_MS);
+	expect(await (await postCallback([event])).json()).toMatchObject({ duplicates: 1 });
+
+	// Age the ledger past its retention and let the alarm fire.
+	await runInDurableObject(ledgerStub(id), (_instance: MessageLedger, state) => {
+		state.storage.sql.exec("UPDATE events SET received_at = ?", new Date(Date.now() - 31 * DAY_MS).toISOString());
+	});
+	expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
+	const rows = await runInDurableObject(ledgerStub(id), (_instance: MessageLedger, state) =>
+		state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one(),
+	);
+	expect(rows.n).toBe(0);
+	expect(await alarmOf(id)).toBeNull();
+});
+
+it("never forgets an event it has not drained, however old", async () => {
+	const event = element("spec2026__message-delivered_sms.object.json");
+	const id = event.message.id;
+	const countRows = () =>
+		runInDurableObject(ledgerStub(id), (_instance: MessageLedger, state) =>
+			state.storage.sql
+				.exec<{ n: number; pending: number }>(
+					"SELECT count(*) AS n, coalesce(sum(drained = 0), 0) AS pending FROM events",
+				)
+				.one(),
+		);
+	await withTableRenamed("events", async () => {
+		await postCallback([event]);
+		await waitForDrainBackoff(id);
+		await runInDurableObject(ledgerStub(id), (_instance: MessageLedger, state) => {
+			state.storage.sql.exec("UPDATE events SET received_at = ?", new Date(Date.now() - 90 * DAY_MS).toISOString());
+		});
+		expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
+		expect(await countRows()).toEqual({ n: 1, pending: 1 });
+	});
+	// D1 is back: the event drains first, and only then is the stale ledger cleared.
+	expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
+	expect(await eventsOf(id)).toHaveLength(1);
+	expect(await countRows()).toEqual({ n: 0, pending: 0 });
+});
