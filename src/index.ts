@@ -1,6 +1,7 @@
 import { deadLetterBatch } from "./forward/dead-letter-batch";
 import { forwardBatch } from "./forward/forward-batch";
 import { app } from "./http/app";
+import { purgeRetention } from "./maintenance/purge-expired";
 
 export { MessageLedger } from "./ledger/message-ledger.do";
 
@@ -12,5 +13,8 @@ export default {
 	async queue(batch, env) {
 		if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await deadLetterBatch(batch, env);
 		else await forwardBatch(batch, env);
+	},
+	async scheduled(controller, env) {
+		await purgeRetention(env, controller.scheduledTime);
 	},
 } satisfies ExportedHandler<Env>;

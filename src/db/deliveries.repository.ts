@@ -21,3 +21,74 @@ export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedS
 		)
 		.bind(row.event_id, row.attempt, row.outcome, row.http_status, row.error, row.duration_ms, row.at);
 }
+
+export const DELIVERY_OUTCOMES = [
+	"delivered",
+	"failed",
+	"dead",
+	"skipped",
+	"replayed",
+] as const satisfies readonly DeliveryOutcome[];
+
+export interface Delivery {
+	id: number;
+	eventId: string;
+	attempt: number;
+	outcome: DeliveryOutcome;
+	httpStatus: number | null;
+	error: string | null;
+	durationMs: number | null;
+	at: string;
+}
+
+export function deliveryOf(row: DeliveryRow): Delivery {
+	return {
+		id: row.id,
+		eventId: row.event_id,
+		attempt: row.attempt,
+		outcome: row.outcome,
+		httpStatus: row.http_status,
+		error: row.error,
+		durationMs: row.duration_ms,
+		at: row.at,
+	};
+}
+
+export interface DeliveryFilter {
+	outcome?: DeliveryOutcome | undefined;
+	eventId?: string | undefined;
+	/** Keyset position: only rows with a higher id (ids grow with insertion). */
+	afterId?: number | undefined;
+}
+
+export async function listDeliveries(db: D1Database, filter: DeliveryFilter, limit: number): Promise<DeliveryRow[]> {
+	const params: unknown[] = [];
+	const bind = (value: unknown) => `?${params.push(value)}`;
+	const where: string[] = [];
+	if (filter.outcome !== undefined) where.push(`outcome = ${bind(filter.outcome)}`);
+	if (filter.eventId !== undefined) where.push(`event_id = ${bind(filter.eventId)}`);
+	if (filter.afterId !== undefined) where.push(`id > ${bind(filter.afterId)}`);
+	const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+	return (
+		await db
+			.prepare(`SELECT * FROM deliveries ${clause} ORDER BY id LIMIT ${bind(limit)}`)
+			.bind(...params)
+			.all<DeliveryRow>()
+	).results;
+}
+
+/** Every attempt for every event of a message, in the order they happened. */
+export function selectDeliveriesOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
+	return db
+		.prepare(
+			`SELECT d.* FROM deliveries d JOIN events e ON e.id = d.event_id
+			 WHERE e.message_id = ?1 ORDER BY d.id`,
+		)
+		.bind(messageId);
+}
+
+export function deleteDeliveriesBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
+	return db
+		.prepare("DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE at < ?1 LIMIT ?2)")
+		.bind(cutoff, limit);
+}

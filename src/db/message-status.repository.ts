@@ -33,3 +33,33 @@ export function upsertMessageStatus(db: D1Database, row: MessageStatusRow): D1Pr
 			row.updated_at,
 		);
 }
+
+export interface RecipientStatus {
+	recipient: string;
+	status: string;
+	lastEventId: string;
+	errorCode: number | null;
+	updatedAt: string;
+}
+
+export function recipientStatusOf(row: MessageStatusRow): RecipientStatus {
+	return {
+		recipient: row.recipient,
+		status: row.status,
+		lastEventId: row.last_event_id,
+		errorCode: row.error_code,
+		updatedAt: row.updated_at,
+	};
+}
+
+export function selectStatusesOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
+	return db.prepare("SELECT * FROM message_status WHERE message_id = ?1 ORDER BY recipient").bind(messageId);
+}
+
+export function deleteStatusesUpdatedBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
+	return db
+		.prepare(
+			"DELETE FROM message_status WHERE rowid IN (SELECT rowid FROM message_status WHERE updated_at < ?1 LIMIT ?2)",
+		)
+		.bind(cutoff, limit);
+}

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { errorMessage, log } from "../log";
+import { adminRoute } from "../routes/admin/admin.route";
+import { healthRoute } from "../routes/health.route";
 import { ingestRoute } from "../routes/ingest.route";
 import type { AppEnv } from "./app-env";
 import { HttpError, NotFoundError } from "./errors";
@@ -8,6 +10,8 @@ import { HttpError, NotFoundError } from "./errors";
 export const app = new Hono<AppEnv>();
 
 app.route("/", ingestRoute);
+app.route("/", healthRoute);
+app.route("/v1", adminRoute);
 
 app.notFound(() => new NotFoundError().toResponse());
 

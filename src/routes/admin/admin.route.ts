@@ -1,0 +1,19 @@
+import { Hono } from "hono";
+import { adminAuth } from "../../http/admin-auth";
+import type { AppEnv } from "../../http/app-env";
+import { deliveriesRoute } from "./deliveries.route";
+import { eventsRoute } from "./events.route";
+import { messagesRoute } from "./messages.route";
+import { quarantineRoute } from "./quarantine.route";
+import { replayRoute } from "./replay.route";
+import { statsRoute } from "./stats.route";
+
+/** Mounted at /v1. The auth runs for every path below it, unknown ones included. */
+export const adminRoute = new Hono<AppEnv>()
+	.use("*", adminAuth)
+	.route("/", messagesRoute)
+	.route("/", eventsRoute)
+	.route("/", quarantineRoute)
+	.route("/", deliveriesRoute)
+	.route("/", replayRoute)
+	.route("/", statsRoute);

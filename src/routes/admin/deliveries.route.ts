@@ -1,0 +1,35 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { DELIVERY_OUTCOMES, deliveryOf, listDeliveries } from "../../db/deliveries.repository";
+import type { AppEnv } from "../../http/app-env";
+import { MethodNotAllowedError } from "../../http/errors";
+import { cursorParam, pageOf } from "./cursor";
+import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
+
+const DeliveryKeySchema = v.tuple([v.pipe(v.number(), v.safeInteger(), v.minValue(0))]);
+
+const DeliveriesQuerySchema = v.strictObject(
+	{
+		/** The outcome of the attempt row itself; a dead event replayed since still has its dead row. */
+		status: v.optional(v.picklist(DELIVERY_OUTCOMES, `must be one of ${DELIVERY_OUTCOMES.join(", ")}`)),
+		eventId: v.optional(TextParam),
+		limit: LimitParam,
+		cursor: v.optional(cursorParam(DeliveryKeySchema)),
+	},
+	UNKNOWN_PARAMETER,
+);
+
+/** Attempts in the order they were recorded (the row id is the insertion order). */
+export const deliveriesRoute = new Hono<AppEnv>()
+	.get("/deliveries", async (c) => {
+		const query = parseInput(DeliveriesQuerySchema, c.req.query(), "query");
+		const rows = await listDeliveries(
+			c.env.DB,
+			{ outcome: query.status, eventId: query.eventId, afterId: query.cursor?.[0] },
+			query.limit + 1,
+		);
+		return c.json(pageOf(rows, query.limit, (row) => [row.id], deliveryOf));
+	})
+	.all("/deliveries", () => {
+		throw new MethodNotAllowedError(["GET", "HEAD"]);
+	});

@@ -1,0 +1,96 @@
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it, vi } from "vitest";
+import { insertDelivery } from "../../src/db/deliveries.repository";
+import { adminFetch, adminPost, expectError, storeElements } from "../helpers/admin";
+import { receivedAt } from "../helpers/downstream";
+import { element, newMessageId } from "../helpers/fixtures";
+import { deliveriesOf, waitForDeliveries } from "../helpers/storage";
+import { TEST_ENV } from "../setup/test-env";
+
+async function arrivals(eventId: string, count: number) {
+	return vi.waitUntil(
+		async () => {
+			const requests = (await receivedAt()).filter((request) => request.headers["webhook-id"] === eventId);
+			return requests.length >= count ? requests : undefined;
+		},
+		{ timeout: 5000, interval: 20 },
+	);
+}
+
+async function markDead(eventId: string): Promise<void> {
+	await insertDelivery(env.DB, {
+		event_id: eventId,
+		attempt: 8,
+		outcome: "dead",
+		http_status: 503,
+		error: "gave up after 8 attempts; last: HTTP 503",
+		duration_ms: 30,
+		at: new Date().toISOString(),
+	}).run();
+}
+
+describe("POST /v1/replay", () => {
+	it("re-enqueues every dead event with its id, and the downstream receives it again", async () => {
+		const [eventId] = await storeElements([element("spec2026__message-failed_4432.object.json")]);
+		if (eventId === undefined) throw new Error("nothing stored");
+		await waitForDeliveries(eventId, 1);
+		await arrivals(eventId, 1);
+		await markDead(eventId);
+
+		const response = await adminPost("/v1/replay", { dead: true });
+		expect(response.status).toBe(200);
+		expect(await response.json()).toEqual({ enqueued: 1, truncated: false });
+
+		const [, replayed] = await arrivals(eventId, 2);
+		const secret = TEST_ENV.FORWARD_SIGNING_SECRET.split(" ")[0] ?? "";
+		expect(new Webhook(secret).verify(replayed?.body ?? "", replayed?.headers ?? {})).toMatchObject({
+			id: eventId,
+			type: "bandwidth.message.failed",
+		});
+		const attempts = await waitForDeliveries(eventId, 4);
+		expect(attempts.map((attempt) => attempt.outcome)).toEqual(["delivered", "dead", "replayed", "delivered"]);
+
+		// Replayed and delivered: no longer dead.
+		expect(await (await adminPost("/v1/replay", { dead: true })).json()).toEqual({ enqueued: 0, truncated: false });
+	});
+
+	it("re-enqueues chosen events by id and by message", async () => {
+		const messageId = newMessageId();
+		const ids = await storeElements([
+			element("spec2026__message-sending.object.json", { messageId }),
+			element("spec2026__message-delivered_sms.object.json", { messageId }),
+		]);
+		await Promise.all(ids.map((id) => waitForDeliveries(id, 1)));
+
+		const byId = await adminPost("/v1/replay", { eventIds: [ids[1], "evt_unknownunknownunknownun"] });
+		expect(await byId.json()).toEqual({ enqueued: 1, truncated: false });
+		const byMessage = await adminPost("/v1/replay", { messageId });
+		expect(await byMessage.json()).toEqual({ enqueued: 2, truncated: false });
+		await arrivals(ids[1] ?? "", 3);
+		expect((await deliveriesOf(ids[0] ?? "")).filter((row) => row.outcome === "replayed")).toHaveLength(1);
+	});
+
+	it.each([
+		[{}, "body"],
+		[{ dead: false }, "body"],
+		[{ eventIds: [] }, "eventIds"],
+		[{ since: "last week" }, "since"],
+		[{ since: "2031-01-01T00:00:00Z", until: "2031-13-01T00:00:00Z" }, "until"],
+		[{ messageId: "" }, "messageId"],
+	])("rejects %j naming what is wrong", async (body, name) => {
+		const message = await expectError(await adminPost("/v1/replay", body), 400, "invalid_parameter");
+		expect(message.startsWith(`${name}: `)).toBe(true);
+	});
+
+	it("rejects a body that is not JSON", async () => {
+		const response = await adminFetch("/v1/replay", { method: "POST", body: "{dead: true" });
+		await expectError(response, 400, "invalid_json");
+		const form = await adminFetch("/v1/replay", {
+			method: "POST",
+			headers: { "content-type": "application/x-www-form-urlencoded" },
+			body: "dead=true",
+		});
+		await expectError(form, 415, "unsupported_media_type");
+	});
+});
