@@ -1,0 +1,55 @@
+/*
+ * One line per forwarded event, readable at a glance in a terminal:
+ *   12:04:05.123  ✓ sig  bandwidth.message.failed     msg 1476…p2b2 #2  +12345678902  failed 4432 rejected-forbidden-country  evt_…
+ */
+
+/** The parts of the relay's CloudEvent (DESIGN §5) the line shows; everything else is ignored. */
+export interface ForwardedEvent {
+	id?: string;
+	type?: string;
+	subject?: string;
+	data?: {
+		messageId?: string;
+		sequence?: number;
+		status?: string | null;
+		recipient?: string;
+		error?: { code?: number; name?: string } | null;
+	};
+}
+
+const TYPE_WIDTH = "bandwidth.message.delivered".length;
+const RECIPIENT_WIDTH = "+12345678902".length;
+
+export function clockTime(at: Date): string {
+	const pad = (value: number, width = 2) => String(value).padStart(width, "0");
+	return `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}`;
+}
+
+/** Bandwidth ids are 29 characters; the head (epoch ms) and the tail tell them apart on screen. */
+export function shortMessageId(id: string): string {
+	return id.length > 10 ? `${id.slice(0, 4)}…${id.slice(-4)}` : id;
+}
+
+function statusOf(data: NonNullable<ForwardedEvent["data"]>): string {
+	const status = data.status ?? "-";
+	if (data.error == null) return status;
+	return [status, data.error.code, data.error.name].filter((part) => part !== undefined).join(" ");
+}
+
+export function acceptedLine(event: ForwardedEvent, webhookId: string, at: Date): string {
+	const data = event.data ?? {};
+	const messageId = data.messageId ?? event.subject ?? "?";
+	return [
+		clockTime(at),
+		"✓ sig",
+		(event.type ?? "?").padEnd(TYPE_WIDTH),
+		`msg ${shortMessageId(messageId)} #${data.sequence ?? "?"}`,
+		(data.recipient || "-").padEnd(RECIPIENT_WIDTH),
+		statusOf(data),
+		event.id ?? webhookId,
+	].join("  ");
+}
+
+export function rejectedLine(reason: string, webhookId: string | undefined, status: number, at: Date): string {
+	return [clockTime(at), "✗ sig", reason, `webhook-id ${webhookId ?? "(none)"}`, `→ ${status}`].join("  ");
+}
