@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { adminFetch, expectError, fetchWithVars, RELAY_URL } from "../helpers/admin";
+import { adminFetch, RELAY_URL } from "../helpers/admin";
 import { basicAuthorization } from "../helpers/callback";
+import { expectError, fetchWithVars } from "../helpers/http";
 import { TEST_ENV } from "../setup/test-env";
 
 const CHALLENGE = 'Bearer realm="bandwidth-relay"';

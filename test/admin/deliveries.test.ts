@@ -2,8 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type Delivery, type DeliveryOutcome, insertDelivery } from "../../src/db/deliveries.repository";
 import type { Page } from "../../src/routes/admin/cursor";
-import { adminFetch, adminGet, expectError, storeElements } from "../helpers/admin";
+import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { element } from "../helpers/fixtures";
+import { expectError } from "../helpers/http";
 import { waitForDeliveries } from "../helpers/storage";
 
 type DeliveryPage = Page<Delivery>;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { NormalizedEvent } from "../../src/bandwidth/normalize";
 import type { Page } from "../../src/routes/admin/cursor";
-import { adminFetch, adminGet, expectError, storeElements } from "../helpers/admin";
+import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { element, newMessageId } from "../helpers/fixtures";
+import { expectError } from "../helpers/http";
 
 type EventPage = Page<NormalizedEvent>;
 

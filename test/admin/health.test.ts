@@ -1,7 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
-import { expectError, fetchWithVars, RELAY_URL } from "../helpers/admin";
+import { RELAY_URL } from "../helpers/admin";
+import { expectError, fetchWithVars } from "../helpers/http";
 import { withTableRenamed } from "../helpers/storage";
 
 const health = (init?: RequestInit) => exports.default.fetch(`${RELAY_URL}/health`, init);

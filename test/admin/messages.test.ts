@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { NormalizedEvent } from "../../src/bandwidth/normalize";
 import type { Delivery } from "../../src/db/deliveries.repository";
 import type { RecipientStatus } from "../../src/db/message-status.repository";
-import { adminFetch, adminGet, expectError, storeElements } from "../helpers/admin";
+import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { element, newMessageId } from "../helpers/fixtures";
+import { expectError } from "../helpers/http";
 import { waitForDeliveries } from "../helpers/storage";
 
 interface MessageView {

@@ -4,9 +4,10 @@ import { quarantineIdOf } from "../../src/bandwidth/event-id";
 import type { NormalizedEvent } from "../../src/bandwidth/normalize";
 import { insertQuarantine, type QuarantineItem } from "../../src/db/quarantine.repository";
 import type { Page } from "../../src/routes/admin/cursor";
-import { adminFetch, adminGet, adminPost, eventIdOfElement, expectError } from "../helpers/admin";
+import { adminFetch, adminGet, adminPost, eventIdOfElement } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
 import { element, newMessageId } from "../helpers/fixtures";
+import { expectError } from "../helpers/http";
 import { withLedgerBroken } from "../helpers/ledger";
 import { eventsOf, waitForEvents } from "../helpers/storage";
 

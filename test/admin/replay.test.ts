@@ -2,10 +2,11 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { insertDelivery } from "../../src/db/deliveries.repository";
-import { adminFetch, adminPost, expectError, storeElements } from "../helpers/admin";
+import { adminFetch, adminPost, storeElements } from "../helpers/admin";
 import { receivedAt } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
-import { deliveriesOf, waitForDeliveries } from "../helpers/storage";
+import { expectError } from "../helpers/http";
+import { deliveriesOf, markDead, waitForDeliveries } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 
 async function arrivals(eventId: string, count: number) {
@@ -16,18 +17,6 @@ async function arrivals(eventId: string, count: number) {
 		},
 		{ timeout: 5000, interval: 20 },
 	);
-}
-
-async function markDead(eventId: string): Promise<void> {
-	await insertDelivery(env.DB, {
-		event_id: eventId,
-		attempt: 8,
-		outcome: "dead",
-		http_status: 503,
-		error: "gave up after 8 attempts; last: HTTP 503",
-		duration_ms: 30,
-		at: new Date().toISOString(),
-	}).run();
 }
 
 describe("POST /v1/replay", () => {

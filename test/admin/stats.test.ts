@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { insertDelivery } from "../../src/db/deliveries.repository";
 import type { Stats } from "../../src/db/stats.repository";
-import { adminFetch, adminGet, expectError, storeElements } from "../helpers/admin";
+import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
 import { element, newMessageId } from "../helpers/fixtures";
+import { expectError } from "../helpers/http";
 import { waitForDeliveries } from "../helpers/storage";
 
 describe("GET /v1/stats", () => {

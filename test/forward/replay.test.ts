@@ -4,23 +4,11 @@ import { insertDelivery } from "../../src/db/deliveries.repository";
 import { replayEvents } from "../../src/forward/replay";
 import { receivedAt } from "../helpers/downstream";
 import { storedEvent } from "../helpers/forward";
-import { deliveriesOf, waitForDeliveries } from "../helpers/storage";
+import { deliveriesOf, markDead, waitForDeliveries } from "../helpers/storage";
 
 /** Forwards that reached the default downstream (the real queue's consumer posts there). */
 async function forwardsOf(eventId: string): Promise<number> {
 	return (await receivedAt()).filter((request) => request.headers["webhook-id"] === eventId).length;
-}
-
-async function markDead(eventId: string): Promise<void> {
-	await insertDelivery(env.DB, {
-		event_id: eventId,
-		attempt: 8,
-		outcome: "dead",
-		http_status: 410,
-		error: "HTTP 410: gone",
-		duration_ms: 12,
-		at: new Date().toISOString(),
-	}).run();
 }
 
 describe("replay", () => {

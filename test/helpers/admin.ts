@@ -1,8 +1,6 @@
-import { createExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { eventIdOf } from "../../src/bandwidth/event-id";
-import worker from "../../src/index";
 import { TEST_ENV } from "../setup/test-env";
 import { postCallback } from "./callback";
 import type { BandwidthElement } from "./fixtures";
@@ -30,18 +28,6 @@ export function adminPost(path: string, body?: unknown): Promise<Response> {
 		headers: { "content-type": "application/json" },
 		body: body === undefined ? null : JSON.stringify(body),
 	});
-}
-
-/** The Worker as a deployment with some vars changed would run it. */
-export async function fetchWithVars(vars: Partial<Record<keyof Env, string>>, request: Request): Promise<Response> {
-	return worker.fetch(request, { ...env, ...vars } as Env, createExecutionContext());
-}
-
-export async function expectError(response: Response, status: number, code: string): Promise<string> {
-	expect(response.status).toBe(status);
-	const body = await response.json<{ error: { code: string; message: string } }>();
-	expect(body.error.code).toBe(code);
-	return body.error.message;
 }
 
 export function eventIdOfElement(element: BandwidthElement): Promise<string> {

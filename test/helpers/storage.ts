@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import type { DeliveryRow } from "../../src/db/deliveries.repository";
+import { type DeliveryRow, insertDelivery } from "../../src/db/deliveries.repository";
 import type { EventRow } from "../../src/db/events.repository";
 import type { MessageStatusRow } from "../../src/db/message-status.repository";
 
@@ -63,4 +63,17 @@ export async function withTableRenamed<T>(table: string, body: () => Promise<T>)
 	} finally {
 		await env.DB.exec(`ALTER TABLE ${table}_offline RENAME TO ${table}`);
 	}
+}
+
+/** Records the event as dead, as the consumer does when it gives up on it. */
+export async function markDead(eventId: string): Promise<void> {
+	await insertDelivery(env.DB, {
+		event_id: eventId,
+		attempt: 8,
+		outcome: "dead",
+		http_status: 503,
+		error: "gave up after 8 attempts; last: HTTP 503: ",
+		duration_ms: 30,
+		at: new Date().toISOString(),
+	}).run();
 }

@@ -1,27 +1,14 @@
-import { createExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { basicAuthorization, CALLBACK_URL, postCallback } from "../helpers/callback";
 import { element } from "../helpers/fixtures";
+import { expectError, fetchWithVars } from "../helpers/http";
 
 const delivered = () => element("spec2026__message-delivered_sms.object.json");
 
-/** The Worker with some configuration changed, as a deployment with other vars would see it. */
-function fetchWith(
-	vars: Partial<Record<keyof Env, string>>,
-	init: RequestInit & { url?: string } = {},
-): Promise<Response> {
-	const request = new Request(init.url ?? CALLBACK_URL, { method: "POST", ...init });
-	return Promise.resolve(worker.fetch(request, { ...env, ...vars } as Env, createExecutionContext()));
-}
-
-async function expectError(response: Response, status: number, code: string): Promise<void> {
-	expect(response.status).toBe(status);
-	expect(response.headers.get("content-type")).toContain("application/json");
-	const body = (await response.json()) as { error: { code: string; message: string } };
-	expect(body.error.code).toBe(code);
-	expect(body.error.message).toEqual(expect.any(String));
+/** The callback route of a deployment with some configuration changed. */
+function fetchWith(vars: Partial<Record<keyof Env, string>>, init: RequestInit = {}): Promise<Response> {
+	return fetchWithVars(vars, new Request(CALLBACK_URL, { method: "POST", ...init }));
 }
 
 describe("authentication", () => {
