@@ -46,10 +46,22 @@ type StatusCandidate = {
 
 export class LedgerStore {
 	readonly #sql: SqlStorage;
+	/**
+	 * The table is created by the first accept, not on construction: a ledger that has cleared
+	 * itself must hold no storage at all, or every message ever seen would stay billed.
+	 */
+	#hasTable: boolean;
 
 	constructor(sql: SqlStorage) {
 		this.#sql = sql;
-		sql.exec(SCHEMA);
+		this.#hasTable =
+			sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
+	}
+
+	#ensureTable(): void {
+		if (this.#hasTable) return;
+		this.#sql.exec(SCHEMA);
+		this.#hasTable = true;
 	}
 
 	/** Appends the entry under the next sequence; false if this event id was accepted before. */
@@ -81,11 +93,13 @@ export class LedgerStore {
 	}
 
 	nextSequence(): number {
+		this.#ensureTable();
 		return this.#sql.exec<{ next: number }>("SELECT coalesce(max(sequence), 0) + 1 AS next FROM events").one().next;
 	}
 
 	/** The oldest undrained rows, in sequence order, at most `maxRows` and about `maxChars` of JSON. */
 	pending(maxRows: number, maxChars: number): EventRow[] {
+		if (!this.#hasTable) return [];
 		const sizes = this.#sql
 			.exec<{ sequence: number; size: number }>(
 				"SELECT sequence, length(normalized_json) AS size FROM events WHERE drained = 0 ORDER BY sequence LIMIT ?",
@@ -121,6 +135,7 @@ export class LedgerStore {
 
 	/** Per recipient: the highest status reached, the first event to reach it winning ties. */
 	statuses(recipients: ReadonlySet<string>): MessageStatusRow[] {
+		if (!this.#hasTable) return [];
 		const best = new Map<string, StatusCandidate>();
 		const candidates = this.#sql.exec<StatusCandidate>(
 			`SELECT recipient, status, status_rank, id, message_id, error_code, received_at
@@ -144,6 +159,7 @@ export class LedgerStore {
 
 	/** When the newest event was accepted; null once the ledger holds nothing. */
 	lastAcceptedAt(): number | null {
+		if (!this.#hasTable) return null;
 		const row = this.#sql.exec<{ last: string | null }>("SELECT max(received_at) AS last FROM events").one();
 		return row.last === null ? null : Date.parse(row.last);
 	}

@@ -86,7 +86,7 @@ export class MessageLedger extends DurableObject<Env> {
 		const forgetAt = lastAcceptedAt + days * DAY_MS;
 		if (Date.now() >= forgetAt) {
 			await this.ctx.storage.deleteAll();
-			// deleteAll drops the table too; a late event for this message starts a fresh ledger.
+			// The table is gone with everything else; a late event for this message starts afresh.
 			this.#store = new LedgerStore(this.ctx.storage.sql);
 			return;
 		}

@@ -3,7 +3,7 @@ import { expect, it, vi } from "vitest";
 import { postCallback } from "../helpers/callback";
 import { receivedAt } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
-import { waitForDeliveries, waitForEvents } from "../helpers/storage";
+import { quarantineRows, waitForDeliveries, waitForEvents } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 
 it("accepts, stores and forwards a 300 KB inbound text byte for byte", async () => {
@@ -41,4 +41,13 @@ it("accepts 60 events of one message in one batch and drains them in order", asy
 		const [delivery] = await waitForDeliveries(row.id, 1);
 		expect(delivery?.outcome).toBe("delivered");
 	}
+});
+
+it("quarantines an event too large for a storage row instead of failing on every retry", async () => {
+	const event = element("spec2026__message-received_sms.object.json", { message: { text: "x".repeat(950_000) } });
+	const response = await postCallback([event]);
+	expect(response.status).toBe(200);
+	expect(await response.json()).toMatchObject({ stored: 0, quarantined: 1 });
+	const [row] = await quarantineRows("element: too large to store as an event%");
+	expect(JSON.parse(row!.raw_json)).toEqual(event);
 });

@@ -69,6 +69,9 @@ describe("the ledger or quarantine write failing", () => {
 		const broken = element("spec2026__message-delivered_sms.object.json");
 		const healthy = element("spec2026__message-sending.object.json");
 		const batch = [broken, healthy];
+		// The ledger to break already holds an event, so it has storage to lose.
+		const earlier = element("spec2026__message-sending.object.json", { messageId: broken.message.id, to: broken.to });
+		expect((await postCallback([earlier])).status).toBe(200);
 
 		await withLedgerBroken(broken.message.id, async () => {
 			const response = await postCallback(batch);
@@ -81,7 +84,7 @@ describe("the ledger or quarantine write failing", () => {
 		expect(await retry.json()).toEqual({ received: 2, stored: 1, duplicates: 1, quarantined: 0 });
 		const again = await postCallback(batch);
 		expect(await again.json()).toEqual({ received: 2, stored: 0, duplicates: 2, quarantined: 0 });
-		expect(await waitForEvents(broken.message.id, 1)).toHaveLength(1);
+		expect(await waitForEvents(broken.message.id, 2)).toHaveLength(2);
 		expect(await waitForEvents(healthy.message.id, 1)).toHaveLength(1);
 	});
 
