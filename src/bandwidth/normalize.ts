@@ -48,7 +48,12 @@ export interface NormalizeInput {
 	receivedAt: string;
 }
 
-const DIRECTIONS: Record<string, Direction> = { in: "inbound", out: "outbound" };
+/** An unknown type may carry any string here, "__proto__" included: compare, never index. */
+function directionOf(direction: string | undefined): Direction | null {
+	if (direction === "in") return "inbound";
+	if (direction === "out") return "outbound";
+	return null;
+}
 
 /** Known types always have a valid envelope time; an unknown type may not, and still needs one. */
 function eventTimeOf(element: EventBase, receivedAt: string): string {
@@ -75,7 +80,7 @@ export function normalizeEvent({ id, element, raw, info, receivedAt }: Normalize
 			messageId: message.id,
 			sequence: 0,
 			status: info.status,
-			direction: (message.direction !== undefined && DIRECTIONS[message.direction]) || null,
+			direction: directionOf(message.direction),
 			recipient: element.to ?? "",
 			from: message.from ?? null,
 			to: message.to ?? [],

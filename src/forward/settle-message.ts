@@ -53,7 +53,10 @@ function skipReason(config: ForwardConfig, eventJson: string): string | null {
 	if (!head.success) return "the stored event is not a relay CloudEvent";
 	const { type, data } = head.output;
 	if (config.eventTypes.size > 0 && !config.eventTypes.has(type)) return `type ${type} is not in FORWARD_EVENT_TYPES`;
-	if (config.directions.size > 0 && !config.directions.has(data.direction ?? "")) {
+	// An unknown type may have no direction: it is forwarded unless a direction was ruled out.
+	const { directions } = config;
+	const restricted = directions.size > 0 && !(directions.has("inbound") && directions.has("outbound"));
+	if (restricted && !directions.has(data.direction ?? "")) {
 		return `direction ${data.direction} is not in FORWARD_DIRECTIONS`;
 	}
 	if (config.url === null) return "FORWARD_URL is not set";

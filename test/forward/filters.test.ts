@@ -50,3 +50,20 @@ it("holds events for a retry while the forwarding settings are invalid", async (
 		error: expect.stringContaining("FORWARD_EVENT_TYPES accepts only"),
 	});
 });
+
+it("forwards an unknown type without a direction unless a direction was ruled out", async () => {
+	const unknown = await storedEvent("spec2026__message-sent.object.json", {
+		type: "message-exploded",
+		message: { direction: "sideways" },
+	});
+	const path = freshPath();
+	await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path) });
+	await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path), FORWARD_DIRECTIONS: "" });
+	expect(await receivedAt(path)).toHaveLength(2);
+	await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path), FORWARD_DIRECTIONS: "inbound" });
+	expect(await receivedAt(path)).toHaveLength(2);
+	expect((await deliveriesOf(unknown.id)).at(-1)).toMatchObject({
+		outcome: "skipped",
+		error: "direction null is not in FORWARD_DIRECTIONS",
+	});
+});

@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { ledgerFor } from "../../src/ledger/ledger-client";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
+import { postCallback } from "./callback";
+import { element } from "./fixtures";
 
 export function ledgerStub(messageId: string) {
 	return ledgerFor(env, messageId);
@@ -34,8 +36,26 @@ export async function waitForDrainBackoff(messageId: string): Promise<void> {
 	);
 }
 
-/** Renames the ledger's table: every accept fails with a real storage error until restored. */
+function hasTable(messageId: string): Promise<boolean> {
+	return runInDurableObject(
+		ledgerStub(messageId),
+		(_instance: MessageLedger, state) =>
+			state.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length >
+			0,
+	);
+}
+
+/**
+ * Renames the ledger's table: every accept fails with a real storage error until restored. A
+ * ledger creates its table on its first event, so an empty one is first given an earlier event
+ * of the same message (a `message-sending` to +15550000000).
+ */
 export async function withLedgerBroken<T>(messageId: string, body: () => Promise<T>): Promise<T> {
+	if (!(await hasTable(messageId))) {
+		const earlier = element("spec2026__message-sending.object.json", { messageId, to: "+15550000000" });
+		const response = await postCallback([earlier]);
+		if (response.status !== 200) throw new Error(`seeding the ledger answered ${response.status}`);
+	}
 	const sql = (statement: string) =>
 		runInDurableObject(ledgerStub(messageId), (_instance: MessageLedger, state) => {
 			state.storage.sql.exec(statement);

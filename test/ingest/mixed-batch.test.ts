@@ -60,3 +60,17 @@ it("keeps __proto__ and constructor keys as plain data", async () => {
 	expect(bandwidth.constructor).toBe("x");
 	expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
 });
+
+it.each(["__proto__", "constructor", "toString", "sideways"])(
+	"stores an unknown type whose direction is %j with no direction",
+	async (direction) => {
+		const event = element("spec2026__message-sent.object.json", { type: "message-exploded", message: { direction } });
+		const response = await postCallback([event]);
+		expect(await response.json()).toMatchObject({ stored: 1 });
+		const [row] = await waitForEvents(event.message.id, 1);
+		expect(row!.direction).toBeNull();
+		const data = JSON.parse(row!.normalized_json).data;
+		expect(data).toHaveProperty("direction", null);
+		expect(data.bandwidth.message.direction).toBe(direction);
+	},
+);

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
+import { TEST_ENV } from "../../setup/test-env.ts";
+import { freePort } from "../support/ports.ts";
+import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
+import { type RelayProcess, startRelay } from "../support/relay-process.ts";
+import {
+	adminGet,
+	adminListAll,
+	type Delivery,
+	deliveredTwice,
+	type MessageView,
+	mapLimit,
+	postCallback,
+	type StoredEvent,
+	sleep,
+	waitUntil,
+} from "./support/relay-api.ts";
+import { type PlannedEvent, planTraffic } from "./support/traffic.ts";
+
+// The reliability suite's ports: relay 38700–38799, inspector 39700–39799.
+const EVENTS = 500;
+const COPIES = 3;
+/** Posts in flight at once: enough to race every copy of an event, few enough for a 2-core runner. */
+const CONCURRENCY = 24;
+const SEED = 500;
+/** Longer than the queue's batch timeout (1 s), so a second delivery would have arrived. */
+const SETTLE_MS = 2500;
+
+let relay: RelayProcess;
+let sink: RecordingSink;
+
+beforeAll(async () => {
+	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
+	relay = await startRelay({
+		port: await freePort(38700, 38799),
+		inspectorPort: await freePort(39700, 39799),
+		vars: { FORWARD_URL: sink.url },
+	});
+});
+
+afterAll(async () => {
+	await relay?.stop();
+	await sink?.close();
+});
+
+function groupByMessage(plan: readonly PlannedEvent[]): Map<string, PlannedEvent[]> {
+	const groups = new Map<string, PlannedEvent[]>();
+	for (const event of plan) groups.set(event.messageId, [...(groups.get(event.messageId) ?? []), event]);
+	return groups;
+}
+
+describe(`${EVENTS} events, each posted ${COPIES}× concurrently`, () => {
+	const plan = planTraffic(EVENTS, SEED);
+	const expectedIds = new Set(plan.map((event) => event.eventId));
+
+	it("plans distinct, realistic events", () => {
+		expect(expectedIds.size).toBe(EVENTS);
+		const labels = new Set(plan.map((event) => event.label.replace(/ → .*/, "")));
+		for (const kind of ["inbound SMS", "inbound group MMS", "SMS", "MMS", "group MMS"]) {
+			expect([...labels].some((label) => label.startsWith(`${kind} `))).toBe(true);
+		}
+		expect(plan.some((event) => event.element.type === "message-failed")).toBe(true);
+	});
+
+	it("accepts every event once, stores it once in D1 and delivers it once", async () => {
+		const posts = plan.flatMap((event) => Array.from({ length: COPIES }, () => event));
+		const answers = await mapLimit(posts, CONCURRENCY, async (event) => ({
+			event,
+			answer: await postCallback(relay, [event.element]),
+		}));
+
+		const failed = answers.filter(({ answer }) => answer.status !== 200);
+		expect(
+			failed.map(({ event, answer }) => `${event.label} ${event.eventId}: ${answer.status} ${answer.text}`),
+			relay.recentOutput(),
+		).toEqual([]);
+		const totals = { received: 0, stored: 0, duplicates: 0, quarantined: 0 };
+		const storedPerEvent = new Map<string, number>();
+		for (const { event, answer } of answers) {
+			const counts = answer.counts ?? totals;
+			totals.received += counts.received;
+			totals.stored += counts.stored;
+			totals.duplicates += counts.duplicates;
+			totals.quarantined += counts.quarantined;
+			storedPerEvent.set(event.eventId, (storedPerEvent.get(event.eventId) ?? 0) + counts.stored);
+		}
+		expect(totals).toEqual({ received: EVENTS * COPIES, stored: EVENTS, duplicates: EVENTS * 2, quarantined: 0 });
+		const notOnce = [...storedPerEvent].filter(([, stored]) => stored !== 1);
+		expect(notOnce, "events whose copies were stored other than once").toEqual([]);
+
+		await sink.waitForEvents(EVENTS, 60_000);
+		await sleep(SETTLE_MS);
+		expect(deliveredTwice(sink.deliveries.map((delivery) => delivery.webhookId))).toEqual({});
+		expect(sink.deliveries.filter((delivery) => !delivery.verified)).toEqual([]);
+		expect(new Set(sink.verifiedIds())).toEqual(expectedIds);
+
+		const stored = await adminListAll<StoredEvent>(relay, "/v1/events");
+		expect(stored.length, "rows in D1 events").toBe(EVENTS);
+		expect(new Set(stored.map((event) => event.id))).toEqual(expectedIds);
+	});
+
+	it("keeps each message's events in one sequence and records one delivery per event", async () => {
+		await waitUntil(
+			async () => (await adminListAll<Delivery>(relay, "/v1/deliveries?status=delivered")).length >= EVENTS,
+			20_000,
+			() => "delivered rows in D1 deliveries",
+		);
+		const messages = [...groupByMessage(plan)];
+		const problems = (
+			await mapLimit(messages, 8, async ([messageId, events]) => {
+				const { status, body } = await adminGet<MessageView>(relay, `/v1/messages/${encodeURIComponent(messageId)}`);
+				if (status !== 200) return [`${messageId}: GET /v1/messages answered ${status}`];
+				const found: string[] = [];
+				const ids = body.events.map((event) => event.id).sort();
+				const planned = events.map((event) => event.eventId).sort();
+				if (JSON.stringify(ids) !== JSON.stringify(planned)) found.push(`events ${ids} ≠ planned ${planned}`);
+				const sequences = body.events.map((event) => event.data.sequence);
+				const expected = events.map((_, index) => index + 1);
+				if (JSON.stringify(sequences) !== JSON.stringify(expected)) found.push(`sequences ${sequences}`);
+				for (const id of planned) {
+					const delivered = body.deliveries.filter((row) => row.eventId === id && row.outcome === "delivered");
+					if (delivered.length !== 1) found.push(`${id}: ${delivered.length} delivered rows`);
+				}
+				return found.map((problem) => `${messageId}: ${problem}`);
+			})
+		).flat();
+		expect(problems).toEqual([]);
+	});
+});

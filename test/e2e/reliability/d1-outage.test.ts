@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
+import { isRunning } from "../../../scripts/lib/process-group.ts";
+import { TEST_ENV } from "../../setup/test-env.ts";
+import { freePort } from "../support/ports.ts";
+import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
+import { type RelayProcess, startRelay } from "../support/relay-process.ts";
+import { executeLocalD1 } from "./support/local-d1.ts";
+import {
+	adminListAll,
+	type CallbackAnswer,
+	deliveredTwice,
+	mapLimit,
+	postCallback,
+	type StoredEvent,
+	sleep,
+	waitUntil,
+} from "./support/relay-api.ts";
+import { type PlannedEvent, planTraffic } from "./support/traffic.ts";
+
+// The reliability suite's ports: relay 38700–38799, inspector 39700–39799.
+const EVENTS = 40;
+const SEED = 1;
+const SETTLE_MS = 2500;
+const TAKE_OFFLINE = "ALTER TABLE events RENAME TO events_offline";
+const BRING_BACK = "ALTER TABLE events_offline RENAME TO events";
+/** What the ledger logs when its drain cannot write the events table. */
+const DRAIN_FAILED = /"event":"ledger_drain_failed".*no such table: events/;
+
+let relay: RelayProcess;
+let sink: RecordingSink;
+const lines: string[] = [];
+
+beforeAll(async () => {
+	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
+	relay = await startRelay({
+		port: await freePort(38700, 38799),
+		inspectorPort: await freePort(39700, 39799),
+		vars: { FORWARD_URL: sink.url },
+		onLine: (line) => lines.push(line),
+	});
+});
+
+afterAll(async () => {
+	await relay?.stop();
+	await sink?.close();
+});
+
+async function health(): Promise<{ status: number; body: unknown }> {
+	const response = await fetch(`${relay.url}/health`, { signal: AbortSignal.timeout(10_000) });
+	return { status: response.status, body: await response.json() };
+}
+
+async function postEach(events: readonly PlannedEvent[]): Promise<CallbackAnswer[]> {
+	return mapLimit(events, 8, (event) => postCallback(relay, [event.element]));
+}
+
+describe("D1 unavailable for a few seconds while the relay runs", () => {
+	const [warmUp, ...plan] = planTraffic(EVENTS + 1, SEED) as [PlannedEvent, ...PlannedEvent[]];
+	const expectedIds = new Set([warmUp, ...plan].map((event) => event.eventId));
+	// Consecutive events share messages, so some ledgers take new events while their drain backs off.
+	const firstHalf = plan.slice(0, EVENTS / 2);
+	const secondHalf = plan.slice(EVENTS / 2);
+
+	it("keeps answering 200 while D1 is down, then stores and delivers every event exactly once", async () => {
+		expect((await postCallback(relay, [warmUp.element])).counts?.stored).toBe(1);
+		await sink.waitForEvents(1, 20_000);
+
+		await executeLocalD1(relay.persistTo, TAKE_OFFLINE);
+		try {
+			// The running relay sees the change: the outage is real, not just a renamed file elsewhere.
+			expect(await health()).toEqual({
+				status: 503,
+				body: expect.objectContaining({ status: "degraded", d1: "unreachable" }),
+			});
+
+			const first = await postEach(firstHalf);
+			await waitUntil(
+				() => lines.some((line) => DRAIN_FAILED.test(line)),
+				20_000,
+				() => `no ledger_drain_failed line yet\n${relay.recentOutput()}`,
+			);
+			const second = await postEach(secondHalf);
+			// Duplicates during the outage are recognized by the ledgers alone, without D1.
+			const again = await postEach(plan);
+			for (const [answers, name] of [
+				[first, "first half"],
+				[second, "second half"],
+			] as const) {
+				expect(
+					answers.map((answer) => [answer.status, answer.counts?.stored]),
+					name,
+				).toEqual(answers.map(() => [200, 1]));
+			}
+			expect(again.map((answer) => [answer.status, answer.counts?.duplicates])).toEqual(plan.map(() => [200, 1]));
+
+			await sleep(1000);
+			expect(sink.verifiedIds(), "nothing is forwarded before it is in D1").toEqual(new Set([warmUp.eventId]));
+		} finally {
+			await executeLocalD1(relay.persistTo, BRING_BACK);
+		}
+		expect((await health()).status).toBe(200);
+
+		// The ledgers retry with backoff (1 s doubling); a few seconds of outage means a retry within ~16 s.
+		await sink.waitForEvents(EVENTS + 1, 60_000);
+		await sleep(SETTLE_MS);
+		expect(new Set(sink.verifiedIds())).toEqual(expectedIds);
+		expect(deliveredTwice(sink.deliveries.map((delivery) => delivery.webhookId))).toEqual({});
+
+		const stored = await adminListAll<StoredEvent>(relay, "/v1/events");
+		expect(stored.length, "rows in D1 events").toBe(EVENTS + 1);
+		expect(new Set(stored.map((event) => event.id))).toEqual(expectedIds);
+		expect(isRunning(relay.pid)).toBe(true);
+	});
+});

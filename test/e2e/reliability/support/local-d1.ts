@@ -1,0 +1,44 @@
+import { spawn } from "node:child_process";
+import { PROJECT_ROOT } from "../../../../scripts/lib/dev-vars.ts";
+import { WRANGLER_JS, wranglerEnv } from "../../../../scripts/lib/wrangler.ts";
+
+/*
+ * SQL against a running relay's local D1, from a second process, as an operator would run it. The
+ * relay's workerd and this command open the same SQLite file under the relay's persist directory,
+ * so a schema change here is what the running relay sees on its next query.
+ */
+
+const ATTEMPTS = 3;
+/** The relay may be writing (a delivery row) at that very moment; SQLite then refuses for a moment. */
+const LOCKED = /SQLITE_BUSY|database is locked/i;
+
+function runOnce(persistTo: string, sql: string): Promise<{ code: number | null; output: string }> {
+	const args = [WRANGLER_JS, "d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", sql];
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, args, {
+			cwd: PROJECT_ROOT,
+			env: wranglerEnv({ CI: "true" }),
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		let output = "";
+		child.stdout.on("data", (chunk) => {
+			output += chunk;
+		});
+		child.stderr.on("data", (chunk) => {
+			output += chunk;
+		});
+		child.once("error", reject);
+		child.once("exit", (code) => resolve({ code, output }));
+	});
+}
+
+export async function executeLocalD1(persistTo: string, sql: string): Promise<string> {
+	for (let attempt = 1; ; attempt++) {
+		const { code, output } = await runOnce(persistTo, sql);
+		if (code === 0) return output;
+		if (attempt >= ATTEMPTS || !LOCKED.test(output)) {
+			throw new Error(`wrangler d1 execute "${sql}" exited with ${code}:\n${output}`);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 250));
+	}
+}
