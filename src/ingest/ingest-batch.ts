@@ -1,6 +1,7 @@
 import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
 import { ledgerFor } from "../ledger/ledger-client";
 import type { LedgerEntry } from "../ledger/ledger-store";
+import type { Handoff } from "../ledger/message-ledger.do";
 import { errorMessage, log } from "../log";
 import { prepareElement } from "./prepare-element";
 
@@ -11,7 +12,9 @@ export interface IngestCounts {
 	quarantined: number;
 }
 
-export type IngestResult = { ok: true; counts: IngestCounts } | { ok: false; reason: "storage_unavailable" };
+export type IngestResult =
+	| { ok: true; counts: IngestCounts; handoffs: Handoff[] }
+	| { ok: false; reason: "storage_unavailable"; handoffs: Handoff[] };
 
 function groupByMessage(entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
 	const groups = new Map<string, LedgerEntry[]>();
@@ -33,6 +36,7 @@ async function quarantine(db: D1Database, rows: readonly NewQuarantineRow[]): Pr
  * Makes every element of a batch durable: events in their message's ledger (all messages in
  * parallel), invalid elements in quarantine. Succeeds only if every write did, because the
  * answer tells Bandwidth whether to retry the whole batch — and a retry accepts nothing twice.
+ * The ledgers' handoffs are for the caller to copy out (drainHandoffs) once it has answered.
  */
 export async function ingestBatch(
 	env: Pick<Env, "DB" | "MESSAGE_LEDGER">,
@@ -59,14 +63,17 @@ export async function ingestBatch(
 		log.error("quarantine_write_failed", { elements: invalid.length, error: errorMessage(quarantineWrite.reason) });
 	}
 	const counts: IngestCounts = { received: elements.length, stored: 0, duplicates: 0, quarantined: invalid.length };
+	const handoffs: Handoff[] = [];
 	accepts.forEach((accept, index) => {
 		if (accept.status === "fulfilled") {
 			counts.stored += accept.value.stored;
 			counts.duplicates += accept.value.duplicates;
+			if (accept.value.handoff !== null) handoffs.push(accept.value.handoff);
 			return;
 		}
 		failed = true;
 		log.error("ledger_accept_failed", { messageId: groups[index]?.[0], error: errorMessage(accept.reason) });
 	});
-	return failed ? { ok: false, reason: "storage_unavailable" } : { ok: true, counts };
+	// Even after a failure, what was accepted is handed back: it must still be copied out.
+	return failed ? { ok: false, reason: "storage_unavailable", handoffs } : { ok: true, counts, handoffs };
 }

@@ -8,6 +8,13 @@ export type LedgerEntry = Omit<EventRow, "sequence"> & {
 	status_rank: number | null;
 };
 
+/**
+ * Where a row stands in the outbox. A handed-off row is being copied out by the Worker that
+ * delivered it; if that Worker does not report back in time, the ledger reclaims it.
+ */
+export const ROW_STATE = { pending: 0, drained: 1, handedOff: 2 } as const;
+type RowState = (typeof ROW_STATE)[keyof typeof ROW_STATE];
+
 /*
  * One table per message. A row is the event's identity (the de-duplication memory), its sequence,
  * and, until drained, the outbox copy of its D1 row. The per-recipient status is derived from the
@@ -30,7 +37,8 @@ CREATE TABLE IF NOT EXISTS events (
   status TEXT,
   status_rank INTEGER,
   normalized_json TEXT,
-  drained INTEGER NOT NULL DEFAULT 0
+  state INTEGER NOT NULL,
+  handed_off_at INTEGER
 )`;
 
 type PendingRow = EventRow & Record<string, SqlStorageValue>;
@@ -64,13 +72,15 @@ export class LedgerStore {
 		this.#hasTable = true;
 	}
 
-	/** Appends the entry under the next sequence; false if this event id was accepted before. */
-	append(entry: LedgerEntry, sequence: number): boolean {
+	/** Appends the entry under `sequence` and returns its D1 row; null if the id was accepted before. */
+	append(entry: LedgerEntry, sequence: number, state: RowState, now: number): EventRow | null {
+		const normalizedJson = withSequence(entry.normalized_json, sequence);
 		const inserted = this.#sql
 			.exec(
 				`INSERT INTO events (sequence, id, message_id, type, direction, recipient, from_number, owner,
-				   application_id, error_code, event_time, received_at, status, status_rank, normalized_json)
-				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				   application_id, error_code, event_time, received_at, status, status_rank, normalized_json,
+				   state, handed_off_at)
+				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				 ON CONFLICT (id) DO NOTHING RETURNING sequence`,
 				sequence,
 				entry.id,
@@ -86,10 +96,14 @@ export class LedgerStore {
 				entry.received_at,
 				entry.status,
 				entry.status_rank,
-				withSequence(entry.normalized_json, sequence),
+				normalizedJson,
+				state,
+				state === ROW_STATE.handedOff ? now : null,
 			)
 			.toArray();
-		return inserted.length > 0;
+		if (inserted.length === 0) return null;
+		const { status: _status, status_rank: _rank, ...row } = entry;
+		return { ...row, sequence, normalized_json: normalizedJson };
 	}
 
 	nextSequence(): number {
@@ -97,12 +111,42 @@ export class LedgerStore {
 		return this.#sql.exec<{ next: number }>("SELECT coalesce(max(sequence), 0) + 1 AS next FROM events").one().next;
 	}
 
-	/** The oldest undrained rows, in sequence order, at most `maxRows` and about `maxChars` of JSON. */
+	hasPending(): boolean {
+		if (!this.#hasTable) return false;
+		return this.#sql.exec("SELECT 1 FROM events WHERE state = ? LIMIT 1", ROW_STATE.pending).toArray().length > 0;
+	}
+
+	/** When the oldest row still handed off was handed off; null if none is. */
+	oldestHandoff(): number | null {
+		if (!this.#hasTable) return null;
+		return this.#sql
+			.exec<{ at: number | null }>("SELECT min(handed_off_at) AS at FROM events WHERE state = ?", ROW_STATE.handedOff)
+			.one().at;
+	}
+
+	/** Takes back rows whose Worker never reported, so the ledger's own drain copies them out. */
+	reclaimHandoffs(handedOffBefore: number): void {
+		if (!this.#hasTable) return;
+		this.#sql.exec(
+			"UPDATE events SET state = ?, handed_off_at = NULL WHERE state = ? AND handed_off_at <= ?",
+			ROW_STATE.pending,
+			ROW_STATE.handedOff,
+			handedOffBefore,
+		);
+	}
+
+	/** Handed-off rows the Worker could not copy out go back to the ledger's own drain. */
+	release(sequences: readonly number[]): void {
+		this.#update(sequences, `state = ${ROW_STATE.pending}, handed_off_at = NULL`, ROW_STATE.handedOff);
+	}
+
+	/** The oldest pending rows, in sequence order, at most `maxRows` and about `maxChars` of JSON. */
 	pending(maxRows: number, maxChars: number): EventRow[] {
 		if (!this.#hasTable) return [];
 		const sizes = this.#sql
 			.exec<{ sequence: number; size: number }>(
-				"SELECT sequence, length(normalized_json) AS size FROM events WHERE drained = 0 ORDER BY sequence LIMIT ?",
+				"SELECT sequence, length(normalized_json) AS size FROM events WHERE state = ? ORDER BY sequence LIMIT ?",
+				ROW_STATE.pending,
 				maxRows,
 			)
 			.toArray();
@@ -118,19 +162,23 @@ export class LedgerStore {
 			.exec<PendingRow>(
 				`SELECT id, message_id, sequence, type, direction, recipient, from_number, owner, application_id,
 				   error_code, event_time, received_at, normalized_json
-				 FROM events WHERE drained = 0 AND sequence <= ? ORDER BY sequence`,
+				 FROM events WHERE state = ? AND sequence <= ? ORDER BY sequence`,
+				ROW_STATE.pending,
 				last,
 			)
 			.toArray();
 	}
 
+	/** The body has reached D1 and the queue; the row stays as the memory of the id. */
 	markDrained(sequences: readonly number[]): void {
-		if (sequences.length === 0) return;
-		// The body has reached D1 and the queue; the row stays as the memory of the id.
-		this.#sql.exec(
-			`UPDATE events SET drained = 1, normalized_json = NULL WHERE sequence IN (${sequences.map(() => "?").join(",")})`,
-			...sequences,
-		);
+		this.#update(sequences, `state = ${ROW_STATE.drained}, handed_off_at = NULL, normalized_json = NULL`);
+	}
+
+	#update(sequences: readonly number[], assignments: string, onlyInState?: RowState): void {
+		if (sequences.length === 0 || !this.#hasTable) return;
+		const inList = sequences.map(() => "?").join(",");
+		const stateGuard = onlyInState === undefined ? "" : ` AND state = ${onlyInState}`;
+		this.#sql.exec(`UPDATE events SET ${assignments} WHERE sequence IN (${inList})${stateGuard}`, ...sequences);
 	}
 
 	/** Per recipient: the highest status reached, the first event to reach it winning ties. */

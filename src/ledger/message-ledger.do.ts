@@ -1,28 +1,46 @@
 import { DurableObject } from "cloudflare:workers";
 import { readRetentionConfig } from "../config";
+import type { EventRow } from "../db/events.repository";
+import type { MessageStatusRow } from "../db/message-status.repository";
 import { errorMessage, log } from "../log";
 import { drainOutbox } from "./drain-outbox";
-import { type LedgerEntry, LedgerStore } from "./ledger-store";
+import { type LedgerEntry, LedgerStore, ROW_STATE } from "./ledger-store";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 5 * 60 * 1000;
+/** A Worker's waitUntil ends 30 s after its response; rows it has not reported by then are taken back. */
+export const HANDOFF_GRACE_MS = 30_000;
+
+/** Rows a ledger hands back to the Worker that delivered them, to copy out right away. */
+export interface Handoff {
+	messageId: string;
+	rows: EventRow[];
+	statuses: MessageStatusRow[];
+}
 
 export interface AcceptResult {
 	stored: number;
 	duplicates: number;
+	handoff: Handoff | null;
 }
 
 /**
  * One per Bandwidth message id. It serializes that message's events, so de-duplication and the
  * status ladder need no global lock; its SQLite storage is the durable outbox that lets the
  * callback be acknowledged before D1 or the queue has seen the event (DESIGN §1).
+ *
+ * The outbox drains two ways: the delivering Worker copies fresh rows out right after its 200
+ * (a handoff), and the ledger's alarm drains whatever is pending — rows released after a failed
+ * handoff, rows never reported, and everything while a dependency is down.
  */
 export class MessageLedger extends DurableObject<Env> {
 	#store: LedgerStore;
 	#draining: Promise<void> | null = null;
 	#failures = 0;
 	#retryAt = 0;
+	/** The alarm this instance last set, so an unchanged one is not written again. */
+	#alarmAt: number | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -34,62 +52,95 @@ export class MessageLedger extends DurableObject<Env> {
 	 * between the "seen?" check and the write.
 	 */
 	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
-		const result = this.ctx.storage.transactionSync(() => {
+		const now = Date.now();
+		const result = this.ctx.storage.transactionSync((): AcceptResult => {
+			// Hand new rows to the caller only when nothing older waits: the outbox then still drains
+			// in order, and while a dependency is down everything stays with the backoff.
+			const handOff = !this.#store.hasPending() && now >= this.#retryAt;
+			const state = handOff ? ROW_STATE.handedOff : ROW_STATE.pending;
 			let sequence = this.#store.nextSequence();
-			let stored = 0;
+			const rows: EventRow[] = [];
 			for (const entry of entries) {
-				if (this.#store.append(entry, sequence)) {
-					sequence += 1;
-					stored += 1;
-				}
+				const row = this.#store.append(entry, sequence, state, now);
+				if (row === null) continue;
+				rows.push(row);
+				sequence += 1;
 			}
-			return { stored, duplicates: entries.length - stored };
+			const handoff =
+				handOff && rows.length > 0
+					? {
+							messageId: rows[0]?.message_id ?? "",
+							rows,
+							statuses: this.#store.statuses(new Set(rows.map((row) => row.recipient))),
+						}
+					: null;
+			return { stored: rows.length, duplicates: entries.length - rows.length, handoff };
 		});
-		// While a failed drain backs off, new events wait for the armed retry instead of hammering
-		// a dependency that is down.
-		if (result.stored > 0 && Date.now() >= this.#retryAt) {
-			await this.ctx.storage.setAlarm(Date.now());
-		}
+		if (result.stored > 0) await this.#arm(now);
 		return result;
 	}
 
+	/** The Worker's report on a handoff: what reached D1 and the queue, and what it gives back. */
+	async settleHandoff(drained: number[], released: number[]): Promise<void> {
+		this.ctx.storage.transactionSync(() => {
+			this.#store.markDrained(drained);
+			this.#store.release(released);
+		});
+		await this.#arm(Date.now());
+	}
+
 	override async alarm(): Promise<void> {
+		this.#alarmAt = null;
 		// Alarms never overlap, but an alarm run by hand (tests, a future admin call) could.
-		this.#draining ??= this.#drainThenSchedule().finally(() => {
+		this.#draining ??= this.#drain().finally(() => {
 			this.#draining = null;
 		});
 		await this.#draining;
 	}
 
-	async #drainThenSchedule(): Promise<void> {
+	async #drain(): Promise<void> {
+		this.#store.reclaimHandoffs(Date.now() - HANDOFF_GRACE_MS);
 		try {
 			await drainOutbox(this.#store, this.env);
+			this.#failures = 0;
+			this.#retryAt = 0;
 		} catch (error) {
 			this.#failures += 1;
 			const delay = Math.min(RETRY_FIRST_MS * 2 ** (this.#failures - 1), RETRY_MAX_MS);
 			this.#retryAt = Date.now() + delay;
 			log.error("ledger_drain_failed", { failures: this.#failures, retryInMs: delay, error: errorMessage(error) });
-			await this.ctx.storage.setAlarm(this.#retryAt);
+		}
+		const now = Date.now();
+		const next = this.#nextStep(now);
+		if (next?.step === "forget" && next.at <= now) {
+			// Drained and past retention: forget, so the ledger holds no storage at all.
+			await this.ctx.storage.deleteAll();
+			this.#store = new LedgerStore(this.ctx.storage.sql);
+			this.#alarmAt = null;
 			return;
 		}
-		this.#failures = 0;
-		this.#retryAt = 0;
-		await this.#scheduleForgetting();
+		await this.#arm(now);
 	}
 
-	/** Remembers ids long enough to absorb Bandwidth's 24 h of retries, then clears itself. */
-	async #scheduleForgetting(): Promise<void> {
+	/**
+	 * What the alarm does next, and when: drain pending rows (now, or when the backoff ends), take
+	 * back an unreported handoff, or — everything drained — forget the message once Bandwidth can
+	 * no longer retry it. Null when the ledger holds nothing.
+	 */
+	#nextStep(now: number): { step: "drain" | "reclaim" | "forget"; at: number } | null {
+		if (this.#store.hasPending()) return { step: "drain", at: Math.max(now, this.#retryAt) };
+		const oldestHandoff = this.#store.oldestHandoff();
+		if (oldestHandoff !== null) return { step: "reclaim", at: oldestHandoff + HANDOFF_GRACE_MS };
 		const lastAcceptedAt = this.#store.lastAcceptedAt();
-		if (lastAcceptedAt === null) return;
+		if (lastAcceptedAt === null) return null;
 		const config = readRetentionConfig(this.env);
-		const days = config.ok ? config.value.ledgerRetentionDays : 30;
-		const forgetAt = lastAcceptedAt + days * DAY_MS;
-		if (Date.now() >= forgetAt) {
-			await this.ctx.storage.deleteAll();
-			// The table is gone with everything else; a late event for this message starts afresh.
-			this.#store = new LedgerStore(this.ctx.storage.sql);
-			return;
-		}
-		await this.ctx.storage.setAlarm(forgetAt);
+		return { step: "forget", at: lastAcceptedAt + (config.ok ? config.value.ledgerRetentionDays : 30) * DAY_MS };
+	}
+
+	async #arm(now: number): Promise<void> {
+		const at = this.#nextStep(now)?.at;
+		if (at === undefined || at === this.#alarmAt) return;
+		await this.ctx.storage.setAlarm(at);
+		this.#alarmAt = at;
 	}
 }

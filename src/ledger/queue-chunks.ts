@@ -13,8 +13,8 @@ const MESSAGE_OVERHEAD_BYTES = 128;
 
 const encoder = new TextEncoder();
 
-export interface QueueChunk {
-	sequences: number[];
+export interface QueueChunk<TRow> {
+	rows: TRow[];
 	messages: MessageSendRequest<ForwardJob>[];
 }
 
@@ -26,19 +26,21 @@ function jobFor(row: Pick<EventRow, "id" | "normalized_json">): { job: ForwardJo
 	return { job: { eventId: row.id }, bytes: MESSAGE_OVERHEAD_BYTES };
 }
 
-export function chunkForQueue(rows: readonly Pick<EventRow, "id" | "sequence" | "normalized_json">[]): QueueChunk[] {
-	const chunks: QueueChunk[] = [];
-	let current: QueueChunk = { sequences: [], messages: [] };
+export function chunkForQueue<TRow extends Pick<EventRow, "id" | "normalized_json">>(
+	rows: readonly TRow[],
+): QueueChunk<TRow>[] {
+	const chunks: QueueChunk<TRow>[] = [];
+	let current: QueueChunk<TRow> = { rows: [], messages: [] };
 	let currentBytes = 0;
 	for (const row of rows) {
 		const { job, bytes } = jobFor(row);
 		const full = current.messages.length === BATCH_MAX_MESSAGES || currentBytes + bytes > BATCH_MAX_BYTES;
 		if (full && current.messages.length > 0) {
 			chunks.push(current);
-			current = { sequences: [], messages: [] };
+			current = { rows: [], messages: [] };
 			currentBytes = 0;
 		}
-		current.sequences.push(row.sequence);
+		current.rows.push(row);
 		current.messages.push({ body: job, contentType: "json" });
 		currentBytes += bytes;
 	}

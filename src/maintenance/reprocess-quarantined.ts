@@ -1,6 +1,7 @@
 import { getQuarantine, markReprocessed, type ReprocessOutcome } from "../db/quarantine.repository";
 import { ingestBatch } from "../ingest/ingest-batch";
 import { prepareElement } from "../ingest/prepare-element";
+import { drainHandoffs } from "../ledger/drain-handoffs";
 import { log } from "../log";
 
 export interface ReprocessReport {
@@ -14,7 +15,7 @@ export type ReprocessResult =
 	| { ok: false; reason: "not_found" | "storage_unavailable" };
 
 async function reprocess(
-	env: Pick<Env, "DB" | "MESSAGE_LEDGER">,
+	env: Pick<Env, "DB" | "MESSAGE_LEDGER" | "FORWARD_QUEUE">,
 	id: string,
 	element: unknown,
 	now: string,
@@ -25,7 +26,8 @@ async function reprocess(
 		return { ok: true, value: { id, outcome: "still_invalid", reason: prepared.row.reason } };
 	}
 	const ingested = await ingestBatch(env, [element], now);
-	if (!ingested.ok) return ingested;
+	await drainHandoffs(env, ingested.handoffs);
+	if (!ingested.ok) return { ok: false, reason: ingested.reason };
 	return { ok: true, value: { id, outcome: ingested.counts.stored > 0 ? "stored" : "duplicate" } };
 }
 
@@ -34,7 +36,7 @@ async function reprocess(
  * outcome on its row. The event is accepted as received now: its original receipt was a rejection.
  */
 export async function reprocessQuarantined(
-	env: Pick<Env, "DB" | "MESSAGE_LEDGER">,
+	env: Pick<Env, "DB" | "MESSAGE_LEDGER" | "FORWARD_QUEUE">,
 	id: string,
 	now: string,
 ): Promise<ReprocessResult> {

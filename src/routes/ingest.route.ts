@@ -10,6 +10,7 @@ import {
 import { assertJsonContentType, parseJson } from "../http/parse-json";
 import { readBodyCapped } from "../http/read-body";
 import { ingestBatch } from "../ingest/ingest-batch";
+import { drainHandoffs } from "../ledger/drain-handoffs";
 import { log } from "../log";
 
 /** Bandwidth sends one event per callback; a thousand is far past anything real, and bounded fan-out keeps the answer within its 10 s. */
@@ -33,6 +34,8 @@ export const ingestRoute = new Hono<AppEnv>()
 			);
 		}
 		const result = await ingestBatch(c.env, elements, new Date().toISOString());
+		// After the answer, not before: the 200 waits only for the ledgers' durable write.
+		c.executionCtx.waitUntil(drainHandoffs(c.env, result.handoffs));
 		if (!result.ok) throw new StorageUnavailableError();
 		log.info("callback_accepted", { ...result.counts });
 		return c.json(result.counts, 200);

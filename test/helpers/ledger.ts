@@ -15,7 +15,7 @@ export function pendingInLedger(messageId: string): Promise<Array<{ id: string; 
 	return runInDurableObject(ledgerStub(messageId), (_instance: MessageLedger, state) =>
 		state.storage.sql
 			.exec<{ id: string; sequence: number; has_body: number }>(
-				"SELECT id, sequence, normalized_json IS NOT NULL AS has_body FROM events WHERE drained = 0 ORDER BY sequence",
+				"SELECT id, sequence, normalized_json IS NOT NULL AS has_body FROM events WHERE state != 1 ORDER BY sequence",
 			)
 			.toArray(),
 	);

@@ -13,7 +13,7 @@ describe("chunkForQueue", () => {
 	it("keeps every sendBatch within 100 messages and 256 KB", () => {
 		const rows = Array.from({ length: 250 }, (_, i) => row(i + 1, 2_000 + (i % 7) * 3_000));
 		const chunks = chunkForQueue(rows);
-		expect(chunks.flatMap((chunk) => chunk.sequences)).toEqual(rows.map((r) => r.sequence));
+		expect(chunks.flatMap((chunk) => chunk.rows)).toEqual(rows);
 		for (const chunk of chunks) {
 			expect(chunk.messages.length).toBeLessThanOrEqual(100);
 			const bytes = chunk.messages.reduce((sum, m) => sum + encoder.encode(JSON.stringify(m.body)).byteLength, 0);

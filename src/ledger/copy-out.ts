@@ -1,0 +1,53 @@
+import { type EventRow, insertEvent } from "../db/events.repository";
+import { type MessageStatusRow, upsertMessageStatus } from "../db/message-status.repository";
+import { chunkForQueue } from "./queue-chunks";
+
+/** Bounds one D1 batch, whatever the size of the texts. */
+const D1_BATCH_MAX_ROWS = 100;
+const D1_BATCH_MAX_CHARS = 4 * 1024 * 1024;
+
+function d1Chunks(rows: readonly EventRow[]): EventRow[][] {
+	const chunks: EventRow[][] = [];
+	let current: EventRow[] = [];
+	let chars = 0;
+	for (const row of rows) {
+		if (
+			current.length > 0 &&
+			(current.length === D1_BATCH_MAX_ROWS || chars + row.normalized_json.length > D1_BATCH_MAX_CHARS)
+		) {
+			chunks.push(current);
+			current = [];
+			chars = 0;
+		}
+		current.push(row);
+		chars += row.normalized_json.length;
+	}
+	if (current.length > 0) chunks.push(current);
+	return chunks;
+}
+
+/**
+ * Copies outbox rows to D1 (with the statuses they touch), then to the forward queue, calling
+ * `queued` after each successful send. D1 goes first so that the consumer can read back an event
+ * too large for a queue message. Both writes are safe to repeat: D1 ignores a known id, and a
+ * re-sent job carries the same event id, which the downstream de-duplicates on.
+ */
+export async function copyOut(
+	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
+	rows: readonly EventRow[],
+	statuses: readonly MessageStatusRow[],
+	queued: (rows: EventRow[]) => void,
+): Promise<void> {
+	let statusesLeft = statuses;
+	for (const chunk of d1Chunks(rows)) {
+		await env.DB.batch([
+			...chunk.map((row) => insertEvent(env.DB, row)),
+			...statusesLeft.map((status) => upsertMessageStatus(env.DB, status)),
+		]);
+		statusesLeft = [];
+		for (const sendable of chunkForQueue(chunk)) {
+			await env.FORWARD_QUEUE.sendBatch(sendable.messages);
+			queued(sendable.rows);
+		}
+	}
+}
