@@ -15,6 +15,8 @@ CREATE TABLE events (
   error_code INTEGER,
   event_time TEXT NOT NULL,
   received_at TEXT NOT NULL,
+  status TEXT,                        -- what the event says about the recipient; NULL for an unknown type
+  status_rank INTEGER,                -- received, sending 1 · sent 2 · delivered, failed 3 · read 4
   normalized_json TEXT NOT NULL,      -- the CloudEvent, byte for byte what is forwarded
   -- The original element lives inside the CloudEvent (data.bandwidth); storing it twice would
   -- double the row and push large inbound texts past D1's row size limit.
@@ -25,17 +27,19 @@ CREATE INDEX events_time ON events (event_time, id);
 CREATE INDEX events_type_time ON events (type, event_time, id);
 CREATE INDEX events_received_at ON events (received_at);
 
-CREATE TABLE message_status (
-  message_id TEXT NOT NULL,
-  recipient TEXT NOT NULL,
-  status TEXT NOT NULL,               -- received | sending | sent | delivered | failed | read
-  status_rank INTEGER NOT NULL,       -- the status only ever moves to a higher rank
-  last_event_id TEXT NOT NULL,        -- the event that set this status
-  error_code INTEGER,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (message_id, recipient)
-);
-CREATE INDEX message_status_updated_at ON message_status (updated_at);
+-- Per (message, recipient): the highest status reached, the first event to reach it winning ties
+-- (a late `sending` after `delivered` is stored but does not regress). Derived from the events,
+-- never written, so it cannot disagree with them and costs no write per event.
+CREATE VIEW message_status AS
+SELECT message_id, recipient, status, status_rank, last_event_id, error_code, updated_at
+FROM (
+  SELECT message_id, recipient, status, status_rank, id AS last_event_id, error_code,
+         received_at AS updated_at,
+         row_number() OVER (PARTITION BY message_id, recipient ORDER BY status_rank DESC, sequence) AS pick
+  FROM events
+  WHERE status IS NOT NULL
+)
+WHERE pick = 1;
 
 CREATE TABLE quarantine (
   id TEXT PRIMARY KEY,                -- qtn_… derived from the raw element: a retried batch adds no copy

@@ -1,3 +1,4 @@
+import { type MessageStatus, STATUS_RANK } from "../bandwidth/event-types";
 import type { NormalizedEvent } from "../bandwidth/normalize";
 
 /** One `events` row (migrations/0001). The ledger keeps the same shape in its outbox. */
@@ -14,6 +15,8 @@ export interface EventRow {
 	error_code: number | null;
 	event_time: string;
 	received_at: string;
+	status: MessageStatus | null;
+	status_rank: number | null;
 	normalized_json: string;
 }
 
@@ -41,6 +44,8 @@ export function eventRecordOf(event: NormalizedEvent, eventTime: string): Omit<E
 		error_code: data.error?.code ?? null,
 		event_time: eventTime,
 		received_at: data.receivedAt,
+		status: data.status,
+		status_rank: data.status === null ? null : STATUS_RANK[data.status],
 		normalized_json: JSON.stringify(event),
 	};
 }
@@ -49,8 +54,8 @@ export function insertEvent(db: D1Database, row: EventRow): D1PreparedStatement 
 	return db
 		.prepare(
 			`INSERT INTO events (id, message_id, sequence, type, direction, recipient, from_number, owner,
-			   application_id, error_code, event_time, received_at, normalized_json)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+			   application_id, error_code, event_time, received_at, status, status_rank, normalized_json)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 			 ON CONFLICT (id) DO NOTHING`,
 		)
 		.bind(
@@ -66,6 +71,8 @@ export function insertEvent(db: D1Database, row: EventRow): D1PreparedStatement 
 			row.error_code,
 			row.event_time,
 			row.received_at,
+			row.status,
+			row.status_rank,
 			row.normalized_json,
 		);
 }

@@ -30,8 +30,16 @@ export async function readStats(db: D1Database, since: string): Promise<Stats> {
 	// The unary + keeps SQLite from scanning a (type, …) index for the GROUP BY instead of the time range.
 	const results = await db.batch<CountRow>([
 		db.prepare("SELECT type AS key, count(*) AS n FROM events WHERE received_at >= ?1 GROUP BY +type").bind(since),
+		// The message_status view, restricted first to messages with events in the window.
 		db
-			.prepare("SELECT status AS key, count(*) AS n FROM message_status WHERE updated_at >= ?1 GROUP BY status")
+			.prepare(
+				`SELECT status AS key, count(*) AS n FROM (
+				   SELECT status, received_at,
+				          row_number() OVER (PARTITION BY message_id, recipient ORDER BY status_rank DESC, sequence) AS pick
+				   FROM events
+				   WHERE status IS NOT NULL AND message_id IN (SELECT message_id FROM events WHERE received_at >= ?1)
+				 ) WHERE pick = 1 AND received_at >= ?1 GROUP BY status`,
+			)
 			.bind(since),
 		db
 			.prepare(

@@ -1,6 +1,5 @@
 import { classifyElement } from "../bandwidth/classify";
 import { eventIdOf, quarantineIdOf } from "../bandwidth/event-id";
-import { STATUS_RANK } from "../bandwidth/event-types";
 import { normalizeEvent } from "../bandwidth/normalize";
 import { toUtcIso } from "../bandwidth/timestamp";
 import { eventRecordOf } from "../db/events.repository";
@@ -57,11 +56,7 @@ export async function prepareElement(raw: unknown, receivedAt: string): Promise<
 				const reason = `element: too large to store as an event (${bytes} bytes normalized; at most ${MAX_EVENT_JSON_BYTES})`;
 				return quarantined(JSON.stringify(raw), reason, receivedAt);
 			}
-			const status = info.status;
-			return {
-				kind: "event",
-				entry: { ...record, status, status_rank: status === null ? null : STATUS_RANK[status] },
-			};
+			return { kind: "event", entry: record };
 		}
 	}
 }

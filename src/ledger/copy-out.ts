@@ -1,5 +1,4 @@
 import { type EventRow, insertEvent } from "../db/events.repository";
-import { type MessageStatusRow, upsertMessageStatus } from "../db/message-status.repository";
 import { chunkForQueue } from "./queue-chunks";
 
 /** Bounds one D1 batch, whatever the size of the texts. */
@@ -27,7 +26,7 @@ function d1Chunks(rows: readonly EventRow[]): EventRow[][] {
 }
 
 /**
- * Copies outbox rows to D1 (with the statuses they touch), then to the forward queue, calling
+ * Copies outbox rows to D1, then to the forward queue, calling
  * `queued` after each successful send. D1 goes first so that the consumer can read back an event
  * too large for a queue message. Both writes are safe to repeat: D1 ignores a known id, and a
  * re-sent job carries the same event id, which the downstream de-duplicates on.
@@ -35,16 +34,10 @@ function d1Chunks(rows: readonly EventRow[]): EventRow[][] {
 export async function copyOut(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
 	rows: readonly EventRow[],
-	statuses: readonly MessageStatusRow[],
 	queued: (rows: EventRow[]) => void,
 ): Promise<void> {
-	let statusesLeft = statuses;
 	for (const chunk of d1Chunks(rows)) {
-		await env.DB.batch([
-			...chunk.map((row) => insertEvent(env.DB, row)),
-			...statusesLeft.map((status) => upsertMessageStatus(env.DB, status)),
-		]);
-		statusesLeft = [];
+		await env.DB.batch(chunk.map((row) => insertEvent(env.DB, row)));
 		for (const sendable of chunkForQueue(chunk)) {
 			await env.FORWARD_QUEUE.sendBatch(sendable.messages);
 			queued(sendable.rows);

@@ -20,7 +20,6 @@ export async function drainHandoffs(
 		await copyOut(
 			env,
 			handoffs.flatMap((handoff) => handoff.rows),
-			handoffs.flatMap((handoff) => handoff.statuses),
 			(rows) => {
 				for (const row of rows) queued.add(row.id);
 			},

@@ -10,7 +10,6 @@ export async function drainOutbox(store: LedgerStore, env: Pick<Env, "DB" | "FOR
 	for (;;) {
 		const rows = store.pending(DRAIN_MAX_ROWS, DRAIN_MAX_CHARS);
 		if (rows.length === 0) return;
-		const statuses = store.statuses(new Set(rows.map((row) => row.recipient)));
-		await copyOut(env, rows, statuses, (queued) => store.markDrained(queued.map((row) => row.sequence)));
+		await copyOut(env, rows, (queued) => store.markDrained(queued.map((row) => row.sequence)));
 	}
 }

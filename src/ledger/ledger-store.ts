@@ -1,12 +1,7 @@
-import type { MessageStatus } from "../bandwidth/event-types";
 import { type EventRow, withSequence } from "../db/events.repository";
-import type { MessageStatusRow } from "../db/message-status.repository";
 
-/** What the Worker hands a ledger: a D1 row in waiting, and what the event says about status. */
-export type LedgerEntry = Omit<EventRow, "sequence"> & {
-	status: MessageStatus | null;
-	status_rank: number | null;
-};
+/** What the Worker hands a ledger: a D1 row waiting for its sequence. */
+export type LedgerEntry = Omit<EventRow, "sequence">;
 
 /**
  * Where a row stands in the outbox. A handed-off row is being copied out by the Worker that
@@ -17,8 +12,7 @@ type RowState = (typeof ROW_STATE)[keyof typeof ROW_STATE];
 
 /*
  * One table per message. A row is the event's identity (the de-duplication memory), its sequence,
- * and, until drained, the outbox copy of its D1 row. The per-recipient status is derived from the
- * rows rather than stored beside them, so it cannot disagree with them.
+ * and, until drained, the outbox copy of its D1 row.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -42,15 +36,16 @@ CREATE TABLE IF NOT EXISTS events (
 )`;
 
 type PendingRow = EventRow & Record<string, SqlStorageValue>;
-type StatusCandidate = {
-	recipient: string;
-	status: string;
-	status_rank: number;
-	id: string;
-	message_id: string;
-	error_code: number | null;
-	received_at: string;
-};
+
+export interface LedgerSnapshot {
+	nextSequence: number;
+	/** Rows waiting for the ledger's own drain. */
+	pending: number;
+	/** When the oldest row still handed off was handed off; null if none is. */
+	oldestHandoff: number | null;
+	/** When the newest event was accepted; null once the ledger holds nothing. */
+	lastAcceptedAt: number | null;
+}
 
 export class LedgerStore {
 	readonly #sql: SqlStorage;
@@ -72,8 +67,29 @@ export class LedgerStore {
 		this.#hasTable = true;
 	}
 
+	/** Everything the ledger decides on, in one pass over its (small) table. */
+	snapshot(): LedgerSnapshot {
+		if (!this.#hasTable) return { nextSequence: 1, pending: 0, oldestHandoff: null, lastAcceptedAt: null };
+		const row = this.#sql
+			.exec<{ next: number; pending: number; oldest: number | null; last: string | null }>(
+				`SELECT coalesce(max(sequence), 0) + 1 AS next, coalesce(sum(state = ?), 0) AS pending,
+				   min(CASE WHEN state = ? THEN handed_off_at END) AS oldest, max(received_at) AS last
+				 FROM events`,
+				ROW_STATE.pending,
+				ROW_STATE.handedOff,
+			)
+			.one();
+		return {
+			nextSequence: row.next,
+			pending: row.pending,
+			oldestHandoff: row.oldest,
+			lastAcceptedAt: row.last === null ? null : Date.parse(row.last),
+		};
+	}
+
 	/** Appends the entry under `sequence` and returns its D1 row; null if the id was accepted before. */
 	append(entry: LedgerEntry, sequence: number, state: RowState, now: number): EventRow | null {
+		this.#ensureTable();
 		const normalizedJson = withSequence(entry.normalized_json, sequence);
 		const inserted = this.#sql
 			.exec(
@@ -102,26 +118,7 @@ export class LedgerStore {
 			)
 			.toArray();
 		if (inserted.length === 0) return null;
-		const { status: _status, status_rank: _rank, ...row } = entry;
-		return { ...row, sequence, normalized_json: normalizedJson };
-	}
-
-	nextSequence(): number {
-		this.#ensureTable();
-		return this.#sql.exec<{ next: number }>("SELECT coalesce(max(sequence), 0) + 1 AS next FROM events").one().next;
-	}
-
-	hasPending(): boolean {
-		if (!this.#hasTable) return false;
-		return this.#sql.exec("SELECT 1 FROM events WHERE state = ? LIMIT 1", ROW_STATE.pending).toArray().length > 0;
-	}
-
-	/** When the oldest row still handed off was handed off; null if none is. */
-	oldestHandoff(): number | null {
-		if (!this.#hasTable) return null;
-		return this.#sql
-			.exec<{ at: number | null }>("SELECT min(handed_off_at) AS at FROM events WHERE state = ?", ROW_STATE.handedOff)
-			.one().at;
+		return { ...entry, sequence, normalized_json: normalizedJson };
 	}
 
 	/** Takes back rows whose Worker never reported, so the ledger's own drain copies them out. */
@@ -161,7 +158,7 @@ export class LedgerStore {
 		return this.#sql
 			.exec<PendingRow>(
 				`SELECT id, message_id, sequence, type, direction, recipient, from_number, owner, application_id,
-				   error_code, event_time, received_at, normalized_json
+				   error_code, event_time, received_at, status, status_rank, normalized_json
 				 FROM events WHERE state = ? AND sequence <= ? ORDER BY sequence`,
 				ROW_STATE.pending,
 				last,
@@ -179,36 +176,5 @@ export class LedgerStore {
 		const inList = sequences.map(() => "?").join(",");
 		const stateGuard = onlyInState === undefined ? "" : ` AND state = ${onlyInState}`;
 		this.#sql.exec(`UPDATE events SET ${assignments} WHERE sequence IN (${inList})${stateGuard}`, ...sequences);
-	}
-
-	/** Per recipient: the highest status reached, the first event to reach it winning ties. */
-	statuses(recipients: ReadonlySet<string>): MessageStatusRow[] {
-		if (!this.#hasTable) return [];
-		const best = new Map<string, StatusCandidate>();
-		const candidates = this.#sql.exec<StatusCandidate>(
-			`SELECT recipient, status, status_rank, id, message_id, error_code, received_at
-			 FROM events WHERE status IS NOT NULL ORDER BY sequence`,
-		);
-		for (const row of candidates) {
-			if (!recipients.has(row.recipient)) continue;
-			const current = best.get(row.recipient);
-			if (current === undefined || row.status_rank > current.status_rank) best.set(row.recipient, row);
-		}
-		return [...best.values()].map((row) => ({
-			message_id: row.message_id,
-			recipient: row.recipient,
-			status: row.status,
-			status_rank: row.status_rank,
-			last_event_id: row.id,
-			error_code: row.error_code,
-			updated_at: row.received_at,
-		}));
-	}
-
-	/** When the newest event was accepted; null once the ledger holds nothing. */
-	lastAcceptedAt(): number | null {
-		if (!this.#hasTable) return null;
-		const row = this.#sql.exec<{ last: string | null }>("SELECT max(received_at) AS last FROM events").one();
-		return row.last === null ? null : Date.parse(row.last);
 	}
 }

@@ -1,7 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { readRetentionConfig } from "../config";
 import type { EventRow } from "../db/events.repository";
-import type { MessageStatusRow } from "../db/message-status.repository";
 import { errorMessage, log } from "../log";
 import { drainOutbox } from "./drain-outbox";
 import { type LedgerEntry, LedgerStore, ROW_STATE } from "./ledger-store";
@@ -16,7 +15,6 @@ export const HANDOFF_GRACE_MS = 30_000;
 export interface Handoff {
 	messageId: string;
 	rows: EventRow[];
-	statuses: MessageStatusRow[];
 }
 
 export interface AcceptResult {
@@ -56,9 +54,10 @@ export class MessageLedger extends DurableObject<Env> {
 		const result = this.ctx.storage.transactionSync((): AcceptResult => {
 			// Hand new rows to the caller only when nothing older waits: the outbox then still drains
 			// in order, and while a dependency is down everything stays with the backoff.
-			const handOff = !this.#store.hasPending() && now >= this.#retryAt;
+			const snapshot = this.#store.snapshot();
+			const handOff = snapshot.pending === 0 && now >= this.#retryAt;
 			const state = handOff ? ROW_STATE.handedOff : ROW_STATE.pending;
-			let sequence = this.#store.nextSequence();
+			let sequence = snapshot.nextSequence;
 			const rows: EventRow[] = [];
 			for (const entry of entries) {
 				const row = this.#store.append(entry, sequence, state, now);
@@ -66,14 +65,7 @@ export class MessageLedger extends DurableObject<Env> {
 				rows.push(row);
 				sequence += 1;
 			}
-			const handoff =
-				handOff && rows.length > 0
-					? {
-							messageId: rows[0]?.message_id ?? "",
-							rows,
-							statuses: this.#store.statuses(new Set(rows.map((row) => row.recipient))),
-						}
-					: null;
+			const handoff = handOff && rows.length > 0 ? { messageId: rows[0]?.message_id ?? "", rows } : null;
 			return { stored: rows.length, duplicates: entries.length - rows.length, handoff };
 		});
 		if (result.stored > 0) await this.#arm(now);
@@ -128,10 +120,9 @@ export class MessageLedger extends DurableObject<Env> {
 	 * no longer retry it. Null when the ledger holds nothing.
 	 */
 	#nextStep(now: number): { step: "drain" | "reclaim" | "forget"; at: number } | null {
-		if (this.#store.hasPending()) return { step: "drain", at: Math.max(now, this.#retryAt) };
-		const oldestHandoff = this.#store.oldestHandoff();
+		const { pending, oldestHandoff, lastAcceptedAt } = this.#store.snapshot();
+		if (pending > 0) return { step: "drain", at: Math.max(now, this.#retryAt) };
 		if (oldestHandoff !== null) return { step: "reclaim", at: oldestHandoff + HANDOFF_GRACE_MS };
-		const lastAcceptedAt = this.#store.lastAcceptedAt();
 		if (lastAcceptedAt === null) return null;
 		const config = readRetentionConfig(this.env);
 		return { step: "forget", at: lastAcceptedAt + (config.ok ? config.value.ledgerRetentionDays : 30) * DAY_MS };

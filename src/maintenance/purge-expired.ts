@@ -1,7 +1,6 @@
 import { readRetentionConfig } from "../config";
 import { deleteDeliveriesBefore } from "../db/deliveries.repository";
 import { deleteEventsReceivedBefore } from "../db/events.repository";
-import { deleteStatusesUpdatedBefore } from "../db/message-status.repository";
 import { deleteResolvedBefore } from "../db/quarantine.repository";
 import { log } from "../log";
 
@@ -16,14 +15,13 @@ export interface PurgeLimits {
 
 /**
  * Up to 100,000 rows per table per run, every 10 minutes: keeps pace with ~160 events/s sustained
- * (docs/capacity.md). 100 rounds of at most 4 statements stay under D1's 1,000 queries per
+ * (docs/capacity.md). 100 rounds of at most 3 statements stay under D1's 1,000 queries per
  * invocation; a larger backlog takes several runs, never one long one.
  */
 export const DEFAULT_PURGE_LIMITS: PurgeLimits = { chunkRows: 1000, maxRounds: 100 };
 
 const TABLES = {
 	events: deleteEventsReceivedBefore,
-	message_status: deleteStatusesUpdatedBefore,
 	deliveries: deleteDeliveriesBefore,
 	quarantine: deleteResolvedBefore,
 } satisfies Record<string, (db: D1Database, cutoff: string, limit: number) => D1PreparedStatement>;
@@ -47,7 +45,7 @@ export async function purgeExpired(
 	cutoff: string,
 	limits: PurgeLimits = DEFAULT_PURGE_LIMITS,
 ): Promise<PurgeReport> {
-	const deleted: Record<Table, number> = { events: 0, message_status: 0, deliveries: 0, quarantine: 0 };
+	const deleted: Record<Table, number> = { events: 0, deliveries: 0, quarantine: 0 };
 	let pending = Object.keys(TABLES) as Table[];
 	let rounds = 0;
 	while (pending.length > 0 && rounds < limits.maxRounds) {

@@ -11,7 +11,6 @@ import { assertJsonContentType, parseJson } from "../http/parse-json";
 import { readBodyCapped } from "../http/read-body";
 import { ingestBatch } from "../ingest/ingest-batch";
 import { drainHandoffs } from "../ledger/drain-handoffs";
-import { log } from "../log";
 
 /** Bandwidth sends one event per callback; a thousand is far past anything real, and bounded fan-out keeps the answer within its 10 s. */
 export const MAX_BATCH_ELEMENTS = 1000;
@@ -37,7 +36,6 @@ export const ingestRoute = new Hono<AppEnv>()
 		// After the answer, not before: the 200 waits only for the ledgers' durable write.
 		c.executionCtx.waitUntil(drainHandoffs(c.env, result.handoffs));
 		if (!result.ok) throw new StorageUnavailableError();
-		log.info("callback_accepted", { ...result.counts });
 		return c.json(result.counts, 200);
 	})
 	.all("/bandwidth/messaging", () => {

@@ -14,15 +14,14 @@ async function entryFor(name: string, overrides: Parameters<typeof element>[1] =
 }
 
 describe("handing rows to the delivering Worker", () => {
-	it("hands new rows back with their sequence and the statuses they set", async () => {
+	it("hands new rows back with their sequence", async () => {
 		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
 		const result = await ledgerStub(entry.message_id).accept([entry]);
 		expect(result).toMatchObject({ stored: 1, duplicates: 0 });
-		expect(result.handoff?.rows).toEqual([expect.objectContaining({ id: entry.id, sequence: 1 })]);
-		expect(JSON.parse(result.handoff!.rows[0]!.normalized_json).data.sequence).toBe(1);
-		expect(result.handoff?.statuses).toEqual([
-			expect.objectContaining({ recipient: entry.recipient, status: "delivered", last_event_id: entry.id }),
+		expect(result.handoff?.rows).toEqual([
+			expect.objectContaining({ id: entry.id, sequence: 1, status: "delivered", status_rank: 3 }),
 		]);
+		expect(JSON.parse(result.handoff!.rows[0]!.normalized_json).data.sequence).toBe(1);
 		// Until the Worker reports, the ledger only waits for it, up to the grace period.
 		const alarm = await alarmOf(entry.message_id);
 		expect(alarm).toBeGreaterThan(Date.now() + HANDOFF_GRACE_MS - 5000);

@@ -94,7 +94,7 @@ describe("retention purge", () => {
 		const first = await purgeExpired(env.DB, FAR_FUTURE, { chunkRows: 5, maxRounds: 2 });
 		expect(first).toEqual({
 			cutoff: FAR_FUTURE,
-			deleted: { events: 10, message_status: 1, deliveries: 10, quarantine: 0 },
+			deleted: { events: 10, deliveries: 10, quarantine: 0 },
 			rounds: 2,
 			complete: false,
 		});
@@ -104,7 +104,7 @@ describe("retention purge", () => {
 		const second = await purgeExpired(env.DB, FAR_FUTURE, { chunkRows: 5, maxRounds: 2 });
 		expect(second).toEqual({
 			cutoff: FAR_FUTURE,
-			deleted: { events: 2, message_status: 0, deliveries: 2, quarantine: 0 },
+			deleted: { events: 2, deliveries: 2, quarantine: 0 },
 			rounds: 1,
 			complete: true,
 		});
@@ -115,7 +115,7 @@ describe("retention purge", () => {
 		const { messageId, ids } = await storedMessage(2);
 		const report = await purgeExpired(env.DB, "2000-01-01T00:00:00.000Z");
 		expect(report).toMatchObject({
-			deleted: { events: 0, message_status: 0, deliveries: 0, quarantine: 0 },
+			deleted: { events: 0, deliveries: 0, quarantine: 0 },
 			rounds: 1,
 			complete: true,
 		});
