@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { unstable_readConfig } from "wrangler";
+import { DEV_PORT, INSPECTOR_PORT, ROOT, WORKERS_DIR } from "./config.ts";
+import { type DevServer, runWrangler, startDev } from "./processes.ts";
+import { WORKER_NAMES } from "./targets.ts";
+
+/*
+ * A fresh, private wrangler state for one bench run: D1 migrations for the relay and the floor,
+ * the relay's secrets in a temporary env file (never the developer's .dev.vars), and the probe's
+ * config, generated so it always binds whatever D1 database wrangler.toml names.
+ */
+
+export interface RelaySecrets {
+	username: string;
+	password: string;
+	signingSecret: string;
+	authorization: string;
+}
+
+export function freshSecrets(): RelaySecrets {
+	const username = "bench";
+	const password = randomBytes(12).toString("hex");
+	return {
+		username,
+		password,
+		signingSecret: `whsec_${randomBytes(32).toString("base64")}`,
+		authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`,
+	};
+}
+
+function writeEnvFile(dir: string, secrets: RelaySecrets, forwardUrl: string): string {
+	const path = join(dir, "relay.env");
+	const lines = [
+		`BANDWIDTH_USERNAME=${secrets.username}`,
+		`BANDWIDTH_PASSWORD=${secrets.password}`,
+		`ADMIN_TOKEN=${randomBytes(12).toString("hex")}`,
+		`FORWARD_SIGNING_SECRET=${secrets.signingSecret}`,
+		`FORWARD_URL=${forwardUrl}`,
+	];
+	writeFileSync(path, `${lines.join("\n")}\n`);
+	return path;
+}
+
+/** The part of wrangler's config the probe copies (wrangler's own types resolve to any here). */
+interface RelayConfig {
+	compatibility_date?: string;
+	d1_databases: Array<{ binding: string; database_name?: string; database_id?: string }>;
+}
+
+function writeProbeConfig(dir: string): string {
+	const relay: RelayConfig = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+	const db = relay.d1_databases.find((binding) => binding.binding === "DB");
+	if (db?.database_id === undefined) throw new Error("wrangler.toml has no D1 binding named DB");
+	const path = join(dir, "probe.toml");
+	writeFileSync(
+		path,
+		[
+			`name = "${WORKER_NAMES.probe}"`,
+			`main = ${JSON.stringify(join(WORKERS_DIR, "probe.ts"))}`,
+			`compatibility_date = ${JSON.stringify(relay.compatibility_date)}`,
+			"[[d1_databases]]",
+			'binding = "DB"',
+			`database_name = ${JSON.stringify(db.database_name)}`,
+			`database_id = ${JSON.stringify(db.database_id)}`,
+			"",
+		].join("\n"),
+	);
+	return path;
+}
+
+export async function startWorkers(dir: string, secrets: RelaySecrets, forwardUrl: string): Promise<DevServer> {
+	const persistTo = join(dir, "state");
+	const floorConfig = join(WORKERS_DIR, "floor.toml");
+	await runWrangler(
+		["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "-c", "wrangler.toml"],
+		dir,
+	);
+	await runWrangler(
+		["d1", "migrations", "apply", "FLOOR_DB", "--local", "--persist-to", persistTo, "-c", floorConfig],
+		dir,
+	);
+	return startDev({
+		// The relay first: only the first config gets --env-file, and wrangler then skips .dev.vars.
+		configs: ["wrangler.toml", join(WORKERS_DIR, "bare.toml"), floorConfig, writeProbeConfig(dir)],
+		port: DEV_PORT,
+		inspectorPort: INSPECTOR_PORT,
+		persistTo,
+		envFile: writeEnvFile(dir, secrets, forwardUrl),
+		logFile: join(dir, "wrangler-dev.log"),
+		probe: { worker: WORKER_NAMES.bare, header: "x-bench-worker", value: "bare" },
+	});
+}
