@@ -41,10 +41,13 @@ export interface LoadResult {
 
 type Context = { payload?: Payload };
 
+const MAX_REJECTIONS_SHOWN = 5;
+
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 	const acks: Ack[] = [];
 	const latenciesMs: number[] = [];
 	let events = 0;
+	let rejectionsShown = 0;
 	const startedAt = nowMs();
 	return new Promise((resolve, reject) => {
 		const instance = autocannon(
@@ -63,7 +66,14 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 							return { ...request, body: payload.body };
 						},
 						onResponse: (status, body, context: Context) => {
-							if (status < 200 || status >= 300 || context.payload === undefined) return;
+							if (status < 200 || status >= 300) {
+								// A non-2xx is a finding, not noise: show what the Worker said.
+								if (rejectionsShown < MAX_REJECTIONS_SHOWN)
+									console.error(`[bench] HTTP ${status}: ${body.slice(0, 300)}`);
+								rejectionsShown += 1;
+								return;
+							}
+							if (context.payload === undefined) return;
 							const { events: covered, repeat } = context.payload;
 							const ack = { at: nowMs(), events: covered, repeat };
 							acks.push(ack);
