@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import { referenceEventId } from "../scripts/lib/reference-event-id.ts";
 
 /*
  * Callback bodies built from the real samples in test/fixtures/bandwidth, each element with a
@@ -60,25 +60,6 @@ export function loadTemplates(): Template[] {
 		}
 	}
 	return templates;
-}
-
-const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
-
-/** DESIGN §4, computed independently of the relay so the bench can check its webhook-ids. */
-export function eventIdOf(type: string, messageId: string, to: string, time: string): string {
-	const bytes = createHash("sha256").update(`${type}\n${messageId}\n${to}\n${time}`, "utf8").digest();
-	let out = "";
-	let buffer = 0;
-	let bits = 0;
-	for (const byte of bytes) {
-		buffer = ((buffer << 8) | byte) & 0xffff;
-		bits += 8;
-		while (bits >= 5 && out.length < 26) {
-			bits -= 5;
-			out += BASE32[(buffer >>> bits) & 31];
-		}
-	}
-	return `evt_${out}`;
 }
 
 /** Deterministic, so two workers given the same seed see the same mix. */
@@ -142,7 +123,7 @@ export function payloadGenerator(templates: readonly Template[], options: Payloa
 			let json = `${template.before}${messageId}${template.after}`;
 			if (pad !== "") json = json.replace(/"text":"/, `"text":"${pad}`);
 			parts.push(json);
-			events.push({ messageId, eventId: eventIdOf(template.type, messageId, template.to, template.time) });
+			events.push({ messageId, eventId: referenceEventId(template.type, messageId, template.to, template.time) });
 		}
 		const payload = { body: `[${parts.join(",")}]`, events, repeat: false };
 		if (options.repeatRatio > 0) {

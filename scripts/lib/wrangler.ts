@@ -43,15 +43,10 @@ export function devArgs(options: DevArgs): string[] {
 	return args;
 }
 
-/**
- * Applies migrations/ to the local D1 in `persistTo`. Wrangler asks for confirmation first unless
- * it sees no TTY or a CI environment; CI=true makes that explicit instead of relying on the pipe.
- */
-export function applyMigrations(persistTo?: string): Promise<string> {
-	const args = [WRANGLER_JS, "d1", "migrations", "apply", "DB", "--local"];
-	if (persistTo !== undefined) args.push("--persist-to", persistTo);
+/** Runs a wrangler command to completion; CI=true keeps it from prompting for confirmation. */
+export function runWrangler(args: readonly string[]): Promise<{ code: number | null; output: string }> {
 	return new Promise((resolvePromise, reject) => {
-		const child = spawn(process.execPath, args, {
+		const child = spawn(process.execPath, [WRANGLER_JS, ...args], {
 			cwd: PROJECT_ROOT,
 			env: wranglerEnv({ CI: "true" }),
 			stdio: ["ignore", "pipe", "pipe"],
@@ -64,18 +59,19 @@ export function applyMigrations(persistTo?: string): Promise<string> {
 			output += chunk;
 		});
 		child.once("error", reject);
-		child.once("exit", (code) => {
-			if (code === 0) resolvePromise(output);
-			else reject(new Error(`wrangler d1 migrations apply exited with ${code}:\n${output}`));
-		});
+		child.once("exit", (code) => resolvePromise({ code, output }));
 	});
 }
 
-/**
- * Resolves once `url` answers at all: any status means the Worker is serving (/health answers 503
- * while D1 is down, which is a state a test may want to start in). Rejects on timeout, or as soon
- * as `exited` settles.
- */
+/** Applies migrations/ to the local D1 in `persistTo` (wrangler's default state when omitted). */
+export async function applyMigrations(persistTo?: string): Promise<string> {
+	const args = ["d1", "migrations", "apply", "DB", "--local"];
+	if (persistTo !== undefined) args.push("--persist-to", persistTo);
+	const { code, output } = await runWrangler(args);
+	if (code !== 0) throw new Error(`wrangler d1 migrations apply exited with ${code}:\n${output}`);
+	return output;
+}
+
 export async function waitForHttp(url: string, timeoutMs: number, exited?: Promise<unknown>): Promise<void> {
 	let gone = false;
 	void exited?.then(() => {

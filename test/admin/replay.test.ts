@@ -1,7 +1,5 @@
-import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
-import { insertDelivery } from "../../src/db/deliveries.repository";
 import { adminFetch, adminPost, storeElements } from "../helpers/admin";
 import { receivedAt } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";

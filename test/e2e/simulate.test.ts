@@ -3,20 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingSecrets } from "../../scripts/lib/dev-vars.ts";
 import type { Summary } from "../../scripts/simulate/summary.ts";
 import { TEST_ENV } from "../setup/test-env.ts";
-import { freePort } from "./support/ports.ts";
+import { relayPorts } from "./support/ports.ts";
 import { type RecordingSink, startRecordingSink } from "./support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "./support/relay-process.ts";
 import { runScript } from "./support/script-process.ts";
 
-// This file's ports: relay 18700–18709, inspector 19700–19709.
 let relay: RelayProcess;
 let sink: RecordingSink;
 
 beforeAll(async () => {
 	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
 	relay = await startRelay({
-		port: await freePort(18700, 18709),
-		inspectorPort: await freePort(19700, 19709),
+		...(await relayPorts("simulate")),
 		vars: { FORWARD_URL: sink.url },
 	});
 });

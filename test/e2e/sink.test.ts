@@ -2,10 +2,9 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import failedFixture from "../fixtures/bandwidth/spec2026__message-failed_4432.array.json" with { type: "json" };
-import { freePort } from "./support/ports.ts";
+import { freePort, PORT_RANGES } from "./support/ports.ts";
 import { runScript, type ScriptProcess } from "./support/script-process.ts";
 
-// This file's ports: 18730–18739.
 const OLD_SECRET = "whsec_b2xkLXNpbmstdGVzdC1zZWNyZXQtMzItYnl0ZXMtbG9uZw==";
 const NEW_SECRET = "whsec_bmV3LXNpbmstdGVzdC1zZWNyZXQtMzItYnl0ZXMtbG9uZw==";
 const WRONG_SECRET = "whsec_d3Jvbmctc2VjcmV0LW5vdC1rbm93bi10by10aGUtc2luaw==";
@@ -45,7 +44,7 @@ afterEach(async () => {
 });
 
 async function startSinkScript(env: NodeJS.ProcessEnv): Promise<{ process: ScriptProcess; url: string }> {
-	const port = await freePort(18730, 18739);
+	const port = await freePort(...PORT_RANGES.sink.relay);
 	sink = runScript("scripts/sink.ts", [], { DEV_VARS_FILE: NO_DEV_VARS, SINK_PORT: String(port), ...env });
 	await sink.waitForLine(/^sink listening on /, 10_000);
 	return { process: sink, url: `http://127.0.0.1:${port}/events` };

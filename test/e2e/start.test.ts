@@ -6,10 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEV_VARS_EXAMPLE, parseDevVars } from "../../scripts/lib/dev-vars.ts";
 import { isRunning } from "../../scripts/lib/process-group.ts";
 import failedFixture from "../fixtures/bandwidth/spec2026__message-failed_4432.array.json" with { type: "json" };
-import { freePort } from "./support/ports.ts";
+import { freePort, PORT_RANGES } from "./support/ports.ts";
 import { runScript, type ScriptProcess } from "./support/script-process.ts";
 
-// This file's ports: relay and sink 18710–18729, inspector 19710–19719.
 const READY = /^start │ Ctrl-C stops both\.$/;
 const PIDS = /^start │ relay pid (\d+) \(wrangler dev\) · sink pid (\d+)$/;
 
@@ -37,13 +36,13 @@ afterEach(async () => {
 });
 
 async function npmStart(): Promise<{ relayUrl: string; sinkPid: number; relayPid: number; devVars: string }> {
-	const relayPort = await freePort(18710, 18729);
-	const sinkPort = await freePort(18710, 18729, [relayPort]);
+	const relayPort = await freePort(...PORT_RANGES.start.relay);
+	const sinkPort = await freePort(...PORT_RANGES.start.relay, [relayPort]);
 	const devVars = join(scratch, "dev.vars");
 	start = runScript("scripts/start.ts", [], {
 		RELAY_PORT: String(relayPort),
 		SINK_PORT: String(sinkPort),
-		RELAY_INSPECTOR_PORT: String(await freePort(19710, 19719)),
+		RELAY_INSPECTOR_PORT: String(await freePort(...PORT_RANGES.start.inspector)),
 		RELAY_PERSIST_TO: join(scratch, "state"),
 		DEV_VARS_FILE: devVars,
 		FORWARD_URL: "",

@@ -1,6 +1,5 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { insertDelivery } from "../../src/db/deliveries.repository";
 import { replayEvents } from "../../src/forward/replay";
 import { receivedAt } from "../helpers/downstream";
 import { storedEvent } from "../helpers/forward";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
 import { TEST_ENV } from "../../setup/test-env.ts";
-import { freePort } from "../support/ports.ts";
+import { relayPorts } from "../support/ports.ts";
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import {
@@ -18,7 +18,6 @@ import {
 } from "./support/relay-api.ts";
 import { type PlannedEvent, planTraffic } from "./support/traffic.ts";
 
-// The reliability suite's ports: relay 38700–38799, inspector 39700–39799.
 const EVENTS = 500;
 const COPIES = 3;
 /** Posts in flight at once: enough to race every copy of an event, few enough for a 2-core runner. */
@@ -33,8 +32,7 @@ let sink: RecordingSink;
 beforeAll(async () => {
 	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
 	relay = await startRelay({
-		port: await freePort(38700, 38799),
-		inspectorPort: await freePort(39700, 39799),
+		...(await relayPorts("concurrentDuplicates")),
 		vars: { FORWARD_URL: sink.url },
 	});
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
 import { isRunning } from "../../../scripts/lib/process-group.ts";
 import { TEST_ENV } from "../../setup/test-env.ts";
-import { freePort } from "../support/ports.ts";
+import { relayPorts } from "../support/ports.ts";
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import { executeLocalD1 } from "./support/local-d1.ts";
@@ -18,7 +18,6 @@ import {
 } from "./support/relay-api.ts";
 import { type PlannedEvent, planTraffic } from "./support/traffic.ts";
 
-// The reliability suite's ports: relay 38700–38799, inspector 39700–39799.
 const EVENTS = 40;
 const SEED = 1;
 const SETTLE_MS = 2500;
@@ -34,8 +33,7 @@ const lines: string[] = [];
 beforeAll(async () => {
 	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
 	relay = await startRelay({
-		port: await freePort(38700, 38799),
-		inspectorPort: await freePort(39700, 39799),
+		...(await relayPorts("d1Outage")),
 		vars: { FORWARD_URL: sink.url },
 		onLine: (line) => lines.push(line),
 	});

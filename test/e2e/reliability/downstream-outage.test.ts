@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
 import { TEST_ENV } from "../../setup/test-env.ts";
-import { freePort } from "../support/ports.ts";
+import { relayPorts } from "../support/ports.ts";
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import { type OutageGate, startOutageGate } from "./support/outage-gate.ts";
@@ -16,7 +16,6 @@ import {
 } from "./support/relay-api.ts";
 import { planTraffic } from "./support/traffic.ts";
 
-// The reliability suite's ports: relay 38700–38799, inspector 39700–39799.
 const EVENTS = 60;
 const SEED = 503;
 /** Seconds; the production schedule starts at 5 s and grows to hours. Configuration only, no code. */
@@ -33,8 +32,7 @@ beforeAll(async () => {
 	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
 	gate = await startOutageGate(sink.url);
 	relay = await startRelay({
-		port: await freePort(38700, 38799),
-		inspectorPort: await freePort(39700, 39799),
+		...(await relayPorts("downstreamOutage")),
 		vars: { FORWARD_URL: gate.url, FORWARD_RETRY_SCHEDULE: RETRY_SCHEDULE },
 	});
 });

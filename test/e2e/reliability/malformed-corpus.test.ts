@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
 import { isRunning } from "../../../scripts/lib/process-group.ts";
 import { TEST_ENV } from "../../setup/test-env.ts";
-import { freePort } from "../support/ports.ts";
+import { relayPorts } from "../support/ports.ts";
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import { cloudEventProblems } from "./support/cloud-event-shape.ts";
@@ -22,7 +22,6 @@ import {
 } from "./support/relay-api.ts";
 import { planTraffic } from "./support/traffic.ts";
 
-// The reliability suite's ports: relay 38700–38799, inspector 39700–39799.
 const SEED = 20_261_126;
 /** A quarter of the default cap keeps the size cases quick; they are placed relative to it. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -37,8 +36,7 @@ const lines: string[] = [];
 beforeAll(async () => {
 	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
 	relay = await startRelay({
-		port: await freePort(38700, 38799),
-		inspectorPort: await freePort(39700, 39799),
+		...(await relayPorts("malformedCorpus")),
 		vars: { FORWARD_URL: sink.url, MAX_BODY_BYTES: String(MAX_BODY_BYTES) },
 		onLine: (line) => lines.push(line),
 	});

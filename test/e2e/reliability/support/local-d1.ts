@@ -1,6 +1,4 @@
-import { spawn } from "node:child_process";
-import { PROJECT_ROOT } from "../../../../scripts/lib/dev-vars.ts";
-import { WRANGLER_JS, wranglerEnv } from "../../../../scripts/lib/wrangler.ts";
+import { runWrangler } from "../../../../scripts/lib/wrangler.ts";
 
 /*
  * SQL against a running relay's local D1, from a second process, as an operator would run it. The
@@ -13,23 +11,7 @@ const ATTEMPTS = 3;
 const LOCKED = /SQLITE_BUSY|database is locked/i;
 
 function runOnce(persistTo: string, sql: string): Promise<{ code: number | null; output: string }> {
-	const args = [WRANGLER_JS, "d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", sql];
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, args, {
-			cwd: PROJECT_ROOT,
-			env: wranglerEnv({ CI: "true" }),
-			stdio: ["ignore", "pipe", "pipe"],
-		});
-		let output = "";
-		child.stdout.on("data", (chunk) => {
-			output += chunk;
-		});
-		child.stderr.on("data", (chunk) => {
-			output += chunk;
-		});
-		child.once("error", reject);
-		child.once("exit", (code) => resolve({ code, output }));
-	});
+	return runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", sql]);
 }
 
 export async function executeLocalD1(persistTo: string, sql: string): Promise<string> {

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../../../scripts/lib/dev-vars.ts";
+import { referenceEventId } from "../../../../scripts/lib/reference-event-id.ts";
 import { applicationId, messageIdAt, phoneNumber, timestamp } from "../../../../scripts/simulate/bandwidth-payloads.ts";
 import { createRandom, type Random } from "../../../../scripts/simulate/random.ts";
 
@@ -53,27 +53,6 @@ export function sample(name: keyof typeof SAMPLES): Element {
 	return structuredClone(element);
 }
 
-const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
-
-/** DESIGN §4: evt_ + 26 base32 characters of SHA-256(type \n message.id \n to \n time). */
-export function expectedEventId(type: string, messageId: string, to: string | undefined, time: string): string {
-	const digest = createHash("sha256")
-		.update(`${type}\n${messageId}\n${to ?? ""}\n${time}`, "utf8")
-		.digest();
-	let bits = 0;
-	let buffer = 0;
-	let out = "";
-	for (const byte of digest) {
-		buffer = ((buffer << 8) | byte) & 0xffff;
-		bits += 8;
-		while (bits >= 5 && out.length < 26) {
-			bits -= 5;
-			out += BASE32[(buffer >>> bits) & 31];
-		}
-	}
-	return `evt_${out}`;
-}
-
 interface Lifecycle {
 	messageId: string;
 	events: PlannedEvent[];
@@ -99,7 +78,7 @@ class Planner {
 	event(label: string, template: Element, message: Element["message"], to: string, extra = {}): PlannedEvent {
 		const element: Element = { ...template, ...extra, time: this.time(), to, message };
 		return {
-			eventId: expectedEventId(element.type, message.id, to, element.time),
+			eventId: referenceEventId(element.type, message.id, to, element.time),
 			messageId: message.id,
 			label: `${label} ${element.type} → ${to}`,
 			element,
