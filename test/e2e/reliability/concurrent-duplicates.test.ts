@@ -23,7 +23,7 @@ const COPIES = 3;
 /** Posts in flight at once: enough to race every copy of an event, few enough for a 2-core runner. */
 const CONCURRENCY = 24;
 const SEED = 500;
-/** Longer than the queue's batch timeout (1 s), so a second delivery would have arrived. */
+/** Ten times the queue's batch timeout (0.25 s), so a second delivery would have arrived. */
 const SETTLE_MS = 2500;
 
 let relay: RelayProcess;
