@@ -173,8 +173,11 @@ export class LedgerStore {
 
 	#update(sequences: readonly number[], assignments: string, onlyInState?: RowState): void {
 		if (sequences.length === 0 || !this.#hasTable) return;
-		const inList = sequences.map(() => "?").join(",");
+		// One JSON parameter, not one per row: a query binds at most 100, and a callback may bring more.
 		const stateGuard = onlyInState === undefined ? "" : ` AND state = ${onlyInState}`;
-		this.#sql.exec(`UPDATE events SET ${assignments} WHERE sequence IN (${inList})${stateGuard}`, ...sequences);
+		this.#sql.exec(
+			`UPDATE events SET ${assignments} WHERE sequence IN (SELECT value FROM json_each(?))${stateGuard}`,
+			JSON.stringify(sequences),
+		);
 	}
 }

@@ -18,11 +18,14 @@ export interface QueueChunk<TRow> {
 	messages: MessageSendRequest<ForwardJob>[];
 }
 
+/**
+ * Measured as Queues counts it: the job serialized, in which the event, itself JSON, is escaped
+ * again — a quote-heavy text can nearly double.
+ */
 function jobFor(row: Pick<EventRow, "id" | "normalized_json">): { job: ForwardJob; bytes: number } {
-	const eventBytes = encoder.encode(row.normalized_json).byteLength;
-	if (eventBytes <= INLINE_EVENT_MAX_BYTES) {
-		return { job: { eventId: row.id, event: row.normalized_json }, bytes: eventBytes + MESSAGE_OVERHEAD_BYTES };
-	}
+	const inline: ForwardJob = { eventId: row.id, event: row.normalized_json };
+	const bytes = encoder.encode(JSON.stringify(inline)).byteLength;
+	if (bytes <= INLINE_EVENT_MAX_BYTES) return { job: inline, bytes: bytes + MESSAGE_OVERHEAD_BYTES };
 	return { job: { eventId: row.id }, bytes: MESSAGE_OVERHEAD_BYTES };
 }
 

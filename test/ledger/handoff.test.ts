@@ -64,4 +64,19 @@ describe("handing rows to the delivering Worker", () => {
 		await stub.settleHandoff([1], [2]);
 		expect(await pendingInLedger(a.message_id)).toEqual([expect.objectContaining({ sequence: 2, has_body: 1 })]);
 	});
+
+	it("settles a handoff of more rows than one query may bind parameters for", async () => {
+		const first = await entryFor("spec2026__message-sending.object.json");
+		const entries = [first];
+		for (let i = 1; i < 150; i++) {
+			const time = new Date(Date.parse("2026-01-01T00:00:00Z") + i * 1000).toISOString();
+			entries.push(await entryFor("spec2026__message-sending.object.json", { messageId: first.message_id, time }));
+		}
+		const stub = ledgerStub(first.message_id);
+		const { stored, handoff } = await stub.accept(entries);
+		expect(stored).toBe(150);
+		const sequences = handoff!.rows.map((row) => row.sequence);
+		await stub.settleHandoff(sequences.slice(0, 120), sequences.slice(120));
+		expect((await pendingInLedger(first.message_id)).map((row) => row.sequence)).toEqual(sequences.slice(120));
+	});
 });

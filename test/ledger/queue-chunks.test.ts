@@ -30,6 +30,22 @@ describe("chunkForQueue", () => {
 		expect(chunk!.messages.every((m) => m.contentType === "json")).toBe(true);
 	});
 
+	it("measures an event as the queue carries it, escaped inside the job", () => {
+		// A quoted CSV pasted into a text: 84 KB as stored, about 140 KB once escaped again.
+		const quoted = { id: "evt_q", sequence: 1, normalized_json: JSON.stringify({ text: '"a","b"\n'.repeat(6_000) }) };
+		expect(encoder.encode(quoted.normalized_json).byteLength).toBeLessThan(INLINE_EVENT_MAX_BYTES);
+		expect(chunkForQueue([quoted])[0]!.messages[0]!.body).toEqual({ eventId: "evt_q" });
+		const rows = Array.from({ length: 40 }, (_, i) => ({
+			id: `evt_${i}`,
+			sequence: i + 1,
+			normalized_json: JSON.stringify({ text: '"x",'.repeat(2_000) }),
+		}));
+		for (const chunk of chunkForQueue(rows)) {
+			const bytes = chunk.messages.reduce((sum, m) => sum + encoder.encode(JSON.stringify(m.body)).byteLength, 0);
+			expect(bytes).toBeLessThanOrEqual(256 * 1024);
+		}
+	});
+
 	it("counts bytes, not characters", () => {
 		const wide = { id: "evt_w", sequence: 1, normalized_json: JSON.stringify({ t: "€".repeat(40_000) }) };
 		expect(wide.normalized_json.length).toBeLessThan(INLINE_EVENT_MAX_BYTES);
