@@ -17,39 +17,59 @@ async function settleSafely(message: Message<unknown>, env: Env, schedule: reado
 	}
 }
 
-/** Records every attempt; losing a log row must not turn a delivered event into a resend. */
-export async function recordDeliveries(db: D1Database, rows: readonly NewDeliveryRow[]): Promise<void> {
-	if (rows.length === 0) return;
+/**
+ * A dead event whose record could not be written is tried again after this long rather than
+ * acked: its deliveries row is what puts it in the dead list and in `{"dead": true}` replay.
+ */
+export const DEAD_UNRECORDED_RETRY_SECONDS = 60;
+
+/** Records every attempt; false if D1 refused the rows (logged, never thrown). */
+export async function recordDeliveries(db: D1Database, rows: readonly NewDeliveryRow[]): Promise<boolean> {
+	if (rows.length === 0) return true;
 	try {
 		await db.batch(rows.map((row) => insertDelivery(db, row)));
+		return true;
 	} catch (error) {
 		log.error("deliveries_write_failed", { rows: rows.length, error: errorMessage(error) });
+		return false;
 	}
+}
+
+function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
+	return {
+		event_id: settlement.eventId,
+		attempt,
+		outcome: settlement.outcome,
+		http_status: settlement.httpStatus,
+		error: settlement.error,
+		duration_ms: settlement.durationMs,
+		at: new Date().toISOString(),
+	};
 }
 
 /** The FORWARD_QUEUE consumer: each message is acked or retried on its own. */
 export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const config = readForwardConfig(env);
 	const schedule = config.ok ? config.value.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
-	const rows = await Promise.all(
-		batch.messages.map(async (message): Promise<NewDeliveryRow> => {
-			const settlement = await settleSafely(message, env, schedule);
-			if (settlement.retryInSeconds === null) message.ack();
-			else message.retry({ delaySeconds: settlement.retryInSeconds });
-			const fields = { eventId: settlement.eventId, attempt: message.attempts, outcome: settlement.outcome };
-			if (settlement.outcome === "dead") log.error("forward_dead", { ...fields, error: settlement.error });
-			else if (settlement.outcome === "failed")
-				log.warn("forward_failed", { ...fields, error: settlement.error, retryIn: settlement.retryInSeconds });
-			return {
-				event_id: settlement.eventId,
-				attempt: message.attempts,
-				outcome: settlement.outcome,
-				http_status: settlement.httpStatus,
-				error: settlement.error,
-				duration_ms: settlement.durationMs,
-				at: new Date().toISOString(),
-			};
-		}),
+	const settled = await Promise.all(
+		batch.messages.map(async (message) => ({ message, settlement: await settleSafely(message, env, schedule) })),
 	);
-	await recordDeliveries(env.DB, rows);
+	const recorded = await recordDeliveries(
+		env.DB,
+		settled.map(({ message, settlement }) => deliveryRow(settlement, message.attempts)),
+	);
+	for (const { message, settlement } of settled) {
+		const fields = { eventId: settlement.eventId, attempt: message.attempts, outcome: settlement.outcome };
+		if (settlement.retryInSeconds !== null) {
+			log.warn("forward_failed", { ...fields, error: settlement.error, retryIn: settlement.retryInSeconds });
+			message.retry({ delaySeconds: settlement.retryInSeconds });
+		} else if (settlement.outcome === "dead" && !recorded) {
+			// Delivered and skipped events are acked even unrecorded: a resend would be worse than a lost row.
+			log.error("forward_dead_unrecorded", { ...fields, error: settlement.error });
+			message.retry({ delaySeconds: DEAD_UNRECORDED_RETRY_SECONDS });
+		} else {
+			if (settlement.outcome === "dead") log.error("forward_dead", { ...fields, error: settlement.error });
+			message.ack();
+		}
+	}
 }

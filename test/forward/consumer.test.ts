@@ -1,9 +1,10 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { DEAD_UNRECORDED_RETRY_SECONDS } from "../../src/forward/forward-batch";
 import { retryDelaySeconds } from "../../src/forward/retry-schedule";
 import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
-import { deliveriesOf } from "../helpers/storage";
+import { deliveriesOf, withTableRenamed } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 
 const SCHEDULE = TEST_ENV.FORWARD_RETRY_SCHEDULE.split(",").map(Number);
@@ -199,6 +200,20 @@ describe("never throwing an event away", () => {
 			outcome: "failed",
 			error: expect.stringMatching(/^unexpected error: /),
 		});
+	});
+
+	it("keeps a dead event on the queue until its dead record is written", async () => {
+		const [fine, gone] = await Promise.all([storedEvent(), storedEvent()]);
+		const path = freshPath();
+		await scriptResponses(path, [{ status: 410 }, { status: 410 }], gone!.id);
+		const run = () => consume([{ body: jobFor(fine!) }, { body: jobFor(gone!) }], { FORWARD_URL: hookUrl(path) });
+		const during = await withTableRenamed("deliveries", run);
+		// Delivered is acked even unrecorded (a resend would be worse); dead waits for its record.
+		expect(during.result.explicitAcks).toEqual([during.ids[0]]);
+		expect(during.retries).toEqual([{ msgId: during.ids[1], delaySeconds: DEAD_UNRECORDED_RETRY_SECONDS }]);
+		const after = await run();
+		expect(after.result.explicitAcks.sort()).toEqual([...after.ids].sort());
+		expect((await deliveriesOf(gone!.id)).at(-1)).toMatchObject({ outcome: "dead", http_status: 410 });
 	});
 
 	it("records a malformed queue message as dead instead of looping on it", async () => {
