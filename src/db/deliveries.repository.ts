@@ -22,6 +22,14 @@ export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedS
 		.bind(row.event_id, row.attempt, row.outcome, row.http_status, row.error, row.duration_ms, row.at);
 }
 
+export async function deleteDeliveries(db: D1Database, ids: readonly number[]): Promise<void> {
+	if (ids.length === 0) return;
+	await db
+		.prepare("DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?1))")
+		.bind(JSON.stringify(ids))
+		.run();
+}
+
 export const DELIVERY_OUTCOMES = [
 	"delivered",
 	"failed",

@@ -1,9 +1,8 @@
 import * as v from "valibot";
 import { isRfc3339, toUtcIso } from "../bandwidth/timestamp";
-import type { NewDeliveryRow } from "../db/deliveries.repository";
+import { deleteDeliveries, insertDelivery } from "../db/deliveries.repository";
 import type { EventRow } from "../db/events.repository";
 import { chunkForQueue } from "../ledger/queue-chunks";
-import { recordDeliveries } from "./forward-batch";
 
 /** One call re-enqueues at most this many events; "all dead" makes progress call after call. */
 export const REPLAY_LIMIT = 1000;
@@ -75,6 +74,10 @@ async function selectEvents(db: D1Database, request: ReplayRequest, limit: numbe
 /**
  * Puts stored events back on the forward queue with their original ids, so the downstream can
  * still de-duplicate; each replay is recorded as a `replayed` deliveries row.
+ *
+ * The row is written before the send: the consumer's outcome row must come after it, or a fast
+ * "dead" would be hidden behind a later "replayed" and fall out of the dead list. A failed send
+ * takes its rows back, so the events stay dead and can be replayed again.
  */
 export async function replayEvents(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
@@ -86,17 +89,26 @@ export async function replayEvents(
 	const at = new Date().toISOString();
 	let enqueued = 0;
 	for (const chunk of chunkForQueue(chosen)) {
-		await env.FORWARD_QUEUE.sendBatch(chunk.messages);
-		const recorded: NewDeliveryRow[] = chunk.messages.map(({ body }) => ({
-			event_id: body.eventId,
-			attempt: 0,
-			outcome: "replayed",
-			http_status: null,
-			error: null,
-			duration_ms: null,
-			at,
-		}));
-		await recordDeliveries(env.DB, recorded);
+		const recorded = await env.DB.batch<{ id: number }>(
+			chunk.messages.map(({ body }) =>
+				insertDelivery(env.DB, {
+					event_id: body.eventId,
+					attempt: 0,
+					outcome: "replayed",
+					http_status: null,
+					error: null,
+					duration_ms: null,
+					at,
+				}),
+			),
+		);
+		try {
+			await env.FORWARD_QUEUE.sendBatch(chunk.messages);
+		} catch (error) {
+			const ids = recorded.map((result) => result.meta.last_row_id);
+			await deleteDeliveries(env.DB, ids);
+			throw error;
+		}
 		enqueued += chunk.messages.length;
 	}
 	return { enqueued, truncated: rows.length > limit };

@@ -46,4 +46,24 @@ describe("replay", () => {
 		const replays = async (id: string) => (await deliveriesOf(id)).filter((row) => row.outcome === "replayed").length;
 		expect([await replays(a.id), await replays(b.id), await replays(other.id)]).toEqual([3, 1, 2]);
 	});
+
+	it("records the replay before the send, and takes the record back when the send fails", async () => {
+		const event = await storedEvent();
+		await markDead(event.id);
+		const sendBatch = vi.spyOn(env.FORWARD_QUEUE, "sendBatch").mockRejectedValueOnce(new Error("Queue send failed"));
+		try {
+			await expect(replayEvents(env, { dead: true })).rejects.toThrow("Queue send failed");
+			expect((await deliveriesOf(event.id)).at(-1)?.outcome).toBe("dead");
+
+			let latestAtSend: string | undefined;
+			sendBatch.mockImplementationOnce(async () => {
+				latestAtSend = (await deliveriesOf(event.id)).at(-1)?.outcome;
+				// Sends nothing: this test looks only at the order of the writes.
+			});
+			expect(await replayEvents(env, { dead: true })).toEqual({ enqueued: 1, truncated: false });
+			expect(latestAtSend).toBe("replayed");
+		} finally {
+			sendBatch.mockRestore();
+		}
+	});
 });
