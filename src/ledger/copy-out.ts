@@ -27,7 +27,7 @@ function d1Chunks(rows: readonly EventRow[]): EventRow[][] {
 
 /**
  * Copies outbox rows to D1, then to the forward queue, calling
- * `queued` after each successful send. D1 goes first so that the consumer can read back an event
+ * `queued` after each successful send, and starting no write after `deadline` (epoch ms). D1 goes first so that the consumer can read back an event
  * too large for a queue message. Both writes are safe to repeat: D1 ignores a known id, and a
  * re-sent job carries the same event id, which the downstream de-duplicates on.
  */
@@ -35,10 +35,16 @@ export async function copyOut(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
 	rows: readonly EventRow[],
 	queued: (rows: EventRow[]) => void,
+	deadline = Number.POSITIVE_INFINITY,
 ): Promise<void> {
+	const checkDeadline = () => {
+		if (Date.now() > deadline) throw new Error("the copy-out window has closed; the ledger will drain the rest");
+	};
 	for (const chunk of d1Chunks(rows)) {
+		checkDeadline();
 		await env.DB.batch(chunk.map((row) => insertEvent(env.DB, row)));
 		for (const sendable of chunkForQueue(chunk)) {
+			checkDeadline();
 			await env.FORWARD_QUEUE.sendBatch(sendable.messages);
 			queued(sendable.rows);
 		}

@@ -1,7 +1,7 @@
 import { errorMessage, log } from "../log";
 import { copyOut } from "./copy-out";
 import { ledgerFor } from "./ledger-client";
-import type { Handoff } from "./message-ledger.do";
+import { HANDOFF_COPY_WINDOW_MS, type Handoff } from "./message-ledger.do";
 
 /**
  * The fast path of the outbox: right after the 200, the Worker that delivered a callback copies
@@ -16,6 +16,7 @@ export async function drainHandoffs(
 ): Promise<void> {
 	if (handoffs.length === 0) return;
 	const queued = new Set<string>();
+	const deadline = Math.min(...handoffs.map((handoff) => handoff.handedOffAt)) + HANDOFF_COPY_WINDOW_MS;
 	try {
 		await copyOut(
 			env,
@@ -23,6 +24,7 @@ export async function drainHandoffs(
 			(rows) => {
 				for (const row of rows) queued.add(row.id);
 			},
+			deadline,
 		);
 	} catch (error) {
 		log.warn("handoff_copy_failed", { events: handoffs.length, queued: queued.size, error: errorMessage(error) });

@@ -8,13 +8,21 @@ import { type LedgerEntry, LedgerStore, ROW_STATE } from "./ledger-store";
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 5 * 60 * 1000;
-/** A Worker's waitUntil ends 30 s after its response; rows it has not reported by then are taken back. */
-export const HANDOFF_GRACE_MS = 30_000;
+/**
+ * A Worker may start copying a handoff out until this long after the ledger handed it over, and
+ * the ledger takes back what was not reported after the grace. The gap between them is what keeps
+ * a slow Worker (its answer delayed by a slow ledger or D1) and the ledger's own drain from both
+ * sending the same rows: a queue send would have to take 30 s to overlap.
+ */
+export const HANDOFF_COPY_WINDOW_MS = 30_000;
+export const HANDOFF_GRACE_MS = 60_000;
 
 /** Rows a ledger hands back to the Worker that delivered them, to copy out right away. */
 export interface Handoff {
 	messageId: string;
 	rows: EventRow[];
+	/** The ledger's clock when it handed the rows over. */
+	handedOffAt: number;
 }
 
 export interface AcceptResult {
@@ -65,7 +73,8 @@ export class MessageLedger extends DurableObject<Env> {
 				rows.push(row);
 				sequence += 1;
 			}
-			const handoff = handOff && rows.length > 0 ? { messageId: rows[0]?.message_id ?? "", rows } : null;
+			const handoff =
+				handOff && rows.length > 0 ? { messageId: rows[0]?.message_id ?? "", rows, handedOffAt: now } : null;
 			return { stored: rows.length, duplicates: entries.length - rows.length, handoff };
 		});
 		if (result.stored > 0) await this.#arm(now);

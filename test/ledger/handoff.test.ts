@@ -1,11 +1,13 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import { prepareElement } from "../../src/ingest/prepare-element";
+import { drainHandoffs } from "../../src/ledger/drain-handoffs";
 import type { LedgerEntry } from "../../src/ledger/ledger-store";
-import { HANDOFF_GRACE_MS, type MessageLedger } from "../../src/ledger/message-ledger.do";
+import { HANDOFF_COPY_WINDOW_MS, HANDOFF_GRACE_MS, type MessageLedger } from "../../src/ledger/message-ledger.do";
 import { element } from "../helpers/fixtures";
 import { alarmOf, ledgerStub, pendingInLedger } from "../helpers/ledger";
-import { waitForDeliveries, waitForEvents } from "../helpers/storage";
+import { eventsOf, waitForDeliveries, waitForEvents } from "../helpers/storage";
 
 async function entryFor(name: string, overrides: Parameters<typeof element>[1] = {}): Promise<LedgerEntry> {
 	const prepared = await prepareElement(element(name, overrides), new Date().toISOString());
@@ -78,5 +80,24 @@ describe("handing rows to the delivering Worker", () => {
 		const sequences = handoff!.rows.map((row) => row.sequence);
 		await stub.settleHandoff(sequences.slice(0, 120), sequences.slice(120));
 		expect((await pendingInLedger(first.message_id)).map((row) => row.sequence)).toEqual(sequences.slice(120));
+	});
+
+	it("gives a handoff back untouched once its copy-out window has closed", async () => {
+		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
+		const stub = ledgerStub(entry.message_id);
+		const { handoff } = await stub.accept([entry]);
+		const sendBatch = vi.spyOn(env.FORWARD_QUEUE, "sendBatch");
+		try {
+			// As if the Worker's answer had been held up past the window by a slow ledger or D1.
+			await drainHandoffs(env, [{ ...handoff!, handedOffAt: Date.now() - HANDOFF_COPY_WINDOW_MS - 1 }]);
+			expect(sendBatch).not.toHaveBeenCalled();
+		} finally {
+			sendBatch.mockRestore();
+		}
+		expect(await eventsOf(entry.message_id)).toEqual([]);
+		expect(await pendingInLedger(entry.message_id)).toEqual([expect.objectContaining({ sequence: 1, has_body: 1 })]);
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		await waitForEvents(entry.message_id, 1);
+		await waitForDeliveries(entry.id, 1);
 	});
 });
