@@ -8,6 +8,7 @@ import { NORMALIZED_TYPES } from "./bandwidth/event-types";
  */
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES_LIMIT = 1_800_000;
 const DEFAULT_RETENTION_DAYS = 30;
 /** Bandwidth retries for 24 h; the ledger must remember ids for longer than that. */
 export const MIN_LEDGER_RETENTION_DAYS = 3;
@@ -17,7 +18,7 @@ const DEFAULT_FORWARD_TIMEOUT_MS = 10_000;
 const unset = (value: unknown) => (value === "" ? undefined : value);
 const OptionalString = v.pipe(v.unknown(), v.transform(unset), v.optional(v.string()));
 
-function integerVar(name: string, fallback: number, min: number) {
+function integerVar(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
 	return v.pipe(
 		v.unknown(),
 		v.transform(unset),
@@ -26,6 +27,7 @@ function integerVar(name: string, fallback: number, min: number) {
 		v.regex(/^\d+$/, `${name} must be a whole number`),
 		v.transform(Number),
 		v.minValue(min, `${name} must be at least ${min}`),
+		v.maxValue(max, `${name} must be at most ${max}`),
 	);
 }
 
@@ -52,7 +54,8 @@ const IngestConfigSchema = v.object({
 		v.unknown(),
 		v.transform((value) => value === "true"),
 	),
-	MAX_BODY_BYTES: integerVar("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1),
+	// A larger body could hold an element whose quarantine row D1 refuses (2 MB a row) on every retry.
+	MAX_BODY_BYTES: integerVar("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, MAX_BODY_BYTES_LIMIT),
 });
 
 const SIGNING_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;

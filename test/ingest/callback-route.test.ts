@@ -69,6 +69,15 @@ describe("authentication", () => {
 		);
 		await expectError(response, 503, "not_configured");
 	});
+
+	it("refuses a body cap past what a quarantine row can hold", async () => {
+		const response = await fetchWith(
+			{ MAX_BODY_BYTES: "5000000" },
+			{ body: JSON.stringify([delivered()]), headers: { authorization: basicAuthorization() } },
+		);
+		const message = await expectError(response, 503, "not_configured");
+		expect(message).toContain("MAX_BODY_BYTES must be at most 1800000");
+	});
 });
 
 describe("the body", () => {
