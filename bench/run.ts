@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readBenchConfig } from "./config.ts";
 import { waitForIdle } from "./cpu.ts";
@@ -110,6 +110,7 @@ async function main(): Promise<void> {
 	let sink: Sink | null = null;
 	let dev: DevServer | null = null;
 	let failed = true;
+	let keep = false;
 	const cleanUp = async () => {
 		await dev?.stop();
 		await sink?.close();
@@ -157,12 +158,20 @@ async function main(): Promise<void> {
 			targets: checkTargets(summaries, drainLag, micro),
 		};
 		writeResults(config, results);
+		if (runs.some((run) => run.non2xx > 0)) {
+			// A non-2xx under load is a finding, not noise: show the relay's own account of it and keep the state.
+			keep = true;
+			const errors = readFileSync(join(dir, "wrangler-dev.log"), "utf8")
+				.split("\n")
+				.filter((line) => line.includes('"level":"error"'));
+			log(`relay error lines (${errors.length}):\n${errors.slice(0, 20).join("\n")}`);
+		}
 		console.log(renderMarkdown(results));
 		log(`wrote ${config.resultsPath}${config.benchmarksPath === null ? "" : ` and ${config.benchmarksPath}`}`);
 		failed = false;
 	} finally {
 		await cleanUp();
-		if (failed || process.env.BENCH_KEEP === "1") log(`kept ${dir}`);
+		if (failed || keep || process.env.BENCH_KEEP === "1") log(`kept ${dir}`);
 		else rmSync(dir, { recursive: true, force: true });
 	}
 }
