@@ -24,7 +24,7 @@ async function settleSafely(message: Message<unknown>, env: Env, schedule: reado
 export const DEAD_UNRECORDED_RETRY_SECONDS = 60;
 
 /** Records every attempt; false if D1 refused the rows (logged, never thrown). */
-export async function recordDeliveries(db: D1Database, rows: readonly NewDeliveryRow[]): Promise<boolean> {
+async function recordDeliveries(db: D1Database, rows: readonly NewDeliveryRow[]): Promise<boolean> {
 	if (rows.length === 0) return true;
 	try {
 		await db.batch(rows.map((row) => insertDelivery(db, row)));

@@ -26,10 +26,10 @@ function d1Chunks(rows: readonly EventRow[]): EventRow[][] {
 }
 
 /**
- * Copies outbox rows to D1, then to the forward queue, calling
- * `queued` after each successful send, and starting no write after `deadline` (epoch ms). D1 goes first so that the consumer can read back an event
- * too large for a queue message. Both writes are safe to repeat: D1 ignores a known id, and a
- * re-sent job carries the same event id, which the downstream de-duplicates on.
+ * Copies outbox rows to D1, then to the forward queue, calling `queued` after each successful
+ * send and starting no write after `deadline` (epoch ms). D1 goes first so that the consumer can
+ * read back an event too large for a queue message. Both writes are safe to repeat: D1 ignores
+ * a known id, and a re-sent job carries the same event id, which the downstream de-duplicates on.
  */
 export async function copyOut(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
