@@ -23,6 +23,10 @@ export default defineConfig(async () => {
 									FORWARD_URL: `http://127.0.0.1:${inject<number>("downstreamPort")}/hook`,
 									TEST_MIGRATIONS: migrations,
 								},
+								// A real limiter small enough to exhaust in a test (wrangler.toml's allows 6,000 a minute).
+								ratelimits: {
+									TEST_TIGHT_RATE_LIMITER: { namespace_id: "9001", simple: { limit: 3, period: 60 } },
+								},
 								// Deliver queued jobs promptly in tests instead of after wrangler.toml's 1 s.
 								queueConsumers: {
 									"bandwidth-relay-forward": { maxBatchTimeout: 0.05 },

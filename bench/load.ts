@@ -35,6 +35,11 @@ export interface LoadResult {
 	timeouts: number;
 	/** Events carried by the 2xx requests. */
 	events: number;
+	/**
+	 * Events carried by every request sent, answered or not: a timed autocannon run stops with
+	 * requests in flight, which the Worker still processes and pays for (the cost meter's denominator).
+	 */
+	eventsSent: number;
 	latenciesMs: number[];
 	acks: Ack[];
 }
@@ -47,6 +52,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 	const acks: Ack[] = [];
 	const latenciesMs: number[] = [];
 	let events = 0;
+	let eventsSent = 0;
 	let rejectionsShown = 0;
 	const startedAt = nowMs();
 	return new Promise((resolve, reject) => {
@@ -63,6 +69,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 						setupRequest: (request, context: Context) => {
 							const payload = spec.next();
 							context.payload = payload;
+							eventsSent += payload.events.length;
 							return { ...request, body: payload.body };
 						},
 						onResponse: (status, body, context: Context) => {
@@ -93,6 +100,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 					errors: result.errors,
 					timeouts: result.timeouts,
 					events,
+					eventsSent,
 					latenciesMs,
 					acks,
 				});

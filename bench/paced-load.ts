@@ -59,6 +59,7 @@ export async function runPacedLoad(spec: PacedSpec): Promise<LoadResult> {
 		errors: 0,
 		timeouts: 0,
 		events: 0,
+		eventsSent: 0,
 		latenciesMs: [],
 		acks: [],
 	};
@@ -68,6 +69,7 @@ export async function runPacedLoad(spec: PacedSpec): Promise<LoadResult> {
 		const wait = due - nowMs();
 		if (wait > 1) await sleep(wait);
 		const payload = spec.next();
+		result.eventsSent += payload.events.length;
 		inFlight.push(
 			send(agent, url, spec.headers, payload.body).then((outcome) => {
 				if ("error" in outcome) {

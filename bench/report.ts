@@ -3,12 +3,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type { BenchConfig } from "./config.ts";
+import { costSection } from "./cost-report.ts";
 import type { DrainLagResult } from "./drain-lag.ts";
 import { POLL_INTERVAL_MS } from "./drain-lag.ts";
 import type { EndToEndResult } from "./end-to-end.ts";
 import type { Environment } from "./environment.ts";
 import type { NodeMemoryResult, WorkerdMemoryResult } from "./memory.ts";
 import type { MicroResult } from "./micro.ts";
+import { PRICES, PRICES_READ_ON } from "./prices.ts";
 import type { RunMeasurement } from "./scenarios.ts";
 import { percentile } from "./stats.ts";
 import { METRICS, type ScenarioSummary, type TargetCheck, type WorkerSummary } from "./summarize.ts";
@@ -30,6 +32,8 @@ export interface BenchResults {
 	micro: MicroResult;
 	memory: { node: NodeMemoryResult | null; workerd: WorkerdMemoryResult };
 	targets: TargetCheck[];
+	/** The prices the cost tables used (bench/prices.ts). */
+	prices: { readOn: string; units: typeof PRICES };
 }
 
 type LagStats = { p50Ms: number; p99Ms: number; count: number };
@@ -125,6 +129,7 @@ export function renderMarkdown(results: BenchResults): string {
 		"### Load scenarios (medians over rounds; ratios: the relay's number divided by the other worker's)",
 		"",
 		...results.scenarios.flatMap(scenarioTable),
+		...costSection(results.scenarios),
 		`### Drain lag at half rate (${num(drainLag.rate)} req/s, ${num(drainLag.events)} events)`,
 		"",
 		"| path | p50 | p99 | events |",
@@ -180,6 +185,8 @@ function formatWithBiome(path: string): void {
 	const biome = createRequire(import.meta.url).resolve("@biomejs/biome/bin/biome");
 	execFileSync(process.execPath, [biome, "format", "--write", path], { stdio: "ignore" });
 }
+
+export const PRICES_USED: BenchResults["prices"] = { readOn: PRICES_READ_ON, units: PRICES };
 
 export function writeResults(config: BenchConfig, results: BenchResults): void {
 	mkdirSync(dirname(config.resultsPath), { recursive: true });

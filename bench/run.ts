@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readBenchConfig } from "./config.ts";
+import { costOf } from "./cost.ts";
 import { waitForIdle } from "./cpu.ts";
 import { measureDrainLag } from "./drain-lag.ts";
 import { runEndToEnd } from "./end-to-end.ts";
@@ -10,7 +11,7 @@ import { nodeMemoryFor1MiB, workerdMemoryFor1MiB } from "./memory.ts";
 import { runMicro } from "./micro.ts";
 import { loadTemplates, payloadGenerator, type Template } from "./payloads.ts";
 import type { DevServer } from "./processes.ts";
-import { type BenchResults, drainLagSummary, renderMarkdown, writeResults } from "./report.ts";
+import { type BenchResults, drainLagSummary, PRICES_USED, renderMarkdown, writeResults } from "./report.ts";
 import { measureRun, type RunContext, type RunMeasurement, scenarios } from "./scenarios.ts";
 import { freshSecrets, startWorkers } from "./setup.ts";
 import { type Sink, startSink } from "./sink.ts";
@@ -65,6 +66,11 @@ async function warmUp(ctx: RunContext, targets: Record<WorkerId, Target>): Promi
 	await waitForIdle(ctx.dev.workerdPids, { timeoutMs: ctx.config.drainTimeoutSeconds * 1000 });
 }
 
+function costNote(run: RunMeasurement): string {
+	const cost = costOf([run]);
+	return cost === null ? "" : `, $${cost.usdPerMillionEvents.toFixed(2)}/M ev`;
+}
+
 async function runScenarios(ctx: RunContext, targets: Record<WorkerId, Target>) {
 	const summaries: ScenarioSummary[] = [];
 	const runs: RunMeasurement[] = [];
@@ -80,7 +86,7 @@ async function runScenarios(ctx: RunContext, targets: Record<WorkerId, Target>) 
 				log(
 					`${scenario.id} round ${round + 1} ${id}: ${run.requestsPerSecond.toFixed(0)} req/s, ` +
 						`${run.eventsPerSecond.toFixed(0)} ev/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, ` +
-						`${run.cpuPer1kWithDrain.toFixed(2)} CPU s/1k ev${run.non2xx + run.errors > 0 ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : ""}${run.drained ? "" : ", DRAIN TIMED OUT"}`,
+						`${run.cpuPer1kWithDrain.toFixed(2)} CPU s/1k ev${costNote(run)}${run.non2xx + run.errors > 0 ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : ""}${run.drained ? "" : ", DRAIN TIMED OUT"}`,
 				);
 				scenarioRuns.push(run);
 			}
@@ -125,7 +131,7 @@ async function main(): Promise<void> {
 		const secrets = freshSecrets();
 		log(`starting wrangler dev (state and logs in ${dir})`);
 		dev = await startWorkers(dir, secrets, sink.url("relay"));
-		const targets = targetsFor(dev.entryUrl, secrets.authorization);
+		const targets = targetsFor(dev.entryUrl, secrets);
 		const templates = await acceptedTemplates(targets.relay, allTemplates);
 		log(`runtime at ${dev.entryUrl}; ${templates.length}/${allTemplates.length} fixture elements accepted`);
 		const ctx: RunContext = { dev, sink, templates, config };
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
 			micro,
 			memory: { node: nodeMemory, workerd: workerdMemory },
 			targets: checkTargets(summaries, drainLag, micro),
+			prices: PRICES_USED,
 		};
 		writeResults(config, results);
 		if (runs.some((run) => run.non2xx > 0)) {

@@ -1,6 +1,8 @@
+import type { MeterCounts } from "../src/meter/meter.ts";
 import type { BenchConfig } from "./config.ts";
 import { cpuSeconds, machineBusySeconds, ownCpuSeconds, waitForIdle } from "./cpu.ts";
 import { type LoadResult, runLoad } from "./load.ts";
+import { readMeter, resetMeter } from "./meter-client.ts";
 import { runPacedLoad } from "./paced-load.ts";
 import { type Payload, payloadGenerator, type Template } from "./payloads.ts";
 import type { DevServer } from "./processes.ts";
@@ -11,7 +13,8 @@ import type { Target, WorkerId } from "./targets.ts";
 /*
  * The load scenarios of issue 5, and one measured run of one Worker under one of them: load,
  * then wait until its events reached the sink and the runtime is idle again, reading the
- * workerd processes' CPU time at the end of the load and after the drain.
+ * workerd processes' CPU time at the end of the load and after the drain, and the Worker's cost
+ * meter (reset just before the load) once it has drained.
  */
 
 export type ScenarioId = "saturating" | "half-rate" | "batch-10" | "batch-100" | "duplicates";
@@ -66,6 +69,8 @@ export interface RunMeasurement {
 	non2xx: number;
 	errors: number;
 	events: number;
+	/** Events in every request sent, answered or not (LoadResult.eventsSent). */
+	eventsSent: number;
 	requestsPerSecond: number;
 	eventsPerSecond: number;
 	p50Ms: number;
@@ -82,6 +87,8 @@ export interface RunMeasurement {
 	drained: boolean;
 	/** 2xx → sink, per event (first arrival), only for the latency scenario. */
 	sinkLagMs: number[];
+	/** The Worker's billable units from the start of the load until it had drained (null: bare). */
+	meter: MeterCounts | null;
 }
 
 /** What must reach the sink: every acknowledged event for the floor, each distinct one for the relay. */
@@ -127,6 +134,7 @@ export async function measureRun(
 	const pids = ctx.dev.workerdPids;
 	await waitForIdle(pids);
 	await ctx.sink.reset();
+	await resetMeter(target);
 	const next: () => Payload = payloadGenerator(ctx.templates, {
 		batchSize: scenario.batchSize,
 		repeatRatio: scenario.repeatRatio,
@@ -148,6 +156,7 @@ export async function measureRun(
 	const delivered = await waitForSink(ctx, target, load);
 	await waitForIdle(pids);
 	const cpuTotal = cpuSeconds(pids) - cpuStart;
+	const meter = await readMeter(target);
 
 	const arrivals = target.sink === null ? new Map<string, Arrival>() : await ctx.sink.arrivals(target.sink);
 	let lastArrival = 0;
@@ -163,6 +172,7 @@ export async function measureRun(
 		non2xx: load.non2xx,
 		errors: load.errors + load.timeouts,
 		events: load.events,
+		eventsSent: load.eventsSent,
 		requestsPerSecond: load.ok / seconds,
 		eventsPerSecond: load.events / seconds,
 		p50Ms: percentile(load.latenciesMs, 50),
@@ -175,5 +185,6 @@ export async function measureRun(
 			target.sink === null || delivered === null ? null : delivered / ((lastArrival - load.startedAt) / 1000),
 		drained: delivered !== null,
 		sinkLagMs: scenario.halfFloorRate ? sinkLags(target, load, arrivals) : [],
+		meter: meter?.counts ?? null,
 	};
 }

@@ -17,6 +17,8 @@ export interface RelaySecrets {
 	password: string;
 	signingSecret: string;
 	authorization: string;
+	/** The admin API's bearer token: the bench reads the relay's cost meter there. */
+	adminToken: string;
 }
 
 export function freshSecrets(): RelaySecrets {
@@ -27,6 +29,7 @@ export function freshSecrets(): RelaySecrets {
 		password,
 		signingSecret: `whsec_${randomBytes(32).toString("base64")}`,
 		authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`,
+		adminToken: randomBytes(12).toString("hex"),
 	};
 }
 
@@ -35,9 +38,10 @@ function writeEnvFile(dir: string, secrets: RelaySecrets, forwardUrl: string): s
 	const lines = [
 		`BANDWIDTH_USERNAME=${secrets.username}`,
 		`BANDWIDTH_PASSWORD=${secrets.password}`,
-		`ADMIN_TOKEN=${randomBytes(12).toString("hex")}`,
+		`ADMIN_TOKEN=${secrets.adminToken}`,
 		`FORWARD_SIGNING_SECRET=${secrets.signingSecret}`,
 		`FORWARD_URL=${forwardUrl}`,
+		"METER_ENDPOINT=true",
 	];
 	writeFileSync(path, `${lines.join("\n")}\n`);
 	return path;

@@ -1,3 +1,4 @@
+import { type CostSummary, costOf } from "./cost.ts";
 import type { DrainLagResult } from "./drain-lag.ts";
 import type { MicroResult } from "./micro.ts";
 import type { RunMeasurement, Scenario, ScenarioId } from "./scenarios.ts";
@@ -21,6 +22,8 @@ export interface WorkerSummary {
 	/** Highest load from outside the bench during any round, in cores. */
 	foreignCores: number;
 	sinkLag: { p50Ms: number; p99Ms: number; count: number } | null;
+	/** Billable units per event sent over all rounds, priced (null: not metered). */
+	cost: CostSummary | null;
 }
 
 export interface ScenarioSummary {
@@ -62,6 +65,7 @@ function summarizeWorker(runs: readonly RunMeasurement[]): WorkerSummary {
 		foreignCores: Math.max(...runs.map((run) => run.foreignCores)),
 		sinkLag:
 			lags.length === 0 ? null : { p50Ms: percentile(lags, 50), p99Ms: percentile(lags, 99), count: lags.length },
+		cost: costOf(runs),
 	};
 }
 

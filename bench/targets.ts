@@ -15,6 +15,8 @@ export interface Target {
 	sink: SinkPath | null;
 	/** The sink's key for one event: the floor's message id, the relay's webhook-id. */
 	keyOf: (event: BenchEvent) => string;
+	/** Its cost meter (GET reads, POST …/reset resets), if it has one. */
+	meter: { url: string; headers: Record<string, string> } | null;
 }
 
 export const CALLBACK_PATH = "/bandwidth/messaging";
@@ -27,18 +29,32 @@ export const WORKER_NAMES: Record<WorkerId | "probe", string> = {
 	probe: "bench-probe",
 };
 
-export function targetsFor(entryUrl: string, authorization: string): Record<WorkerId, Target> {
+export function targetsFor(
+	entryUrl: string,
+	credentials: { authorization: string; adminToken: string },
+): Record<WorkerId, Target> {
 	const url = `${entryUrl}${CALLBACK_PATH}`;
 	const route = (id: WorkerId) => ({ [ROUTE_HEADER]: WORKER_NAMES[id] });
 	return {
-		bare: { id: "bare", url, headers: route("bare"), sink: null, keyOf: (event) => event.messageId },
-		floor: { id: "floor", url, headers: route("floor"), sink: "floor", keyOf: (event) => event.messageId },
+		bare: { id: "bare", url, headers: route("bare"), sink: null, keyOf: (event) => event.messageId, meter: null },
+		floor: {
+			id: "floor",
+			url,
+			headers: route("floor"),
+			sink: "floor",
+			keyOf: (event) => event.messageId,
+			meter: { url: `${entryUrl}/__meter`, headers: route("floor") },
+		},
 		relay: {
 			id: "relay",
 			url,
-			headers: { ...route("relay"), authorization },
+			headers: { ...route("relay"), authorization: credentials.authorization },
 			sink: "relay",
 			keyOf: (event) => event.eventId,
+			meter: {
+				url: `${entryUrl}/v1/meter`,
+				headers: { ...route("relay"), authorization: `Bearer ${credentials.adminToken}` },
+			},
 		},
 	};
 }

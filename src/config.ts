@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "./bandwidth/event-types";
+import { parseIpRange } from "./http/ip-address";
 
 /*
  * Environment variables arrive as strings (wrangler vars, secrets, .dev.vars). Each concern reads
@@ -10,8 +11,17 @@ import { NORMALIZED_TYPES } from "./bandwidth/event-types";
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_BODY_BYTES_LIMIT = 1_800_000;
 const DEFAULT_RETENTION_DAYS = 30;
-/** Bandwidth retries for 24 h; the ledger must remember ids for longer than that. */
-export const MIN_LEDGER_RETENTION_DAYS = 3;
+/**
+ * How long a ledger remembers an event id. Bandwidth retries one callback for 24 h, so that is the
+ * floor (with a day of margin); the default covers a delivery receipt that comes 73 h after sending
+ * (Bandwidth, July 2026) plus its own 24 h of retries.
+ */
+const DEFAULT_DEDUPE_DAYS = 5;
+export const MIN_DEDUPE_DAYS = 2;
+/** 80 % of D1's 10 GB: the headroom absorbs a day of growth while an archive run is behind. */
+const DEFAULT_D1_BUDGET_MB = 8000;
+const D1_MAX_MB = 10_000;
+const DEFAULT_ARCHIVE_RETENTION_DAYS = 400;
 export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 const DEFAULT_FORWARD_TIMEOUT_MS = 10_000;
 
@@ -56,9 +66,56 @@ const IngestConfigSchema = v.object({
 	),
 	// A larger body could hold an element whose quarantine row D1 refuses (2 MB a row) on every retry.
 	MAX_BODY_BYTES: integerVar("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1, MAX_BODY_BYTES_LIMIT),
+	// Addresses and CIDR ranges, IPv4 and IPv6, separated by commas or spaces; empty = any address.
+	BANDWIDTH_ALLOWED_IPS: v.pipe(
+		OptionalString,
+		v.optional(v.string(), ""),
+		v.string(),
+		v.transform((value) => value.split(/[\s,]+/).filter((item) => item !== "")),
+		v.array(
+			v.pipe(
+				v.string(),
+				v.rawTransform(({ dataset, addIssue, NEVER }) => {
+					const range = parseIpRange(dataset.value);
+					if (range !== null) return range;
+					const entry = JSON.stringify(dataset.value.slice(0, 60));
+					addIssue({ message: `BANDWIDTH_ALLOWED_IPS: ${entry} is not an IPv4 or IPv6 address or CIDR range` });
+					return NEVER;
+				}),
+			),
+		),
+	),
 });
 
 const SIGNING_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+/** The Standard Webhooks spec asks for 24 to 64 bytes; Svix's own secrets are 24. */
+const MIN_SIGNING_KEY_BYTES = 24;
+
+/**
+ * Decoded here, once, rather than by the first forward: a key atob cannot read, or one too short
+ * to be a real HMAC key, is a configuration error named in the log and /health instead of every
+ * event failing as a "network error" retried for a day. The string is kept; sign.ts decodes it.
+ */
+const SigningSecret = v.pipe(
+	v.string(),
+	v.regex(SIGNING_SECRET, "FORWARD_SIGNING_SECRET entries must look like whsec_<base64>"),
+	v.rawTransform(({ dataset, addIssue, NEVER }) => {
+		let bytes: number;
+		try {
+			bytes = atob(dataset.value.slice("whsec_".length)).length;
+		} catch {
+			addIssue({ message: "FORWARD_SIGNING_SECRET: an entry's key is not valid base64" });
+			return NEVER;
+		}
+		if (bytes < MIN_SIGNING_KEY_BYTES) {
+			addIssue({
+				message: `FORWARD_SIGNING_SECRET: an entry's key is ${bytes} bytes; at least ${MIN_SIGNING_KEY_BYTES} are needed (whsec_ + base64 of 32 random bytes)`,
+			});
+			return NEVER;
+		}
+		return dataset.value;
+	}),
+);
 
 const ForwardConfigSchema = v.object({
 	FORWARD_URL: v.pipe(OptionalString, v.optional(v.pipe(v.string(), v.url("FORWARD_URL must be an absolute URL")))),
@@ -67,9 +124,7 @@ const ForwardConfigSchema = v.object({
 		v.optional(v.string(), ""),
 		v.string(),
 		v.transform((value) => value.split(/\s+/).filter((secret) => secret !== "")),
-		v.array(
-			v.pipe(v.string(), v.regex(SIGNING_SECRET, "FORWARD_SIGNING_SECRET entries must look like whsec_<base64>")),
-		),
+		v.array(SigningSecret),
 	),
 	FORWARD_EVENT_TYPES: listVar("FORWARD_EVENT_TYPES", NORMALIZED_TYPES),
 	FORWARD_DIRECTIONS: listVar("FORWARD_DIRECTIONS", ["inbound", "outbound"] as const),
@@ -87,6 +142,9 @@ const ForwardConfigSchema = v.object({
 
 const RetentionConfigSchema = v.object({
 	RETENTION_DAYS: integerVar("RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1),
+	DEDUPE_DAYS: integerVar("DEDUPE_DAYS", DEFAULT_DEDUPE_DAYS, MIN_DEDUPE_DAYS),
+	D1_BUDGET_MB: integerVar("D1_BUDGET_MB", DEFAULT_D1_BUDGET_MB, 1, D1_MAX_MB),
+	ARCHIVE_RETENTION_DAYS: integerVar("ARCHIVE_RETENTION_DAYS", DEFAULT_ARCHIVE_RETENTION_DAYS, 1),
 });
 
 const AdminConfigSchema = v.object({ ADMIN_TOKEN: OptionalString });
@@ -121,6 +179,8 @@ export const readIngestConfig = reader(IngestConfigSchema, (env) => ({
 			: null,
 	allowUnauthenticated: env.ALLOW_UNAUTHENTICATED,
 	maxBodyBytes: env.MAX_BODY_BYTES,
+	/** Null when unset: every address may post (the credentials still guard the route). */
+	allowedIps: env.BANDWIDTH_ALLOWED_IPS.length > 0 ? env.BANDWIDTH_ALLOWED_IPS : null,
 }));
 export type IngestConfig = Extract<ReturnType<typeof readIngestConfig>, { ok: true }>["value"];
 
@@ -136,9 +196,31 @@ export type ForwardConfig = Extract<ReturnType<typeof readForwardConfig>, { ok: 
 
 export const readRetentionConfig = reader(RetentionConfigSchema, (env) => ({
 	retentionDays: env.RETENTION_DAYS,
-	ledgerRetentionDays: Math.max(env.RETENTION_DAYS, MIN_LEDGER_RETENTION_DAYS),
+	dedupeDays: env.DEDUPE_DAYS,
+	/** Megabytes as D1 counts them (10 GB = 10,000 MB). */
+	d1BudgetBytes: env.D1_BUDGET_MB * 1_000_000,
+	archiveRetentionDays: env.ARCHIVE_RETENTION_DAYS,
 }));
+export type RetentionConfig = Extract<ReturnType<typeof readRetentionConfig>, { ok: true }>["value"];
+/** What the maintenance jobs use while the variables are invalid (the error is logged and in /health). */
+export const DEFAULT_RETENTION_CONFIG: RetentionConfig = {
+	retentionDays: DEFAULT_RETENTION_DAYS,
+	dedupeDays: DEFAULT_DEDUPE_DAYS,
+	d1BudgetBytes: DEFAULT_D1_BUDGET_MB * 1_000_000,
+	archiveRetentionDays: DEFAULT_ARCHIVE_RETENTION_DAYS,
+};
 
 export const readAdminConfig = reader(AdminConfigSchema, (env) => ({
 	adminToken: env.ADMIN_TOKEN ?? null,
 }));
+
+/**
+ * Every invalid setting, one message per concern that has one (the messages name variables, never
+ * their values' secrets): for /health and the log, where an operator looks first.
+ */
+export function configProblems(env: object): string[] {
+	return [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig].flatMap((read) => {
+		const result = read(env);
+		return result.ok ? [] : [result.message];
+	});
+}

@@ -1,20 +1,22 @@
 import { deadLetterBatch } from "./forward/dead-letter-batch";
 import { forwardBatch } from "./forward/forward-batch";
 import { app } from "./http/app";
-import { purgeRetention } from "./maintenance/purge-expired";
+import { runMaintenance } from "./maintenance/run-maintenance";
+import { meteredHandler } from "./meter/metered-handler";
 
 export { MessageLedger } from "./ledger/message-ledger.do";
 
 /** wrangler.toml names the dead-letter queue with this suffix. */
 const DEAD_LETTER_SUFFIX = "-dlq";
 
-export default {
+// The cost meter counts every invocation and what its bindings are billed for (src/meter).
+export default meteredHandler({
 	fetch: app.fetch,
 	async queue(batch, env) {
 		if (batch.queue.endsWith(DEAD_LETTER_SUFFIX)) await deadLetterBatch(batch, env);
 		else await forwardBatch(batch, env);
 	},
 	async scheduled(controller, env) {
-		await purgeRetention(env, controller.scheduledTime);
+		await runMaintenance(env, controller.scheduledTime);
 	},
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env>);

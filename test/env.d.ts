@@ -4,6 +4,8 @@ declare global {
 	namespace Cloudflare {
 		interface Env {
 			TEST_MIGRATIONS: D1Migration[];
+			/** vitest.config.ts: 3 requests a minute per key, to reach CALLBACK_RATE_LIMITER's limit in a test. */
+			TEST_TIGHT_RATE_LIMITER: RateLimit;
 		}
 	}
 }

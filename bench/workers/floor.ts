@@ -1,4 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { meter } from "../../src/meter/meter";
+import { meterReading } from "../../src/meter/meter-reading";
+import { meteredHandler } from "../../src/meter/metered-handler";
 
 /*
  * The job floor (BENCHMARKS.md): the binding work the relay's design cannot avoid, with no logic
@@ -6,6 +9,11 @@ import { DurableObject } from "cloudflare:workers";
  * (a fresh object per new id, as in the relay); one D1 batch with one INSERT per event; one queue
  * send per event; then 200. Its consumer POSTs each event to the sink. The three writes run in
  * parallel, which makes the floor's latency the lowest a design waiting for all three can reach.
+ *
+ * It is metered like the relay (src/meter): the same binding wrappers, its object's requests and
+ * rows counted here, and its counts at GET /__meter (POST /__meter/reset), so the bench prices
+ * both per event. It writes no log lines; its invocation logs count as if observability were on,
+ * as it is for the relay.
  */
 
 interface FloorEnv {
@@ -23,11 +31,12 @@ const QUEUE_BATCH_MAX = 100;
 export class FloorLedger extends DurableObject<FloorEnv> {
 	constructor(ctx: DurableObjectState, env: FloorEnv) {
 		super(ctx, env);
-		ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS events (message_id TEXT NOT NULL, body TEXT NOT NULL)");
+		meter.sql(ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS events (message_id TEXT NOT NULL, body TEXT NOT NULL)"));
 	}
 
 	insert(messageId: string, body: string): void {
-		this.ctx.storage.sql.exec("INSERT INTO events (message_id, body) VALUES (?, ?)", messageId, body);
+		meter.add("doRequests");
+		meter.sql(this.ctx.storage.sql.exec("INSERT INTO events (message_id, body) VALUES (?, ?)", messageId, body));
 	}
 }
 
@@ -42,8 +51,21 @@ async function sendAll(queue: Queue<FloorEvent>, events: readonly FloorEvent[]):
 	}
 }
 
-export default {
+/** The bench reads and resets the floor's meter here; every other path is the callback. */
+function meterRoute(request: Request): Response | null {
+	const { pathname } = new URL(request.url);
+	if (pathname === "/__meter" && request.method === "GET") return Response.json(meterReading());
+	if (pathname === "/__meter/reset" && request.method === "POST") {
+		meter.reset();
+		return Response.json({ since: meter.since() });
+	}
+	return null;
+}
+
+export default meteredHandler({
 	async fetch(request, env) {
+		const metered = meterRoute(request);
+		if (metered !== null) return metered;
 		const events = eventsOf(await request.json());
 		const bodies = events.map((event) => JSON.stringify(event));
 		const insert = env.FLOOR_DB.prepare("INSERT INTO floor_events (message_id, body) VALUES (?1, ?2)");
@@ -52,6 +74,7 @@ export default {
 			env.FLOOR_DB.batch(events.map((event, i) => insert.bind(event.message.id, bodies[i]!))),
 			sendAll(env.FLOOR_QUEUE, events),
 		]);
+		meter.add("eventsAccepted", events.length);
 		return new Response("ok", { headers: { "x-bench-worker": "floor" } });
 	},
 
@@ -68,4 +91,4 @@ export default {
 		);
 		batch.ackAll();
 	},
-} satisfies ExportedHandler<FloorEnv, FloorEvent>;
+} satisfies ExportedHandler<FloorEnv, FloorEvent>);

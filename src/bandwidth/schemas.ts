@@ -9,7 +9,21 @@ import { isRfc3339 } from "./timestamp";
  */
 
 const Timestamp = v.pipe(v.string(), v.check(isRfc3339, "must be an RFC 3339 timestamp"));
-const NonEmptyString = v.pipe(v.string(), v.nonEmpty("must not be empty"));
+
+/**
+ * Identifiers are copied into their own columns and into the normalized event as well as the
+ * original, so an unbounded one multiplies into a row D1 refuses (2 MB) on every retry. The
+ * longest Bandwidth documents (REFERENCE §4, §5, §12) is a 36-character application UUID; message
+ * ids are 29 characters in every example, E.164 numbers at most 16, alphanumeric sender ids at
+ * most 11, short codes 5–6. 128 leaves room for formats Bandwidth has not documented (RBM agent
+ * ids) while keeping every copy of every identifier in a row under a few kilobytes.
+ */
+export const MAX_IDENTIFIER_CHARS = 128;
+const Identifier = v.pipe(
+	v.string(),
+	v.maxLength(MAX_IDENTIFIER_CHARS, `must be at most ${MAX_IDENTIFIER_CHARS} characters`),
+);
+const NonEmptyString = v.pipe(Identifier, v.nonEmpty("must not be empty"));
 
 function lenient<TSchema extends v.GenericSchema>(schema: TSchema) {
 	return v.fallback(v.optional(schema), undefined);
@@ -27,18 +41,18 @@ const optionalMessageEntries = {
 
 export const MessageSchema = v.object({
 	id: NonEmptyString,
-	owner: v.string(),
-	applicationId: v.string(),
+	owner: Identifier,
+	applicationId: Identifier,
 	time: Timestamp,
 	direction: v.picklist(["in", "out"]),
-	to: v.array(v.string()),
-	from: v.string(),
+	to: v.array(Identifier),
+	from: Identifier,
 	...optionalMessageEntries,
 });
 
 const envelopeEntries = {
 	time: Timestamp,
-	to: v.string(),
+	to: Identifier,
 	description: lenient(v.string()),
 	carrierName: lenient(v.string()),
 	message: MessageSchema,
@@ -95,15 +109,15 @@ export type BandwidthEventType = KnownEvent["type"];
 export const EventBaseSchema = v.object({
 	type: v.string(),
 	time: lenient(v.string()),
-	to: lenient(v.string()),
+	to: lenient(Identifier),
 	carrierName: lenient(v.string()),
 	message: v.object({
 		id: NonEmptyString,
-		applicationId: lenient(v.string()),
+		applicationId: lenient(Identifier),
 		direction: lenient(v.string()),
-		owner: lenient(v.string()),
-		from: lenient(v.string()),
-		to: lenient(v.array(v.string())),
+		owner: lenient(Identifier),
+		from: lenient(Identifier),
+		to: lenient(v.array(Identifier)),
 		time: lenient(v.string()),
 		...optionalMessageEntries,
 	}),

@@ -22,6 +22,22 @@ export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedS
 		.bind(row.event_id, row.attempt, row.outcome, row.http_status, row.error, row.duration_ms, row.at);
 }
 
+/** First-try outcomes of one consumer batch, added to their hour's counters: one row written per outcome. */
+export function addDeliveryCounts(
+	db: D1Database,
+	hour: string,
+	counts: ReadonlyMap<string, number>,
+): D1PreparedStatement[] {
+	return [...counts].map(([outcome, n]) =>
+		db
+			.prepare(
+				`INSERT INTO delivery_counts (hour, outcome, n) VALUES (?1, ?2, ?3)
+				 ON CONFLICT (hour, outcome) DO UPDATE SET n = n + excluded.n`,
+			)
+			.bind(hour, outcome, n),
+	);
+}
+
 export async function deleteDeliveries(db: D1Database, ids: readonly number[]): Promise<void> {
 	if (ids.length === 0) return;
 	await db
@@ -95,8 +111,23 @@ export function selectDeliveriesOfMessage(db: D1Database, messageId: string): D1
 		.bind(messageId);
 }
 
+/**
+ * One retention chunk. There is no index on `at` (migrations/0002), but ids grow with time: the
+ * chunk is the `limit` oldest rows by id, of which the expired ones go. A chunk that deletes fewer
+ * than `limit` has met a newer row, so the walk never reads past the expired prefix.
+ */
 export function deleteDeliveriesBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
 	return db
-		.prepare("DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE at < ?1 LIMIT ?2)")
+		.prepare("DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries ORDER BY id LIMIT ?2) AND at < ?1")
 		.bind(cutoff, limit);
+}
+
+/** Hourly first-try counts (`hour` is 2026-12-01T04) of the hours before the cutoff's, on the primary key. */
+export function deleteDeliveryCountsBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
+	return db
+		.prepare(
+			`DELETE FROM delivery_counts WHERE (hour, outcome) IN (
+			   SELECT hour, outcome FROM delivery_counts WHERE hour < ?1 ORDER BY hour LIMIT ?2)`,
+		)
+		.bind(cutoff.slice(0, 13), limit);
 }

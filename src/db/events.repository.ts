@@ -1,5 +1,6 @@
 import { type MessageStatus, STATUS_RANK } from "../bandwidth/event-types";
 import type { NormalizedEvent } from "../bandwidth/normalize";
+import { decodeEvent } from "./event-body";
 
 /** One `events` row (migrations/0001). The ledger keeps the same shape in its outbox. */
 export interface EventRow {
@@ -50,11 +51,12 @@ export function eventRecordOf(event: NormalizedEvent, eventTime: string): Omit<E
 	};
 }
 
-export function insertEvent(db: D1Database, row: EventRow): D1PreparedStatement {
+/** `eventGz` is the row's CloudEvent compressed (encodeEvent in src/db/event-body.ts). */
+export function insertEvent(db: D1Database, row: EventRow, eventGz: Uint8Array): D1PreparedStatement {
 	return db
 		.prepare(
 			`INSERT INTO events (id, message_id, sequence, type, direction, recipient, from_number, owner,
-			   application_id, error_code, event_time, received_at, status, status_rank, normalized_json)
+			   application_id, error_code, event_time, received_at, status, status_rank, event_gz)
 			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 			 ON CONFLICT (id) DO NOTHING`,
 		)
@@ -73,20 +75,24 @@ export function insertEvent(db: D1Database, row: EventRow): D1PreparedStatement 
 			row.received_at,
 			row.status,
 			row.status_rank,
-			row.normalized_json,
+			eventGz,
 		);
 }
 
+/** A D1 row's stored CloudEvent: compressed, or JSON text in rows from before migration 0002. */
+export type StoredBody = { event_gz: unknown };
+
 export async function getNormalizedJson(db: D1Database, id: string): Promise<string | null> {
-	return db.prepare("SELECT normalized_json FROM events WHERE id = ?1").bind(id).first("normalized_json");
+	const row = await db.prepare("SELECT event_gz FROM events WHERE id = ?1").bind(id).first<StoredBody>();
+	return row === null ? null : decodeEvent(row.event_gz);
 }
 
 /** The admin API answers the CloudEvent exactly as it was forwarded. */
-export function eventOf(row: Pick<EventRow, "normalized_json">): NormalizedEvent {
-	return JSON.parse(row.normalized_json) as NormalizedEvent;
+export async function eventOf(row: StoredBody): Promise<NormalizedEvent> {
+	return JSON.parse(await decodeEvent(row.event_gz)) as NormalizedEvent;
 }
 
-export type EventPageRow = Pick<EventRow, "id" | "event_time" | "normalized_json">;
+export type EventPageRow = Pick<EventRow, "id" | "event_time"> & StoredBody;
 
 export interface EventFilter {
 	messageId?: string | undefined;
@@ -102,7 +108,7 @@ export interface EventFilter {
 	after?: readonly [eventTime: string, id: string] | undefined;
 }
 
-/** Ordered by (event_time, id), which the events_time and events_type_time indexes serve. */
+/** Ordered by (event_time, id), which the events_time index serves (migrations/0002). */
 export async function listEvents(db: D1Database, filter: EventFilter, limit: number): Promise<EventPageRow[]> {
 	const params: unknown[] = [];
 	const bind = (value: unknown) => `?${params.push(value)}`;
@@ -116,7 +122,7 @@ export async function listEvents(db: D1Database, filter: EventFilter, limit: num
 	if (filter.until !== undefined) where.push(`event_time < ${bind(filter.until)}`);
 	if (filter.after !== undefined) where.push(`(event_time, id) > (${bind(filter.after[0])}, ${bind(filter.after[1])})`);
 	const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-	const sql = `SELECT id, event_time, normalized_json FROM events ${clause} ORDER BY event_time, id LIMIT ${bind(limit)}`;
+	const sql = `SELECT id, event_time, event_gz FROM events ${clause} ORDER BY event_time, id LIMIT ${bind(limit)}`;
 	return (
 		await db
 			.prepare(sql)
@@ -126,12 +132,35 @@ export async function listEvents(db: D1Database, filter: EventFilter, limit: num
 }
 
 export function selectEventsOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
-	return db.prepare("SELECT normalized_json FROM events WHERE message_id = ?1 ORDER BY sequence").bind(messageId);
+	return db.prepare("SELECT event_gz FROM events WHERE message_id = ?1 ORDER BY sequence").bind(messageId);
 }
 
-/** One retention chunk; rowid keeps the delete on the primary b-tree. */
-export function deleteEventsReceivedBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
-	return db
-		.prepare("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE received_at < ?1 LIMIT ?2)")
-		.bind(cutoff, limit);
+/** The two statements that remove one chunk of the oldest events; run them in one batch, in this order. */
+export interface EventChunkDelete {
+	/** The chunk's deliveries rows (only retries, dead and replayed events have any). */
+	deliveries: D1PreparedStatement;
+	events: D1PreparedStatement;
+}
+
+/**
+ * The oldest events by (event_time, id), walked on the events_time index. With `before`, only
+ * events whose own time and receipt are both earlier: the receipt is what retention and the
+ * archive promise by, and the bound on event_time keeps the walk a range that ends there instead
+ * of reading every later row when fewer than `limit` qualify. An event received after `before`
+ * with an older time (a late delivery receipt) is skipped and waits for a later run.
+ *
+ * Both statements select the same chunk: a batch is one transaction and the deliveries delete
+ * does not change `events`.
+ */
+export function deleteOldestEvents(db: D1Database, before: string | undefined, limit: number): EventChunkDelete {
+	const chunk =
+		before === undefined
+			? "SELECT id FROM events ORDER BY event_time, id LIMIT ?1"
+			: "SELECT id FROM events WHERE event_time < ?2 AND received_at < ?2 ORDER BY event_time, id LIMIT ?1";
+	const bind = (statement: D1PreparedStatement) =>
+		before === undefined ? statement.bind(limit) : statement.bind(limit, before);
+	return {
+		deliveries: bind(db.prepare(`DELETE FROM deliveries WHERE event_id IN (${chunk})`)),
+		events: bind(db.prepare(`DELETE FROM events WHERE id IN (${chunk})`)),
+	};
 }

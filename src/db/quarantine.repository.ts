@@ -37,7 +37,10 @@ export interface QuarantineItem {
 	id: string;
 	receivedAt: string;
 	reason: string;
-	/** The element as received (truncated only if it was nested too deep to store). */
+	/**
+	 * The element as parsed, or, when it was too large or nested too deep to store whole, a
+	 * truncated form: `{"truncated":true,"jsonBytes":n,"jsonPrefix":"…"}` or nesting cut at 32 levels.
+	 */
 	raw: unknown;
 	reprocessedAt: string | null;
 	reprocessOutcome: string | null;

@@ -1,6 +1,7 @@
 /*
- * Aggregates over several tables for GET /v1/stats. Each count is computed on demand from the
- * indexed time columns: the cost grows with the rows inside the window, not with the table.
+ * Aggregates over several tables for GET /v1/stats. Each count is computed on demand from an
+ * indexed time column: the cost grows with the rows inside the window, not with the table, and
+ * the route caps the window.
  */
 
 export interface Stats {
@@ -22,29 +23,30 @@ function tally(rows: readonly CountRow[]): Record<string, number> {
 }
 
 /**
- * `since` bounds events and quarantine by when the relay received them, and statuses by when they
- * last changed. `dead` is a current state, not an occurrence: every event whose latest attempt is
- * dead (the set `POST /v1/replay {"dead": true}` picks up), however long ago it died.
+ * `since` bounds events and statuses by the events' own time (events_time is the one time index
+ * on events), quarantine by when the relay received the element. `dead` is a current state, not
+ * an occurrence: every event whose latest attempt is dead (the set `POST /v1/replay {"dead": true}`
+ * picks up), however long ago it died.
  */
 export async function readStats(db: D1Database, since: string): Promise<Stats> {
-	// The unary + keeps SQLite from scanning a (type, …) index for the GROUP BY instead of the time range.
 	const results = await db.batch<CountRow>([
-		db.prepare("SELECT type AS key, count(*) AS n FROM events WHERE received_at >= ?1 GROUP BY +type").bind(since),
+		// The unary + keeps SQLite on the time range instead of sorting for the GROUP BY through another index.
+		db.prepare("SELECT type AS key, count(*) AS n FROM events WHERE event_time >= ?1 GROUP BY +type").bind(since),
 		// The message_status view, restricted first to messages with events in the window.
 		db
 			.prepare(
 				`SELECT status AS key, count(*) AS n FROM (
-				   SELECT status, received_at,
+				   SELECT status, event_time,
 				          row_number() OVER (PARTITION BY message_id, recipient ORDER BY status_rank DESC, sequence) AS pick
 				   FROM events
-				   WHERE status IS NOT NULL AND message_id IN (SELECT message_id FROM events WHERE received_at >= ?1)
-				 ) WHERE pick = 1 AND received_at >= ?1 GROUP BY status`,
+				   WHERE status IS NOT NULL AND message_id IN (SELECT message_id FROM events WHERE event_time >= ?1)
+				 ) WHERE pick = 1 AND event_time >= ?1 GROUP BY status`,
 			)
 			.bind(since),
 		db
 			.prepare(
 				`SELECT error_code AS key, count(*) AS n FROM events
-				 WHERE received_at >= ?1 AND error_code IS NOT NULL GROUP BY +error_code`,
+				 WHERE event_time >= ?1 AND error_code IS NOT NULL GROUP BY +error_code`,
 			)
 			.bind(since),
 		db.prepare("SELECT NULL AS key, count(*) AS n FROM quarantine WHERE received_at >= ?1").bind(since),

@@ -1,16 +1,28 @@
 import { DEFAULT_RETRY_SCHEDULE, readForwardConfig } from "../config";
-import { insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
+import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { errorMessage, log } from "../log";
-import { retryOrDead, type Settlement, settleMessage } from "./settle-message";
+import { eventLoader } from "./load-event";
+import { type LoadEvent, retryOrDead, type Settlement, settleMessage } from "./settle-message";
 
 function eventIdOf(body: unknown): string {
 	const id = (body as { eventId?: unknown } | null)?.eventId;
 	return typeof id === "string" ? id : "unknown";
 }
 
-async function settleSafely(message: Message<unknown>, env: Env, schedule: readonly number[]): Promise<Settlement> {
+async function settleSafely(
+	message: Message<unknown>,
+	env: Env,
+	loadEvent: LoadEvent,
+	schedule: readonly number[],
+): Promise<Settlement> {
 	try {
-		return await settleMessage(message.body, message.attempts, env.DB, readForwardConfig(env), DEFAULT_RETRY_SCHEDULE);
+		return await settleMessage(
+			message.body,
+			message.attempts,
+			loadEvent,
+			readForwardConfig(env),
+			DEFAULT_RETRY_SCHEDULE,
+		);
 	} catch (error) {
 		// Never drop an event on a surprise (D1 down while reading a large event, a bug): retry it.
 		return retryOrDead(schedule, eventIdOf(message.body), message.attempts, `unexpected error: ${errorMessage(error)}`);
@@ -23,11 +35,27 @@ async function settleSafely(message: Message<unknown>, env: Env, schedule: reado
  */
 export const DEAD_UNRECORDED_RETRY_SECONDS = 60;
 
-/** Records every attempt; false if D1 refused the rows (logged, never thrown). */
-async function recordDeliveries(db: D1Database, rows: readonly NewDeliveryRow[]): Promise<boolean> {
-	if (rows.length === 0) return true;
+/**
+ * A first-try success (delivered or skipped) is counted, not recorded: the common path then
+ * writes one counter row per outcome per batch instead of a row and three index entries per
+ * event. Everything else — a failure, a death, a success after failures, the outcome of a
+ * replay — gets its row, so the dead list and a message's trail stay exact.
+ */
+function isRecorded(settlement: Settlement, attempt: number, body: unknown): boolean {
+	const firstTry = attempt <= 1 && (body as { replay?: unknown } | null)?.replay !== true;
+	return !(firstTry && (settlement.outcome === "delivered" || settlement.outcome === "skipped"));
+}
+
+/** Writes the batch's rows and counts in one D1 batch; false if D1 refused them (logged, never thrown). */
+async function recordDeliveries(
+	db: D1Database,
+	rows: readonly NewDeliveryRow[],
+	counts: ReadonlyMap<string, number>,
+): Promise<boolean> {
+	if (rows.length === 0 && counts.size === 0) return true;
 	try {
-		await db.batch(rows.map((row) => insertDelivery(db, row)));
+		const hour = new Date().toISOString().slice(0, 13);
+		await db.batch([...rows.map((row) => insertDelivery(db, row)), ...addDeliveryCounts(db, hour, counts)]);
 		return true;
 	} catch (error) {
 		log.error("deliveries_write_failed", { rows: rows.length, error: errorMessage(error) });
@@ -50,14 +78,23 @@ function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
 /** The FORWARD_QUEUE consumer: each message is acked or retried on its own. */
 export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const config = readForwardConfig(env);
+	// Each event then fails with "forwarding is misconfigured"; the cause is said once a batch.
+	if (!config.ok) log.error("config_invalid", { message: config.message });
 	const schedule = config.ok ? config.value.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
+	const loadEvent = eventLoader(env);
 	const settled = await Promise.all(
-		batch.messages.map(async (message) => ({ message, settlement: await settleSafely(message, env, schedule) })),
+		batch.messages.map(async (message) => ({
+			message,
+			settlement: await settleSafely(message, env, loadEvent, schedule),
+		})),
 	);
-	const recorded = await recordDeliveries(
-		env.DB,
-		settled.map(({ message, settlement }) => deliveryRow(settlement, message.attempts)),
-	);
+	const counts = new Map<string, number>();
+	const rows: NewDeliveryRow[] = [];
+	for (const { message, settlement } of settled) {
+		if (isRecorded(settlement, message.attempts, message.body)) rows.push(deliveryRow(settlement, message.attempts));
+		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);
+	}
+	const recorded = await recordDeliveries(env.DB, rows, counts);
 	for (const { message, settlement } of settled) {
 		const fields = { eventId: settlement.eventId, attempt: message.attempts, outcome: settlement.outcome };
 		if (settlement.retryInSeconds !== null) {

@@ -2,10 +2,14 @@ import * as v from "valibot";
 
 /**
  * A queue message: the event id and, when it fits in a queue message, the normalized event exactly
- * as stored. Without `event` the consumer reads the stored copy from D1.
+ * as stored. Without `event` the consumer reads it from the ledger of `messageId`, and only if the
+ * ledger has forgotten it (a replay of an old event) from D1.
  */
 export const ForwardJobSchema = v.object({
 	eventId: v.pipe(v.string(), v.startsWith("evt_")),
 	event: v.optional(v.string()),
+	messageId: v.optional(v.string()),
+	/** Put back by `POST /v1/replay`: its outcome is recorded even when it is a first-try success. */
+	replay: v.optional(v.boolean()),
 });
 export type ForwardJob = v.InferOutput<typeof ForwardJobSchema>;

@@ -1,7 +1,8 @@
 import * as v from "valibot";
 import { isRfc3339, toUtcIso } from "../bandwidth/timestamp";
 import { deleteDeliveries, insertDelivery } from "../db/deliveries.repository";
-import type { EventRow } from "../db/events.repository";
+import { decodeEvent } from "../db/event-body";
+import type { EventRow, StoredBody } from "../db/events.repository";
 import { chunkForQueue } from "../ledger/queue-chunks";
 
 /** One call re-enqueues at most this many events; "all dead" makes progress call after call. */
@@ -27,14 +28,17 @@ export const ReplayRequestSchema = v.union(
 );
 export type ReplayRequest = v.InferOutput<typeof ReplayRequestSchema>;
 
-type ReplayRow = Pick<EventRow, "id" | "sequence" | "normalized_json">;
+type ReplayRow = Pick<EventRow, "id" | "message_id" | "sequence" | "normalized_json">;
 
 async function all(statement: D1PreparedStatement): Promise<ReplayRow[]> {
-	return (await statement.all<ReplayRow>()).results;
+	const rows = (await statement.all<Omit<ReplayRow, "normalized_json"> & StoredBody>()).results;
+	return Promise.all(
+		rows.map(async ({ event_gz, ...row }) => ({ ...row, normalized_json: await decodeEvent(event_gz) })),
+	);
 }
 
 async function selectEvents(db: D1Database, request: ReplayRequest, limit: number): Promise<ReplayRow[]> {
-	const columns = "SELECT id, sequence, normalized_json FROM events";
+	const columns = "SELECT id, message_id, sequence, event_gz FROM events";
 	if ("eventIds" in request) {
 		const rows: ReplayRow[] = [];
 		const ids = [...new Set(request.eventIds)];
@@ -63,7 +67,7 @@ async function selectEvents(db: D1Database, request: ReplayRequest, limit: numbe
 	return all(
 		db
 			.prepare(
-				`SELECT e.id, e.sequence, e.normalized_json FROM deliveries d JOIN events e ON e.id = d.event_id
+				`SELECT e.id, e.message_id, e.sequence, e.event_gz FROM deliveries d JOIN events e ON e.id = d.event_id
 				 WHERE d.outcome = 'dead' AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id)
 				 ORDER BY d.id LIMIT ?1`,
 			)
@@ -103,7 +107,9 @@ export async function replayEvents(
 			),
 		);
 		try {
-			await env.FORWARD_QUEUE.sendBatch(chunk.messages);
+			await env.FORWARD_QUEUE.sendBatch(
+				chunk.messages.map((message) => ({ ...message, body: { ...message.body, replay: true } })),
+			);
 		} catch (error) {
 			const ids = recorded.map((result) => result.meta.last_row_id);
 			await deleteDeliveries(env.DB, ids);

@@ -1,7 +1,6 @@
 import * as v from "valibot";
 import type { ForwardConfig } from "../config";
 import type { DeliveryOutcome } from "../db/deliveries.repository";
-import { getNormalizedJson } from "../db/events.repository";
 import { ForwardJobSchema } from "./forward-job";
 import { type PostResult, postEvent } from "./post-event";
 import { retryDelaySeconds } from "./retry-schedule";
@@ -17,6 +16,9 @@ export type Settlement = {
 };
 
 type ConfigState = { ok: true; value: ForwardConfig } | { ok: false; message: string };
+
+/** Finds the CloudEvent of a job that does not carry it (src/forward/load-event.ts). */
+export type LoadEvent = (eventId: string, messageId: string | undefined) => Promise<string | null>;
 
 const EventHeadSchema = v.object({
 	type: v.string(),
@@ -70,7 +72,7 @@ function skipReason(config: ForwardConfig, eventJson: string): string | null {
 export async function settleMessage(
 	body: unknown,
 	attempt: number,
-	db: D1Database,
+	loadEvent: LoadEvent,
 	configState: ConfigState,
 	fallbackSchedule: readonly number[],
 ): Promise<Settlement> {
@@ -82,8 +84,8 @@ export async function settleMessage(
 		return retryOrDead(fallbackSchedule, eventId, attempt, `forwarding is misconfigured: ${configState.message}`);
 	}
 	const config = configState.value;
-	const eventJson = job.output.event ?? (await getNormalizedJson(db, eventId));
-	if (eventJson === null) return settled(eventId, "dead", "the event is no longer stored in D1");
+	const eventJson = job.output.event ?? (await loadEvent(eventId, job.output.messageId));
+	if (eventJson === null) return settled(eventId, "dead", "the event is no longer stored (ledger nor D1)");
 
 	const skip = skipReason(config, eventJson);
 	if (skip !== null) return settled(eventId, "skipped", skip);

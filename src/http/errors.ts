@@ -59,6 +59,13 @@ export class MethodNotAllowedError extends HttpError {
 	}
 }
 
+/** The client's address is outside BANDWIDTH_ALLOWED_IPS. */
+export class ForbiddenIpError extends HttpError {
+	constructor() {
+		super(403, "forbidden_ip", "this address may not post callbacks");
+	}
+}
+
 export class PayloadTooLargeError extends HttpError {
 	constructor(message: string) {
 		super(413, "payload_too_large", message);
@@ -71,20 +78,36 @@ export class UnsupportedMediaTypeError extends HttpError {
 	}
 }
 
+export class RateLimitedError extends HttpError {
+	constructor(retryAfterSeconds: number) {
+		super(429, "rate_limited", "too many requests from this address; retry later", {
+			"Retry-After": String(retryAfterSeconds),
+		});
+	}
+}
+
 export class StorageUnavailableError extends HttpError {
 	constructor() {
 		super(500, "storage_unavailable", "the events could not be stored; retry later");
 	}
 }
 
+/** The body says no more than this: the caller may be anyone. What is wrong goes to the log. */
 export class NotConfiguredError extends HttpError {
-	constructor(message: string) {
-		super(503, "not_configured", message);
+	constructor() {
+		super(503, "not_configured", "the relay is not configured");
 	}
 }
 
 export class ServiceUnavailableError extends HttpError {
 	constructor(code: string, message: string) {
 		super(503, code, message);
+	}
+}
+
+/** The deployment has no R2 bucket bound as ARCHIVE: history is bounded by D1. */
+export class ArchiveNotConfiguredError extends HttpError {
+	constructor() {
+		super(404, "archive_not_configured", "this deployment has no archive bucket (ARCHIVE)");
 	}
 }

@@ -1,5 +1,5 @@
 import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
-import { ledgerFor } from "../ledger/ledger-client";
+import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { LedgerEntry } from "../ledger/ledger-store";
 import type { Handoff } from "../ledger/message-ledger.do";
 import { errorMessage, log } from "../log";
@@ -16,11 +16,13 @@ export type IngestResult =
 	| { ok: true; counts: IngestCounts; handoffs: Handoff[] }
 	| { ok: false; reason: "storage_unavailable"; handoffs: Handoff[] };
 
-function groupByMessage(entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
+/** One accept per ledger bucket: a batch's messages that hash alike share the call. */
+function groupByLedger(entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
 	const groups = new Map<string, LedgerEntry[]>();
 	for (const entry of entries) {
-		const group = groups.get(entry.message_id);
-		if (group === undefined) groups.set(entry.message_id, [entry]);
+		const name = ledgerNameOf(entry.message_id);
+		const group = groups.get(name);
+		if (group === undefined) groups.set(name, [entry]);
 		else group.push(entry);
 	}
 	return groups;
@@ -33,7 +35,7 @@ async function quarantine(db: D1Database, rows: readonly NewQuarantineRow[]): Pr
 }
 
 /**
- * Makes every element of a batch durable: events in their message's ledger (all messages in
+ * Makes every element of a batch durable: events in their message's ledger (all ledgers in
  * parallel), invalid elements in quarantine. Succeeds only if every write did, because the
  * answer tells Bandwidth whether to retry the whole batch — and a retry accepts nothing twice.
  * The ledgers' handoffs are for the caller to copy out (drainHandoffs) once it has answered.
@@ -51,10 +53,10 @@ export async function ingestBatch(
 		else invalid.push(item.row);
 	}
 
-	const groups = [...groupByMessage(entries)];
+	const groups = [...groupByLedger(entries)];
 	const [quarantineWrite, ...accepts] = await Promise.allSettled([
 		quarantine(env.DB, invalid),
-		...groups.map(([messageId, group]) => ledgerFor(env, messageId).accept(group)),
+		...groups.map(([name, group]) => ledgerNamed(env, name).accept(group)),
 	]);
 
 	let failed = false;
@@ -72,7 +74,11 @@ export async function ingestBatch(
 			return;
 		}
 		failed = true;
-		log.error("ledger_accept_failed", { messageId: groups[index]?.[0], error: errorMessage(accept.reason) });
+		log.error("ledger_accept_failed", {
+			ledger: groups[index]?.[0],
+			messageIds: [...new Set(groups[index]?.[1].map((entry) => entry.message_id))].slice(0, 10),
+			error: errorMessage(accept.reason),
+		});
 	});
 	// Even after a failure, what was accepted is handed back: it must still be copied out.
 	return failed ? { ok: false, reason: "storage_unavailable", handoffs } : { ok: true, counts, handoffs };

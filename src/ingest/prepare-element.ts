@@ -1,33 +1,52 @@
-import { classifyElement } from "../bandwidth/classify";
+import { classifyElement, clip } from "../bandwidth/classify";
 import { eventIdOf, quarantineIdOf } from "../bandwidth/event-id";
 import { normalizeEvent } from "../bandwidth/normalize";
 import { toUtcIso } from "../bandwidth/timestamp";
 import { eventRecordOf } from "../db/events.repository";
 import type { NewQuarantineRow } from "../db/quarantine.repository";
+import { MAX_ROW_BYTES, oversizedRow, rowBytes, utf8Bytes } from "../db/row-size";
 import type { LedgerEntry } from "../ledger/ledger-store";
 import { MAX_ELEMENT_DEPTH, nestingExceeds, stringifyTruncated } from "./nesting";
 
-/**
- * D1 and Durable Object SQLite both cap a row at 2 MB, and an event holds its text twice (normalized
- * and original). An event past this would be refused by storage on every retry, forever; it goes
- * to quarantine instead, where its raw form fits.
- */
-export const MAX_EVENT_JSON_BYTES = 1_800_000;
-const encoder = new TextEncoder();
-
-function tooLargeToStore(json: string): number | null {
-	// UTF-8 needs at most 3 bytes per UTF-16 unit: short strings need no measuring.
-	if (json.length * 3 <= MAX_EVENT_JSON_BYTES) return null;
-	const bytes = encoder.encode(json).byteLength;
-	return bytes > MAX_EVENT_JSON_BYTES ? bytes : null;
-}
+/** A reason names paths and cut values (classify.ts); this bounds it whatever produced it. */
+export const MAX_REASON_CHARS = 1000;
 
 export type PreparedElement = { kind: "event"; entry: LedgerEntry } | { kind: "invalid"; row: NewQuarantineRow };
 
+/**
+ * An element re-serialized can be several times its size in the body (`1e20` becomes 21 digits),
+ * so even a quarantine row can outgrow the row limit. It is then kept as a JSON object holding the
+ * start of the element's JSON: never dropped, and the reason says what was cut.
+ */
+function truncatedRaw(rawJson: string, rawBytes: number, budget: number): string {
+	let keep = Math.min(rawJson.length, budget);
+	for (;;) {
+		// Never end on half a surrogate pair.
+		if (keep > 0 && /[\uD800-\uDBFF]/.test(rawJson.charAt(keep - 1))) keep -= 1;
+		const json = JSON.stringify({ truncated: true, jsonBytes: rawBytes, jsonPrefix: rawJson.slice(0, keep) });
+		const bytes = utf8Bytes(json);
+		if (bytes <= budget) return json;
+		// Escaping grows the prefix by at most 2×; shrink in proportion, and always by something.
+		keep = Math.max(0, Math.min(keep - 1, Math.floor((keep * budget) / bytes) - 16));
+	}
+}
+
 async function quarantined(rawJson: string, reason: string, receivedAt: string): Promise<PreparedElement> {
+	// The id is of the whole element, truncated or not: a retried batch still maps to the same row.
+	const row: NewQuarantineRow = {
+		id: await quarantineIdOf(rawJson),
+		received_at: receivedAt,
+		reason: clip(reason, MAX_REASON_CHARS),
+		raw_json: rawJson,
+	};
+	if (oversizedRow(row) === null) return { kind: "invalid", row };
+	const rawBytes = utf8Bytes(rawJson);
+	const note = `; raw_json truncated: the element is ${rawBytes} bytes as JSON, more than a row holds`;
+	const reasonWithNote = `${clip(reason, MAX_REASON_CHARS - note.length)}${note}`;
+	const budget = MAX_ROW_BYTES - rowBytes({ ...row, reason: reasonWithNote, raw_json: "" });
 	return {
 		kind: "invalid",
-		row: { id: await quarantineIdOf(rawJson), received_at: receivedAt, reason, raw_json: rawJson },
+		row: { ...row, reason: reasonWithNote, raw_json: truncatedRaw(rawJson, rawBytes, budget) },
 	};
 }
 
@@ -48,12 +67,15 @@ export async function prepareElement(raw: unknown, receivedAt: string): Promise<
 				messageId: element.message.id,
 				to: element.to,
 				time: element.time,
+				element: raw,
 			});
 			const event = normalizeEvent({ id, element, raw, info, receivedAt });
 			const record = eventRecordOf(event, toUtcIso(event.time) ?? receivedAt);
-			const bytes = tooLargeToStore(record.normalized_json);
+			// The whole row counts: a huge sender, recipient list or id is copied into its own
+			// column and into the normalized event as well as the original.
+			const bytes = oversizedRow(record);
 			if (bytes !== null) {
-				const reason = `element: too large to store as an event (${bytes} bytes normalized; at most ${MAX_EVENT_JSON_BYTES})`;
+				const reason = `element: too large to store as an event (a ${bytes}-byte row; at most ${MAX_ROW_BYTES})`;
 				return quarantined(JSON.stringify(raw), reason, receivedAt);
 			}
 			return { kind: "event", entry: record };

@@ -1,13 +1,22 @@
+import { encodeEvent } from "../db/event-body";
 import { type EventRow, insertEvent } from "../db/events.repository";
-import { chunkForQueue } from "./queue-chunks";
+import { errorMessage } from "../log";
+import { chunkForQueue, type QueueableRow } from "./queue-chunks";
 
 /** Bounds one D1 batch, whatever the size of the texts. */
 const D1_BATCH_MAX_ROWS = 100;
 const D1_BATCH_MAX_CHARS = 4 * 1024 * 1024;
 
-function d1Chunks(rows: readonly EventRow[]): EventRow[][] {
-	const chunks: EventRow[][] = [];
-	let current: EventRow[] = [];
+export interface CopyResult {
+	/** Ids that reached the target. */
+	done: Set<string>;
+	/** Why it stopped early; null when everything went. */
+	error: string | null;
+}
+
+function d1Chunks<TRow extends EventRow>(rows: readonly TRow[]): TRow[][] {
+	const chunks: TRow[][] = [];
+	let current: TRow[] = [];
 	let chars = 0;
 	for (const row of rows) {
 		if (
@@ -25,28 +34,47 @@ function d1Chunks(rows: readonly EventRow[]): EventRow[][] {
 	return chunks;
 }
 
+const CLOSED = "the copy-out window has closed; the ledger copies the rest";
+
 /**
- * Copies outbox rows to D1, then to the forward queue, calling `queued` after each successful
- * send and starting no write after `deadline` (epoch ms). D1 goes first so that the consumer can
- * read back an event too large for a queue message. Both writes are safe to repeat: D1 ignores
- * a known id, and a re-sent job carries the same event id, which the downstream de-duplicates on.
+ * Sends rows to the forward queue in as few sendBatch calls as fit, stopping at the first failure
+ * and starting no send after `deadline` (epoch ms). A re-sent job carries the same event id, which
+ * the downstream de-duplicates on.
  */
-export async function copyOut(
-	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
-	rows: readonly EventRow[],
-	queued: (rows: EventRow[]) => void,
+export async function sendToQueue(
+	queue: Queue,
+	rows: readonly QueueableRow[],
 	deadline = Number.POSITIVE_INFINITY,
-): Promise<void> {
-	const checkDeadline = () => {
-		if (Date.now() > deadline) throw new Error("the copy-out window has closed; the ledger will drain the rest");
-	};
-	for (const chunk of d1Chunks(rows)) {
-		checkDeadline();
-		await env.DB.batch(chunk.map((row) => insertEvent(env.DB, row)));
-		for (const sendable of chunkForQueue(chunk)) {
-			checkDeadline();
-			await env.FORWARD_QUEUE.sendBatch(sendable.messages);
-			queued(sendable.rows);
+): Promise<CopyResult> {
+	const done = new Set<string>();
+	try {
+		for (const chunk of chunkForQueue(rows)) {
+			if (Date.now() > deadline) return { done, error: CLOSED };
+			await queue.sendBatch(chunk.messages);
+			for (const row of chunk.rows) done.add(row.id);
 		}
+		return { done, error: null };
+	} catch (error) {
+		return { done, error: errorMessage(error) };
+	}
+}
+
+/** Inserts rows into D1; idempotent on the event id. Never needed for a forward. */
+export async function storeInD1(
+	db: D1Database,
+	rows: readonly EventRow[],
+	deadline = Number.POSITIVE_INFINITY,
+): Promise<CopyResult> {
+	const done = new Set<string>();
+	try {
+		for (const chunk of d1Chunks(rows)) {
+			if (Date.now() > deadline) return { done, error: CLOSED };
+			const bodies = await Promise.all(chunk.map((row) => encodeEvent(row.normalized_json)));
+			await db.batch(chunk.map((row, index) => insertEvent(db, row, bodies[index] as Uint8Array)));
+			for (const row of chunk) done.add(row.id);
+		}
+		return { done, error: null };
+	} catch (error) {
+		return { done, error: errorMessage(error) };
 	}
 }

@@ -1,45 +1,60 @@
 import { errorMessage, log } from "../log";
-import { copyOut } from "./copy-out";
-import { ledgerFor } from "./ledger-client";
+import { type CopyResult, sendToQueue, storeInD1 } from "./copy-out";
+import { ledgerNamed } from "./ledger-client";
+import { COPIED } from "./ledger-store";
 import { HANDOFF_COPY_WINDOW_MS, type Handoff } from "./message-ledger.do";
 
+const NOTHING: CopyResult = { done: new Set(), error: null };
+
 /**
- * The fast path of the outbox: right after the 200, the Worker that delivered a callback copies
- * the rows its ledgers handed back to D1 and the queue — one D1 batch and one queue send for the
- * whole callback instead of one per message — then tells each ledger what went out. Whatever did
- * not is released to the ledger's own drain, and a Worker that never reports is covered by the
- * ledger reclaiming its rows after a grace period.
+ * The fast path of the outbox: right after the 200, the Worker that delivered a callback sends the
+ * rows its ledgers handed back to the forward queue, then writes them to D1 — one send and one D1
+ * batch for the whole callback — and tells each ledger which copies it made. The queue goes first
+ * and neither waits on the other: D1 refusing writes costs the history a delay, never a delivery.
+ * Whatever did not go is the ledger's to copy; a Worker that never reports is covered by the
+ * ledger taking its rows back after a grace period.
+ *
+ * `answeredAt` is this Worker's own clock when it answered: the window for starting a copy is
+ * measured from it, well inside the ~30 s that waitUntil is given.
  */
 export async function drainHandoffs(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE" | "MESSAGE_LEDGER">,
 	handoffs: readonly Handoff[],
+	answeredAt = Date.now(),
 ): Promise<void> {
 	if (handoffs.length === 0) return;
-	const queued = new Set<string>();
-	const deadline = Math.min(...handoffs.map((handoff) => handoff.handedOffAt)) + HANDOFF_COPY_WINDOW_MS;
-	try {
-		await copyOut(
-			env,
-			handoffs.flatMap((handoff) => handoff.rows),
-			(rows) => {
-				for (const row of rows) queued.add(row.id);
-			},
-			deadline,
-		);
-	} catch (error) {
-		log.warn("handoff_copy_failed", { events: handoffs.length, queued: queued.size, error: errorMessage(error) });
+	const deadline = answeredAt + HANDOFF_COPY_WINDOW_MS;
+	const rowsFor = (target: number) =>
+		handoffs.flatMap((handoff) => ((handoff.targets & target) === 0 ? [] : handoff.rows));
+	const toQueue = rowsFor(COPIED.queue);
+	const queued = toQueue.length > 0 ? await sendToQueue(env.FORWARD_QUEUE, toQueue, deadline) : NOTHING;
+	const toD1 = rowsFor(COPIED.d1);
+	const stored = toD1.length > 0 ? await storeInD1(env.DB, toD1, deadline) : NOTHING;
+	if (queued.error !== null || stored.error !== null) {
+		log.warn("handoff_copy_failed", {
+			events: toQueue.length,
+			queued: queued.done.size,
+			stored: stored.done.size,
+			queueError: queued.error,
+			d1Error: stored.error,
+		});
 	}
 	const reports = await Promise.allSettled(
-		handoffs.map((handoff) => {
-			const drained = handoff.rows.filter((row) => queued.has(row.id)).map((row) => row.sequence);
-			const released = handoff.rows.filter((row) => !queued.has(row.id)).map((row) => row.sequence);
-			return ledgerFor(env, handoff.messageId).settleHandoff(drained, released);
-		}),
+		handoffs.map((handoff) =>
+			ledgerNamed(env, handoff.ledger).settle(
+				handoff.rows.map((row) => ({
+					partition: row.partition,
+					messageId: row.message_id,
+					id: row.id,
+					copied: (queued.done.has(row.id) ? COPIED.queue : 0) | (stored.done.has(row.id) ? COPIED.d1 : 0),
+				})),
+			),
+		),
 	);
 	for (const [index, report] of reports.entries()) {
 		if (report.status === "rejected") {
-			// The ledger reclaims the rows itself once the grace period is over.
-			log.warn("handoff_report_failed", { messageId: handoffs[index]?.messageId, error: errorMessage(report.reason) });
+			// The ledger takes the rows back itself at its next maintenance.
+			log.warn("handoff_report_failed", { ledger: handoffs[index]?.ledger, error: errorMessage(report.reason) });
 		}
 	}
 }

@@ -1,183 +1,327 @@
 import { type EventRow, withSequence } from "../db/events.repository";
+import { meter } from "../meter/meter";
+import { type Hour, partitionOf } from "./partitions";
 
 /** What the Worker hands a ledger: a D1 row waiting for its sequence. */
 export type LedgerEntry = Omit<EventRow, "sequence">;
 
 /**
- * Where a row stands in the outbox. A handed-off row is being copied out by the Worker that
- * delivered it; if that Worker does not report back in time, the ledger reclaims it.
+ * Where a row has been copied. Forwarding and D1 are tracked apart, each with its own backoff, so
+ * that a D1 outage (or a full D1) never holds back a delivery.
  */
-export const ROW_STATE = { pending: 0, drained: 1, handedOff: 2 } as const;
-type RowState = (typeof ROW_STATE)[keyof typeof ROW_STATE];
+export const COPIED = { queue: 1, d1: 2, all: 3 } as const;
+
+/** An event as the ledger holds it: its D1 row, the table it lives in, and where it has been copied. */
+export interface LedgerRow extends EventRow {
+	partition: string;
+	hour: Hour;
+	copied: number;
+}
+
+/** What a Worker or the drain reports for one row: the copies it made. */
+export interface CopyReport {
+	partition: string;
+	messageId: string;
+	id: string;
+	copied: number;
+}
+
+export type HourPageRow = { message_id: string; id: string; body: string };
+
+type Meta = Omit<EventRow, "id" | "message_id" | "sequence" | "normalized_json">;
+
+type StoredRow = {
+	message_id: string;
+	id: string;
+	sequence: number;
+	state: number;
+	hour: string;
+	meta: string;
+	body: string;
+};
 
 /*
- * One table per message. A row is the event's identity (the de-duplication memory), its sequence,
- * and, until drained, the outbox copy of its D1 row.
+ * Rows never change once written except for `state`, and the fast path writes each row twice in
+ * all: the insert on accept and one state update when the Worker reports. No secondary index: an
+ * index entry is one more row written per insert, and nothing looks rows up except by their key.
  */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  sequence INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
+const PARTITION_SCHEMA = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
   message_id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  direction TEXT,
-  recipient TEXT NOT NULL,
-  from_number TEXT,
-  owner TEXT,
-  application_id TEXT,
-  error_code INTEGER,
-  event_time TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  status TEXT,
-  status_rank INTEGER,
-  normalized_json TEXT,
+  id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
   state INTEGER NOT NULL,
-  handed_off_at INTEGER
-)`;
+  accepted_at INTEGER NOT NULL,
+  hour TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (message_id, id)
+) WITHOUT ROWID`;
 
-type PendingRow = EventRow & Record<string, SqlStorageValue>;
+/**
+ * Rows the ledger's own alarm must copy out: written only when the fast path did not finish (a
+ * target backing off, a failed copy, a Worker that never reported), so the normal path costs nothing here.
+ */
+const BASE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS outbox (
+  message_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  partition TEXT NOT NULL,
+  PRIMARY KEY (message_id, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`;
 
-export interface LedgerSnapshot {
-	nextSequence: number;
-	/** Rows waiting for the ledger's own drain. */
-	pending: number;
-	/** When the oldest row still handed off was handed off; null if none is. */
-	oldestHandoff: number | null;
-	/** When the newest event was accepted; null once the ledger holds nothing. */
-	lastAcceptedAt: number | null;
+function rowOf(partition: string, stored: StoredRow): LedgerRow {
+	const meta = JSON.parse(stored.meta) as Meta;
+	return {
+		...meta,
+		id: stored.id,
+		message_id: stored.message_id,
+		sequence: stored.sequence,
+		normalized_json: stored.body,
+		partition,
+		hour: stored.hour,
+		copied: stored.state,
+	};
 }
 
 export class LedgerStore {
 	readonly #sql: SqlStorage;
-	/**
-	 * The table is created by the first accept, not on construction: a ledger that has cleared
-	 * itself must hold no storage at all, or every message ever seen would stay billed.
-	 */
-	#hasTable: boolean;
+	#partitions: string[];
+	#hasBase: boolean;
 
 	constructor(sql: SqlStorage) {
 		this.#sql = sql;
-		this.#hasTable =
-			sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
+		const tables = this.#all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").map(
+			(row) => row.name,
+		);
+		this.#partitions = tables.filter((name) => name.startsWith("p_")).sort();
+		this.#hasBase = tables.includes("outbox");
 	}
 
-	#ensureTable(): void {
-		if (this.#hasTable) return;
-		this.#sql.exec(SCHEMA);
-		this.#hasTable = true;
+	#all<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): T[] {
+		const cursor = this.#sql.exec<T>(query, ...params);
+		const rows = cursor.toArray();
+		meter.sql(cursor);
+		return rows;
 	}
 
-	/** Everything the ledger decides on, in one pass over its (small) table. */
-	snapshot(): LedgerSnapshot {
-		if (!this.#hasTable) return { nextSequence: 1, pending: 0, oldestHandoff: null, lastAcceptedAt: null };
-		const row = this.#sql
-			.exec<{ next: number; pending: number; oldest: number | null; last: string | null }>(
-				`SELECT coalesce(max(sequence), 0) + 1 AS next, coalesce(sum(state = ?), 0) AS pending,
-				   min(CASE WHEN state = ? THEN handed_off_at END) AS oldest, max(received_at) AS last
-				 FROM events`,
-				ROW_STATE.pending,
-				ROW_STATE.handedOff,
-			)
-			.one();
-		return {
-			nextSequence: row.next,
-			pending: row.pending,
-			oldestHandoff: row.oldest,
-			lastAcceptedAt: row.last === null ? null : Date.parse(row.last),
-		};
+	#run(query: string, ...params: SqlStorageValue[]): void {
+		this.#all(query, ...params);
 	}
 
-	/** Appends the entry under `sequence` and returns its D1 row; null if the id was accepted before. */
-	append(entry: LedgerEntry, sequence: number, state: RowState, now: number): EventRow | null {
-		this.#ensureTable();
-		const normalizedJson = withSequence(entry.normalized_json, sequence);
-		const inserted = this.#sql
-			.exec(
-				`INSERT INTO events (sequence, id, message_id, type, direction, recipient, from_number, owner,
-				   application_id, error_code, event_time, received_at, status, status_rank, normalized_json,
-				   state, handed_off_at)
-				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				 ON CONFLICT (id) DO NOTHING RETURNING sequence`,
-				sequence,
-				entry.id,
-				entry.message_id,
-				entry.type,
-				entry.direction,
-				entry.recipient,
-				entry.from_number,
-				entry.owner,
-				entry.application_id,
-				entry.error_code,
-				entry.event_time,
-				entry.received_at,
-				entry.status,
-				entry.status_rank,
-				normalizedJson,
-				state,
-				state === ROW_STATE.handedOff ? now : null,
-			)
-			.toArray();
-		if (inserted.length === 0) return null;
-		return { ...entry, sequence, normalized_json: normalizedJson };
+	/** Partition names, oldest first. */
+	get partitions(): readonly string[] {
+		return this.#partitions;
 	}
 
-	/** Takes back rows whose Worker never reported, so the ledger's own drain copies them out. */
-	reclaimHandoffs(handedOffBefore: number): void {
-		if (!this.#hasTable) return;
-		this.#sql.exec(
-			"UPDATE events SET state = ?, handed_off_at = NULL WHERE state = ? AND handed_off_at <= ?",
-			ROW_STATE.pending,
-			ROW_STATE.handedOff,
-			handedOffBefore,
+	#ensureBase(): void {
+		if (this.#hasBase) return;
+		this.#run(BASE_SCHEMA);
+		this.#hasBase = true;
+	}
+
+	#ensurePartition(name: string): void {
+		if (this.#partitions.includes(name)) return;
+		this.#ensureBase();
+		this.#run(PARTITION_SCHEMA(name));
+		this.#partitions = [...this.#partitions, name].sort();
+	}
+
+	seen(messageId: string, id: string): boolean {
+		return this.#partitions.some(
+			(name) => this.#all(`SELECT 1 AS hit FROM ${name} WHERE message_id = ? AND id = ?`, messageId, id).length > 0,
 		);
 	}
 
-	/** Handed-off rows the Worker could not copy out go back to the ledger's own drain. */
-	release(sequences: readonly number[]): void {
-		this.#update(sequences, `state = ${ROW_STATE.pending}, handed_off_at = NULL`, ROW_STATE.handedOff);
-	}
-
-	/** The oldest pending rows, in sequence order, at most `maxRows` and about `maxChars` of JSON. */
-	pending(maxRows: number, maxChars: number): EventRow[] {
-		if (!this.#hasTable) return [];
-		const sizes = this.#sql
-			.exec<{ sequence: number; size: number }>(
-				"SELECT sequence, length(normalized_json) AS size FROM events WHERE state = ? ORDER BY sequence LIMIT ?",
-				ROW_STATE.pending,
-				maxRows,
-			)
-			.toArray();
-		let last = -1;
-		let total = 0;
-		for (const { sequence, size } of sizes) {
-			if (last !== -1 && total + size > maxChars) break;
-			total += size;
-			last = sequence;
+	nextSequence(messageId: string): number {
+		let max = 0;
+		for (const name of this.#partitions) {
+			const [row] = this.#all<{ max: number | null }>(
+				`SELECT max(sequence) AS max FROM ${name} WHERE message_id = ?`,
+				messageId,
+			);
+			max = Math.max(max, row?.max ?? 0);
 		}
-		if (last === -1) return [];
-		return this.#sql
-			.exec<PendingRow>(
-				`SELECT id, message_id, sequence, type, direction, recipient, from_number, owner, application_id,
-				   error_code, event_time, received_at, status, status_rank, normalized_json
-				 FROM events WHERE state = ? AND sequence <= ? ORDER BY sequence`,
-				ROW_STATE.pending,
-				last,
-			)
-			.toArray();
+		return max + 1;
 	}
 
-	/** The body has reached D1 and the queue; the row stays as the memory of the id. */
-	markDrained(sequences: readonly number[]): void {
-		this.#update(sequences, `state = ${ROW_STATE.drained}, handed_off_at = NULL, normalized_json = NULL`);
+	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number): LedgerRow {
+		const partition = partitionOf(hour);
+		this.#ensurePartition(partition);
+		const body = withSequence(entry.normalized_json, sequence);
+		const { id, message_id, normalized_json: _, ...meta } = entry;
+		this.#run(
+			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, meta, body)
+			 VALUES (?, ?, ?, 0, ?, ?, ?, ?)`,
+			message_id,
+			id,
+			sequence,
+			now,
+			hour,
+			JSON.stringify(meta),
+			body,
+		);
+		return { ...entry, sequence, normalized_json: body, partition, hour, copied: 0 };
 	}
 
-	#update(sequences: readonly number[], assignments: string, onlyInState?: RowState): void {
-		if (sequences.length === 0 || !this.#hasTable) return;
-		// One JSON parameter, not one per row: a query binds at most 100, and a callback may bring more.
-		const stateGuard = onlyInState === undefined ? "" : ` AND state = ${onlyInState}`;
-		this.#sql.exec(
-			`UPDATE events SET ${assignments} WHERE sequence IN (SELECT value FROM json_each(?))${stateGuard}`,
-			JSON.stringify(sequences),
+	/** Records copies made; a row still missing one goes to the outbox for the ledger's own drain. Returns those. */
+	record(reports: readonly CopyReport[]): number {
+		let incomplete = 0;
+		for (const report of reports) {
+			if (!this.#partitions.includes(report.partition)) continue;
+			const [row] = this.#all<{ state: number }>(
+				`UPDATE ${report.partition} SET state = state | ? WHERE message_id = ? AND id = ? RETURNING state`,
+				report.copied,
+				report.messageId,
+				report.id,
+			);
+			if (row === undefined) continue;
+			if (row.state === COPIED.all) {
+				this.#run("DELETE FROM outbox WHERE message_id = ? AND id = ?", report.messageId, report.id);
+			} else {
+				incomplete += 1;
+				this.toOutbox([report]);
+			}
+		}
+		return incomplete;
+	}
+
+	toOutbox(rows: readonly Pick<CopyReport, "partition" | "messageId" | "id">[]): void {
+		if (rows.length === 0) return;
+		this.#ensureBase();
+		for (const row of rows) {
+			this.#run(
+				"INSERT INTO outbox (message_id, id, partition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+				row.messageId,
+				row.id,
+				row.partition,
+			);
+		}
+	}
+
+	outboxSize(): number {
+		if (!this.#hasBase) return 0;
+		return this.#all<{ n: number }>("SELECT count(*) AS n FROM outbox")[0]?.n ?? 0;
+	}
+
+	/** The outbox's rows, oldest table first, at most `maxRows` and about `maxChars` of JSON. */
+	outbox(maxRows: number, maxChars: number): LedgerRow[] {
+		if (!this.#hasBase) return [];
+		const keys = this.#all<{ message_id: string; id: string; partition: string }>(
+			"SELECT message_id, id, partition FROM outbox ORDER BY partition, message_id LIMIT ?",
+			maxRows,
+		);
+		const rows: LedgerRow[] = [];
+		let chars = 0;
+		for (const key of keys) {
+			const row = this.#get(key.partition, key.message_id, key.id);
+			if (row === null) {
+				this.#run("DELETE FROM outbox WHERE message_id = ? AND id = ?", key.message_id, key.id);
+				continue;
+			}
+			if (rows.length > 0 && chars + row.normalized_json.length > maxChars) break;
+			chars += row.normalized_json.length;
+			rows.push(row);
+		}
+		return rows.sort((a, b) => a.message_id.localeCompare(b.message_id) || a.sequence - b.sequence);
+	}
+
+	#get(partition: string, messageId: string, id: string): LedgerRow | null {
+		if (!this.#partitions.includes(partition)) return null;
+		const [stored] = this.#all<StoredRow>(
+			`SELECT message_id, id, sequence, state, hour, meta, body FROM ${partition} WHERE message_id = ? AND id = ?`,
+			messageId,
+			id,
+		);
+		return stored === undefined ? null : rowOf(partition, stored);
+	}
+
+	/** The forwarded CloudEvent of a stored event; null once the ledger has forgotten it. */
+	body(messageId: string, id: string): string | null {
+		for (const name of this.#partitions) {
+			const [row] = this.#all<{ body: string }>(
+				`SELECT body FROM ${name} WHERE message_id = ? AND id = ?`,
+				messageId,
+				id,
+			);
+			if (row !== undefined) return row.body;
+		}
+		return null;
+	}
+
+	/**
+	 * Rows accepted at or before `acceptedBefore` that are neither fully copied nor in the outbox:
+	 * handoffs nobody reported on. Only the given partitions are read (a handoff is recent by nature).
+	 */
+	unreported(partitions: readonly string[], acceptedBefore: number): CopyReport[] {
+		const reports: CopyReport[] = [];
+		for (const name of partitions.filter((partition) => this.#partitions.includes(partition))) {
+			const rows = this.#all<{ message_id: string; id: string; state: number }>(
+				`SELECT message_id, id, state FROM ${name} p WHERE state != ? AND accepted_at <= ?
+				   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = p.message_id AND o.id = p.id)`,
+				COPIED.all,
+				acceptedBefore,
+			);
+			for (const row of rows)
+				reports.push({ partition: name, messageId: row.message_id, id: row.id, copied: row.state });
+		}
+		return reports;
+	}
+
+	/**
+	 * One page of an archive hour's events in key order, after `after`. Key order is stable and
+	 * walks the clustered table once across all pages, however many there are.
+	 */
+	hourPage(hour: Hour, after: readonly [messageId: string, id: string] | null, limit: number): HourPageRow[] {
+		const partition = partitionOf(hour);
+		if (!this.#partitions.includes(partition)) return [];
+		if (after === null) {
+			return this.#all<HourPageRow>(
+				`SELECT message_id, id, body FROM ${partition} WHERE hour = ? ORDER BY message_id, id LIMIT ?`,
+				hour,
+				limit,
+			);
+		}
+		return this.#all<HourPageRow>(
+			`SELECT message_id, id, body FROM ${partition} WHERE (message_id, id) > (?, ?) AND hour = ?
+			 ORDER BY message_id, id LIMIT ?`,
+			after[0],
+			after[1],
+			hour,
+			limit,
+		);
+	}
+
+	oldestHour(): Hour | null {
+		const oldest = this.#partitions[0];
+		if (oldest === undefined) return null;
+		return this.#all<{ hour: string | null }>(`SELECT min(hour) AS hour FROM ${oldest}`)[0]?.hour ?? null;
+	}
+
+	/** True while a row of the partition still waits in the outbox. */
+	hasOutbox(partition: string): boolean {
+		if (!this.#hasBase) return false;
+		return this.#all("SELECT 1 AS hit FROM outbox WHERE partition = ? LIMIT 1", partition).length > 0;
+	}
+
+	drop(partition: string): void {
+		if (!this.#partitions.includes(partition)) return;
+		this.#run(`DROP TABLE ${partition}`);
+		this.#partitions = this.#partitions.filter((name) => name !== partition);
+	}
+
+	getMeta(key: string): string | null {
+		if (!this.#hasBase) return null;
+		return this.#all<{ value: string }>("SELECT value FROM ledger_meta WHERE key = ?", key)[0]?.value ?? null;
+	}
+
+	setMeta(key: string, value: string): void {
+		this.#ensureBase();
+		this.#run(
+			"INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			key,
+			value,
 		);
 	}
 }

@@ -1,28 +1,39 @@
 import { DurableObject } from "cloudflare:workers";
-import { readRetentionConfig } from "../config";
-import type { EventRow } from "../db/events.repository";
+import { writeArchiveHour } from "../archive/write-archive-hour";
+import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
 import { errorMessage, log } from "../log";
-import { drainOutbox } from "./drain-outbox";
-import { type LedgerEntry, LedgerStore, ROW_STATE } from "./ledger-store";
+import { meter } from "../meter/meter";
+import { meteredEnv } from "../meter/metered-env";
+import { Backoff } from "./backoff";
+import { sendToQueue, storeInD1 } from "./copy-out";
+import { COPIED, type CopyReport, type LedgerEntry, type LedgerRow, LedgerStore } from "./ledger-store";
+import { drainLegacyLedger, isLegacyLedger } from "./legacy-ledger";
+import { DAY_MS, type Hour, hourOf, hourStart, nextHour, partitionEnd, partitionOf } from "./partitions";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const RETRY_FIRST_MS = 1000;
-const RETRY_MAX_MS = 5 * 60 * 1000;
 /**
- * A Worker may start copying a handoff out until this long after the ledger handed it over, and
- * the ledger takes back what was not reported after the grace. The gap between them is what keeps
- * a slow Worker (its answer delayed by a slow ledger or D1) and the ledger's own drain from both
- * sending the same rows: a queue send would have to take 30 s to overlap.
+ * A Worker may start copying a handoff out until this long after its own answer; the ledger takes
+ * back what was not reported after the grace. The gap keeps a slow Worker and the ledger's own
+ * drain from both sending the same rows.
  */
-export const HANDOFF_COPY_WINDOW_MS = 30_000;
+export const HANDOFF_COPY_WINDOW_MS = 25_000;
 export const HANDOFF_GRACE_MS = 60_000;
+/** An hour is archived once it is this far behind: a callback is accepted within seconds of its receipt. */
+export const ARCHIVE_CLOSE_MS = 10 * 60 * 1000;
+/** Hours one maintenance run archives at most: bounds a run after a long R2 outage. */
+const ARCHIVE_HOURS_PER_RUN = 48;
+const ARCHIVE_PAGE_ROWS = 500;
+const DRAIN_MAX_ROWS = 50;
+/** Bounds the memory of one drain pass, whatever the size of the texts. */
+const DRAIN_MAX_CHARS = 4 * 1024 * 1024;
+const ARCHIVED_THROUGH = "archived_through";
+const ALARM_FAILED_RETRY_MS = 60_000;
 
-/** Rows a ledger hands back to the Worker that delivered them, to copy out right away. */
+/** Rows a ledger hands back to the Worker that delivered them, to copy out right after its answer. */
 export interface Handoff {
-	messageId: string;
-	rows: EventRow[];
-	/** The ledger's clock when it handed the rows over. */
-	handedOffAt: number;
+	ledger: string;
+	rows: LedgerRow[];
+	/** The copies the ledger expects the Worker to try (COPIED bits): a target backing off is left out. */
+	targets: number;
 }
 
 export interface AcceptResult {
@@ -31,116 +42,285 @@ export interface AcceptResult {
 	handoff: Handoff | null;
 }
 
+export interface MaintainReport {
+	ledger: string;
+	/** Every event this ledger accepted before this hour is in the archive; null without ARCHIVE. */
+	archivedThrough: Hour | null;
+	archivedEvents: number;
+	dropped: string[];
+	reclaimed: number;
+	outbox: number;
+}
+
+type Outstanding = { partition: string; messageId: string; id: string; acceptedAt: number };
+
 /**
- * One per Bandwidth message id. It serializes that message's events, so de-duplication and the
- * status ladder need no global lock; its SQLite storage is the durable outbox that lets the
- * callback be acknowledged before D1 or the queue has seen the event (DESIGN §1).
+ * A ledger bucket: the durable outbox and the de-duplication memory of every message whose id
+ * hashes to it (src/ledger/ledger-client.ts). Accepting is one synchronous transaction, so no
+ * await lets a concurrent duplicate in between the "seen?" check and the write (DESIGN §1).
  *
- * The outbox drains two ways: the delivering Worker copies fresh rows out right after its 200
- * (a handoff), and the ledger's alarm drains whatever is pending — rows released after a failed
- * handoff, rows never reported, and everything while a dependency is down.
+ * The outbox drains two ways: the delivering Worker copies fresh rows to the queue and D1 right
+ * after its 200 (a handoff) and reports what went; the ledger's alarm copies the rest (a target
+ * backing off, a failed copy, a Worker that never reported), each target on its own backoff.
+ * Bodies stay for DEDUPE_DAYS: the consumer reads a large event from here, and the archive is
+ * written from here, so neither needs D1.
  */
 export class MessageLedger extends DurableObject<Env> {
 	#store: LedgerStore;
-	#draining: Promise<void> | null = null;
-	#failures = 0;
-	#retryAt = 0;
-	/** The alarm this instance last set, so an unchanged one is not written again. */
-	#alarmAt: number | null = null;
+	#queue = new Backoff();
+	#d1 = new Backoff();
+	/** Handoffs not yet reported. Lost with the instance: then the next maintenance reads them back. */
+	#outstanding = new Map<string, Outstanding>();
+	#outstandingKnown = false;
+	/** New rows are archived under this hour at the earliest: the hours before it are written. */
+	#openHour: Hour | null;
+	#draining: Promise<number> | null = null;
+	#alarmAt: number | null | undefined = undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
-		super(ctx, env);
+		// Its D1, queue and R2 calls are counted like the Worker's (src/meter).
+		super(ctx, meteredEnv(env));
 		this.#store = new LedgerStore(ctx.storage.sql);
+		this.#openHour = this.#store.getMeta(ARCHIVED_THROUGH);
+	}
+
+	get #name(): string {
+		return this.ctx.id.name ?? this.ctx.id.toString();
+	}
+
+	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
+		meter.add("doRequests");
+		const now = Date.now();
+		const targets = (this.#queue.ready(now) ? COPIED.queue : 0) | (this.#d1.ready(now) ? COPIED.d1 : 0);
+		const rows = this.ctx.storage.transactionSync((): LedgerRow[] => {
+			const accepted: LedgerRow[] = [];
+			for (const entry of entries) {
+				if (this.#store.seen(entry.message_id, entry.id)) continue;
+				const received = hourOf(entry.received_at);
+				const hour = this.#openHour !== null && received < this.#openHour ? this.#openHour : received;
+				accepted.push(this.#store.append(entry, this.#store.nextSequence(entry.message_id), hour, now));
+			}
+			if (targets === 0) this.#store.toOutbox(accepted.map(reportKey));
+			return accepted;
+		});
+		meter.add("eventsAccepted", rows.length);
+		const result: AcceptResult = { stored: rows.length, duplicates: entries.length - rows.length, handoff: null };
+		if (rows.length === 0) return result;
+		if (targets === 0) {
+			await this.#armOutbox(now, COPIED.all);
+			return result;
+		}
+		for (const row of rows) {
+			this.#outstanding.set(keyOf(row.message_id, row.id), { ...reportKey(row), acceptedAt: now });
+		}
+		return { ...result, handoff: { ledger: this.#name, rows, targets } };
+	}
+
+	/** The Worker's report on a handoff: the copies it made of each row. Rows still missing one go to the outbox. */
+	async settle(reports: CopyReport[]): Promise<void> {
+		meter.add("doRequests");
+		for (const report of reports) this.#outstanding.delete(keyOf(report.messageId, report.id));
+		const incomplete = this.ctx.storage.transactionSync(() => this.#store.record(reports));
+		if (incomplete > 0) {
+			const missing = reports.reduce((needs, report) => needs | (COPIED.all & ~report.copied), 0);
+			await this.#armOutbox(Date.now(), missing);
+		}
+	}
+
+	/** A stored event's CloudEvent, for the consumer of an event too large to ride in its queue message. */
+	async body(messageId: string, eventId: string): Promise<string | null> {
+		meter.add("doRequests");
+		return this.#store.body(messageId, eventId);
 	}
 
 	/**
-	 * Accepts events in one synchronous transaction: no await can let a concurrent duplicate in
-	 * between the "seen?" check and the write.
+	 * The cron's visit (src/maintenance/run-maintenance.ts): take back unreported handoffs, archive
+	 * closed hours, forget days past DEDUPE_DAYS, and make sure an outbox with rows has an alarm.
 	 */
-	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
-		const now = Date.now();
-		const result = this.ctx.storage.transactionSync((): AcceptResult => {
-			// Hand new rows to the caller only when nothing older waits: the outbox then still drains
-			// in order, and while a dependency is down everything stays with the backoff.
-			const snapshot = this.#store.snapshot();
-			const handOff = snapshot.pending === 0 && now >= this.#retryAt;
-			const state = handOff ? ROW_STATE.handedOff : ROW_STATE.pending;
-			let sequence = snapshot.nextSequence;
-			const rows: EventRow[] = [];
-			for (const entry of entries) {
-				const row = this.#store.append(entry, sequence, state, now);
-				if (row === null) continue;
-				rows.push(row);
-				sequence += 1;
-			}
-			const handoff =
-				handOff && rows.length > 0 ? { messageId: rows[0]?.message_id ?? "", rows, handedOffAt: now } : null;
-			return { stored: rows.length, duplicates: entries.length - rows.length, handoff };
-		});
-		if (result.stored > 0) await this.#arm(now);
-		return result;
-	}
-
-	/** The Worker's report on a handoff: what reached D1 and the queue, and what it gives back. */
-	async settleHandoff(drained: number[], released: number[]): Promise<void> {
-		this.ctx.storage.transactionSync(() => {
-			this.#store.markDrained(drained);
-			this.#store.release(released);
-		});
-		await this.#arm(Date.now());
+	async maintain(now: number): Promise<MaintainReport> {
+		meter.add("doRequests");
+		const report: MaintainReport = {
+			ledger: this.#name,
+			archivedThrough: null,
+			archivedEvents: 0,
+			dropped: [],
+			reclaimed: this.#reclaim(now),
+			outbox: 0,
+		};
+		if (this.env.ARCHIVE !== undefined) {
+			const archived = await this.#archive(this.env.ARCHIVE, now);
+			report.archivedThrough = archived.through;
+			report.archivedEvents = archived.events;
+		}
+		report.dropped = this.#forget(now, report.archivedThrough);
+		report.outbox = this.#store.outboxSize();
+		if (report.outbox > 0) await this.#armOutbox(now, COPIED.all);
+		return report;
 	}
 
 	override async alarm(): Promise<void> {
+		meter.add("doRequests");
 		this.#alarmAt = null;
-		// Alarms never overlap, but an alarm run by hand (tests, a future admin call) could.
-		this.#draining ??= this.#drain().finally(() => {
-			this.#draining = null;
-		});
-		await this.#draining;
+		try {
+			if (isLegacyLedger(this.ctx.storage.sql)) {
+				await drainLegacyLedger(this.ctx, this.env);
+				return;
+			}
+			// Alarms never overlap, but an alarm run by hand (tests, maintenance) could.
+			this.#draining ??= this.#drain().finally(() => {
+				this.#draining = null;
+			});
+			const missing = await this.#draining;
+			if (missing !== 0) await this.#armOutbox(Date.now(), missing);
+		} catch (error) {
+			// Never past the runtime's own retries: log, and come back on the backoff.
+			log.error("ledger_alarm_failed", { ledger: this.#name, error: errorMessage(error) });
+			await this.#arm(Date.now() + ALARM_FAILED_RETRY_MS).catch(() => undefined);
+		}
 	}
 
-	async #drain(): Promise<void> {
-		this.#store.reclaimHandoffs(Date.now() - HANDOFF_GRACE_MS);
-		try {
-			await drainOutbox(this.#store, this.env);
-			this.#failures = 0;
-			this.#retryAt = 0;
-		} catch (error) {
-			this.#failures += 1;
-			const delay = Math.min(RETRY_FIRST_MS * 2 ** (this.#failures - 1), RETRY_MAX_MS);
-			this.#retryAt = Date.now() + delay;
-			log.error("ledger_drain_failed", { failures: this.#failures, retryInMs: delay, error: errorMessage(error) });
+	#reclaim(now: number): number {
+		const before = now - HANDOFF_GRACE_MS;
+		let reclaimed: Pick<CopyReport, "partition" | "messageId" | "id">[];
+		if (this.#outstandingKnown) {
+			reclaimed = [...this.#outstanding.values()].filter((handoff) => handoff.acceptedAt <= before);
+		} else {
+			// A new instance does not know what its predecessor handed off: read the recent days back.
+			const recent = [partitionOf(hourOf(now - DAY_MS)), partitionOf(hourOf(now))];
+			reclaimed = this.#store.unreported(recent, before);
+			this.#outstandingKnown = true;
 		}
-		const now = Date.now();
-		const next = this.#nextStep(now);
-		if (next?.step === "forget" && next.at <= now) {
-			// Drained and past retention: forget, so the ledger holds no storage at all.
-			await this.ctx.storage.deleteAll();
-			this.#store = new LedgerStore(this.ctx.storage.sql);
-			this.#alarmAt = null;
-			return;
-		}
-		await this.#arm(now);
+		if (reclaimed.length === 0) return 0;
+		this.ctx.storage.transactionSync(() => this.#store.toOutbox(reclaimed));
+		for (const row of reclaimed) this.#outstanding.delete(keyOf(row.messageId, row.id));
+		log.warn("ledger_handoff_reclaimed", { ledger: this.#name, rows: reclaimed.length });
+		return reclaimed.length;
 	}
 
 	/**
-	 * What the alarm does next, and when: drain pending rows (now, or when the backoff ends), take
-	 * back an unreported handoff, or — everything drained — forget the message once Bandwidth can
-	 * no longer retry it. Null when the ledger holds nothing.
+	 * Copies the outbox out, each target on its own backoff: forwarding never waits for D1. Returns
+	 * the copies still missing when it stopped (COPIED bits; 0 once the outbox is empty).
 	 */
-	#nextStep(now: number): { step: "drain" | "reclaim" | "forget"; at: number } | null {
-		const { pending, oldestHandoff, lastAcceptedAt } = this.#store.snapshot();
-		if (pending > 0) return { step: "drain", at: Math.max(now, this.#retryAt) };
-		if (oldestHandoff !== null) return { step: "reclaim", at: oldestHandoff + HANDOFF_GRACE_MS };
-		if (lastAcceptedAt === null) return null;
-		const config = readRetentionConfig(this.env);
-		return { step: "forget", at: lastAcceptedAt + (config.ok ? config.value.ledgerRetentionDays : 30) * DAY_MS };
+	async #drain(): Promise<number> {
+		for (;;) {
+			const now = Date.now();
+			const rows = this.#store.outbox(DRAIN_MAX_ROWS, DRAIN_MAX_CHARS);
+			if (rows.length === 0) return 0;
+			const copied = new Map(rows.map((row) => [row.id, 0]));
+			let progress = false;
+			const toQueue = rows.filter((row) => (row.copied & COPIED.queue) === 0);
+			if (toQueue.length > 0 && this.#queue.ready(now)) {
+				const sent = await sendToQueue(this.env.FORWARD_QUEUE, toQueue);
+				for (const id of sent.done) copied.set(id, (copied.get(id) ?? 0) | COPIED.queue);
+				progress ||= sent.done.size > 0;
+				this.#settleTarget(this.#queue, "queue", sent.error);
+			}
+			const toD1 = rows.filter((row) => (row.copied & COPIED.d1) === 0);
+			if (toD1.length > 0 && this.#d1.ready(Date.now())) {
+				const stored = await storeInD1(this.env.DB, toD1);
+				for (const id of stored.done) copied.set(id, (copied.get(id) ?? 0) | COPIED.d1);
+				progress ||= stored.done.size > 0;
+				this.#settleTarget(this.#d1, "d1", stored.error);
+			}
+			const reports = rows.map((row) => ({ ...reportKey(row), copied: copied.get(row.id) ?? 0 }));
+			this.ctx.storage.transactionSync(() => this.#store.record(reports.filter((report) => report.copied !== 0)));
+			if (!progress) {
+				return rows.reduce((needs, row) => needs | (COPIED.all & ~(row.copied | (copied.get(row.id) ?? 0))), 0);
+			}
+		}
 	}
 
-	async #arm(now: number): Promise<void> {
-		const at = this.#nextStep(now)?.at;
-		if (at === undefined || at === this.#alarmAt) return;
+	#settleTarget(backoff: Backoff, target: "queue" | "d1", error: string | null): void {
+		if (error === null) {
+			backoff.succeed();
+			return;
+		}
+		const retryInMs = backoff.fail(Date.now());
+		log.error("ledger_drain_failed", { ledger: this.#name, target, failures: backoff.failures, retryInMs, error });
+	}
+
+	/** Writes every closed hour to R2, oldest first; returns the first hour not yet written. */
+	async #archive(archive: R2Bucket, now: number): Promise<{ through: Hour; events: number }> {
+		const closed = hourOf(now - ARCHIVE_CLOSE_MS);
+		let hour = this.#openHour ?? this.#store.oldestHour() ?? closed;
+		let events = 0;
+		for (let runs = 0; hour < closed && runs < ARCHIVE_HOURS_PER_RUN; runs += 1) {
+			const partitionExists = this.#store.partitions.includes(partitionOf(hour));
+			// Rows accepted from now on belong to later hours, even a straggler of this one.
+			this.#openHour = nextHour(hour);
+			if (partitionExists) {
+				const written = await writeArchiveHour(archive, this.#name, hour, this.#pagesOf(hour));
+				events += written.events;
+			} else {
+				// A day with no table has nothing to write: go to the next day at once.
+				this.#openHour = hourOf(Math.min(hourStart(closed), dayAfter(hour)));
+			}
+			hour = this.#openHour;
+			this.#store.setMeta(ARCHIVED_THROUGH, hour);
+		}
+		if (hour >= closed) {
+			this.#openHour = hour;
+			if (this.#store.getMeta(ARCHIVED_THROUGH) !== hour) this.#store.setMeta(ARCHIVED_THROUGH, hour);
+		}
+		return { through: hour, events };
+	}
+
+	async *#pagesOf(hour: Hour): AsyncGenerator<string> {
+		let after: [string, string] | null = null;
+		for (;;) {
+			const page = this.#store.hourPage(hour, after, ARCHIVE_PAGE_ROWS);
+			for (const row of page) yield row.body;
+			const last = page.at(-1);
+			if (last === undefined || page.length < ARCHIVE_PAGE_ROWS) return;
+			after = [last.message_id, last.id];
+		}
+	}
+
+	/** Drops whole days once DEDUPE_DAYS have passed, nothing of them waits, and (with an archive) they are written. */
+	#forget(now: number, archivedThrough: Hour | null): string[] {
+		const config = readRetentionConfig(this.env);
+		const dedupeMs = (config.ok ? config.value : DEFAULT_RETENTION_CONFIG).dedupeDays * DAY_MS;
+		const dropped: string[] = [];
+		for (const partition of this.#store.partitions) {
+			const end = partitionEnd(partition);
+			if (end === null || end + dedupeMs > now) continue;
+			if (archivedThrough !== null && hourStart(archivedThrough) < end) continue;
+			if (this.#store.hasOutbox(partition)) continue;
+			this.#store.drop(partition);
+			dropped.push(partition);
+		}
+		if (dropped.length > 0) log.info("ledger_days_forgotten", { ledger: this.#name, partitions: dropped });
+		return dropped;
+	}
+
+	/** Arms the alarm for the outbox: when the sooner of the targets its rows miss may be tried again. */
+	async #armOutbox(now: number, missing: number): Promise<void> {
+		const queueAt = (missing & COPIED.queue) === 0 ? Number.POSITIVE_INFINITY : this.#queue.retryAt;
+		const d1At = (missing & COPIED.d1) === 0 ? Number.POSITIVE_INFINITY : this.#d1.retryAt;
+		const at = Math.min(queueAt, d1At);
+		if (at === Number.POSITIVE_INFINITY) return;
+		await this.#arm(Math.max(now, at));
+	}
+
+	/** Sets the alarm unless one is already due at or before `at` (a setAlarm is a billed row). */
+	async #arm(at: number): Promise<void> {
+		if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
 		await this.ctx.storage.setAlarm(at);
+		meter.add("doRowsWritten");
 		this.#alarmAt = at;
 	}
+}
+
+function keyOf(messageId: string, id: string): string {
+	return `${messageId}\n${id}`;
+}
+
+function reportKey(row: LedgerRow): Pick<CopyReport, "partition" | "messageId" | "id"> {
+	return { partition: row.partition, messageId: row.message_id, id: row.id };
+}
+
+function dayAfter(hour: Hour): number {
+	const start = hourStart(hour);
+	return start - (start % DAY_MS) + DAY_MS;
 }

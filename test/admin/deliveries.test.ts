@@ -1,37 +1,34 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Delivery, type DeliveryOutcome, insertDelivery } from "../../src/db/deliveries.repository";
+import type { Delivery } from "../../src/db/deliveries.repository";
 import type { Page } from "../../src/routes/admin/cursor";
-import { adminFetch, adminGet, storeElements } from "../helpers/admin";
-import { element } from "../helpers/fixtures";
+import { adminFetch, adminGet } from "../helpers/admin";
+import { freshPath, hookUrl, scriptResponses } from "../helpers/downstream";
+import { consume, jobFor, type StoredEvent, storedEvent } from "../helpers/forward";
 import { expectError } from "../helpers/http";
-import { waitForDeliveries } from "../helpers/storage";
+import { TEST_ENV } from "../setup/test-env";
 
 type DeliveryPage = Page<Delivery>;
 
-async function recordAttempt(eventId: string, outcome: DeliveryOutcome, attempt = 2): Promise<void> {
-	await insertDelivery(env.DB, {
-		event_id: eventId,
-		attempt,
-		outcome,
-		http_status: outcome === "dead" ? 410 : null,
-		error: outcome === "dead" ? "HTTP 410: gone" : null,
-		duration_ms: 12,
-		at: new Date().toISOString(),
-	}).run();
-}
+const SCHEDULE_LENGTH = TEST_ENV.FORWARD_RETRY_SCHEDULE.split(",").length;
 
-async function storedAndDelivered(): Promise<string> {
-	const [id] = await storeElements([element("spec2026__message-delivered_sms.object.json")]);
-	if (id === undefined) throw new Error("nothing stored");
-	await waitForDeliveries(id, 1);
-	return id;
+/** One attempt by the forward consumer against a downstream that answers `status`. */
+async function attempt(event: StoredEvent, attempts: number, status: number, body = "", replay = false): Promise<void> {
+	const path = freshPath();
+	await scriptResponses(path, [{ status, body }]);
+	const job = replay ? { ...jobFor(event), replay: true } : jobFor(event);
+	await consume([{ body: job, attempts }], { FORWARD_URL: hookUrl(path) });
 }
 
 describe("GET /v1/deliveries", () => {
 	it("lists the attempts of an event, and filters by outcome", async () => {
-		const eventId = await storedAndDelivered();
-		await recordAttempt(eventId, "dead");
+		// Delivered first try by the real queue: counted, not listed.
+		const event = await storedEvent();
+		const eventId = event.id;
+		const firstTry: DeliveryPage = await adminGet(`/v1/deliveries?eventId=${eventId}`);
+		expect(firstTry).toEqual({ items: [], nextCursor: null });
+
+		await attempt(event, 1, 503);
+		await attempt(event, 2, 410, "gone");
 
 		const all: DeliveryPage = await adminGet(`/v1/deliveries?eventId=${eventId}`);
 		expect(all.items).toEqual([
@@ -39,9 +36,9 @@ describe("GET /v1/deliveries", () => {
 				id: expect.any(Number),
 				eventId,
 				attempt: 1,
-				outcome: "delivered",
-				httpStatus: 204,
-				error: null,
+				outcome: "failed",
+				httpStatus: 503,
+				error: "HTTP 503: ",
 				durationMs: expect.any(Number),
 				at: expect.any(String),
 			},
@@ -52,7 +49,7 @@ describe("GET /v1/deliveries", () => {
 				outcome: "dead",
 				httpStatus: 410,
 				error: "HTTP 410: gone",
-				durationMs: 12,
+				durationMs: expect.any(Number),
 				at: expect.any(String),
 			},
 		]);
@@ -67,24 +64,29 @@ describe("GET /v1/deliveries", () => {
 	});
 
 	it("pages by insertion order without skipping or repeating a row while attempts are recorded", async () => {
-		const eventId = await storedAndDelivered();
-		for (const outcome of ["failed", "failed", "failed", "dead", "replayed"] as const)
-			await recordAttempt(eventId, outcome);
+		const event = await storedEvent();
+		const eventId = event.id;
+		for (const attempts of [1, 2, 3, 4]) await attempt(event, attempts, 503);
+		await attempt(event, SCHEDULE_LENGTH + 1, 503);
 		const preexisting: DeliveryPage = await adminGet(`/v1/deliveries?eventId=${eventId}`);
-		expect(preexisting.items).toHaveLength(6);
+		expect(preexisting.items.map((item) => item.outcome)).toEqual(["failed", "failed", "failed", "failed", "dead"]);
 
 		const seen: number[] = [];
 		let cursor: string | null = null;
+		let attempts = 1;
 		do {
 			const page: DeliveryPage = await adminGet(
-				`/v1/deliveries?eventId=${eventId}&limit=4${cursor ? `&cursor=${cursor}` : ""}`,
+				`/v1/deliveries?eventId=${eventId}&limit=2${cursor ? `&cursor=${cursor}` : ""}`,
 			);
 			seen.push(...page.items.map((item) => item.id));
 			cursor = page.nextCursor;
-			await recordAttempt(eventId, "delivered");
+			// Between pages the consumer records another failed attempt, of the event replayed after it died.
+			await attempt(event, attempts, 503, "", true);
+			attempts += 1;
 		} while (cursor !== null && seen.length < 50);
 
 		for (const { id } of preexisting.items) expect(seen.filter((candidate) => candidate === id)).toHaveLength(1);
+		expect(seen.length).toBeGreaterThan(preexisting.items.length);
 		expect(new Set(seen).size).toBe(seen.length);
 		expect(seen).toEqual([...seen].sort((a, b) => a - b));
 	});

@@ -3,9 +3,11 @@ import type { NormalizedEvent } from "../../src/bandwidth/normalize";
 import type { Delivery } from "../../src/db/deliveries.repository";
 import type { RecipientStatus } from "../../src/db/message-status.repository";
 import { adminFetch, adminGet, storeElements } from "../helpers/admin";
+import { freshPath, hookUrl, scriptResponses, waitForForwarded } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
+import { consume, deliveryCounts, settledDeliveryCounts, waitForCounted } from "../helpers/forward";
 import { expectError } from "../helpers/http";
-import { waitForDeliveries } from "../helpers/storage";
+import { eventsOf } from "../helpers/storage";
 
 interface MessageView {
 	messageId: string;
@@ -26,7 +28,19 @@ describe("GET /v1/messages/:messageId", () => {
 			element("spec2026__message-failed_4432.object.json", { messageId, to: second, message: group }),
 		];
 		const ids = await storeElements(elements);
-		await Promise.all(ids.map((id) => waitForDeliveries(id, 1)));
+		// The real queue delivers all four first try: counted, no rows. The attempts the view lists
+		// are the consumer's failures (and what followed them) below.
+		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		const json = new Map((await eventsOf(messageId)).map((row) => [row.id, row.normalized_json]));
+		const path = freshPath();
+		const [sending, , , failed] = ids as [string, string, string, string];
+		await scriptResponses(path, [{ status: 503 }], sending);
+		await scriptResponses(path, [{ status: 410, body: "gone" }], failed);
+		const attempt = (eventId: string, attempts: number) =>
+			consume([{ body: { eventId, event: json.get(eventId) }, attempts }], { FORWARD_URL: hookUrl(path) });
+		await attempt(sending, 1);
+		await attempt(failed, 1);
+		await attempt(sending, 2);
 
 		const view: MessageView = await adminGet(`/v1/messages/${messageId}`);
 		expect(view.messageId).toBe(messageId);
@@ -37,21 +51,47 @@ describe("GET /v1/messages/:messageId", () => {
 		expect(view.events.map((event) => event.id)).toEqual(ids);
 		expect(view.events.map((event) => event.data.sequence)).toEqual([1, 2, 3, 4]);
 		expect(view.events[3]?.data.error).toMatchObject({ code: 4432, retryable: false });
-		expect(view.deliveries.map((delivery) => delivery.eventId).sort()).toEqual([...ids].sort());
-		for (const delivery of view.deliveries) {
-			expect(delivery).toEqual({
-				id: expect.any(Number),
-				eventId: expect.any(String),
-				attempt: 1,
-				outcome: "delivered",
-				httpStatus: 204,
-				error: null,
-				durationMs: expect.any(Number),
-				at: expect.any(String),
-			});
-		}
+		const attemptOf = (
+			eventId: string,
+			attempt: number,
+			outcome: string,
+			httpStatus: number,
+			error: string | null,
+		) => ({
+			id: expect.any(Number),
+			eventId,
+			attempt,
+			outcome,
+			httpStatus,
+			error,
+			durationMs: expect.any(Number),
+			at: expect.any(String),
+		});
+		// Every recorded attempt, in the order they happened.
+		expect(view.deliveries).toEqual([
+			attemptOf(sending, 1, "failed", 503, "HTTP 503: "),
+			attemptOf(failed, 1, "dead", 410, "HTTP 410: gone"),
+			attemptOf(sending, 2, "delivered", 204, null),
+		]);
 		const deliveryIds = view.deliveries.map((delivery) => delivery.id);
 		expect(deliveryIds).toEqual([...deliveryIds].sort((a, b) => a - b));
+	});
+
+	it("answers no deliveries for a message whose events were all delivered first try", async () => {
+		const before = await settledDeliveryCounts();
+		const messageId = newMessageId();
+		const ids = await storeElements([
+			element("spec2026__message-sending.object.json", { messageId }),
+			element("spec2026__message-delivered_sms.object.json", { messageId }),
+		]);
+		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		// Wait until the consumer has written what it writes for them: two first-try counts.
+		await waitForCounted(before, { delivered: 2 });
+		expect((await deliveryCounts()).delivered - before.delivered).toBe(2);
+
+		const view: MessageView = await adminGet(`/v1/messages/${messageId}`);
+		expect(view.events.map((event) => event.id)).toEqual(ids);
+		expect(view.deliveries).toEqual([]);
 	});
 
 	it("decodes an escaped message id", async () => {

@@ -21,8 +21,9 @@ describe("POST /v1/replay", () => {
 	it("re-enqueues every dead event with its id, and the downstream receives it again", async () => {
 		const [eventId] = await storeElements([element("spec2026__message-failed_4432.object.json")]);
 		if (eventId === undefined) throw new Error("nothing stored");
-		await waitForDeliveries(eventId, 1);
 		await arrivals(eventId, 1);
+		// Delivered first try: counted, so it has no deliveries row until it is marked dead.
+		expect(await deliveriesOf(eventId)).toEqual([]);
 		await markDead(eventId);
 
 		const response = await adminPost("/v1/replay", { dead: true });
@@ -35,8 +36,13 @@ describe("POST /v1/replay", () => {
 			id: eventId,
 			type: "bandwidth.message.failed",
 		});
-		const attempts = await waitForDeliveries(eventId, 4);
-		expect(attempts.map((attempt) => attempt.outcome)).toEqual(["delivered", "dead", "replayed", "delivered"]);
+		// The replay's delivery is recorded even though it is the replayed job's first try.
+		const attempts = await waitForDeliveries(eventId, 3);
+		expect(attempts.map((attempt) => [attempt.outcome, attempt.attempt])).toEqual([
+			["dead", 8],
+			["replayed", 0],
+			["delivered", 1],
+		]);
 
 		// Replayed and delivered: no longer dead.
 		expect(await (await adminPost("/v1/replay", { dead: true })).json()).toEqual({ enqueued: 0, truncated: false });
@@ -48,14 +54,20 @@ describe("POST /v1/replay", () => {
 			element("spec2026__message-sending.object.json", { messageId }),
 			element("spec2026__message-delivered_sms.object.json", { messageId }),
 		]);
-		await Promise.all(ids.map((id) => waitForDeliveries(id, 1)));
+		await Promise.all(ids.map((id) => arrivals(id, 1)));
 
 		const byId = await adminPost("/v1/replay", { eventIds: [ids[1], "evt_unknownunknownunknownun"] });
 		expect(await byId.json()).toEqual({ enqueued: 1, truncated: false });
 		const byMessage = await adminPost("/v1/replay", { messageId });
 		expect(await byMessage.json()).toEqual({ enqueued: 2, truncated: false });
+		await arrivals(ids[0] ?? "", 2);
 		await arrivals(ids[1] ?? "", 3);
 		expect((await deliveriesOf(ids[0] ?? "")).filter((row) => row.outcome === "replayed")).toHaveLength(1);
+		// Only the replays' attempts have rows: the first deliveries were first-try successes.
+		const outcomes = async (id: string | undefined, count: number) =>
+			(await waitForDeliveries(id ?? "", count)).map((row) => `${row.outcome}@${row.attempt}`).sort();
+		expect(await outcomes(ids[0], 2)).toEqual(["delivered@1", "replayed@0"]);
+		expect(await outcomes(ids[1], 4)).toEqual(["delivered@1", "delivered@1", "replayed@0", "replayed@0"]);
 	});
 
 	it.each([

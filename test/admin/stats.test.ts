@@ -2,27 +2,35 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { insertDelivery } from "../../src/db/deliveries.repository";
 import type { Stats } from "../../src/db/stats.repository";
+import { readStorage } from "../../src/db/storage.repository";
 import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
+import { columnOf, insertEventRows } from "../helpers/d1-rows";
 import { element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
-import { waitForDeliveries } from "../helpers/storage";
+
+type StatsAnswer = Stats & {
+	storage: { d1: { sizeBytes: number; budgetBytes: number; historyFrom: string | null } };
+};
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 describe("GET /v1/stats", () => {
 	it("counts events by type, statuses, error codes, quarantined elements and dead events since a time", async () => {
 		const since = new Date().toISOString();
+		// The window is on the events' own time: the samples' times are years old, so each gets a current one.
+		const now = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 		const outbound = newMessageId();
 		const ids = await storeElements([
-			element("spec2026__message-sending.object.json", { messageId: outbound }),
-			element("spec2026__message-delivered_sms.object.json", { messageId: outbound, to: "+15554443333" }),
-			element("spec2026__message-failed_4432.object.json"),
-			element("spec2026__message-failed_4432.object.json"),
-			element("spec2026__message-received_sms.object.json"),
+			element("spec2026__message-sending.object.json", { messageId: outbound, time: now(1) }),
+			element("spec2026__message-delivered_sms.object.json", { messageId: outbound, to: "+15554443333", time: now(2) }),
+			element("spec2026__message-failed_4432.object.json", { time: now(3) }),
+			element("spec2026__message-failed_4432.object.json", { time: now(4) }),
+			element("spec2026__message-received_sms.object.json", { time: now(5) }),
 		]);
 		const invalid = element("spec2026__message-received_sms.object.json");
 		invalid.time = "soon";
 		await postCallback([invalid]);
-		await Promise.all(ids.map((id) => waitForDeliveries(id, 1)));
 		await insertDelivery(env.DB, {
 			event_id: ids[4] ?? "",
 			attempt: 8,
@@ -33,7 +41,7 @@ describe("GET /v1/stats", () => {
 			at: new Date().toISOString(),
 		}).run();
 
-		const stats: Stats = await adminGet(`/v1/stats?since=${since}`);
+		const stats: StatsAnswer = await adminGet(`/v1/stats?since=${since}`);
 		expect(stats).toEqual({
 			since,
 			events: {
@@ -50,22 +58,50 @@ describe("GET /v1/stats", () => {
 			},
 			quarantined: 1,
 			dead: 1,
+			storage: {
+				d1: { sizeBytes: expect.any(Number), budgetBytes: 8_000_000_000, historyFrom: expect.any(String) },
+			},
 		});
 
-		const later: Stats = await adminGet(`/v1/stats?since=${new Date(Date.now() + 60_000).toISOString()}`);
+		const later: StatsAnswer = await adminGet(`/v1/stats?since=${new Date(Date.now() + 60_000).toISOString()}`);
 		expect(later.events).toEqual({ total: 0, byType: {}, byStatus: {}, byErrorCode: {} });
 		expect(later.quarantined).toBe(0);
 		// Dead is a current state, not bounded by the window.
 		expect(later.dead).toBe(1);
 	});
 
+	it("windows events by their own time, and reports D1's size and the oldest event it holds", async () => {
+		const path = `/v1/stats?since=${new Date(Date.now() - 2 * 3600_000).toISOString()}`;
+		const received = async () => (await adminGet<StatsAnswer>(path)).events.byType["bandwidth.message.received"] ?? 0;
+		const before = await received();
+		const recent = new Date(Date.now() - 3600_000).toISOString();
+		await insertEventRows([
+			{ eventTime: new Date(Date.now() - 40 * DAY_MS).toISOString(), receivedAt: recent },
+			{ eventTime: recent, receivedAt: new Date(Date.now() - 40 * DAY_MS).toISOString() },
+		]);
+		// Only the event whose own time is in the window counts, whenever it was received.
+		expect(await received()).toBe(before + 1);
+		const stats: StatsAnswer = await adminGet(path);
+		const { sizeBytes, historyFrom } = await readStorage(env.DB);
+		expect(stats.storage.d1).toEqual({ sizeBytes, budgetBytes: 8_000_000_000, historyFrom });
+		expect(historyFrom).toBe((await columnOf<string>("SELECT min(event_time) AS t FROM events", "t"))[0]);
+	});
+
 	it("looks back 24 hours by default", async () => {
 		const before = Date.now();
-		const stats: Stats = await adminGet("/v1/stats");
+		const stats: StatsAnswer = await adminGet("/v1/stats");
 		const window = before - Date.parse(stats.since);
 		expect(window).toBeGreaterThanOrEqual(24 * 3600 * 1000 - 1000);
 		expect(window).toBeLessThanOrEqual(24 * 3600 * 1000 + 1000);
 		expect(stats.events.total).toBeGreaterThanOrEqual(5);
+	});
+
+	it("looks back at most 31 days", async () => {
+		const within = new Date(Date.now() - 30 * DAY_MS).toISOString();
+		expect((await adminFetch(`/v1/stats?since=${within}`)).status).toBe(200);
+		const beyond = new Date(Date.now() - 32 * DAY_MS).toISOString();
+		const message = await expectError(await adminFetch(`/v1/stats?since=${beyond}`), 400, "invalid_parameter");
+		expect(message).toBe("since: must be within the last 31 days");
 	});
 
 	it.each([

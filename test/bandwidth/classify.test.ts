@@ -114,3 +114,55 @@ describe("strict on what makes an event meaningless", () => {
 		},
 	);
 });
+
+describe("bounded reasons and identifiers", () => {
+	it("cuts a huge received value in the reason to about 100 characters", () => {
+		const reason = reasonOf({ ...received(), message: "z".repeat(1024 * 1024) });
+		expect(reason).toMatch(/^message: Invalid type: Expected Object but received "z{99}… \(1048578 characters\)$/);
+		expect(reason.length).toBeLessThan(200);
+	});
+
+	it("cuts every listed issue, not just the first", () => {
+		const big = "y".repeat(50_000);
+		const reason = reasonOf({ ...failed(), time: 1, errorCode: big, to: big });
+		expect(reason.length).toBeLessThan(1000);
+		expect(reason).toContain('errorCode: Invalid type: Expected number but received "yyy');
+	});
+
+	it("never cuts a surrogate pair in half", () => {
+		const reason = reasonOf({ ...received(), message: `${"z".repeat(98)}${"😀".repeat(1000)}` });
+		expect(reason).toContain(`"${"z".repeat(98)}… (`);
+		expect(reason.isWellFormed()).toBe(true);
+	});
+
+	it.each([
+		["message.id", (e: ReturnType<typeof failed>, big: string) => Object.assign(e.message, { id: big })],
+		["message.from", (e: ReturnType<typeof failed>, big: string) => Object.assign(e.message, { from: big })],
+		["message.owner", (e: ReturnType<typeof failed>, big: string) => Object.assign(e.message, { owner: big })],
+		[
+			"message.applicationId",
+			(e: ReturnType<typeof failed>, big: string) => Object.assign(e.message, { applicationId: big }),
+		],
+		["message.to.0", (e: ReturnType<typeof failed>, big: string) => Object.assign(e.message, { to: [big] })],
+		["to", (e: ReturnType<typeof failed>, big: string) => Object.assign(e, { to: big })],
+	])("quarantines a %s longer than any identifier Bandwidth sends", (path, set) => {
+		const event = failed();
+		set(event, "+1".padEnd(129, "5"));
+		expect(reasonOf(event)).toContain(`${path}: must be at most 128 characters`);
+		const fits = failed();
+		set(fits, "+1".padEnd(128, "5"));
+		expect(typeOf(fits)).toBe("bandwidth.message.failed");
+	});
+
+	it("quarantines an unknown type whose message id is too long, and reads its other long identifiers as absent", () => {
+		expect(reasonOf({ type: "brand-new", message: { id: "m".repeat(590_000) } })).toMatch(
+			/^message\.id: must be at most 128 characters$/,
+		);
+		const result = classifyElement({
+			type: "brand-new",
+			to: "t".repeat(200),
+			message: { id: "m1", from: "f".repeat(850_000) },
+		});
+		expect(result.kind === "event" && [result.element.to, result.element.message.from]).toEqual([undefined, undefined]);
+	});
+});

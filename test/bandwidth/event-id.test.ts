@@ -13,9 +13,43 @@ describe("eventIdOf", () => {
 		expect(id).toBe("evt_xcyrzw6fbvacayqyw3ukpwckmo");
 	});
 
-	it("counts a missing to and time as empty strings", async () => {
-		const id = await eventIdOf({ type: "message-received", messageId: "abc", to: undefined, time: undefined });
-		expect(id).toBe("evt_gqkszxtuspeoap2l6yrrulrv4g");
+	it("hashes in the element, canonicalized, when to or time is missing", async () => {
+		// SHA-256 of "brand-new\nabc\n\n\n" + the element with sorted keys, no spaces.
+		const element = { type: "brand-new", message: { to: ["+15550000001"], id: "abc" } };
+		const id = await eventIdOf({ type: "brand-new", messageId: "abc", to: undefined, time: undefined, element });
+		expect(id).toBe("evt_gtf5nscq4aqgw3bc63gy3ad6ld");
+	});
+
+	it("keeps distinct elements of an unknown type without to or time distinct", async () => {
+		const ids = await Promise.all(
+			["first", "second"].map((text) =>
+				eventIdOf({
+					type: "brand-new",
+					messageId: "m1",
+					to: "+15550000001",
+					time: undefined,
+					element: { type: "brand-new", to: "+15550000001", message: { id: "m1", text } },
+				}),
+			),
+		);
+		expect(ids[0]).not.toBe(ids[1]);
+	});
+
+	it("gives a repeat of such an element the same id, whatever the order of its keys", async () => {
+		const parts = { type: "brand-new", messageId: "m1", to: undefined, time: "2024-01-01T00:00:00Z" };
+		const a = await eventIdOf({ ...parts, element: { type: "brand-new", message: { id: "m1", text: "x" } } });
+		const b = await eventIdOf({ ...parts, element: { message: { text: "x", id: "m1" }, type: "brand-new" } });
+		expect(a).toBe(b);
+	});
+
+	it("leaves the id of an event with both to and time as it was, whatever else it holds", async () => {
+		const parts = {
+			type: "message-delivered",
+			messageId: "14762070468292kw2fuqty55yp2b2",
+			to: "+12345678902",
+			time: "2024-09-14T18:20:11.160744Z",
+		};
+		expect(await eventIdOf({ ...parts, element: { anything: 1 } })).toBe("evt_xcyrzw6fbvacayqyw3ukpwckmo");
 	});
 
 	it("tells apart the recipients of one group message", async () => {

@@ -1,9 +1,11 @@
+import { runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { DEAD_UNRECORDED_RETRY_SECONDS } from "../../src/forward/forward-batch";
 import { retryDelaySeconds } from "../../src/forward/retry-schedule";
 import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
-import { consume, jobFor, storedEvent } from "../helpers/forward";
+import { consume, countedDuring, jobFor, storedEvent } from "../helpers/forward";
+import { ledgerStub, partitionsOf } from "../helpers/ledger";
 import { deliveriesOf, withTableRenamed } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 
@@ -11,10 +13,13 @@ const SCHEDULE = TEST_ENV.FORWARD_RETRY_SCHEDULE.split(",").map(Number);
 const [FIRST_SECRET, SECOND_SECRET] = TEST_ENV.FORWARD_SIGNING_SECRET.split(" ") as [string, string];
 
 describe("a delivered event", () => {
-	it("is posted once as a signed CloudEvent and acked", async () => {
+	it("is posted once as a signed CloudEvent and acked, counted rather than recorded", async () => {
 		const event = await storedEvent();
 		const path = freshPath();
-		const { result, ids } = await consume([{ body: jobFor(event) }], { FORWARD_URL: hookUrl(path) });
+		const {
+			result: { result, ids },
+			counted,
+		} = await countedDuring(() => consume([{ body: jobFor(event) }], { FORWARD_URL: hookUrl(path) }));
 		expect(result.explicitAcks).toEqual(ids);
 		expect(result.retryMessages).toEqual([]);
 
@@ -26,7 +31,34 @@ describe("a delivered event", () => {
 			"user-agent": expect.stringMatching(/^bandwidth-relay\/\d+\.\d+\.\d+$/),
 		});
 		expect(Number(request!.headers["webhook-timestamp"])).toBeCloseTo(Date.now() / 1000, -1);
-		expect((await deliveriesOf(event.id)).at(-1)).toMatchObject({ outcome: "delivered", http_status: 204, attempt: 1 });
+		// A first-try success: one more in delivery_counts, no deliveries row.
+		expect(counted).toEqual({ delivered: 1, skipped: 0 });
+		expect(await deliveriesOf(event.id)).toEqual([]);
+	});
+
+	it("is recorded, not only counted, when it is a replay, even on its first try", async () => {
+		const event = await storedEvent();
+		const path = freshPath();
+		const { counted } = await countedDuring(() =>
+			consume([{ body: { ...jobFor(event), replay: true } }], { FORWARD_URL: hookUrl(path) }),
+		);
+		expect(await receivedAt(path)).toHaveLength(1);
+		expect(counted).toEqual({ delivered: 0, skipped: 0 });
+		expect(await deliveriesOf(event.id)).toEqual([
+			expect.objectContaining({ outcome: "delivered", http_status: 204, attempt: 1 }),
+		]);
+	});
+
+	it("is recorded, not counted, when it succeeds on a later attempt", async () => {
+		const event = await storedEvent();
+		const path = freshPath();
+		const { counted } = await countedDuring(() =>
+			consume([{ body: jobFor(event), attempts: 2 }], { FORWARD_URL: hookUrl(path) }),
+		);
+		expect(counted).toEqual({ delivered: 0, skipped: 0 });
+		expect(await deliveriesOf(event.id)).toEqual([
+			expect.objectContaining({ outcome: "delivered", http_status: 204, attempt: 2 }),
+		]);
 	});
 
 	it("carries one signature per secret, each verifiable by the standardwebhooks library", async () => {
@@ -43,12 +75,58 @@ describe("a delivered event", () => {
 		expect(() => new Webhook(FIRST_SECRET).verify(`${request!.body} `, request!.headers)).toThrow();
 	});
 
-	it("is read back from D1 when the job carries only its id, byte for byte", async () => {
+	it("is read from its message's ledger when the job carries only its ids, byte for byte, without D1", async () => {
 		const event = await storedEvent();
 		const path = freshPath();
-		await consume([{ body: jobFor(event, false) }], { FORWARD_URL: hookUrl(path) });
+		// With D1's events out of reach, only the ledger can have supplied the body.
+		const { result } = await withTableRenamed("events", () =>
+			consume([{ body: { eventId: event.id, messageId: event.messageId } }], { FORWARD_URL: hookUrl(path) }),
+		);
+		expect(result.explicitAcks).toHaveLength(1);
 		const [request] = await receivedAt(path);
 		expect(request!.body).toBe(event.json);
+		expect(request!.headers["webhook-id"]).toBe(event.id);
+	});
+
+	it("falls back to D1 for a job with only the event id, byte for byte", async () => {
+		const event = await storedEvent();
+		const path = freshPath();
+		const { result } = await consume([{ body: jobFor(event, false) }], { FORWARD_URL: hookUrl(path) });
+		expect(result.explicitAcks).toHaveLength(1);
+		const [request] = await receivedAt(path);
+		expect(request!.body).toBe(event.json);
+	});
+
+	it("falls back to D1 when the ledger has forgotten the event", async () => {
+		const event = await storedEvent();
+		const partitions = await partitionsOf(event.messageId);
+		expect(partitions.length).toBeGreaterThan(0);
+		await runInDurableObject(ledgerStub(event.messageId), (_instance, state) => {
+			for (const name of partitions) {
+				state.storage.sql.exec(`DELETE FROM ${name} WHERE message_id = ? AND id = ?`, event.messageId, event.id);
+			}
+		});
+		expect(await ledgerStub(event.messageId).body(event.messageId, event.id)).toBeNull();
+
+		const path = freshPath();
+		const job = { eventId: event.id, messageId: event.messageId };
+		const { result } = await consume([{ body: job }], { FORWARD_URL: hookUrl(path) });
+		expect(result.explicitAcks).toHaveLength(1);
+		const [request] = await receivedAt(path);
+		expect(request!.body).toBe(event.json);
+	});
+
+	it("records an event that neither the ledger nor D1 holds any more as dead, not retried", async () => {
+		const event = await storedEvent();
+		const gone = `evt_${crypto.randomUUID().replaceAll("-", "")}`;
+		const { result, ids } = await consume([{ body: { eventId: gone, messageId: event.messageId } }], {
+			FORWARD_URL: hookUrl(freshPath()),
+		});
+		expect(result.explicitAcks).toEqual(ids);
+		expect(result.retryMessages).toEqual([]);
+		expect(await deliveriesOf(gone)).toEqual([
+			expect.objectContaining({ outcome: "dead", attempt: 1, error: "the event is no longer stored (ledger nor D1)" }),
+		]);
 	});
 });
 

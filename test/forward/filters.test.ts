@@ -1,52 +1,104 @@
 import { expect, it } from "vitest";
 import { freshPath, hookUrl, receivedAt } from "../helpers/downstream";
-import { consume, jobFor, storedEvent } from "../helpers/forward";
+import { consume, countedDuring, jobFor, storedEvent } from "../helpers/forward";
 import { deliveriesOf } from "../helpers/storage";
 
-it("skips, and records, an event whose type FORWARD_EVENT_TYPES leaves out", async () => {
+/*
+ * A first-try skip is counted in delivery_counts, not recorded as a deliveries row
+ * (src/forward/forward-batch.ts); only a later attempt's skip gets a row, with its reason.
+ */
+
+it("skips, and counts, an event whose type FORWARD_EVENT_TYPES leaves out", async () => {
 	const delivered = await storedEvent("spec2026__message-delivered_sms.object.json");
 	const received = await storedEvent("spec2026__message-received_sms.object.json");
 	const path = freshPath();
-	const { result, ids } = await consume([{ body: jobFor(delivered) }, { body: jobFor(received) }], {
-		FORWARD_URL: hookUrl(path),
-		FORWARD_EVENT_TYPES: "bandwidth.message.received, bandwidth.message.failed",
-	});
+	const {
+		result: { result, ids },
+		counted,
+	} = await countedDuring(() =>
+		consume([{ body: jobFor(delivered) }, { body: jobFor(received) }], {
+			FORWARD_URL: hookUrl(path),
+			FORWARD_EVENT_TYPES: "bandwidth.message.received, bandwidth.message.failed",
+		}),
+	);
 	expect(result.explicitAcks.sort()).toEqual([...ids].sort());
 	expect((await receivedAt(path)).map((request) => request.headers["webhook-id"])).toEqual([received.id]);
-	expect((await deliveriesOf(delivered.id)).at(-1)).toMatchObject({
-		outcome: "skipped",
-		error: "type bandwidth.message.delivered is not in FORWARD_EVENT_TYPES",
-	});
+	expect(counted).toEqual({ delivered: 1, skipped: 1 });
+	expect(await deliveriesOf(delivered.id)).toEqual([]);
+	expect(await deliveriesOf(received.id)).toEqual([]);
+});
+
+it("records the reason of a skip on a later attempt", async () => {
+	const delivered = await storedEvent("spec2026__message-delivered_sms.object.json");
+	const { counted } = await countedDuring(() =>
+		consume([{ body: jobFor(delivered), attempts: 2 }], {
+			FORWARD_URL: hookUrl(freshPath()),
+			FORWARD_EVENT_TYPES: "bandwidth.message.received",
+		}),
+	);
+	expect(counted).toEqual({ delivered: 0, skipped: 0 });
+	expect(await deliveriesOf(delivered.id)).toEqual([
+		expect.objectContaining({
+			outcome: "skipped",
+			attempt: 2,
+			error: "type bandwidth.message.delivered is not in FORWARD_EVENT_TYPES",
+		}),
+	]);
 });
 
 it("skips an event whose direction FORWARD_DIRECTIONS leaves out", async () => {
 	const outbound = await storedEvent("spec2026__message-delivered_sms.object.json");
 	const inbound = await storedEvent("spec2026__message-received_sms.object.json");
 	const path = freshPath();
-	await consume([{ body: jobFor(outbound) }, { body: jobFor(inbound) }], {
+	const { counted } = await countedDuring(() =>
+		consume([{ body: jobFor(outbound) }, { body: jobFor(inbound) }], {
+			FORWARD_URL: hookUrl(path),
+			FORWARD_DIRECTIONS: "inbound",
+		}),
+	);
+	expect((await receivedAt(path)).map((request) => request.headers["webhook-id"])).toEqual([inbound.id]);
+	expect(counted).toEqual({ delivered: 1, skipped: 1 });
+	expect(await deliveriesOf(outbound.id)).toEqual([]);
+	// The reason is on the row of a later attempt.
+	await consume([{ body: jobFor(outbound), attempts: 3 }], {
 		FORWARD_URL: hookUrl(path),
 		FORWARD_DIRECTIONS: "inbound",
 	});
-	expect((await receivedAt(path)).map((request) => request.headers["webhook-id"])).toEqual([inbound.id]);
-	expect((await deliveriesOf(outbound.id)).at(-1)).toMatchObject({
-		outcome: "skipped",
-		error: "direction outbound is not in FORWARD_DIRECTIONS",
-	});
+	expect(await deliveriesOf(outbound.id)).toEqual([
+		expect.objectContaining({
+			outcome: "skipped",
+			attempt: 3,
+			error: "direction outbound is not in FORWARD_DIRECTIONS",
+		}),
+	]);
 });
 
 it("skips with a reason while FORWARD_URL is unset", async () => {
 	const event = await storedEvent();
-	const { result, ids } = await consume([{ body: jobFor(event) }], { FORWARD_URL: "" });
+	const {
+		result: { result, ids },
+		counted,
+	} = await countedDuring(() => consume([{ body: jobFor(event) }], { FORWARD_URL: "" }));
 	expect(result.explicitAcks).toEqual(ids);
-	expect((await deliveriesOf(event.id)).at(-1)).toMatchObject({ outcome: "skipped", error: "FORWARD_URL is not set" });
+	expect(counted).toEqual({ delivered: 0, skipped: 1 });
+	expect(await deliveriesOf(event.id)).toEqual([]);
+	await consume([{ body: jobFor(event), attempts: 2 }], { FORWARD_URL: "" });
+	expect(await deliveriesOf(event.id)).toEqual([
+		expect.objectContaining({ outcome: "skipped", attempt: 2, error: "FORWARD_URL is not set" }),
+	]);
 });
 
 it("holds events for a retry while the forwarding settings are invalid", async () => {
 	const event = await storedEvent();
-	const { retries } = await consume([{ body: jobFor(event) }], { FORWARD_EVENT_TYPES: "bandwidth.message.bogus" });
+	const {
+		result: { retries },
+		counted,
+	} = await countedDuring(() => consume([{ body: jobFor(event) }], { FORWARD_EVENT_TYPES: "bandwidth.message.bogus" }));
 	expect(retries).toHaveLength(1);
+	expect(counted).toEqual({ delivered: 0, skipped: 0 });
 	expect((await deliveriesOf(event.id)).at(-1)).toMatchObject({
 		outcome: "failed",
+		attempt: 1,
 		error: expect.stringContaining("FORWARD_EVENT_TYPES accepts only"),
 	});
 });
@@ -57,11 +109,22 @@ it("forwards an unknown type without a direction unless a direction was ruled ou
 		message: { direction: "sideways" },
 	});
 	const path = freshPath();
-	await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path) });
-	await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path), FORWARD_DIRECTIONS: "" });
+	const forwarded = await countedDuring(async () => {
+		await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path) });
+		await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path), FORWARD_DIRECTIONS: "" });
+	});
 	expect(await receivedAt(path)).toHaveLength(2);
-	await consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path), FORWARD_DIRECTIONS: "inbound" });
+	expect(forwarded.counted).toEqual({ delivered: 2, skipped: 0 });
+	const ruledOut = await countedDuring(() =>
+		consume([{ body: jobFor(unknown) }], { FORWARD_URL: hookUrl(path), FORWARD_DIRECTIONS: "inbound" }),
+	);
 	expect(await receivedAt(path)).toHaveLength(2);
+	expect(ruledOut.counted).toEqual({ delivered: 0, skipped: 1 });
+	expect(await deliveriesOf(unknown.id)).toEqual([]);
+	await consume([{ body: jobFor(unknown), attempts: 2 }], {
+		FORWARD_URL: hookUrl(path),
+		FORWARD_DIRECTIONS: "inbound",
+	});
 	expect((await deliveriesOf(unknown.id)).at(-1)).toMatchObject({
 		outcome: "skipped",
 		error: "direction null is not in FORWARD_DIRECTIONS",

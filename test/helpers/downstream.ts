@@ -1,4 +1,4 @@
-import { inject } from "vitest";
+import { inject, vi } from "vitest";
 import type { RecordedRequest, ScriptedResponse } from "../support/downstream-types";
 
 export const downstreamBase = () => `http://127.0.0.1:${inject("downstreamPort")}`;
@@ -25,4 +25,40 @@ export async function scriptResponses(path: string, responses: ScriptedResponse[
 /** A path of its own for one test, so recordings and scripts do not mix. */
 export function freshPath(): string {
 	return `/t/${crypto.randomUUID()}`;
+}
+
+/** Waits until the downstream has received `count` POSTs of one event (its webhook-id) on `path`. */
+export async function waitForForwarded(
+	eventId: string,
+	path: string = DEFAULT_HOOK_PATH,
+	count = 1,
+	timeout = 5000,
+): Promise<RecordedRequest[]> {
+	return vi.waitUntil(
+		async () => {
+			const hits = (await receivedAt(path)).filter((request) => request.headers["webhook-id"] === eventId);
+			return hits.length >= count ? hits : undefined;
+		},
+		{ timeout, interval: 20 },
+	);
+}
+
+/**
+ * Waits until the downstream has received every one of `eventIds` at least once on `path`, with one
+ * read of the recordings per poll (many waitForForwarded at once would each read them all).
+ */
+export async function waitForAllForwarded(
+	eventIds: readonly string[],
+	path: string = DEFAULT_HOOK_PATH,
+	timeout = 5000,
+): Promise<RecordedRequest[]> {
+	const wanted = new Set(eventIds);
+	return vi.waitUntil(
+		async () => {
+			const hits = (await receivedAt(path)).filter((request) => wanted.has(request.headers["webhook-id"] ?? ""));
+			const seen = new Set(hits.map((request) => request.headers["webhook-id"]));
+			return seen.size === wanted.size ? hits : undefined;
+		},
+		{ timeout, interval: 20 },
+	);
 }

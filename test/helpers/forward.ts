@@ -5,8 +5,9 @@ import { eventIdOf } from "../../src/bandwidth/event-id";
 import type { ForwardJob } from "../../src/forward/forward-job";
 import worker from "../../src/index";
 import { postCallback } from "./callback";
+import { waitForForwarded } from "./downstream";
 import { element } from "./fixtures";
-import { eventsOf, waitForDeliveries } from "./storage";
+import { eventsOf } from "./storage";
 
 export const FORWARD_QUEUE_NAME = "bandwidth-relay-forward";
 
@@ -28,9 +29,9 @@ export async function storedEvent(
 	const row = await vi.waitUntil(async () =>
 		(await eventsOf(event.message.id)).find((candidate) => candidate.id === id),
 	);
-	// The real queue forwards it to the default downstream in the background; let that finish so
-	// a test's own consumer runs are the only deliveries rows that follow.
-	await waitForDeliveries(id, 1);
+	// The real queue forwards it to the default downstream in the background (a first-try success:
+	// counted, no deliveries row); let that finish so a test's own consumer runs are what follows.
+	await waitForForwarded(id);
 	return { id: row.id, json: row.normalized_json, messageId: event.message.id };
 }
 
@@ -68,4 +69,61 @@ export async function consume(
 	await worker.queue(batch, { ...env, ...vars } as Env);
 	const result = await getQueueResult(batch, ctx);
 	return { result, retries, ids: messages.map((message) => message.id) };
+}
+
+export type DeliveryCounts = { delivered: number; skipped: number };
+
+/**
+ * First-try outcomes counted in `delivery_counts` (src/forward/forward-batch.ts), summed over every
+ * hour so that a delta taken across an hour boundary is still right.
+ */
+export async function deliveryCounts(): Promise<DeliveryCounts> {
+	const rows = await env.DB.prepare("SELECT outcome, sum(n) AS n FROM delivery_counts GROUP BY outcome").all<{
+		outcome: string;
+		n: number;
+	}>();
+	const of = (outcome: string) => rows.results.find((row) => row.outcome === outcome)?.n ?? 0;
+	return { delivered: of("delivered"), skipped: of("skipped") };
+}
+
+/**
+ * The counts once the real queue's consumer has stopped adding to them: it writes them just after
+ * its POSTs reached the downstream, so a test that waited for a forward may still see them move.
+ */
+export async function settledDeliveryCounts(quietMs = 150): Promise<DeliveryCounts> {
+	let last = await deliveryCounts();
+	for (;;) {
+		await new Promise((resolve) => setTimeout(resolve, quietMs));
+		const now = await deliveryCounts();
+		if (now.delivered === last.delivered && now.skipped === last.skipped) return now;
+		last = now;
+	}
+}
+
+/** How much `run` (e.g. a consume()) grew the first-try counts, the background being settled first. */
+export async function countedDuring<T>(run: () => Promise<T>): Promise<{ result: T; counted: DeliveryCounts }> {
+	const before = await settledDeliveryCounts();
+	const result = await run();
+	const after = await deliveryCounts();
+	return {
+		result,
+		counted: { delivered: after.delivered - before.delivered, skipped: after.skipped - before.skipped },
+	};
+}
+
+/** Waits until the first-try counts have grown from `before` by at least `grown`; answers the growth. */
+export async function waitForCounted(
+	before: DeliveryCounts,
+	grown: Partial<DeliveryCounts>,
+	timeout = 5000,
+): Promise<DeliveryCounts> {
+	return vi.waitUntil(
+		async () => {
+			const now = await deliveryCounts();
+			const delta = { delivered: now.delivered - before.delivered, skipped: now.skipped - before.skipped };
+			const reached = (["delivered", "skipped"] as const).every((key) => delta[key] >= (grown[key] ?? 0));
+			return reached ? delta : undefined;
+		},
+		{ timeout, interval: 20 },
+	);
 }

@@ -10,14 +10,44 @@ export function ledgerStub(messageId: string) {
 	return ledgerFor(env, messageId);
 }
 
-/** Rows still waiting in the ledger's outbox. */
-export function pendingInLedger(messageId: string): Promise<Array<{ id: string; sequence: number; has_body: number }>> {
+export interface OutboxRow {
+	id: string;
+	sequence: number;
+	/** COPIED bits: 1 queued, 2 stored in D1. */
+	copied: number;
+}
+
+/** This message's rows waiting in its ledger's outbox, by sequence. */
+export function pendingInLedger(messageId: string): Promise<OutboxRow[]> {
+	return runInDurableObject(ledgerStub(messageId), (_instance: MessageLedger, state) => {
+		const sql = state.storage.sql;
+		const hasOutbox = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").toArray().length > 0;
+		if (!hasOutbox) return [];
+		const keys = sql
+			.exec<{ id: string; partition: string }>("SELECT id, partition FROM outbox WHERE message_id = ?", messageId)
+			.toArray();
+		return keys
+			.map((key) =>
+				sql
+					.exec<{ id: string; sequence: number; copied: number }>(
+						`SELECT id, sequence, state AS copied FROM ${key.partition} WHERE message_id = ? AND id = ?`,
+						messageId,
+						key.id,
+					)
+					.one(),
+			)
+			.sort((a, b) => a.sequence - b.sequence);
+	});
+}
+
+/** The ledger's day tables (p_YYYYMMDD), oldest first. */
+export function partitionsOf(messageId: string): Promise<string[]> {
 	return runInDurableObject(ledgerStub(messageId), (_instance: MessageLedger, state) =>
 		state.storage.sql
-			.exec<{ id: string; sequence: number; has_body: number }>(
-				"SELECT id, sequence, normalized_json IS NOT NULL AS has_body FROM events WHERE state != 1 ORDER BY sequence",
-			)
-			.toArray(),
+			.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'p\\_%' ESCAPE '\\'")
+			.toArray()
+			.map((row) => row.name)
+			.sort(),
 	);
 }
 
@@ -36,34 +66,26 @@ export async function waitForDrainBackoff(messageId: string): Promise<void> {
 	);
 }
 
-function hasTable(messageId: string): Promise<boolean> {
-	return runInDurableObject(
-		ledgerStub(messageId),
-		(_instance: MessageLedger, state) =>
-			state.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length >
-			0,
-	);
-}
-
 /**
- * Renames the ledger's table: every accept fails with a real storage error until restored. A
- * ledger creates its table on its first event, so an empty one is first given an earlier event
- * of the same message (a `message-sending` to +15550000000).
+ * Renames the ledger's day tables: every accept fails with a real storage error until restored. A
+ * ledger creates a day's table with its first event, so an empty one is first given an earlier
+ * event of the same message (a `message-sending` to +15550000000).
  */
 export async function withLedgerBroken<T>(messageId: string, body: () => Promise<T>): Promise<T> {
-	if (!(await hasTable(messageId))) {
+	if ((await partitionsOf(messageId)).length === 0) {
 		const earlier = element("spec2026__message-sending.object.json", { messageId, to: "+15550000000" });
 		const response = await postCallback([earlier]);
 		if (response.status !== 200) throw new Error(`seeding the ledger answered ${response.status}`);
 	}
-	const sql = (statement: string) =>
+	const partitions = await partitionsOf(messageId);
+	const sql = (statements: string[]) =>
 		runInDurableObject(ledgerStub(messageId), (_instance: MessageLedger, state) => {
-			state.storage.sql.exec(statement);
+			for (const statement of statements) state.storage.sql.exec(statement);
 		});
-	await sql("ALTER TABLE events RENAME TO events_offline");
+	await sql(partitions.map((name) => `ALTER TABLE ${name} RENAME TO ${name}_offline`));
 	try {
 		return await body();
 	} finally {
-		await sql("ALTER TABLE events_offline RENAME TO events");
+		await sql(partitions.map((name) => `ALTER TABLE ${name}_offline RENAME TO ${name}`));
 	}
 }

@@ -1,14 +1,24 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { type DeliveryRow, insertDelivery } from "../../src/db/deliveries.repository";
+import { decodeEvent } from "../../src/db/event-body";
 import type { EventRow } from "../../src/db/events.repository";
 import type { MessageStatusRow } from "../../src/db/message-status.repository";
 
-export async function eventsOf(messageId: string): Promise<EventRow[]> {
+/**
+ * A message's D1 rows, each with its CloudEvent decoded (`normalized_json`, as forwarded) and the
+ * original element (`raw_json`, its `data.bandwidth`).
+ */
+export async function eventsOf(messageId: string): Promise<Array<EventRow & { raw_json: string }>> {
 	const rows = await env.DB.prepare("SELECT * FROM events WHERE message_id = ?1 ORDER BY sequence")
 		.bind(messageId)
-		.all<EventRow & { raw_json: string }>();
-	return rows.results;
+		.all<Omit<EventRow, "normalized_json"> & { event_gz: unknown }>();
+	return Promise.all(
+		rows.results.map(async ({ event_gz, ...row }) => {
+			const json = await decodeEvent(event_gz);
+			return { ...row, normalized_json: json, raw_json: JSON.stringify(JSON.parse(json).data.bandwidth) };
+		}),
+	);
 }
 
 /** The ledger drains in the background (its alarm); wait until D1 holds `count` events of the message. */

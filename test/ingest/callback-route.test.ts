@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { basicAuthorization, CALLBACK_URL, postCallback } from "../helpers/callback";
 import { element } from "../helpers/fixtures";
 import { expectError, fetchWithVars } from "../helpers/http";
@@ -7,8 +7,24 @@ import { expectError, fetchWithVars } from "../helpers/http";
 const delivered = () => element("spec2026__message-delivered_sms.object.json");
 
 /** The callback route of a deployment with some configuration changed. */
-function fetchWith(vars: Partial<Record<keyof Env, string>>, init: RequestInit = {}): Promise<Response> {
-	return fetchWithVars(vars, new Request(CALLBACK_URL, { method: "POST", ...init }));
+function fetchWith(
+	vars: Partial<Record<keyof Env, string>>,
+	init: RequestInit = {},
+	url = CALLBACK_URL,
+): Promise<Response> {
+	return fetchWithVars(vars, new Request(url, { method: "POST", ...init }));
+}
+
+/** `wrangler dev` on this machine. */
+const LOCAL_CALLBACK_URL = "http://127.0.0.1:8787/bandwidth/messaging";
+
+afterEach(() => {
+	vi.restoreAllMocks();
+});
+
+/** The JSON log lines written through one console method. */
+function logLines(spy: MockInstance): Array<Record<string, unknown>> {
+	return spy.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
 }
 
 describe("authentication", () => {
@@ -43,23 +59,65 @@ describe("authentication", () => {
 		await expectError(response, 401, "unauthorized");
 	});
 
-	it("answers 503 not_configured while credentials are unset", async () => {
+	it("answers 503 not_configured while credentials are unset, telling the caller no more than that", async () => {
+		const error = vi.spyOn(console, "error");
 		const response = await fetchWith(
 			{ BANDWIDTH_USERNAME: "", BANDWIDTH_PASSWORD: "" },
 			{ body: JSON.stringify([delivered()]), headers: { authorization: basicAuthorization() } },
 		);
-		await expectError(response, 503, "not_configured");
+		expect(await expectError(response, 503, "not_configured")).toBe("the relay is not configured");
+		expect(logLines(error)).toContainEqual(
+			expect.objectContaining({
+				event: "callback_credentials_unset",
+				message: expect.stringContaining("BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD are not set"),
+			}),
+		);
 	});
 
-	it("accepts unauthenticated callbacks only when ALLOW_UNAUTHENTICATED is true and no credentials are set", async () => {
+	it("accepts unauthenticated callbacks only when ALLOW_UNAUTHENTICATED is true, no credentials are set, and the request is local", async () => {
+		const open = { BANDWIDTH_USERNAME: "", BANDWIDTH_PASSWORD: "", ALLOW_UNAUTHENTICATED: "true" };
+		const body = () => JSON.stringify([delivered()]);
+		expect((await fetchWith(open, { body: body() }, LOCAL_CALLBACK_URL)).status).toBe(200);
+		const fromLoopback = { body: body(), headers: { "cf-connecting-ip": "::1" } };
+		expect((await fetchWith(open, fromLoopback, "http://localhost:8787/bandwidth/messaging")).status).toBe(200);
+		// Set credentials still win over the development switch.
+		const guarded = await fetchWith({ ALLOW_UNAUTHENTICATED: "true" }, { body: body() }, LOCAL_CALLBACK_URL);
+		await expectError(guarded, 401, "unauthorized");
+	});
+
+	it.each([
+		["a deployed host", CALLBACK_URL, undefined],
+		["a client on the internet", LOCAL_CALLBACK_URL, "203.0.113.9"],
+		[
+			"a deployed host reached from loopback",
+			"https://bandwidth-relay.acme.workers.dev/bandwidth/messaging",
+			"127.0.0.1",
+		],
+	])("ignores ALLOW_UNAUTHENTICATED for a request to %s", async (_, url, clientIp) => {
+		const error = vi.spyOn(console, "error");
 		const response = await fetchWith(
 			{ BANDWIDTH_USERNAME: "", BANDWIDTH_PASSWORD: "", ALLOW_UNAUTHENTICATED: "true" },
-			{ body: JSON.stringify([delivered()]) },
+			{ body: JSON.stringify([delivered()]), headers: clientIp === undefined ? {} : { "cf-connecting-ip": clientIp } },
+			url,
 		);
-		expect(response.status).toBe(200);
-		// Set credentials still win over the development switch.
-		const guarded = await fetchWith({ ALLOW_UNAUTHENTICATED: "true" }, { body: JSON.stringify([delivered()]) });
-		await expectError(guarded, 401, "unauthorized");
+		expect(await expectError(response, 503, "not_configured")).toBe("the relay is not configured");
+		expect(logLines(error)).toContainEqual(
+			expect.objectContaining({
+				event: "callback_credentials_unset",
+				message: expect.stringContaining("ALLOW_UNAUTHENTICATED=true applies only to loopback requests"),
+			}),
+		);
+	});
+
+	it("counts refused credentials instead of logging a line for each", async () => {
+		const spies = [vi.spyOn(console, "log"), vi.spyOn(console, "warn"), vi.spyOn(console, "error")];
+		for (let i = 0; i < 5; i += 1) {
+			const authorization = i % 2 === 0 ? null : basicAuthorization("bandwidth", "nope");
+			await expectError(await postCallback([delivered()], { authorization }), 401, "unauthorized");
+		}
+		const lines = spies.flatMap(logLines);
+		expect(lines.filter((line) => line.event !== "callback_unauthorized_total")).toEqual([]);
+		expect(lines.length).toBeLessThanOrEqual(1);
 	});
 
 	it("answers 503 when a setting is invalid rather than guessing", async () => {
@@ -70,13 +128,16 @@ describe("authentication", () => {
 		await expectError(response, 503, "not_configured");
 	});
 
-	it("refuses a body cap past what a quarantine row can hold", async () => {
+	it("refuses a body cap past what a quarantine row can hold, naming it in the log only", async () => {
+		const error = vi.spyOn(console, "error");
 		const response = await fetchWith(
 			{ MAX_BODY_BYTES: "5000000" },
 			{ body: JSON.stringify([delivered()]), headers: { authorization: basicAuthorization() } },
 		);
-		const message = await expectError(response, 503, "not_configured");
-		expect(message).toContain("MAX_BODY_BYTES must be at most 1800000");
+		expect(await expectError(response, 503, "not_configured")).toBe("the relay is not configured");
+		expect(logLines(error)).toContainEqual(
+			expect.objectContaining({ event: "config_invalid", message: "MAX_BODY_BYTES must be at most 1800000" }),
+		);
 	});
 });
 

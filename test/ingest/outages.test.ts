@@ -1,66 +1,80 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { MessageLedger } from "../../src/ledger/message-ledger.do";
+import { prepareElement } from "../../src/ingest/prepare-element";
+import { drainHandoffs } from "../../src/ledger/drain-handoffs";
+import { COPIED } from "../../src/ledger/ledger-store";
 import { postCallback } from "../helpers/callback";
+import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { ledgerStub, pendingInLedger, waitForDrainBackoff, withLedgerBroken } from "../helpers/ledger";
-import {
-	deliveriesOf,
-	eventsOf,
-	quarantineRows,
-	waitForDeliveries,
-	waitForEvents,
-	withTableRenamed,
-} from "../helpers/storage";
+import { deliveriesOf, eventsOf, quarantineRows, waitForEvents, withTableRenamed } from "../helpers/storage";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 async function expectForwardedOnce(eventId: string): Promise<void> {
-	await waitForDeliveries(eventId, 1);
+	await waitForForwarded(eventId);
 	await settle();
-	expect((await deliveriesOf(eventId)).map((row) => row.outcome)).toEqual(["delivered"]);
+	expect((await receivedAt()).filter((request) => request.headers["webhook-id"] === eventId)).toHaveLength(1);
+	// A first-try success is counted, not recorded one by one.
+	expect(await deliveriesOf(eventId)).toEqual([]);
 }
 
 describe("D1 or the queue down while the outbox drains", () => {
-	it("still answers 200, keeps the event in the outbox, and drains it once D1 is back", async () => {
+	it("forwards while D1 refuses every write, stores the event once D1 is back, and never forwards it twice", async () => {
 		const event = element("spec2026__message-delivered_sms.object.json");
 		const id = event.message.id;
+		let eventId = "";
 		await withTableRenamed("events", async () => {
 			const response = await postCallback([event]);
 			expect(response.status).toBe(200);
 			expect(await response.json()).toMatchObject({ stored: 1 });
+			const [pending] = await vi.waitUntil(async () => {
+				const rows = await pendingInLedger(id);
+				return rows.length > 0 ? rows : undefined;
+			});
+			eventId = pending!.id;
+			// Forwarded during the outage; only the D1 copy waits.
+			await waitForForwarded(eventId);
+			expect(pending).toMatchObject({ copied: COPIED.queue });
 			await waitForDrainBackoff(id);
-			expect(await pendingInLedger(id)).toEqual([expect.objectContaining({ sequence: 1, has_body: 1 })]);
+			// While its D1 copy backs off, the ledger hands new rows to the Worker for the queue alone.
+			const next = element("spec2026__message-sending.object.json", { messageId: id, to: "+15550000001" });
+			const entry = await prepareElement(next, new Date().toISOString());
+			if (entry.kind !== "event") throw new Error("invalid fixture");
+			const accepted = await ledgerStub(id).accept([entry.entry]);
+			expect(accepted.handoff?.targets).toBe(COPIED.queue);
+			await drainHandoffs(env, [accepted.handoff!]);
+			await waitForForwarded(entry.entry.id);
 		});
 
-		expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
-		const [row] = await waitForEvents(id, 1);
+		// The ledger's alarm comes back on its backoff and stores both.
+		await waitForEvents(id, 2, 15_000);
 		expect(await pendingInLedger(id)).toEqual([]);
-		await expectForwardedOnce(row!.id);
-		expect(await eventsOf(id)).toHaveLength(1);
-	});
+		await settle();
+		await expectForwardedOnce(eventId);
+		expect(await eventsOf(id)).toHaveLength(2);
+	}, 30_000);
 
-	it("keeps the event when the queue send fails, and queues it once after recovery", async () => {
+	it("stores the event when the queue send fails, and queues it once after recovery", async () => {
 		const event = element("spec2026__message-delivered_sms.object.json");
-		const id = event.message.id;
+		const prepared = await prepareElement(event, new Date().toISOString());
+		if (prepared.kind !== "event") throw new Error("invalid fixture");
+		const stub = ledgerStub(event.message.id);
+		const { handoff } = await stub.accept([prepared.entry]);
 		// Cloudflare Queues cannot be made to fail on demand locally; the real binding is wrapped so
-		// that its next send throws, as a Queues outage would.
-		await runInDurableObject(ledgerStub(id), (instance: MessageLedger) => {
-			const queue = (instance as unknown as { env: Env }).env.FORWARD_QUEUE;
-			vi.spyOn(queue, "sendBatch").mockRejectedValueOnce(new Error("Queue send failed: service unavailable"));
-		});
+		// that the Worker's send throws, as a Queues outage would.
+		const failingQueue = {
+			sendBatch: () => Promise.reject(new Error("Queue send failed: service unavailable")),
+		} as unknown as Queue;
+		await drainHandoffs({ ...env, FORWARD_QUEUE: failingQueue }, [handoff!]);
+		// D1 has the row all the same; the outbox keeps it for the queue.
+		expect(await eventsOf(event.message.id)).toHaveLength(1);
+		expect(await pendingInLedger(event.message.id)).toEqual([expect.objectContaining({ copied: COPIED.d1 })]);
 
-		const response = await postCallback([event]);
-		expect(response.status).toBe(200);
-		await waitForDrainBackoff(id);
-		// D1 already has the row; the outbox still holds it because the send failed.
-		expect(await eventsOf(id)).toHaveLength(1);
-		expect(await pendingInLedger(id)).toHaveLength(1);
-
-		expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
-		expect(await pendingInLedger(id)).toEqual([]);
-		const [row] = await eventsOf(id);
-		await expectForwardedOnce(row!.id);
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect(await pendingInLedger(event.message.id)).toEqual([]);
+		await expectForwardedOnce(prepared.entry.id);
 	});
 });
 

@@ -1,73 +1,70 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { expect, it, vi } from "vitest";
-import type { MessageLedger } from "../../src/ledger/message-ledger.do";
+import { expect, it } from "vitest";
+import { ARCHIVE_CLOSE_MS } from "../../src/ledger/message-ledger.do";
+import { archiveCounts, archivedIds } from "../helpers/archive";
 import { postCallback } from "../helpers/callback";
+import { waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
-import { alarmOf, ledgerStub, waitForDrainBackoff } from "../helpers/ledger";
+import { ledgerStub, partitionsOf, pendingInLedger } from "../helpers/ledger";
 import { eventsOf, waitForEvents, withTableRenamed } from "../helpers/storage";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 
-/** The ledger's own tables; none means it holds no storage at all. */
-function tablesOf(messageId: string): Promise<string[]> {
-	return runInDurableObject(ledgerStub(messageId), (_instance: MessageLedger, state) =>
-		state.storage.sql
-			.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 1) != '_'")
-			.toArray()
-			.map((row) => row.name),
-	);
-}
-
-it("remembers ids for RETENTION_DAYS after its last event, then clears itself", async () => {
+it("archives each closed hour once, remembers ids for DEDUPE_DAYS, then drops the whole day", async () => {
 	const event = element("spec2026__message-delivered_sms.object.json");
-	const id = event.message.id;
+	const messageId = event.message.id;
 	await postCallback([event]);
-	await waitForEvents(id, 1);
+	const [row] = await waitForEvents(messageId, 1);
+	await waitForForwarded(row!.id);
+	const stub = ledgerStub(messageId);
 
-	// Drained: the ledger keeps only the memory of the id, until 30 days after the last event.
-	const alarm = await vi.waitUntil(async () => {
-		const at = await alarmOf(id);
-		return at !== null && at > Date.now() + DAY_MS ? at : undefined;
-	});
-	expect(alarm).toBeGreaterThan(Date.now() + 29 * DAY_MS);
-	expect(alarm).toBeLessThanOrEqual(Date.now() + 30 * DAY_MS);
+	// The current hour is still open: nothing of it is archived yet.
+	const now = await stub.maintain(Date.now());
+	expect(now.archivedThrough! <= new Date().toISOString().slice(0, 13)).toBe(true);
+	expect((await archiveCounts()).get(row!.id)).toBeUndefined();
+
+	// A day later: archived (once, even when maintenance runs twice), still remembered.
+	const later = Date.now() + DAY_MS;
+	const report = await stub.maintain(later);
+	await stub.maintain(later);
+	expect(report.archivedThrough).toBe(new Date(later - ARCHIVE_CLOSE_MS).toISOString().slice(0, 13));
+	expect((await archiveCounts()).get(row!.id)).toBe(1);
+	const [[key]] = (await archivedIds()).filter(([, id]) => id === row!.id) as [[string, string]];
+	expect(key).toMatch(/^events\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/ledger-\d{2}-000\.ndjson\.gz$/);
+	expect(report.dropped).toEqual([]);
 	expect(await (await postCallback([event])).json()).toMatchObject({ duplicates: 1 });
 
-	// Age the ledger past its retention and let the alarm fire.
-	await runInDurableObject(ledgerStub(id), (_instance: MessageLedger, state) => {
-		state.storage.sql.exec("UPDATE events SET received_at = ?", new Date(Date.now() - 31 * DAY_MS).toISOString());
-	});
-	expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
-	expect(await tablesOf(id)).toEqual([]);
-	expect(await alarmOf(id)).toBeNull();
-
-	// Forgotten: the same event is new again, and the ledger starts over.
+	// Past DEDUPE_DAYS (5): the day's table goes, and the same event is new again.
+	const past = await stub.maintain(Date.now() + 6 * DAY_MS + HOUR_MS);
+	expect(past.dropped.length).toBeGreaterThanOrEqual(1);
+	expect(await partitionsOf(messageId)).toEqual([]);
 	expect(await (await postCallback([event])).json()).toMatchObject({ stored: 1, duplicates: 0 });
-	expect(await tablesOf(id)).toEqual(["events"]);
+	expect((await archiveCounts()).get(row!.id)).toBe(1);
 });
 
-it("never forgets an event it has not drained, however old", async () => {
+it("never forgets a day while one of its rows still waits for a copy", async () => {
 	const event = element("spec2026__message-delivered_sms.object.json");
-	const id = event.message.id;
-	const countRows = () =>
-		runInDurableObject(ledgerStub(id), (_instance: MessageLedger, state) =>
-			state.storage.sql
-				.exec<{ n: number; pending: number }>(
-					"SELECT count(*) AS n, coalesce(sum(state != 1), 0) AS pending FROM events",
-				)
-				.one(),
-		);
+	const messageId = event.message.id;
+	const stub = ledgerStub(messageId);
 	await withTableRenamed("events", async () => {
-		await postCallback([event]);
-		await waitForDrainBackoff(id);
-		await runInDurableObject(ledgerStub(id), (_instance: MessageLedger, state) => {
-			state.storage.sql.exec("UPDATE events SET received_at = ?", new Date(Date.now() - 90 * DAY_MS).toISOString());
-		});
-		expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
-		expect(await countRows()).toEqual({ n: 1, pending: 1 });
+		const answer = await postCallback([event]);
+		expect(answer.status).toBe(200);
+		const [pending] = await (async () => {
+			for (;;) {
+				const rows = await pendingInLedger(messageId);
+				if (rows.length > 0) return rows;
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+		})();
+		await waitForForwarded(pending!.id);
+		const report = await stub.maintain(Date.now() + 10 * DAY_MS);
+		expect(report.dropped).toEqual([]);
+		expect(await partitionsOf(messageId)).not.toEqual([]);
 	});
-	// D1 is back: the event drains first, and only then is the stale ledger cleared.
-	expect(await runDurableObjectAlarm(ledgerStub(id))).toBe(true);
-	expect(await eventsOf(id)).toHaveLength(1);
-	expect(await tablesOf(id)).toEqual([]);
+	// D1 is back: the ledger's alarm stores the row (on its backoff), and only then may the day go.
+	await waitForEvents(messageId, 1, 10_000);
+	expect(await pendingInLedger(messageId)).toEqual([]);
+	const report = await stub.maintain(Date.now() + 10 * DAY_MS);
+	expect(report.dropped.length).toBeGreaterThanOrEqual(1);
+	expect(await eventsOf(messageId)).toHaveLength(1);
 });

@@ -1,13 +1,14 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { prepareElement } from "../../src/ingest/prepare-element";
 import { drainHandoffs } from "../../src/ledger/drain-handoffs";
-import type { LedgerEntry } from "../../src/ledger/ledger-store";
-import { HANDOFF_COPY_WINDOW_MS, HANDOFF_GRACE_MS, type MessageLedger } from "../../src/ledger/message-ledger.do";
+import { COPIED, type LedgerEntry } from "../../src/ledger/ledger-store";
+import { HANDOFF_COPY_WINDOW_MS, HANDOFF_GRACE_MS } from "../../src/ledger/message-ledger.do";
+import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { alarmOf, ledgerStub, pendingInLedger } from "../helpers/ledger";
-import { eventsOf, waitForDeliveries, waitForEvents } from "../helpers/storage";
+import { eventsOf, waitForEvents, withTableRenamed } from "../helpers/storage";
 
 async function entryFor(name: string, overrides: Parameters<typeof element>[1] = {}): Promise<LedgerEntry> {
 	const prepared = await prepareElement(element(name, overrides), new Date().toISOString());
@@ -15,56 +16,77 @@ async function entryFor(name: string, overrides: Parameters<typeof element>[1] =
 	return prepared.entry;
 }
 
+async function forwardedCount(eventId: string): Promise<number> {
+	return (await receivedAt()).filter((request) => request.headers["webhook-id"] === eventId).length;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
 describe("handing rows to the delivering Worker", () => {
-	it("hands new rows back with their sequence", async () => {
+	it("hands new rows back with their sequence and both copies to make, and arms no alarm for them", async () => {
 		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
-		const result = await ledgerStub(entry.message_id).accept([entry]);
+		const stub = ledgerStub(entry.message_id);
+		const alarmBefore = await alarmOf(entry.message_id);
+		const result = await stub.accept([entry]);
 		expect(result).toMatchObject({ stored: 1, duplicates: 0 });
+		expect(result.handoff?.targets).toBe(COPIED.all);
 		expect(result.handoff?.rows).toEqual([
-			expect.objectContaining({ id: entry.id, sequence: 1, status: "delivered", status_rank: 3 }),
+			expect.objectContaining({ id: entry.id, sequence: 1, status: "delivered", status_rank: 3, copied: 0 }),
 		]);
 		expect(JSON.parse(result.handoff!.rows[0]!.normalized_json).data.sequence).toBe(1);
-		// Until the Worker reports, the ledger only waits for it, up to the grace period.
-		const alarm = await alarmOf(entry.message_id);
-		expect(alarm).toBeGreaterThan(Date.now() + HANDOFF_GRACE_MS - 5000);
-		expect(await runDurableObjectAlarm(ledgerStub(entry.message_id))).toBe(true);
-		expect(await pendingInLedger(entry.message_id)).toHaveLength(1);
+		// The fast path writes no alarm: an unreported handoff is the cron's to take back.
+		expect(await alarmOf(entry.message_id)).toBe(alarmBefore);
+		await drainHandoffs(env, [result.handoff!]);
+		expect(await pendingInLedger(entry.message_id)).toEqual([]);
+		await waitForEvents(entry.message_id, 1);
+		await waitForForwarded(entry.id);
 	});
 
-	it("takes back rows a Worker never reported on, and drains them itself", async () => {
+	it("takes back rows a Worker never reported on at the next maintenance, and drains them itself", async () => {
 		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
 		const stub = ledgerStub(entry.message_id);
 		expect((await stub.accept([entry])).handoff).not.toBeNull();
-		await runInDurableObject(stub, (_instance: MessageLedger, state) => {
-			state.storage.sql.exec("UPDATE events SET handed_off_at = ?", Date.now() - HANDOFF_GRACE_MS - 1);
-		});
+		const early = await stub.maintain(Date.now());
+		expect(early.reclaimed).toBe(0);
+		const report = await stub.maintain(Date.now() + HANDOFF_GRACE_MS + 1);
+		expect(report.reclaimed).toBeGreaterThanOrEqual(1);
+		expect(await pendingInLedger(entry.message_id)).toEqual([expect.objectContaining({ id: entry.id, copied: 0 })]);
+		expect(await alarmOf(entry.message_id)).not.toBeNull();
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		expect(await pendingInLedger(entry.message_id)).toEqual([]);
 		await waitForEvents(entry.message_id, 1);
-		await waitForDeliveries(entry.id, 1);
+		await waitForForwarded(entry.id);
 	});
 
-	it("keeps new rows for its own drain while older ones wait", async () => {
-		const first = await entryFor("spec2026__message-sending.object.json");
-		const stub = ledgerStub(first.message_id);
-		await stub.accept([first]);
-		await stub.settleHandoff([], [1]);
-		const later = await entryFor("spec2026__message-delivered_sms.object.json", { messageId: first.message_id });
-		const result = await stub.accept([later]);
-		expect(result).toMatchObject({ stored: 1, handoff: null });
-		expect((await pendingInLedger(first.message_id)).map((row) => row.sequence)).toEqual([1, 2]);
+	it("records each copy on its own: a row the Worker queued but could not store waits for D1 only", async () => {
+		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
+		const stub = ledgerStub(entry.message_id);
+		const { handoff } = await stub.accept([entry]);
+		await withTableRenamed("events", async () => {
+			await drainHandoffs(env, [handoff!]);
+			await waitForForwarded(entry.id);
+			expect(await pendingInLedger(entry.message_id)).toEqual([
+				expect.objectContaining({ id: entry.id, copied: COPIED.queue }),
+			]);
+		});
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
-		expect((await waitForEvents(first.message_id, 2)).map((row) => row.sequence)).toEqual([1, 2]);
+		await waitForEvents(entry.message_id, 1);
+		expect(await pendingInLedger(entry.message_id)).toEqual([]);
+		await settle();
+		expect(await forwardedCount(entry.id)).toBe(1);
 	});
 
-	it("marks reported rows drained and forgets nothing it was not told", async () => {
+	it("keeps the sequences of one message in order across calls", async () => {
 		const a = await entryFor("spec2026__message-sending.object.json");
 		const b = await entryFor("spec2026__message-delivered_sms.object.json", { messageId: a.message_id });
 		const stub = ledgerStub(a.message_id);
-		const { handoff } = await stub.accept([a, b]);
-		expect(handoff?.rows.map((row) => row.sequence)).toEqual([1, 2]);
-		await stub.settleHandoff([1], [2]);
-		expect(await pendingInLedger(a.message_id)).toEqual([expect.objectContaining({ sequence: 2, has_body: 1 })]);
+		const first = await stub.accept([a]);
+		const second = await stub.accept([b, a]);
+		expect(first.handoff?.rows.map((row) => row.sequence)).toEqual([1]);
+		expect(second).toMatchObject({ stored: 1, duplicates: 1 });
+		expect(second.handoff?.rows.map((row) => row.sequence)).toEqual([2]);
+		await drainHandoffs(env, [first.handoff!, second.handoff!]);
+		expect((await waitForEvents(a.message_id, 2)).map((row) => row.sequence)).toEqual([1, 2]);
 	});
 
 	it("settles a handoff of more rows than one query may bind parameters for", async () => {
@@ -77,9 +99,16 @@ describe("handing rows to the delivering Worker", () => {
 		const stub = ledgerStub(first.message_id);
 		const { stored, handoff } = await stub.accept(entries);
 		expect(stored).toBe(150);
-		const sequences = handoff!.rows.map((row) => row.sequence);
-		await stub.settleHandoff(sequences.slice(0, 120), sequences.slice(120));
-		expect((await pendingInLedger(first.message_id)).map((row) => row.sequence)).toEqual(sequences.slice(120));
+		const reports = handoff!.rows.map((row, index) => ({
+			partition: row.partition,
+			messageId: row.message_id,
+			id: row.id,
+			copied: index < 120 ? COPIED.all : 0,
+		}));
+		await stub.settle(reports);
+		expect((await pendingInLedger(first.message_id)).map((row) => row.sequence)).toEqual(
+			handoff!.rows.slice(120).map((row) => row.sequence),
+		);
 	});
 
 	it("gives a handoff back untouched once its copy-out window has closed", async () => {
@@ -88,16 +117,24 @@ describe("handing rows to the delivering Worker", () => {
 		const { handoff } = await stub.accept([entry]);
 		const sendBatch = vi.spyOn(env.FORWARD_QUEUE, "sendBatch");
 		try {
-			// As if the Worker's answer had been held up past the window by a slow ledger or D1.
-			await drainHandoffs(env, [{ ...handoff!, handedOffAt: Date.now() - HANDOFF_COPY_WINDOW_MS - 1 }]);
+			// As if the Worker's answer had been held up past the window by a slow ledger.
+			await drainHandoffs(env, [handoff!], Date.now() - HANDOFF_COPY_WINDOW_MS - 1);
 			expect(sendBatch).not.toHaveBeenCalled();
 		} finally {
 			sendBatch.mockRestore();
 		}
 		expect(await eventsOf(entry.message_id)).toEqual([]);
-		expect(await pendingInLedger(entry.message_id)).toEqual([expect.objectContaining({ sequence: 1, has_body: 1 })]);
+		expect(await pendingInLedger(entry.message_id)).toEqual([expect.objectContaining({ sequence: 1, copied: 0 })]);
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		await waitForEvents(entry.message_id, 1);
-		await waitForDeliveries(entry.id, 1);
+		await waitForForwarded(entry.id);
+	});
+
+	it("serves a stored event's body to the consumer of a job too large to carry it", async () => {
+		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
+		const stub = ledgerStub(entry.message_id);
+		const { handoff } = await stub.accept([entry]);
+		expect(await stub.body(entry.message_id, entry.id)).toBe(handoff!.rows[0]!.normalized_json);
+		expect(await stub.body(entry.message_id, "evt_unknown")).toBeNull();
 	});
 });

@@ -5,6 +5,7 @@ import { chunkForQueue, INLINE_EVENT_MAX_BYTES } from "../../src/ledger/queue-ch
 const encoder = new TextEncoder();
 const row = (sequence: number, bytes: number) => ({
 	id: `evt_${sequence}`,
+	message_id: "msg-1",
 	sequence,
 	normalized_json: JSON.stringify({ pad: "x".repeat(bytes - 10) }),
 });
@@ -21,10 +22,10 @@ describe("chunkForQueue", () => {
 		}
 	});
 
-	it("sends an event over the inline limit as its id alone", () => {
+	it("sends an event over the inline limit as its id and message id, for the consumer to read from the ledger", () => {
 		const [chunk] = chunkForQueue([row(1, INLINE_EVENT_MAX_BYTES + 1), row(2, 500)]);
 		expect(chunk!.messages.map((m) => m.body)).toEqual([
-			{ eventId: "evt_1" },
+			{ eventId: "evt_1", messageId: "msg-1" },
 			{ eventId: "evt_2", event: row(2, 500).normalized_json },
 		]);
 		expect(chunk!.messages.every((m) => m.contentType === "json")).toBe(true);
@@ -32,11 +33,17 @@ describe("chunkForQueue", () => {
 
 	it("measures an event as the queue carries it, escaped inside the job", () => {
 		// A quoted CSV pasted into a text: 84 KB as stored, about 140 KB once escaped again.
-		const quoted = { id: "evt_q", sequence: 1, normalized_json: JSON.stringify({ text: '"a","b"\n'.repeat(6_000) }) };
+		const quoted = {
+			id: "evt_q",
+			message_id: "msg-1",
+			sequence: 1,
+			normalized_json: JSON.stringify({ text: '"a","b"\n'.repeat(6_000) }),
+		};
 		expect(encoder.encode(quoted.normalized_json).byteLength).toBeLessThan(INLINE_EVENT_MAX_BYTES);
-		expect(chunkForQueue([quoted])[0]!.messages[0]!.body).toEqual({ eventId: "evt_q" });
+		expect(chunkForQueue([quoted])[0]!.messages[0]!.body).toEqual({ eventId: "evt_q", messageId: "msg-1" });
 		const rows = Array.from({ length: 40 }, (_, i) => ({
 			id: `evt_${i}`,
+			message_id: "msg-1",
 			sequence: i + 1,
 			normalized_json: JSON.stringify({ text: '"x",'.repeat(2_000) }),
 		}));
@@ -47,9 +54,14 @@ describe("chunkForQueue", () => {
 	});
 
 	it("counts bytes, not characters", () => {
-		const wide = { id: "evt_w", sequence: 1, normalized_json: JSON.stringify({ t: "€".repeat(40_000) }) };
+		const wide = {
+			id: "evt_w",
+			message_id: "msg-1",
+			sequence: 1,
+			normalized_json: JSON.stringify({ t: "€".repeat(40_000) }),
+		};
 		expect(wide.normalized_json.length).toBeLessThan(INLINE_EVENT_MAX_BYTES);
-		expect(chunkForQueue([wide])[0]!.messages[0]!.body).toEqual({ eventId: "evt_w" });
+		expect(chunkForQueue([wide])[0]!.messages[0]!.body).toEqual({ eventId: "evt_w", messageId: "msg-1" });
 	});
 });
 

@@ -1,35 +1,22 @@
-import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { deleteOldestEvents } from "../../src/db/events.repository";
 import { insertQuarantine, markReprocessed, type ReprocessOutcome } from "../../src/db/quarantine.repository";
-import worker from "../../src/index";
-import { purgeExpired } from "../../src/maintenance/purge-expired";
-import { storeElements } from "../helpers/admin";
-import { element, newMessageId } from "../helpers/fixtures";
-import { deliveriesOf, eventsOf, statusesOf, waitForDeliveries } from "../helpers/storage";
+import { purgeExpired, purgeRetention } from "../../src/maintenance/purge-expired";
+import {
+	clearTables,
+	columnOf,
+	eventIdsHeld,
+	insertDeliveryCount,
+	insertDeliveryRow,
+	insertEventRows,
+} from "../helpers/d1-rows";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** wrangler.toml's RETENTION_DAYS. */
-const RETENTION_DAYS = 30;
-const FAR_FUTURE = "2999-01-01T00:00:00.000Z";
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One message, stored and forwarded: its events, status and deliveries rows all exist. */
-async function storedMessage(events = 1): Promise<{ messageId: string; ids: string[] }> {
-	const messageId = newMessageId();
-	const base = Date.parse("2031-01-01T00:00:00.000Z");
-	const ids = await storeElements(
-		Array.from({ length: events }, (_, i) =>
-			element("spec2026__message-received_sms.object.json", {
-				messageId,
-				time: new Date(base + i * 1000).toISOString(),
-			}),
-		),
-	);
-	await Promise.all(ids.map((id) => waitForDeliveries(id, 1)));
-	return { messageId, ids };
-}
+/** The cron's scheduled time in these tests; wrangler.toml's RETENTION_DAYS (30) puts the cutoff at 2031-05-02. */
+const NOW = Date.parse("2031-06-01T00:00:00.000Z");
+const CUTOFF = "2031-05-02T00:00:00.000Z";
+const daysAgo = (days: number) => new Date(NOW - days * DAY_MS).toISOString();
 
 async function quarantineRow(label: string, reprocessed?: { at: string; outcome: ReprocessOutcome }): Promise<string> {
 	const id = `qtn_${label.padEnd(26, "a")}`;
@@ -40,86 +27,163 @@ async function quarantineRow(label: string, reprocessed?: { at: string; outcome:
 	return id;
 }
 
-async function quarantineIds(): Promise<string[]> {
-	const rows = await env.DB.prepare("SELECT id FROM quarantine ORDER BY id").all<{ id: string }>();
-	return rows.results.map((row) => row.id);
-}
+const deliveryEventIds = () => columnOf<string>("SELECT event_id FROM deliveries ORDER BY id", "event_id");
+const countHours = () => columnOf<string>("SELECT hour FROM delivery_counts ORDER BY hour, outcome", "hour");
+const quarantineIds = () => columnOf<string>("SELECT id FROM quarantine ORDER BY id", "id");
 
-async function countRows(table: string): Promise<number> {
-	return (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<number>("n")) ?? 0;
-}
+beforeEach(clearTables);
+afterEach(() => {
+	vi.restoreAllMocks();
+});
 
 describe("retention purge", () => {
-	it("the cron deletes rows older than RETENTION_DAYS before its scheduled time and keeps the rest", async () => {
-		const old = await storedMessage();
-		await pause(5);
-		const cutoff = new Date().toISOString();
-		await pause(5);
-		const recent = await storedMessage();
-		const resolvedOld = await quarantineRow("resolvedold", { at: "2020-02-01T00:00:00.000Z", outcome: "stored" });
-		const duplicateOld = await quarantineRow("duplicateold", { at: "2020-02-01T00:00:00.000Z", outcome: "duplicate" });
-		const stillInvalid = await quarantineRow("stillinvalid", {
-			at: "2020-02-01T00:00:00.000Z",
-			outcome: "still_invalid",
-		});
+	it("deletes what is older than RETENTION_DAYS, each event with its deliveries rows, and keeps the rest", async () => {
+		const [old = "", recent = "", lateReceipt = ""] = await insertEventRows([
+			{ eventTime: daysAgo(40) },
+			{ eventTime: daysAgo(1) },
+			// A delivery receipt that arrived long after its event: D1 keeps it RETENTION_DAYS from receipt.
+			{ eventTime: daysAgo(40), receivedAt: daysAgo(1) },
+		]);
+		await insertDeliveryRow(old, "dead", daysAgo(39));
+		// Replayed yesterday: the row goes with its event, whatever its own age.
+		await insertDeliveryRow(old, "replayed", daysAgo(1));
+		await insertDeliveryRow(recent, "failed", daysAgo(1));
+		await insertDeliveryRow("evt_gone", "dead", daysAgo(35));
+		await insertDeliveryCount(daysAgo(40).slice(0, 13), "delivered", 7);
+		await insertDeliveryCount(daysAgo(40).slice(0, 13), "skipped", 1);
+		await insertDeliveryCount(CUTOFF.slice(0, 13), "delivered", 3);
+		await insertDeliveryCount(daysAgo(1).slice(0, 13), "delivered", 5);
+		const resolvedOld = await quarantineRow("resolvedold", { at: daysAgo(31), outcome: "stored" });
+		const duplicateOld = await quarantineRow("duplicateold", { at: daysAgo(31), outcome: "duplicate" });
+		const stillInvalid = await quarantineRow("stillinvalid", { at: daysAgo(31), outcome: "still_invalid" });
 		const neverReprocessed = await quarantineRow("neverreprocessed");
-		const resolvedRecent = await quarantineRow("resolvedrecent", {
-			at: new Date(Date.parse(cutoff) + 1000).toISOString(),
-			outcome: "stored",
-		});
+		const resolvedRecent = await quarantineRow("resolvedrecent", { at: daysAgo(29), outcome: "stored" });
 
-		const controller = createScheduledController({
-			scheduledTime: Date.parse(cutoff) + RETENTION_DAYS * DAY_MS,
-			cron: "17 * * * *",
-		});
-		await worker.scheduled(controller, env);
+		const result = await purgeRetention(env, NOW, undefined);
 
-		expect(await eventsOf(old.messageId)).toEqual([]);
-		expect(await statusesOf(old.messageId)).toEqual([]);
-		expect(await deliveriesOf(old.ids[0] ?? "")).toEqual([]);
-		expect(await eventsOf(recent.messageId)).toHaveLength(1);
-		expect(await statusesOf(recent.messageId)).toHaveLength(1);
-		expect(await deliveriesOf(recent.ids[0] ?? "")).toHaveLength(1);
-		const kept = await quarantineIds();
-		expect(kept).toEqual(expect.arrayContaining([stillInvalid, neverReprocessed, resolvedRecent]));
-		expect(kept).not.toContain(resolvedOld);
-		expect(kept).not.toContain(duplicateOld);
+		expect(result).toEqual({
+			ok: true,
+			value: {
+				cutoff: CUTOFF,
+				eventsBefore: CUTOFF,
+				deleted: { events: 1, deliveries: 3, deliveryCounts: 2, quarantine: 2 },
+				rounds: 1,
+				complete: true,
+			},
+		});
+		expect(await eventIdsHeld()).toEqual([lateReceipt, recent]);
+		expect(await deliveryEventIds()).toEqual([recent]);
+		expect(await countHours()).toEqual([CUTOFF.slice(0, 13), daysAgo(1).slice(0, 13)]);
+		expect(await quarantineIds()).toEqual([neverReprocessed, resolvedRecent, stillInvalid].sort());
+		expect(await quarantineIds()).not.toContain(resolvedOld);
+		expect(await quarantineIds()).not.toContain(duplicateOld);
+	});
+
+	it("never deletes an event the archive does not hold yet; a later run takes it", async () => {
+		const [, received35 = "", received32 = ""] = await insertEventRows([
+			{ eventTime: daysAgo(40) },
+			{ eventTime: daysAgo(35) },
+			{ eventTime: daysAgo(32) },
+		]);
+		// Replayed within retention: kept while its event is, and deleted with it.
+		await insertDeliveryRow(received35, "replayed", daysAgo(20));
+
+		const behind = await purgeRetention(env, NOW, daysAgo(36));
+		expect(behind).toMatchObject({ ok: true, value: { eventsBefore: daysAgo(36), deleted: { events: 1 } } });
+		expect(await eventIdsHeld()).toEqual([received35, received32]);
+		expect(await deliveryEventIds()).toEqual([received35]);
+
+		const caughtUp = await purgeRetention(env, NOW, daysAgo(0.5));
+		// The archive is ahead of the cutoff now: retention decides again.
+		expect(caughtUp).toMatchObject({
+			ok: true,
+			value: { eventsBefore: CUTOFF, deleted: { events: 2, deliveries: 1 } },
+		});
+		expect(await eventIdsHeld()).toEqual([]);
+	});
+
+	it("compares archivedBefore as a time, not as text, and keeps every event when it is not a time", async () => {
+		// As text "…04:00:00Z" sorts after "…04:00:00.500Z", which would let this unarchived event go.
+		const [id = ""] = await insertEventRows([{ eventTime: "2031-04-01T04:00:00.500Z" }]);
+		const report = await purgeRetention(env, NOW, "2031-04-01T04:00:00Z");
+		expect(report).toMatchObject({ ok: true, value: { eventsBefore: "2031-04-01T04:00:00.000Z" } });
+		expect(await eventIdsHeld()).toEqual([id]);
+
+		const error = vi.spyOn(console, "error").mockImplementation(() => {});
+		await purgeRetention(env, NOW, "yesterday");
+		expect(await eventIdsHeld()).toEqual([id]);
+		expect(error.mock.calls.map(([line]) => JSON.parse(String(line)).event)).toContain("archive_horizon_invalid");
 	});
 
 	it("deletes in bounded chunks and leaves the rest for the next run", async () => {
-		// Start from empty tables, so the counts below are this test's rows only.
-		expect((await purgeExpired(env.DB, FAR_FUTURE)).complete).toBe(true);
-		const { messageId } = await storedMessage(12);
+		const ids = await insertEventRows(Array.from({ length: 12 }, (_, i) => ({ eventTime: daysAgo(60 - i) })));
+		for (const id of ids) await insertDeliveryRow(id, "replayed", daysAgo(1));
+		const bounds = { cutoff: CUTOFF, archivedBefore: undefined };
 
-		const first = await purgeExpired(env.DB, FAR_FUTURE, { chunkRows: 5, maxRounds: 2 });
+		const first = await purgeExpired(env.DB, bounds, { chunkRows: 5, maxRounds: 2 });
 		expect(first).toEqual({
-			cutoff: FAR_FUTURE,
-			deleted: { events: 10, deliveries: 10, quarantine: 0 },
+			cutoff: CUTOFF,
+			eventsBefore: CUTOFF,
+			deleted: { events: 10, deliveries: 10, deliveryCounts: 0, quarantine: 0 },
 			rounds: 2,
 			complete: false,
 		});
-		expect(await eventsOf(messageId)).toHaveLength(2);
-		expect(await countRows("deliveries")).toBe(2);
+		// Oldest first.
+		expect(await eventIdsHeld()).toEqual(ids.slice(10));
+		expect(await deliveryEventIds()).toEqual(ids.slice(10));
 
-		const second = await purgeExpired(env.DB, FAR_FUTURE, { chunkRows: 5, maxRounds: 2 });
-		expect(second).toEqual({
-			cutoff: FAR_FUTURE,
-			deleted: { events: 2, deliveries: 2, quarantine: 0 },
-			rounds: 1,
-			complete: true,
-		});
-		expect(await countRows("events")).toBe(0);
+		const second = await purgeExpired(env.DB, bounds, { chunkRows: 5, maxRounds: 2 });
+		expect(second).toMatchObject({ deleted: { events: 2, deliveries: 2 }, rounds: 1, complete: true });
+		expect(await eventIdsHeld()).toEqual([]);
+	});
+
+	it("walks deliveries in id order and stops at the first row newer than the cutoff", async () => {
+		for (const days of [45, 44, 43, 42, 2, 1]) await insertDeliveryRow("evt_elsewhere", "dead", daysAgo(days));
+		const report = await purgeExpired(
+			env.DB,
+			{ cutoff: CUTOFF, archivedBefore: undefined },
+			{ chunkRows: 2, maxRounds: 10 },
+		);
+		expect(report.deleted.deliveries).toBe(4);
+		// Rounds 1 and 2 take two old rows each; round 3 meets the newer rows and ends the walk.
+		expect(report.rounds).toBe(3);
+		expect(await columnOf<string>("SELECT at FROM deliveries ORDER BY id", "at")).toEqual([daysAgo(2), daysAgo(1)]);
+	});
+
+	it("reads the expired events a chunk deletes, not the rest of the table", async () => {
+		await insertEventRows(Array.from({ length: 300 }, (_, i) => ({ eventTime: daysAgo(10 - i / 100) })));
+		await insertEventRows([
+			{ eventTime: daysAgo(50) },
+			{ eventTime: daysAgo(49) },
+			{ eventTime: daysAgo(40), receivedAt: daysAgo(1) },
+		]);
+		const chunk = deleteOldestEvents(env.DB, CUTOFF, 1000);
+		const [deliveries, events] = await env.DB.batch([chunk.deliveries, chunk.events]);
+		expect(events?.meta.changes).toBe(2);
+		// Through events_time: the three entries before the cutoff, one past it, and their table rows.
+		expect(events?.meta.rows_read).toBeGreaterThan(0);
+		expect(events?.meta.rows_read).toBeLessThan(20);
+		expect(deliveries?.meta.rows_read).toBeLessThan(20);
 	});
 
 	it("purges nothing that is not older than the cutoff", async () => {
-		const { messageId, ids } = await storedMessage(2);
-		const report = await purgeExpired(env.DB, "2000-01-01T00:00:00.000Z");
+		const ids = await insertEventRows([{ eventTime: daysAgo(29) }, { eventTime: daysAgo(1) }]);
+		await insertDeliveryRow(ids[1] ?? "", "dead", daysAgo(1));
+		const report = await purgeRetention(env, NOW, undefined);
 		expect(report).toMatchObject({
-			deleted: { events: 0, deliveries: 0, quarantine: 0 },
-			rounds: 1,
-			complete: true,
+			ok: true,
+			value: { deleted: { events: 0, deliveries: 0, deliveryCounts: 0, quarantine: 0 }, rounds: 1, complete: true },
 		});
-		expect(await eventsOf(messageId)).toHaveLength(2);
-		expect(await deliveriesOf(ids[1] ?? "")).toHaveLength(1);
+		expect(await eventIdsHeld()).toEqual(ids);
+		expect(await deliveryEventIds()).toEqual([ids[1]]);
+	});
+
+	it("deletes nothing while RETENTION_DAYS is invalid, and says so", async () => {
+		const ids = await insertEventRows([{ eventTime: daysAgo(400) }]);
+		const error = vi.spyOn(console, "error").mockImplementation(() => {});
+		const result = await purgeRetention({ ...env, RETENTION_DAYS: "a month" }, NOW, undefined);
+		expect(result).toEqual({ ok: false, reason: "config_invalid" });
+		expect(await eventIdsHeld()).toEqual(ids);
+		expect(error).toHaveBeenCalledWith(expect.stringContaining('"event":"config_invalid"'));
 	});
 });

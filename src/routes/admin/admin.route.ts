@@ -1,9 +1,11 @@
 import { Hono } from "hono";
 import { adminAuth } from "../../http/admin-auth";
 import type { AppEnv } from "../../http/app-env";
+import { archiveRoute } from "./archive.route";
 import { deliveriesRoute } from "./deliveries.route";
 import { eventsRoute } from "./events.route";
 import { messagesRoute } from "./messages.route";
+import { meterRoute } from "./meter.route";
 import { quarantineRoute } from "./quarantine.route";
 import { replayRoute } from "./replay.route";
 import { statsRoute } from "./stats.route";
@@ -16,4 +18,6 @@ export const adminRoute = new Hono<AppEnv>()
 	.route("/", quarantineRoute)
 	.route("/", deliveriesRoute)
 	.route("/", replayRoute)
-	.route("/", statsRoute);
+	.route("/", statsRoute)
+	.route("/", archiveRoute)
+	.route("/", meterRoute);

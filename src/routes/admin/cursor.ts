@@ -46,7 +46,7 @@ export function pageOf<TRow, TItem>(
 	rows: readonly TRow[],
 	limit: number,
 	keyOf: (row: TRow) => readonly (string | number)[],
-	itemOf: (row: TRow) => TItem,
+	itemOf: (row: TRow, index: number) => TItem,
 ): Page<TItem> {
 	const shown = rows.slice(0, limit);
 	const last = shown.at(-1);

@@ -45,7 +45,15 @@ export const eventsRoute = new Hono<AppEnv>()
 			},
 			query.limit + 1,
 		);
-		return c.json(pageOf(rows, query.limit, (row) => [row.event_time, row.id], eventOf));
+		const events = await Promise.all(rows.slice(0, query.limit).map(eventOf));
+		return c.json(
+			pageOf(
+				rows,
+				query.limit,
+				(row) => [row.event_time, row.id],
+				(_row, index) => events[index],
+			),
+		);
 	})
 	.all("/events", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { type DeliveryRow, deliveryOf, selectDeliveriesOfMessage } from "../../db/deliveries.repository";
-import { type EventRow, eventOf, selectEventsOfMessage } from "../../db/events.repository";
+import { eventOf, type StoredBody, selectEventsOfMessage } from "../../db/events.repository";
 import { type MessageStatusRow, recipientStatusOf, selectStatusesOfMessage } from "../../db/message-status.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
@@ -20,12 +20,12 @@ export const messagesRoute = new Hono<AppEnv>()
 			selectStatusesOfMessage(db, messageId),
 			selectDeliveriesOfMessage(db, messageId),
 		]);
-		const eventRows = (events?.results ?? []) as Pick<EventRow, "normalized_json">[];
+		const eventRows = (events?.results ?? []) as StoredBody[];
 		if (eventRows.length === 0) throw new NotFoundError("no events are stored for this message id");
 		return c.json({
 			messageId,
 			recipients: ((statuses?.results ?? []) as MessageStatusRow[]).map(recipientStatusOf),
-			events: eventRows.map(eventOf),
+			events: await Promise.all(eventRows.map(eventOf)),
 			deliveries: ((deliveries?.results ?? []) as DeliveryRow[]).map(deliveryOf),
 		});
 	})

@@ -7,14 +7,12 @@ import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import {
 	adminGet,
 	adminListAll,
-	type Delivery,
 	deliveredTwice,
 	type MessageView,
 	mapLimit,
 	postCallback,
 	type StoredEvent,
 	sleep,
-	waitUntil,
 } from "./support/relay-api.ts";
 import { type PlannedEvent, planTraffic } from "./support/traffic.ts";
 
@@ -98,12 +96,7 @@ describe(`${EVENTS} events, each posted ${COPIES}× concurrently`, () => {
 		expect(new Set(stored.map((event) => event.id))).toEqual(expectedIds);
 	});
 
-	it("keeps each message's events in one sequence and records one delivery per event", async () => {
-		await waitUntil(
-			async () => (await adminListAll<Delivery>(relay, "/v1/deliveries?status=delivered")).length >= EVENTS,
-			20_000,
-			() => "delivered rows in D1 deliveries",
-		);
+	it("keeps each message's events in one sequence, each delivered first try (counted, so no deliveries row)", async () => {
 		const messages = [...groupByMessage(plan)];
 		const problems = (
 			await mapLimit(messages, 8, async ([messageId, events]) => {
@@ -116,10 +109,8 @@ describe(`${EVENTS} events, each posted ${COPIES}× concurrently`, () => {
 				const sequences = body.events.map((event) => event.data.sequence);
 				const expected = events.map((_, index) => index + 1);
 				if (JSON.stringify(sequences) !== JSON.stringify(expected)) found.push(`sequences ${sequences}`);
-				for (const id of planned) {
-					const delivered = body.deliveries.filter((row) => row.eventId === id && row.outcome === "delivered");
-					if (delivered.length !== 1) found.push(`${id}: ${delivered.length} delivered rows`);
-				}
+				// The sink saw each event once (above); a first-try success is counted, not recorded.
+				if (body.deliveries.length > 0) found.push(`deliveries rows: ${JSON.stringify(body.deliveries)}`);
 				return found.map((problem) => `${messageId}: ${problem}`);
 			})
 		).flat();

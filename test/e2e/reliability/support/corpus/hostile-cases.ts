@@ -6,6 +6,7 @@ import {
 	callbackRequest,
 	DUPLICATE,
 	type ElementFate,
+	fateBySize,
 	NOT_AN_OBJECT,
 	quarantinedAt,
 	rejected,
@@ -139,19 +140,45 @@ export function hostileCases(factory: ElementFactory, maxBodyBytes: number): Cor
 		text(dupName, dup, [STORED]);
 	}
 
-	// Huge strings and arrays inside one element, under the body cap.
+	// Huge strings and arrays inside one element, under the body cap. README: an event is stored
+	// only if its row fits (fateBySize); identifiers longer than 128 characters are invalid.
 	const room = (element: Element) => maxBodyBytes - JSON.stringify([element]).length - 64;
-	for (const [label, path] of [
-		["message.text", ["message", "text"]],
-		["message.id", ["message", "id"]],
-		["an unknown field's name", []],
+	const tooLong = (path: string): ElementFate => ({
+		fate: "quarantined",
+		reason: new RegExp(`^${path.replace(".", "\\.")}: must be at most 128 characters$`),
+	});
+	for (const [label, path, fate] of [
+		["message.text", ["message", "text"], fateBySize],
+		["an unknown field's name", [], fateBySize],
+		["message.id", ["message", "id"], () => tooLong("message.id")],
+		["message.from", ["message", "from"], () => tooLong("message.from")],
+		["message.owner", ["message", "owner"], () => tooLong("message.owner")],
 	] as const) {
 		const name = `huge/string as ${label}`;
 		const element = valid(name);
 		const big = "z".repeat(room(element));
 		if (path.length === 0) element[big] = 1;
 		else (element.message as Record<string, unknown>)[path[1]] = big;
-		single(name, element, STORED);
+		single(name, element, fate(element));
+	}
+	{
+		// The received value is cut in the reason (README: about 100 characters).
+		const name = "huge/string where the message object belongs";
+		const element = valid(name) as Record<string, unknown>;
+		element.message = "";
+		element.message = "m".repeat(room(element as Element));
+		const reason = /^message: Invalid type: Expected Object but received "m{99}… \(\d+ characters\)$/;
+		single(name, element, { fate: "quarantined", reason });
+	}
+	{
+		// 1e20 is 4 characters in the body and 21 once parsed and serialized again.
+		const name = "huge/1e20 numbers in an unknown field";
+		const element = valid(name);
+		element.extra = "@@numbers@@";
+		const count = Math.floor(room(element) / 5);
+		const body = JSON.stringify([element]).replace('"@@numbers@@"', `[${Array(count).fill("1e20").join(",")}]`);
+		const parsed = (JSON.parse(body) as Record<string, unknown>[])[0] ?? {};
+		text(name, body, [fateBySize(parsed)]);
 	}
 	{
 		const name = "huge/text in an element missing message.owner";

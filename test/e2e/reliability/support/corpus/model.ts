@@ -120,6 +120,52 @@ function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** README: a stored row, every column counted, holds at most 1,800,000 bytes. */
+export const MAX_ROW_BYTES = 1_800_000;
+/** Sizes within this fraction of the limit are too close to call from outside the relay. */
+const SIZE_MARGIN = 0.1;
+
+function checkedSize(bytes: number, what: string): number {
+	if (Math.abs(bytes - MAX_ROW_BYTES) < MAX_ROW_BYTES * SIZE_MARGIN) {
+		throw new Error(`${what} is ${bytes} bytes, too close to the ${MAX_ROW_BYTES}-byte row limit to declare`);
+	}
+	return bytes;
+}
+
+/** A quarantine row holding a marked prefix of the element's JSON, in place of the element. */
+export function truncatedCopyOf(marker: string): (raw: unknown) => boolean {
+	const markerJson = `${JSON.stringify(MARKER)}:${JSON.stringify(marker)}`;
+	return (raw) =>
+		isObject(raw) &&
+		raw.truncated === true &&
+		typeof raw.jsonPrefix === "string" &&
+		raw.jsonPrefix.includes(markerJson);
+}
+
+/**
+ * README "The callback endpoint": a valid element is stored as an event only if its row fits, and
+ * that row holds the element as parsed once (data.bandwidth) and its text, recipients and media a
+ * second time; a larger one is quarantined whole, or, when even its JSON alone does not fit, as a
+ * marked prefix with a reason that says so. `element` is as the relay parses it (1e20 → 21 digits).
+ */
+export function fateBySize(element: Record<string, unknown>): ElementFate {
+	const json = Buffer.byteLength(JSON.stringify(element));
+	const message = isObject(element.message) ? element.message : {};
+	const copies = ["text", "to", "media"].reduce(
+		(sum, key) => sum + (message[key] === undefined ? 0 : Buffer.byteLength(JSON.stringify(message[key]))),
+		0,
+	);
+	if (checkedSize(json + copies, "the event row") <= MAX_ROW_BYTES) return STORED;
+	const reason = /^element: too large to store as an event /;
+	// The row's id, time and reason need well under a kilobyte.
+	if (checkedSize(json + 1000, "the quarantine row") <= MAX_ROW_BYTES) return { fate: "quarantined", reason };
+	return {
+		fate: "quarantined",
+		reason: /^element: too large to store as an event .*; raw_json truncated: /,
+		matches: truncatedCopyOf(String(element[MARKER])),
+	};
+}
+
 function storedProbe(element: Record<string, unknown>): StoredProbe {
 	const message = element.message as Record<string, unknown>;
 	const type = element.type as string;

@@ -2,7 +2,7 @@ import { cloudEventProblems } from "../cloud-event-shape.ts";
 import type { RawResponse } from "../http-exchange.ts";
 import { jsonOf } from "../http-exchange.ts";
 import type { QuarantineItem, StoredEvent } from "../relay-api.ts";
-import { type CorpusCase, MARKER } from "./model.ts";
+import { type CorpusCase, MARKER, MAX_ROW_BYTES } from "./model.ts";
 
 /*
  * Judging the relay against the cases: each function returns what is wrong, one line per problem,
@@ -54,6 +54,11 @@ export function storageProblems(cases: readonly CorpusCase[], events: readonly S
 	const bySubject = new Map<string, StoredEvent[]>();
 	for (const event of events) bySubject.set(event.subject, [...(bySubject.get(event.subject) ?? []), event]);
 	const problems: string[] = [];
+	for (const event of events) {
+		// The normalized event is the bulk of its row; the other columns are bounded identifiers.
+		const bytes = Buffer.byteLength(JSON.stringify(event));
+		if (bytes > MAX_ROW_BYTES) problems.push(`event ${event.id}: ${bytes} bytes, over ${MAX_ROW_BYTES}`);
+	}
 	for (const corpusCase of cases) {
 		const say = (problem: string) => problems.push(`${corpusCase.name}: ${problem}`);
 		for (const id of corpusCase.notStored) {
@@ -86,9 +91,16 @@ function markerOf(raw: unknown): string | undefined {
 	return typeof marker === "string" ? marker : undefined;
 }
 
-/** Each quarantined element has its row with a reason naming the path; rejected requests left none. */
+/**
+ * Each quarantined element has its row with a reason naming the path; rejected requests left none;
+ * every row fits D1's row limit (README), which the local D1 would not enforce by itself.
+ */
 export function quarantineProblems(cases: readonly CorpusCase[], rows: readonly QuarantineItem[]): string[] {
 	const problems: string[] = [];
+	for (const row of rows) {
+		const bytes = Buffer.byteLength(JSON.stringify(row.raw)) + Buffer.byteLength(row.reason);
+		if (bytes > MAX_ROW_BYTES) problems.push(`quarantine row ${row.id}: ${bytes} bytes, over ${MAX_ROW_BYTES}`);
+	}
 	const rejectedNames = new Set(cases.filter((c) => c.expect.kind === "rejected").map((c) => c.name));
 	for (const row of rows) {
 		const marker = markerOf(row.raw)?.replace(/#.*$/, "");

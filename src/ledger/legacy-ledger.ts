@@ -1,0 +1,43 @@
+import type { EventRow } from "../db/events.repository";
+import { errorMessage, log } from "../log";
+import { meter } from "../meter/meter";
+import { sendToQueue, storeInD1 } from "./copy-out";
+
+const RETRY_MS = 60_000;
+
+/*
+ * Before ledger buckets, each message had its own ledger object with one `events` table. Such an
+ * object is never addressed again (buckets have other names), but its alarm still fires: it copies
+ * out what it never drained, then deletes itself. Its memory of ids goes with it, so a Bandwidth
+ * retry of an event accepted in the 24 h before the upgrade can be forwarded a second time, with
+ * the same webhook-id.
+ */
+
+export function isLegacyLedger(sql: SqlStorage): boolean {
+	return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
+}
+
+export async function drainLegacyLedger(
+	ctx: DurableObjectState,
+	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
+): Promise<void> {
+	const rows = ctx.storage.sql
+		.exec<EventRow & Record<string, SqlStorageValue>>(
+			`SELECT id, message_id, sequence, type, direction, recipient, from_number, owner, application_id, error_code,
+			   event_time, received_at, status, status_rank, normalized_json
+			 FROM events WHERE normalized_json IS NOT NULL ORDER BY sequence`,
+		)
+		.toArray();
+	const [sent, stored] = [await sendToQueue(env.FORWARD_QUEUE, rows), await storeInD1(env.DB, rows)];
+	if (sent.error !== null || stored.error !== null) {
+		log.error("legacy_ledger_drain_failed", { rows: rows.length, error: sent.error ?? stored.error });
+		await ctx.storage.setAlarm(Date.now() + RETRY_MS);
+		meter.add("doRowsWritten");
+		return;
+	}
+	try {
+		await ctx.storage.deleteAll();
+	} catch (error) {
+		log.error("legacy_ledger_delete_failed", { error: errorMessage(error) });
+	}
+}

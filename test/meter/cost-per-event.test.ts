@@ -1,0 +1,83 @@
+import { expect, it, vi } from "vitest";
+import { ledgerNameOf } from "../../src/ledger/ledger-client";
+import { type MeterCounts, meter } from "../../src/meter/meter";
+import { postCallback } from "../helpers/callback";
+import { receivedAt } from "../helpers/downstream";
+import { element, newMessageId } from "../helpers/fixtures";
+import type { RecordedRequest } from "../support/downstream-types";
+
+/**
+ * What one Bandwidth callback of one new event costs on the common path (a new message whose
+ * ledger is already running, as every ledger is under steady traffic; stored, forwarded and
+ * delivered on the first try), in billable units. A change that adds a row written,
+ * a request or a queue operation per event changes one of these numbers: update them only on
+ * purpose, and say why in the commit.
+ *
+ * d1BytesStored is left out: D1 grows by whole pages, so one event adds 0 or 4,096 bytes depending
+ * on what ran before (the bench measures it over thousands).
+ */
+const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
+	workerRequests: 2, // the callback, the consumer's batch
+	doRequests: 2,
+	doRowsWritten: 2,
+	doRowsRead: 2,
+	d1RowsWritten: 4,
+	d1RowsRead: 0,
+	queueOps: 3, // write, read, delete of one job under 64 KB
+	r2ClassA: 0,
+	r2ClassB: 0,
+	r2BytesWritten: 0,
+	logLines: 0, // invocation logs are off (wrangler.toml) and the common path writes no line
+	eventsAccepted: 1,
+};
+
+function forwardOf(messageId: string): (request: RecordedRequest) => boolean {
+	return (request) => (JSON.parse(request.body) as { subject?: string }).subject === messageId;
+}
+
+/**
+ * The counts once everything the event set off has run: the forward arrived downstream, and then
+ * the meter stopped moving (the consumer's delete, the ledger's report after the 200).
+ */
+async function settledCounts(messageId: string): Promise<MeterCounts> {
+	await vi.waitUntil(async () => (await receivedAt()).some(forwardOf(messageId)), { timeout: 10_000, interval: 20 });
+	let last = JSON.stringify(meter.snapshot());
+	let quietPolls = 0;
+	return vi.waitUntil(
+		() => {
+			const now = meter.snapshot();
+			const serialized = JSON.stringify(now);
+			quietPolls = serialized === last ? quietPolls + 1 : 0;
+			last = serialized;
+			return quietPolls >= 5 ? now : undefined;
+		},
+		{ timeout: 10_000, interval: 50 },
+	);
+}
+
+async function postAndSettle(event: ReturnType<typeof element>): Promise<MeterCounts> {
+	const response = await postCallback([event]);
+	expect(await response.json()).toEqual({ received: 1, stored: 1, duplicates: 0, quarantined: 0 });
+	return settledCounts(event.message.id);
+}
+
+/** A new message kept by the same ledger as `messageId`: its first event finds the ledger warm. */
+function sameLedgerAs(messageId: string): string {
+	for (;;) {
+		const candidate = newMessageId();
+		if (ledgerNameOf(candidate) === ledgerNameOf(messageId)) return candidate;
+	}
+}
+
+it("pins the billable units of one event on the common path", async () => {
+	const warmUp = element("spec2026__message-sending.object.json");
+	const before = await postAndSettle(warmUp);
+
+	const event = element("spec2026__message-delivered_sms.object.json", { messageId: sameLedgerAs(warmUp.message.id) });
+	const after = await postAndSettle(event);
+
+	const { d1BytesStored: _, ...spent } = Object.fromEntries(
+		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
+	) as MeterCounts;
+	expect(spent).toEqual(COMMON_PATH_PER_EVENT);
+});
