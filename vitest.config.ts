@@ -37,6 +37,8 @@ export default defineConfig(async () => {
 					],
 					test: {
 						name: "workers",
+						// Tests wait for real background work (queues, alarms); see test/helpers/wait.ts.
+						testTimeout: 60_000,
 						include: ["test/**/*.test.ts"],
 						exclude: ["test/e2e/**"],
 						globalSetup: ["./test/setup/downstream.global.ts"],

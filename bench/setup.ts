@@ -56,7 +56,7 @@ interface RelayConfig {
 function writeProbeConfig(dir: string): string {
 	const relay: RelayConfig = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
 	const db = relay.d1_databases.find((binding) => binding.binding === "DB");
-	if (db?.database_id === undefined) throw new Error("wrangler.toml has no D1 binding named DB");
+	if (db === undefined) throw new Error("wrangler.toml has no D1 binding named DB");
 	const path = join(dir, "probe.toml");
 	writeFileSync(
 		path,
@@ -67,7 +67,8 @@ function writeProbeConfig(dir: string): string {
 			"[[d1_databases]]",
 			'binding = "DB"',
 			`database_name = ${JSON.stringify(db.database_name)}`,
-			`database_id = ${JSON.stringify(db.database_id)}`,
+			// Without an id (wrangler provisions it on deploy), local D1 is found by binding name, as the relay's.
+			...(db.database_id === undefined ? [] : [`database_id = ${JSON.stringify(db.database_id)}`]),
 			"",
 		].join("\n"),
 	);

@@ -11,6 +11,10 @@ import { parseIpRange } from "./http/ip-address";
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_BODY_BYTES_LIMIT = 1_800_000;
 const DEFAULT_RETENTION_DAYS = 30;
+export const MIN_RETENTION_DAYS = 2;
+const DAY_SECONDS = 24 * 60 * 60;
+/** The retry delays' jitter (src/forward/retry-schedule.ts): a schedule can run 20 % longer. */
+const SCHEDULE_JITTER = 1.2;
 /**
  * How long a ledger remembers an event id. Bandwidth retries one callback for 24 h, so that is the
  * floor (with a day of margin); the default covers a delivery receipt that comes 73 h after sending
@@ -141,7 +145,9 @@ const ForwardConfigSchema = v.object({
 });
 
 const RetentionConfigSchema = v.object({
-	RETENTION_DAYS: integerVar("RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1),
+	// The default retry schedule spans about 28 h (33 h with jitter): a shorter history would purge an
+	// event that is still retrying, and its death would then find no event to list or replay.
+	RETENTION_DAYS: integerVar("RETENTION_DAYS", DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS),
 	DEDUPE_DAYS: integerVar("DEDUPE_DAYS", DEFAULT_DEDUPE_DAYS, MIN_DEDUPE_DAYS),
 	D1_BUDGET_MB: integerVar("D1_BUDGET_MB", DEFAULT_D1_BUDGET_MB, 1, D1_MAX_MB),
 	ARCHIVE_RETENTION_DAYS: integerVar("ARCHIVE_RETENTION_DAYS", DEFAULT_ARCHIVE_RETENTION_DAYS, 1),
@@ -218,9 +224,36 @@ export const readAdminConfig = reader(AdminConfigSchema, (env) => ({
  * Every invalid setting, one message per concern that has one (the messages name variables, never
  * their values' secrets): for /health and the log, where an operator looks first.
  */
+/** How long a retry schedule can run, in days, with its jitter. */
+function scheduleSpanDays(schedule: readonly number[]): number {
+	return (schedule.reduce((sum, step) => sum + step, 0) * SCHEDULE_JITTER) / DAY_SECONDS;
+}
+
+/**
+ * The history retention actually applied: RETENTION_DAYS, but never shorter than the retry
+ * schedule plus a day, so an event still retrying is in D1 when it dies (listed, replayable).
+ * A shorter setting is also reported by configProblems.
+ */
+export function effectiveRetentionDays(env: object, retentionDays: number): number {
+	const forward = readForwardConfig(env);
+	const schedule = forward.ok ? forward.value.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
+	return Math.max(retentionDays, Math.ceil(scheduleSpanDays(schedule) + 1));
+}
+
 export function configProblems(env: object): string[] {
-	return [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig].flatMap((read) => {
+	const problems = [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig].flatMap((read) => {
 		const result = read(env);
 		return result.ok ? [] : [result.message];
 	});
+	const forward = readForwardConfig(env);
+	const retention = readRetentionConfig(env);
+	if (forward.ok && retention.ok) {
+		const spanDays = scheduleSpanDays(forward.value.retryScheduleSeconds);
+		if (retention.value.retentionDays < spanDays + 1) {
+			problems.push(
+				`RETENTION_DAYS (${retention.value.retentionDays}) must exceed FORWARD_RETRY_SCHEDULE's span (${spanDays.toFixed(1)} days with jitter) by a day, or an event still retrying is purged before it can be listed as dead or replayed`,
+			);
+		}
+	}
+	return problems;
 }

@@ -85,7 +85,33 @@ export interface DeliveryFilter {
 	afterId?: number | undefined;
 }
 
-export async function listDeliveries(db: D1Database, filter: DeliveryFilter, limit: number): Promise<DeliveryRow[]> {
+/**
+ * A page of attempts, bounded by rows and by bytes: each row carries `fetched`, how many rows the
+ * page was cut from (the inner query's `LIMIT`), so a caller can tell that rows follow. Rows are
+ * taken while their bytes (the error text, and about 100 for the other columns) stay within
+ * `maxBytes`, the first always; the running total is computed in D1, so a row beyond it never
+ * reaches the Worker. Writers keep `error` to a short snippet, but the table does not enforce it.
+ */
+function withinBytes(db: D1Database, rows: string, params: readonly unknown[], maxBytes: number): D1PreparedStatement {
+	return db
+		.prepare(
+			`SELECT id, event_id, attempt, outcome, http_status, error, duration_ms, at, fetched FROM (
+			   SELECT *, sum(bytes) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto,
+			          row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS fetched
+			   FROM (SELECT *, 100 + length(event_id) + coalesce(length(CAST(error AS BLOB)), 0) AS bytes FROM (${rows}))
+			 ) WHERE n = 1 OR upto <= ?${params.length + 1} ORDER BY id`,
+		)
+		.bind(...params, maxBytes);
+}
+
+export type DeliveryPageRow = DeliveryRow & { fetched: number };
+
+export async function listDeliveries(
+	db: D1Database,
+	filter: DeliveryFilter,
+	limit: number,
+	maxBytes: number,
+): Promise<DeliveryPageRow[]> {
 	const params: unknown[] = [];
 	const bind = (value: unknown) => `?${params.push(value)}`;
 	const where: string[] = [];
@@ -93,22 +119,21 @@ export async function listDeliveries(db: D1Database, filter: DeliveryFilter, lim
 	if (filter.eventId !== undefined) where.push(`event_id = ${bind(filter.eventId)}`);
 	if (filter.afterId !== undefined) where.push(`id > ${bind(filter.afterId)}`);
 	const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-	return (
-		await db
-			.prepare(`SELECT * FROM deliveries ${clause} ORDER BY id LIMIT ${bind(limit)}`)
-			.bind(...params)
-			.all<DeliveryRow>()
-	).results;
+	const rows = `SELECT * FROM deliveries ${clause} ORDER BY id LIMIT ${bind(limit)}`;
+	return (await withinBytes(db, rows, params, maxBytes).all<DeliveryPageRow>()).results;
 }
 
-/** Every attempt for every event of a message, in the order they happened. */
-export function selectDeliveriesOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
-	return db
-		.prepare(
-			`SELECT d.* FROM deliveries d JOIN events e ON e.id = d.event_id
-			 WHERE e.message_id = ?1 ORDER BY d.id`,
-		)
-		.bind(messageId);
+/** The attempts for the events of a message after `afterId`, in the order they happened; bounded as listDeliveries. */
+export function selectDeliveriesOfMessage(
+	db: D1Database,
+	messageId: string,
+	afterId: number,
+	limit: number,
+	maxBytes: number,
+): D1PreparedStatement {
+	const rows = `SELECT d.* FROM deliveries d JOIN events e ON e.id = d.event_id
+	              WHERE e.message_id = ?1 AND d.id > ?2 ORDER BY d.id LIMIT ?3`;
+	return withinBytes(db, rows, [messageId, afterId, limit], maxBytes);
 }
 
 /**
@@ -130,4 +155,91 @@ export function deleteDeliveryCountsBefore(db: D1Database, cutoff: string, limit
 			   SELECT hour, outcome FROM delivery_counts WHERE hour < ?1 ORDER BY hour LIMIT ?2)`,
 		)
 		.bind(cutoff.slice(0, 13), limit);
+}
+
+/*
+ * Replay claims. A `replayed` row is a replay's claim on its event, written before the send so the
+ * consumer's outcome row comes after it. The dead list is the events whose latest row is `dead`;
+ * a fresh claim takes its event out (its replay is in flight), and an expired one puts it back.
+ */
+
+/**
+ * A claim this old with no row after it belongs to a replay that never sent: its Worker was
+ * cancelled between the claim and the send, or the send and the clean-up both failed. Its event
+ * counts as what it was before the claim, so no replay can hide a dead event for longer than this.
+ * A replayed job is consumed in well under a second and its outcome recorded at once; only a queue
+ * backed up for this long could see its event claimed a second time (with the same id).
+ */
+export const REPLAY_CLAIM_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * The events dead now, `d` being the latest deliveries row of each and `e` the event; ?1 is the
+ * time before which an unanswered claim has expired. Dead: the latest row is `dead`, or it is an
+ * expired claim and the latest row before the claims was `dead`. Served by deliveries_outcome and
+ * deliveries_event.
+ */
+const DEAD_NOW = `FROM deliveries d JOIN events e ON e.id = d.event_id
+	WHERE d.outcome IN ('dead', 'replayed')
+	  AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id)
+	  AND (d.outcome = 'dead' OR (d.at < ?1 AND 'dead' = (
+	    SELECT outcome FROM deliveries p WHERE p.event_id = d.event_id AND p.outcome <> 'replayed'
+	    ORDER BY p.id DESC LIMIT 1)))`;
+
+function claimExpiry(now: Date): string {
+	return new Date(now.getTime() - REPLAY_CLAIM_TTL_MS).toISOString();
+}
+
+/** A `replayed` row: its id identifies the claim, so that a failed send can take exactly it back. */
+export interface Claim {
+	id: number;
+	event_id: string;
+}
+
+function inClaimOrder(claims: Claim[]): Claim[] {
+	return claims.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Claims up to `limit` of the events dead now, oldest death first: one statement, so it sees and
+ * writes one state of the table, and a concurrent call (which runs before or after it, never
+ * between) finds them claimed and takes none of them.
+ */
+export async function claimDeadEvents(db: D1Database, now: Date, limit: number): Promise<Claim[]> {
+	const claims = await db
+		.prepare(
+			`INSERT INTO deliveries (event_id, attempt, outcome, at)
+			 SELECT d.event_id, 0, 'replayed', ?2 ${DEAD_NOW} ORDER BY d.id LIMIT ?3
+			 RETURNING id, event_id`,
+		)
+		.bind(claimExpiry(now), now.toISOString(), limit)
+		.all<Claim>();
+	return inClaimOrder(claims.results);
+}
+
+/** Claims the chosen events, whatever their state: a replay by id, message or time asks for exactly them. */
+export async function claimEvents(db: D1Database, eventIds: readonly string[], now: Date): Promise<Claim[]> {
+	if (eventIds.length === 0) return [];
+	const claims = await db
+		.prepare(
+			`INSERT INTO deliveries (event_id, attempt, outcome, at)
+			 SELECT value, 0, 'replayed', ?2 FROM json_each(?1)
+			 RETURNING id, event_id`,
+		)
+		.bind(JSON.stringify(eventIds), now.toISOString())
+		.all<Claim>();
+	return inClaimOrder(claims.results);
+}
+
+/** The ids of events dead now, oldest death first. */
+export async function deadEventIds(db: D1Database, now: Date, limit: number): Promise<string[]> {
+	const rows = await db
+		.prepare(`SELECT d.event_id ${DEAD_NOW} ORDER BY d.id LIMIT ?2`)
+		.bind(claimExpiry(now), limit)
+		.all<{ event_id: string }>();
+	return rows.results.map((row) => row.event_id);
+}
+
+/** How many events are dead now (a `{key, n}` row, for a stats batch). */
+export function countDeadEvents(db: D1Database, now: Date): D1PreparedStatement {
+	return db.prepare(`SELECT NULL AS key, count(*) AS n ${DEAD_NOW}`).bind(claimExpiry(now));
 }

@@ -88,11 +88,16 @@ export async function getNormalizedJson(db: D1Database, id: string): Promise<str
 }
 
 /** The admin API answers the CloudEvent exactly as it was forwarded. */
-export async function eventOf(row: StoredBody): Promise<NormalizedEvent> {
-	return JSON.parse(await decodeEvent(row.event_gz)) as NormalizedEvent;
+export function eventOf(json: string): NormalizedEvent {
+	return JSON.parse(json) as NormalizedEvent;
 }
 
-export type EventPageRow = Pick<EventRow, "id" | "event_time"> & StoredBody;
+/**
+ * An event listed without its body, which is read afterwards within a byte budget
+ * (readEventsWithin). `stored_bytes` is the body's size in D1: `length()` of a BLOB reads the
+ * record header only; for a JSON text row from 0001 it counts characters, which is close enough.
+ */
+export type EventPageRow = Pick<EventRow, "id" | "event_time" | "sequence"> & { stored_bytes: number };
 
 export interface EventFilter {
 	messageId?: string | undefined;
@@ -122,7 +127,8 @@ export async function listEvents(db: D1Database, filter: EventFilter, limit: num
 	if (filter.until !== undefined) where.push(`event_time < ${bind(filter.until)}`);
 	if (filter.after !== undefined) where.push(`(event_time, id) > (${bind(filter.after[0])}, ${bind(filter.after[1])})`);
 	const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-	const sql = `SELECT id, event_time, event_gz FROM events ${clause} ORDER BY event_time, id LIMIT ${bind(limit)}`;
+	const sql = `SELECT id, event_time, sequence, length(event_gz) AS stored_bytes FROM events ${clause}
+	             ORDER BY event_time, id LIMIT ${bind(limit)}`;
 	return (
 		await db
 			.prepare(sql)
@@ -131,8 +137,90 @@ export async function listEvents(db: D1Database, filter: EventFilter, limit: num
 	).results;
 }
 
-export function selectEventsOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
-	return db.prepare("SELECT event_gz FROM events WHERE message_id = ?1 ORDER BY sequence").bind(messageId);
+/** A message's events after `afterSequence`, by sequence, without their bodies (readEventsWithin). */
+export function selectEventsOfMessage(
+	db: D1Database,
+	messageId: string,
+	afterSequence: number,
+	limit: number,
+): D1PreparedStatement {
+	return db
+		.prepare(
+			`SELECT id, event_time, sequence, length(event_gz) AS stored_bytes FROM events
+			 WHERE message_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3`,
+		)
+		.bind(messageId, afterSequence, limit);
+}
+
+/** One row when D1 holds any event of the message. */
+export function selectAnyEventOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
+	return db.prepare("SELECT 1 AS found FROM events WHERE message_id = ?1 LIMIT 1").bind(messageId);
+}
+
+/** The stored bodies of these events, by id; an id D1 no longer holds is absent. */
+export async function readEventBodies(db: D1Database, ids: readonly string[]): Promise<Map<string, unknown>> {
+	if (ids.length === 0) return new Map();
+	const rows = await db
+		.prepare("SELECT id, event_gz FROM events WHERE id IN (SELECT value FROM json_each(?1))")
+		.bind(JSON.stringify(ids))
+		.all<{ id: string } & StoredBody>();
+	return new Map(rows.results.map((row) => [row.id, row.event_gz]));
+}
+
+/**
+ * D1 hands a BLOB to the Worker as an array of numbers, several bytes of heap for each stored
+ * byte, so the bodies are read a slice of about this many stored bytes at a time.
+ */
+export const BODY_READ_MAX_STORED_BYTES = 1_000_000;
+
+/**
+ * Where the read that starts at `rows[start]` ends (exclusive): the rows whose stored bytes fit in
+ * `room`, and at least one.
+ */
+export function readEnd(rows: readonly { stored_bytes: number }[], start: number, room: number): number {
+	let end = start;
+	let bytes = 0;
+	for (let row = rows[end]; row !== undefined; row = rows[end]) {
+		if (end > start && bytes + row.stored_bytes > room) break;
+		bytes += row.stored_bytes;
+		end += 1;
+	}
+	return end;
+}
+
+/**
+ * The CloudEvents (JSON) of the leading `rows` whose total stays within `maxChars` — the first
+ * always — in order; null for a row deleted since it was listed. Bodies are read and decoded a
+ * slice at a time and the reading stops at the budget, so the Worker never holds more than about
+ * `maxChars` of them: gzip can shrink a large repetitive text a thousandfold, so the stored size
+ * alone bounds nothing. The answer's length is how many rows the page consumed.
+ */
+export async function readEventsWithin(
+	db: D1Database,
+	rows: readonly EventPageRow[],
+	maxChars: number,
+): Promise<Array<string | null>> {
+	const events: Array<string | null> = [];
+	let chars = 0;
+	let next = 0;
+	while (next < rows.length) {
+		// Stored bytes seldom exceed the JSON they hold: a read beyond the budget left would be wasted.
+		const group = rows.slice(next, readEnd(rows, next, Math.min(BODY_READ_MAX_STORED_BYTES, maxChars - chars)));
+		const bodies = await readEventBodies(
+			db,
+			group.map((row) => row.id),
+		);
+		for (const row of group) {
+			const body = bodies.get(row.id);
+			const json = body === undefined ? null : await decodeEvent(body);
+			const size = json?.length ?? 0;
+			if (events.length > 0 && chars + size > maxChars) return events;
+			events.push(json);
+			chars += size;
+		}
+		next += group.length;
+	}
+	return events;
 }
 
 /** The two statements that remove one chunk of the oldest events; run them in one batch, in this order. */

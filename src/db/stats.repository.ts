@@ -1,3 +1,5 @@
+import { countDeadEvents } from "./deliveries.repository";
+
 /*
  * Aggregates over several tables for GET /v1/stats. Each count is computed on demand from an
  * indexed time column: the cost grows with the rows inside the window, not with the table, and
@@ -25,8 +27,8 @@ function tally(rows: readonly CountRow[]): Record<string, number> {
 /**
  * `since` bounds events and statuses by the events' own time (events_time is the one time index
  * on events), quarantine by when the relay received the element. `dead` is a current state, not
- * an occurrence: every event whose latest attempt is dead (the set `POST /v1/replay {"dead": true}`
- * picks up), however long ago it died.
+ * an occurrence: every event whose latest attempt is dead, or whose replay claimed it and expired
+ * unsent (the set `POST /v1/replay {"dead": true}` picks up), however long ago it died.
  */
 export async function readStats(db: D1Database, since: string): Promise<Stats> {
 	const results = await db.batch<CountRow>([
@@ -50,11 +52,7 @@ export async function readStats(db: D1Database, since: string): Promise<Stats> {
 			)
 			.bind(since),
 		db.prepare("SELECT NULL AS key, count(*) AS n FROM quarantine WHERE received_at >= ?1").bind(since),
-		// Same selection as the dead replay in src/forward/replay.ts: a later row (a replay) supersedes a dead one.
-		db.prepare(
-			`SELECT NULL AS key, count(*) AS n FROM deliveries d JOIN events e ON e.id = d.event_id
-			 WHERE d.outcome = 'dead' AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id)`,
-		),
+		countDeadEvents(db, new Date()),
 	]);
 	const [byType, byStatus, byErrorCode, quarantined, dead] = results.map((result) => result.results);
 	const types = tally(byType ?? []);

@@ -1,8 +1,28 @@
 import { DEFAULT_RETRY_SCHEDULE, readForwardConfig } from "../config";
 import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { errorMessage, log } from "../log";
+import { recordDelivery } from "../metrics/record-metrics";
+import { Limit } from "./limit";
 import { eventLoader } from "./load-event";
-import { type LoadEvent, retryOrDead, type Settlement, settleMessage } from "./settle-message";
+import { type Forwarding, retryOrDead, type Settlement, settleMessage } from "./settle-message";
+
+/**
+ * Workers let 6 connections per invocation wait for headers; a 7th fetch() waits for a free one
+ * with its timeout already running. A batch started all at once had its later requests to an
+ * endpoint answering in 3–4 s aborted in flight (a second delivery of an event it had processed)
+ * or before they were sent. So an invocation runs at most 6 attempts at a time, each from its load
+ * to the end of its POST, and each POST's timeout starts with the POST.
+ */
+export const ATTEMPTS_IN_FLIGHT = 6;
+
+/**
+ * UTF-8 bytes of event bodies the attempts in flight may hold, each counted from before its load to
+ * the end of its POST. A body costs about four times that in memory (the string at up to 2 bytes a
+ * character, the signed bytes, the runtime's copy of the request): 8 MiB is then ~32 MiB, a quarter
+ * of the 128 MB isolate, which other invocations may share. Six of the largest events (1.8 MB) would
+ * be 10.8 MB, so it binds on large events only; an event larger than all of it goes alone.
+ */
+export const BODY_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
 function eventIdOf(body: unknown): string {
 	const id = (body as { eventId?: unknown } | null)?.eventId;
@@ -12,14 +32,14 @@ function eventIdOf(body: unknown): string {
 async function settleSafely(
 	message: Message<unknown>,
 	env: Env,
-	loadEvent: LoadEvent,
+	forwarding: Forwarding,
 	schedule: readonly number[],
 ): Promise<Settlement> {
 	try {
 		return await settleMessage(
 			message.body,
 			message.attempts,
-			loadEvent,
+			forwarding,
 			readForwardConfig(env),
 			DEFAULT_RETRY_SCHEDULE,
 		);
@@ -81,16 +101,19 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	// Each event then fails with "forwarding is misconfigured"; the cause is said once a batch.
 	if (!config.ok) log.error("config_invalid", { message: config.message });
 	const schedule = config.ok ? config.value.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
-	const loadEvent = eventLoader(env);
+	// Per invocation, as the runtime counts connections (and a waiter must not outlive its request).
+	const attempts = new Limit(ATTEMPTS_IN_FLIGHT);
+	const forwarding: Forwarding = { loadEvent: eventLoader(env), bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT) };
 	const settled = await Promise.all(
 		batch.messages.map(async (message) => ({
 			message,
-			settlement: await settleSafely(message, env, loadEvent, schedule),
+			settlement: await attempts.run(1, () => settleSafely(message, env, forwarding, schedule)),
 		})),
 	);
 	const counts = new Map<string, number>();
 	const rows: NewDeliveryRow[] = [];
 	for (const { message, settlement } of settled) {
+		recordDelivery(env, message.body, message.attempts, settlement);
 		if (isRecorded(settlement, message.attempts, message.body)) rows.push(deliveryRow(settlement, message.attempts));
 		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);
 	}

@@ -1,8 +1,7 @@
 import { errorMessage } from "../log";
-import { USER_AGENT } from "../version";
 import { classifyStatus, type ResponseClass } from "./classify-response";
 import { parseRetryAfter } from "./retry-schedule";
-import { signWebhook } from "./sign";
+import type { WebhookRequest } from "./webhook-request";
 
 export interface PostResult {
 	class: ResponseClass;
@@ -16,28 +15,21 @@ const ERROR_SNIPPET_CHARS = 300;
 
 export interface PostTarget {
 	url: string;
-	signingSecrets: readonly string[];
 	timeoutMs: number;
 }
 
 /**
- * One signed POST of one CloudEvent. `webhook-id` is the event id on every attempt and replay;
- * the timestamp and signature are fresh each time, as Standard Webhooks expects.
+ * Sends one signed request and classifies the answer. The timeout starts here, at the request's
+ * own start: the caller holds a connection slot (src/forward/forward-batch.ts), so the runtime
+ * never keeps this fetch waiting behind others while its timer runs.
  */
-export async function postEvent(target: PostTarget, eventId: string, body: string): Promise<PostResult> {
+export async function postEvent(target: PostTarget, request: WebhookRequest): Promise<PostResult> {
 	const started = Date.now();
-	const timestamp = Math.floor(started / 1000);
 	try {
 		const response = await fetch(target.url, {
 			method: "POST",
-			headers: {
-				"content-type": "application/cloudevents+json",
-				"user-agent": USER_AGENT,
-				"webhook-id": eventId,
-				"webhook-timestamp": String(timestamp),
-				"webhook-signature": await signWebhook(target.signingSecrets, eventId, timestamp, body),
-			},
-			body,
+			headers: request.headers,
+			body: request.body,
 			// A redirected POST can turn into a GET elsewhere; a moved endpoint is a retryable failure.
 			redirect: "manual",
 			signal: AbortSignal.timeout(target.timeoutMs),

@@ -1,13 +1,25 @@
 import * as v from "valibot";
 import { isRfc3339, toUtcIso } from "../bandwidth/timestamp";
-import { deleteDeliveries, insertDelivery } from "../db/deliveries.repository";
+import { type Claim, claimDeadEvents, claimEvents, deadEventIds, deleteDeliveries } from "../db/deliveries.repository";
 import { decodeEvent } from "../db/event-body";
-import type { EventRow, StoredBody } from "../db/events.repository";
+import { BODY_READ_MAX_STORED_BYTES, readEnd, readEventBodies } from "../db/events.repository";
+import { acquireLease, releaseLease } from "../db/leases.repository";
 import { chunkForQueue } from "../ledger/queue-chunks";
+import { errorMessage, log } from "../log";
 
 /** One call re-enqueues at most this many events; "all dead" makes progress call after call. */
 export const REPLAY_LIMIT = 1000;
-const IN_LIST_CHUNK = 90;
+
+/**
+ * `POST /v1/replay` runs one call at a time under this lease (migrations/0003). A call sends at
+ * most REPLAY_LIMIT events and takes seconds; one whose Worker dies holding the lease blocks the
+ * others for this long at most.
+ */
+export const REPLAY_LEASE = "replay";
+export const REPLAY_LEASE_MS = 5 * 60 * 1000;
+
+/** Decoded events held at once before they go to the queue: a call may replay 1,000 events of 1.8 MB. */
+const SEND_GROUP_MAX_CHARS = 1_000_000;
 
 const Timestamp = v.pipe(v.string(), v.check(isRfc3339, "must be an RFC 3339 timestamp"));
 
@@ -27,95 +39,177 @@ export const ReplayRequestSchema = v.union(
 	'expected one of {"eventIds": [...]}, {"messageId": "…"}, {"since": "…", "until": "…"}, {"dead": true}',
 );
 export type ReplayRequest = v.InferOutput<typeof ReplayRequestSchema>;
+type ChosenRequest = Exclude<ReplayRequest, { dead: true }>;
 
-type ReplayRow = Pick<EventRow, "id" | "message_id" | "sequence" | "normalized_json">;
-
-async function all(statement: D1PreparedStatement): Promise<ReplayRow[]> {
-	const rows = (await statement.all<Omit<ReplayRow, "normalized_json"> & StoredBody>()).results;
-	return Promise.all(
-		rows.map(async ({ event_gz, ...row }) => ({ ...row, normalized_json: await decodeEvent(event_gz) })),
-	);
+export interface ReplayResult {
+	enqueued: number;
+	truncated: boolean;
 }
 
-async function selectEvents(db: D1Database, request: ReplayRequest, limit: number): Promise<ReplayRow[]> {
-	const columns = "SELECT id, message_id, sequence, event_gz FROM events";
+/** An event to replay, without its body: bodies are read a slice at a time as they are sent. */
+interface ReplayRow {
+	id: string;
+	message_id: string;
+	stored_bytes: number;
+}
+
+type ClaimedRow = ReplayRow & { claimId: number };
+
+const COLUMNS = "SELECT id, message_id, length(event_gz) AS stored_bytes FROM events";
+
+async function all(statement: D1PreparedStatement): Promise<ReplayRow[]> {
+	return (await statement.all<ReplayRow>()).results;
+}
+
+async function selectChosen(db: D1Database, request: ChosenRequest, limit: number): Promise<ReplayRow[]> {
 	if ("eventIds" in request) {
-		const rows: ReplayRow[] = [];
-		const ids = [...new Set(request.eventIds)];
-		for (let start = 0; start < ids.length; start += IN_LIST_CHUNK) {
-			const chunk = ids.slice(start, start + IN_LIST_CHUNK);
-			const placeholders = chunk.map((_, i) => `?${i + 1}`).join(", ");
-			rows.push(...(await all(db.prepare(`${columns} WHERE id IN (${placeholders})`).bind(...chunk))));
-		}
-		return rows;
+		const ids = JSON.stringify([...new Set(request.eventIds)]);
+		return all(
+			db
+				.prepare(`${COLUMNS} WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY event_time, id LIMIT ?2`)
+				.bind(ids, limit),
+		);
 	}
 	if ("messageId" in request) {
 		return all(
-			db.prepare(`${columns} WHERE message_id = ?1 ORDER BY sequence LIMIT ?2`).bind(request.messageId, limit),
+			db.prepare(`${COLUMNS} WHERE message_id = ?1 ORDER BY sequence LIMIT ?2`).bind(request.messageId, limit),
 		);
 	}
-	if ("since" in request) {
-		const since = toUtcIso(request.since);
-		const until = request.until === undefined ? "9999" : toUtcIso(request.until);
-		return all(
-			db
-				.prepare(`${columns} WHERE event_time >= ?1 AND event_time < ?2 ORDER BY event_time, id LIMIT ?3`)
-				.bind(since, until, limit),
-		);
-	}
-	// Dead now: the latest deliveries row of the event says so (a replay row supersedes it).
+	const since = toUtcIso(request.since);
+	const until = request.until === undefined ? "9999" : toUtcIso(request.until);
 	return all(
 		db
-			.prepare(
-				`SELECT e.id, e.message_id, e.sequence, e.event_gz FROM deliveries d JOIN events e ON e.id = d.event_id
-				 WHERE d.outcome = 'dead' AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id)
-				 ORDER BY d.id LIMIT ?1`,
-			)
-			.bind(limit),
+			.prepare(`${COLUMNS} WHERE event_time >= ?1 AND event_time < ?2 ORDER BY event_time, id LIMIT ?3`)
+			.bind(since, until, limit),
 	);
+}
+
+/** The claimed events, in claim order; a claim whose event D1 no longer holds is left out. */
+function claimedRows(rows: readonly ReplayRow[], claims: readonly Claim[]): ClaimedRow[] {
+	const byId = new Map(rows.map((row) => [row.id, row]));
+	return claims.flatMap((claim) => {
+		const row = byId.get(claim.event_id);
+		return row === undefined ? [] : [{ ...row, claimId: claim.id }];
+	});
+}
+
+/** The claimed events of a dead replay, found after the claim. */
+function selectClaimed(db: D1Database, claims: readonly Claim[]): Promise<ReplayRow[]> {
+	const ids = JSON.stringify(claims.map((row) => row.event_id));
+	return all(db.prepare(`${COLUMNS} WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids));
+}
+
+/**
+ * Sends the claimed events to the queue a slice at a time: bodies read within
+ * BODY_READ_MAX_STORED_BYTES, decoded, and sent once SEND_GROUP_MAX_CHARS of them are held. Adds
+ * each sent claim to `sent`.
+ */
+async function sendClaimed(
+	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
+	rows: readonly ClaimedRow[],
+	sent: Set<number>,
+): Promise<void> {
+	let pending: Array<ClaimedRow & { normalized_json: string }> = [];
+	let pendingChars = 0;
+	const flush = async () => {
+		for (const chunk of chunkForQueue(pending)) {
+			await env.FORWARD_QUEUE.sendBatch(
+				chunk.messages.map((message) => ({ ...message, body: { ...message.body, replay: true } })),
+			);
+			for (const row of chunk.rows) sent.add(row.claimId);
+		}
+		pending = [];
+		pendingChars = 0;
+	};
+	for (let start = 0; start < rows.length; ) {
+		const group = rows.slice(start, readEnd(rows, start, BODY_READ_MAX_STORED_BYTES));
+		const bodies = await readEventBodies(
+			env.DB,
+			group.map((row) => row.id),
+		);
+		for (const row of group) {
+			const body = bodies.get(row.id);
+			bodies.delete(row.id);
+			// Purged since it was claimed (retention, the byte budget): nothing left to send.
+			if (body === undefined) continue;
+			const json = await decodeEvent(body);
+			pending.push({ ...row, normalized_json: json });
+			pendingChars += json.length;
+			if (pendingChars >= SEND_GROUP_MAX_CHARS) await flush();
+		}
+		start += group.length;
+	}
+	await flush();
 }
 
 /**
  * Puts stored events back on the forward queue with their original ids, so the downstream can
- * still de-duplicate; each replay is recorded as a `replayed` deliveries row.
+ * still de-duplicate; each replay is a `replayed` deliveries row, its claim on the event.
  *
- * The row is written before the send: the consumer's outcome row must come after it, or a fast
- * "dead" would be hidden behind a later "replayed" and fall out of the dead list. A failed send
- * takes its rows back, so the events stay dead and can be replayed again.
+ * The claims are written before the send: the consumer's outcome row must come after its claim, or
+ * a fast "dead" would be hidden behind a later "replayed". A failed send takes back the claims it
+ * did not send, so those events stay dead and can be replayed again. If the Worker dies between
+ * claim and send, or the taking back fails too, the claims expire (REPLAY_CLAIM_TTL_MS) and the
+ * events are dead again: a replay can delay a dead event, never hide it.
  */
 export async function replayEvents(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
 	request: ReplayRequest,
 	limit = REPLAY_LIMIT,
-): Promise<{ enqueued: number; truncated: boolean }> {
-	const rows = await selectEvents(env.DB, request, limit + 1);
-	const chosen = rows.slice(0, limit);
-	const at = new Date().toISOString();
-	let enqueued = 0;
-	for (const chunk of chunkForQueue(chosen)) {
-		const recorded = await env.DB.batch<{ id: number }>(
-			chunk.messages.map(({ body }) =>
-				insertDelivery(env.DB, {
-					event_id: body.eventId,
-					attempt: 0,
-					outcome: "replayed",
-					http_status: null,
-					error: null,
-					duration_ms: null,
-					at,
-				}),
-			),
-		);
+	now = new Date(),
+): Promise<ReplayResult> {
+	const db = env.DB;
+	const chosen = "dead" in request ? [] : await selectChosen(db, request, limit + 1);
+	// For {"dead": true}, one statement takes only events still dead and not claimed: two concurrent
+	// calls never both send one. The chosen events are claimed whatever their state.
+	const claims =
+		"dead" in request
+			? await claimDeadEvents(db, now, limit)
+			: await claimEvents(
+					db,
+					chosen.slice(0, limit).map((row) => row.id),
+					now,
+				);
+	const sent = new Set<number>();
+	try {
+		// Whatever is still dead once this call's share is claimed lies beyond it.
+		const truncated =
+			"dead" in request
+				? claims.length === limit && (await deadEventIds(db, now, 1)).length > 0
+				: chosen.length > limit;
+		const rows = "dead" in request ? await selectClaimed(db, claims) : chosen;
+		await sendClaimed(env, claimedRows(rows, claims), sent);
+		return { enqueued: sent.size, truncated };
+	} catch (error) {
+		const unsent = claims.filter((row) => !sent.has(row.id)).map((row) => row.id);
 		try {
-			await env.FORWARD_QUEUE.sendBatch(
-				chunk.messages.map((message) => ({ ...message, body: { ...message.body, replay: true } })),
-			);
-		} catch (error) {
-			const ids = recorded.map((result) => result.meta.last_row_id);
-			await deleteDeliveries(env.DB, ids);
-			throw error;
+			await deleteDeliveries(env.DB, unsent);
+		} catch (cleanup) {
+			log.error("replay_claims_kept", { claims: unsent.length, error: errorMessage(cleanup) });
 		}
-		enqueued += chunk.messages.length;
+		throw error;
 	}
-	return { enqueued, truncated: rows.length > limit };
+}
+
+export type ExclusiveReplay = { ok: true; value: ReplayResult } | { ok: false; reason: "replay_in_progress" };
+
+/** replayEvents under the replay lease: a second call while one runs is refused, not queued. */
+export async function replayExclusively(
+	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
+	request: ReplayRequest,
+): Promise<ExclusiveReplay> {
+	const holder = crypto.randomUUID();
+	if (!(await acquireLease(env.DB, REPLAY_LEASE, holder, new Date(), REPLAY_LEASE_MS))) {
+		return { ok: false, reason: "replay_in_progress" };
+	}
+	try {
+		return { ok: true, value: await replayEvents(env, request) };
+	} finally {
+		try {
+			await releaseLease(env.DB, REPLAY_LEASE, holder);
+		} catch (error) {
+			// The lease expires on its own; until then replays answer 409.
+			log.error("replay_lease_kept", { error: errorMessage(error) });
+		}
+	}
 }

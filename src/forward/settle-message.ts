@@ -1,9 +1,13 @@
 import * as v from "valibot";
 import type { ForwardConfig } from "../config";
 import type { DeliveryOutcome } from "../db/deliveries.repository";
-import { ForwardJobSchema } from "./forward-job";
+import { MAX_ROW_BYTES } from "../db/row-size";
+import { readEventHead } from "./event-head";
+import { type ForwardJob, ForwardJobSchema } from "./forward-job";
+import type { Limit, Permit } from "./limit";
 import { type PostResult, postEvent } from "./post-event";
 import { retryDelaySeconds } from "./retry-schedule";
+import { webhookRequest } from "./webhook-request";
 
 export type Settlement = {
 	eventId: string;
@@ -20,10 +24,12 @@ type ConfigState = { ok: true; value: ForwardConfig } | { ok: false; message: st
 /** Finds the CloudEvent of a job that does not carry it (src/forward/load-event.ts). */
 export type LoadEvent = (eventId: string, messageId: string | undefined) => Promise<string | null>;
 
-const EventHeadSchema = v.object({
-	type: v.string(),
-	data: v.object({ direction: v.nullable(v.string()) }),
-});
+/** Where settling finds a body, and what bounds the bodies held at once (src/forward/forward-batch.ts). */
+export interface Forwarding {
+	loadEvent: LoadEvent;
+	/** UTF-8 bytes of the event bodies this invocation's attempts hold. */
+	bodyBytes: Limit;
+}
 
 function settled(eventId: string, outcome: DeliveryOutcome, error: string | null, post?: PostResult): Settlement {
 	return {
@@ -51,18 +57,56 @@ export function retryOrDead(
 
 /** Why this event is not forwarded at all, or null if it should be. */
 function skipReason(config: ForwardConfig, eventJson: string): string | null {
-	const head = v.safeParse(EventHeadSchema, JSON.parse(eventJson));
-	if (!head.success) return "the stored event is not a relay CloudEvent";
-	const { type, data } = head.output;
+	const head = readEventHead(eventJson);
+	if (head === null) return "the stored event is not a relay CloudEvent";
+	const { type, direction } = head;
 	if (config.eventTypes.size > 0 && !config.eventTypes.has(type)) return `type ${type} is not in FORWARD_EVENT_TYPES`;
 	// An unknown type may have no direction: it is forwarded unless a direction was ruled out.
 	const { directions } = config;
 	const restricted = directions.size > 0 && !(directions.has("inbound") && directions.has("outbound"));
-	if (restricted && !directions.has(data.direction ?? "")) {
-		return `direction ${data.direction} is not in FORWARD_DIRECTIONS`;
+	if (restricted && !directions.has(direction ?? "")) {
+		return `direction ${direction} is not in FORWARD_DIRECTIONS`;
 	}
 	if (config.url === null) return "FORWARD_URL is not set";
 	return null;
+}
+
+/**
+ * The most a job's body can take before it is in hand: an event read back is at most a stored row,
+ * and UTF-8 needs at most 3 bytes per UTF-16 unit of one carried inline.
+ */
+function bodyBytesBound(job: ForwardJob): number {
+	return job.event === undefined ? MAX_ROW_BYTES : 3 * job.event.length;
+}
+
+/** Loads, filters, signs and posts one event while `held` counts its body. */
+async function deliver(
+	job: ForwardJob,
+	attempt: number,
+	config: ForwardConfig,
+	loadEvent: LoadEvent,
+	held: Permit,
+): Promise<Settlement> {
+	const { eventId } = job;
+	const eventJson = job.event ?? (await loadEvent(eventId, job.messageId));
+	if (eventJson === null) return settled(eventId, "dead", "the event is no longer stored (ledger nor D1)");
+
+	const skip = skipReason(config, eventJson);
+	if (skip !== null) return settled(eventId, "skipped", skip);
+	if (config.signingSecrets.length === 0) {
+		return retryOrDead(config.retryScheduleSeconds, eventId, attempt, "FORWARD_SIGNING_SECRET is not set");
+	}
+	const request = await webhookRequest(config.signingSecrets, eventId, eventJson);
+	held.resize(request.body.byteLength);
+	const post = await postEvent({ url: config.url as string, timeoutMs: config.timeoutMs }, request);
+	switch (post.class) {
+		case "delivered":
+			return settled(eventId, "delivered", null, post);
+		case "permanent":
+			return settled(eventId, "dead", post.error, post);
+		case "retryable":
+			return retryOrDead(config.retryScheduleSeconds, eventId, attempt, post.error ?? "failed", post);
+	}
 }
 
 /**
@@ -72,38 +116,20 @@ function skipReason(config: ForwardConfig, eventJson: string): string | null {
 export async function settleMessage(
 	body: unknown,
 	attempt: number,
-	loadEvent: LoadEvent,
+	forwarding: Forwarding,
 	configState: ConfigState,
 	fallbackSchedule: readonly number[],
 ): Promise<Settlement> {
 	const job = v.safeParse(ForwardJobSchema, body);
 	if (!job.success)
 		return settled("unknown", "dead", `malformed queue message: ${JSON.stringify(body)?.slice(0, 200)}`);
-	const { eventId } = job.output;
 	if (!configState.ok) {
+		const { eventId } = job.output;
 		return retryOrDead(fallbackSchedule, eventId, attempt, `forwarding is misconfigured: ${configState.message}`);
 	}
-	const config = configState.value;
-	const eventJson = job.output.event ?? (await loadEvent(eventId, job.output.messageId));
-	if (eventJson === null) return settled(eventId, "dead", "the event is no longer stored (ledger nor D1)");
-
-	const skip = skipReason(config, eventJson);
-	if (skip !== null) return settled(eventId, "skipped", skip);
-	if (config.signingSecrets.length === 0) {
-		return retryOrDead(config.retryScheduleSeconds, eventId, attempt, "FORWARD_SIGNING_SECRET is not set");
-	}
-	const url = config.url as string;
-	const post = await postEvent(
-		{ url, signingSecrets: config.signingSecrets, timeoutMs: config.timeoutMs },
-		eventId,
-		eventJson,
+	// Counted from before the body is in memory until its POST has ended: at its bound while it
+	// loads, then at its real size.
+	return forwarding.bodyBytes.run(bodyBytesBound(job.output), (held) =>
+		deliver(job.output, attempt, configState.value, forwarding.loadEvent, held),
 	);
-	switch (post.class) {
-		case "delivered":
-			return settled(eventId, "delivered", null, post);
-		case "permanent":
-			return settled(eventId, "dead", post.error, post);
-		case "retryable":
-			return retryOrDead(config.retryScheduleSeconds, eventId, attempt, post.error ?? "failed", post);
-	}
 }

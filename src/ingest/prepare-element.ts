@@ -50,6 +50,14 @@ async function quarantined(rawJson: string, reason: string, receivedAt: string):
 	};
 }
 
+/** The quarantine row of an event its ledger refused to store (its element, as the event carries it). */
+export async function refusedRow(entry: LedgerEntry, reason: string, receivedAt: string): Promise<NewQuarantineRow> {
+	const element = (JSON.parse(entry.normalized_json) as { data: { bandwidth: unknown } }).data.bandwidth;
+	const prepared = await quarantined(JSON.stringify(element), reason, receivedAt);
+	if (prepared.kind !== "invalid") throw new Error("a refused event always becomes a quarantine row");
+	return prepared.row;
+}
+
 /** One element of a callback batch → a ledger entry ready to accept, or a quarantine row. */
 export async function prepareElement(raw: unknown, receivedAt: string): Promise<PreparedElement> {
 	if (typeof raw === "object" && raw !== null && nestingExceeds(raw, MAX_ELEMENT_DEPTH)) {

@@ -5,6 +5,27 @@ import { COPIED } from "./ledger-store";
 import { HANDOFF_COPY_WINDOW_MS, type Handoff } from "./message-ledger.do";
 
 const NOTHING: CopyResult = { done: new Set(), error: null };
+/**
+ * A D1 write still running this long after the copy window is not waited for: the report must
+ * reach the ledgers inside waitUntil's ~30 s, or every row already queued would be sent again.
+ * The write may still land; the ledger's own copy is then a no-op (D1 ignores a known id).
+ */
+const D1_WAIT_PAST_WINDOW_MS = 2000;
+
+async function withinWindow(copy: Promise<CopyResult>, until: number): Promise<CopyResult> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const late = new Promise<CopyResult>((resolve) => {
+		timer = setTimeout(
+			() => resolve({ done: new Set(), error: "the D1 write outlasted the copy window; the ledger copies it" }),
+			Math.max(0, until - Date.now()),
+		);
+	});
+	try {
+		return await Promise.race([copy, late]);
+	} finally {
+		if (timer !== undefined) clearTimeout(timer);
+	}
+}
 
 /**
  * The fast path of the outbox: right after the 200, the Worker that delivered a callback sends the
@@ -29,7 +50,10 @@ export async function drainHandoffs(
 	const toQueue = rowsFor(COPIED.queue);
 	const queued = toQueue.length > 0 ? await sendToQueue(env.FORWARD_QUEUE, toQueue, deadline) : NOTHING;
 	const toD1 = rowsFor(COPIED.d1);
-	const stored = toD1.length > 0 ? await storeInD1(env.DB, toD1, deadline) : NOTHING;
+	const stored =
+		toD1.length > 0
+			? await withinWindow(storeInD1(env.DB, toD1, deadline), deadline + D1_WAIT_PAST_WINDOW_MS)
+			: NOTHING;
 	if (queued.error !== null || stored.error !== null) {
 		log.warn("handoff_copy_failed", {
 			events: toQueue.length,

@@ -1,4 +1,5 @@
 import { type EventRow, withSequence } from "../db/events.repository";
+import type { NewQuarantineRow } from "../db/quarantine.repository";
 import { meter } from "../meter/meter";
 import { type Hour, partitionOf } from "./partitions";
 
@@ -26,7 +27,21 @@ export interface CopyReport {
 	copied: number;
 }
 
+/** A row for the outbox: where it lives, and the copies it still needs. */
+export type OutboxKey = Pick<CopyReport, "partition" | "messageId" | "id"> & { missing: number };
+
 export type HourPageRow = { message_id: string; id: string; body: string };
+
+/** What an erasure took out of a ledger. */
+export interface MessagesErased {
+	/** Events deleted from the day tables. */
+	rows: number;
+	/** Outbox entries deleted with them. */
+	outbox: number;
+	eventIds: string[];
+	/** The archive hours those events were filed under. */
+	hours: Hour[];
+}
 
 type Meta = Omit<EventRow, "id" | "message_id" | "sequence" | "normalized_json">;
 
@@ -67,9 +82,20 @@ CREATE TABLE IF NOT EXISTS outbox (
   message_id TEXT NOT NULL,
   id TEXT NOT NULL,
   partition TEXT NOT NULL,
+  missing INTEGER NOT NULL,          -- COPIED bits still to make: each target drains on its own
   PRIMARY KEY (message_id, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`;
+
+/**
+ * Quarantine rows D1 refused when their callback came in: held here, so the callback still gets
+ * its 200, until the alarm gets them into D1. Empty in the normal path.
+ */
+const QUARANTINE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS quarantine_outbox (
+  id TEXT PRIMARY KEY,
+  row TEXT NOT NULL
+)`;
 
 function rowOf(partition: string, stored: StoredRow): LedgerRow {
 	const meta = JSON.parse(stored.meta) as Meta;
@@ -89,6 +115,7 @@ export class LedgerStore {
 	readonly #sql: SqlStorage;
 	#partitions: string[];
 	#hasBase: boolean;
+	#hasQuarantine: boolean;
 
 	constructor(sql: SqlStorage) {
 		this.#sql = sql;
@@ -97,6 +124,7 @@ export class LedgerStore {
 		);
 		this.#partitions = tables.filter((name) => name.startsWith("p_")).sort();
 		this.#hasBase = tables.includes("outbox");
+		this.#hasQuarantine = tables.includes("quarantine_outbox");
 	}
 
 	#all<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): T[] {
@@ -181,21 +209,23 @@ export class LedgerStore {
 				this.#run("DELETE FROM outbox WHERE message_id = ? AND id = ?", report.messageId, report.id);
 			} else {
 				incomplete += 1;
-				this.toOutbox([report]);
+				this.toOutbox([{ ...report, missing: COPIED.all & ~row.state }]);
 			}
 		}
 		return incomplete;
 	}
 
-	toOutbox(rows: readonly Pick<CopyReport, "partition" | "messageId" | "id">[]): void {
+	toOutbox(rows: readonly OutboxKey[]): void {
 		if (rows.length === 0) return;
 		this.#ensureBase();
 		for (const row of rows) {
 			this.#run(
-				"INSERT INTO outbox (message_id, id, partition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+				`INSERT INTO outbox (message_id, id, partition, missing) VALUES (?, ?, ?, ?)
+				 ON CONFLICT (message_id, id) DO UPDATE SET missing = excluded.missing`,
 				row.messageId,
 				row.id,
 				row.partition,
+				row.missing,
 			);
 		}
 	}
@@ -205,11 +235,21 @@ export class LedgerStore {
 		return this.#all<{ n: number }>("SELECT count(*) AS n FROM outbox")[0]?.n ?? 0;
 	}
 
-	/** The outbox's rows, oldest table first, at most `maxRows` and about `maxChars` of JSON. */
-	outbox(maxRows: number, maxChars: number): LedgerRow[] {
+	/** Whether any outbox row still needs this copy (COPIED bit). */
+	outboxNeeds(target: number): boolean {
+		if (!this.#hasBase) return false;
+		return this.#all("SELECT 1 AS hit FROM outbox WHERE missing & ? != 0 LIMIT 1", target).length > 0;
+	}
+
+	/**
+	 * The outbox's rows that still need `target`, oldest table first, at most `maxRows` and about
+	 * `maxChars` of JSON. Per target, so rows waiting for D1 never stand in front of a forward.
+	 */
+	outbox(target: number, maxRows: number, maxChars: number): LedgerRow[] {
 		if (!this.#hasBase) return [];
 		const keys = this.#all<{ message_id: string; id: string; partition: string }>(
-			"SELECT message_id, id, partition FROM outbox ORDER BY partition, message_id LIMIT ?",
+			"SELECT message_id, id, partition FROM outbox WHERE missing & ? != 0 ORDER BY partition, message_id LIMIT ?",
+			target,
 			maxRows,
 		);
 		const rows: LedgerRow[] = [];
@@ -251,11 +291,38 @@ export class LedgerStore {
 	}
 
 	/**
+	 * Erasure: deletes every row of these messages from every day table and from the outbox.
+	 * Answers the ids of the events it deleted and the archive hours they were filed under.
+	 */
+	erase(messageIds: readonly string[]): MessagesErased {
+		const erased: MessagesErased = { rows: 0, outbox: 0, eventIds: [], hours: [] };
+		const hours = new Set<Hour>();
+		for (const messageId of messageIds) {
+			for (const name of this.#partitions) {
+				const rows = this.#all<{ id: string; hour: string }>(
+					`DELETE FROM ${name} WHERE message_id = ? RETURNING id, hour`,
+					messageId,
+				);
+				for (const row of rows) {
+					erased.eventIds.push(row.id);
+					hours.add(row.hour);
+				}
+			}
+			if (this.#hasBase) {
+				erased.outbox += this.#all("DELETE FROM outbox WHERE message_id = ? RETURNING id", messageId).length;
+			}
+		}
+		erased.rows = erased.eventIds.length;
+		erased.hours = [...hours].sort();
+		return erased;
+	}
+
+	/**
 	 * Rows accepted at or before `acceptedBefore` that are neither fully copied nor in the outbox:
 	 * handoffs nobody reported on. Only the given partitions are read (a handoff is recent by nature).
 	 */
-	unreported(partitions: readonly string[], acceptedBefore: number): CopyReport[] {
-		const reports: CopyReport[] = [];
+	unreported(partitions: readonly string[], acceptedBefore: number): OutboxKey[] {
+		const reports: OutboxKey[] = [];
 		for (const name of partitions.filter((partition) => this.#partitions.includes(partition))) {
 			const rows = this.#all<{ message_id: string; id: string; state: number }>(
 				`SELECT message_id, id, state FROM ${name} p WHERE state != ? AND accepted_at <= ?
@@ -263,8 +330,9 @@ export class LedgerStore {
 				COPIED.all,
 				acceptedBefore,
 			);
-			for (const row of rows)
-				reports.push({ partition: name, messageId: row.message_id, id: row.id, copied: row.state });
+			for (const row of rows) {
+				reports.push({ partition: name, messageId: row.message_id, id: row.id, missing: COPIED.all & ~row.state });
+			}
 		}
 		return reports;
 	}
@@ -309,6 +377,42 @@ export class LedgerStore {
 		if (!this.#partitions.includes(partition)) return;
 		this.#run(`DROP TABLE ${partition}`);
 		this.#partitions = this.#partitions.filter((name) => name !== partition);
+	}
+
+	holdQuarantine(rows: readonly NewQuarantineRow[]): void {
+		if (rows.length === 0) return;
+		if (!this.#hasQuarantine) {
+			this.#run(QUARANTINE_SCHEMA);
+			this.#hasQuarantine = true;
+		}
+		for (const row of rows) {
+			this.#run(
+				"INSERT INTO quarantine_outbox (id, row) VALUES (?, ?) ON CONFLICT DO NOTHING",
+				row.id,
+				JSON.stringify(row),
+			);
+		}
+	}
+
+	/** Held quarantine rows, at most `maxRows` and about `maxChars` of JSON. */
+	heldQuarantine(maxRows: number, maxChars: number): NewQuarantineRow[] {
+		if (!this.#hasQuarantine) return [];
+		const rows: NewQuarantineRow[] = [];
+		let chars = 0;
+		for (const { row } of this.#all<{ row: string }>(
+			"SELECT row FROM quarantine_outbox ORDER BY id LIMIT ?",
+			maxRows,
+		)) {
+			if (rows.length > 0 && chars + row.length > maxChars) break;
+			chars += row.length;
+			rows.push(JSON.parse(row) as NewQuarantineRow);
+		}
+		return rows;
+	}
+
+	releaseQuarantine(ids: readonly string[]): void {
+		if (ids.length === 0 || !this.#hasQuarantine) return;
+		this.#run("DELETE FROM quarantine_outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
 	}
 
 	getMeta(key: string): string | null {

@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { writeArchiveHour } from "../archive/write-archive-hour";
 import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
+import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
 import { Backoff } from "./backoff";
-import { sendToQueue, storeInD1 } from "./copy-out";
-import { COPIED, type CopyReport, type LedgerEntry, type LedgerRow, LedgerStore } from "./ledger-store";
+import { type CopyResult, sendToQueue, storeInD1 } from "./copy-out";
+import type { MessagesErased } from "./ledger-store";
+import { COPIED, type CopyReport, type LedgerEntry, type LedgerRow, LedgerStore, type OutboxKey } from "./ledger-store";
 import { drainLegacyLedger, isLegacyLedger } from "./legacy-ledger";
 import { DAY_MS, type Hour, hourOf, hourStart, nextHour, partitionEnd, partitionOf } from "./partitions";
 
@@ -17,6 +19,8 @@ import { DAY_MS, type Hour, hourOf, hourStart, nextHour, partitionEnd, partition
  */
 export const HANDOFF_COPY_WINDOW_MS = 25_000;
 export const HANDOFF_GRACE_MS = 60_000;
+/** Lets one reclaim alarm cover the handoffs of the next few seconds too. */
+const RECLAIM_SLACK_MS = 5_000;
 /** An hour is archived once it is this far behind: a callback is accepted within seconds of its receipt. */
 export const ARCHIVE_CLOSE_MS = 10 * 60 * 1000;
 /** Hours one maintenance run archives at most: bounds a run after a long R2 outage. */
@@ -26,6 +30,12 @@ const DRAIN_MAX_ROWS = 50;
 /** Bounds the memory of one drain pass, whatever the size of the texts. */
 const DRAIN_MAX_CHARS = 4 * 1024 * 1024;
 const ARCHIVED_THROUGH = "archived_through";
+/**
+ * Events one message may have. Bandwidth sends a handful (sending, sent, delivered or failed per
+ * recipient; a group MMS a few per recipient); past this, more are quarantined, not stored, so a
+ * flood under one message id cannot grow a ledger's scans or a message's page without bound.
+ */
+export const MAX_EVENTS_PER_MESSAGE = 1000;
 const ALARM_FAILED_RETRY_MS = 60_000;
 
 /** Rows a ledger hands back to the Worker that delivered them, to copy out right after its answer. */
@@ -39,6 +49,8 @@ export interface Handoff {
 export interface AcceptResult {
 	stored: number;
 	duplicates: number;
+	/** Entries not stored because their message already has MAX_EVENTS_PER_MESSAGE events: quarantine them. */
+	refused: LedgerEntry[];
 	handoff: Handoff | null;
 }
 
@@ -92,19 +104,30 @@ export class MessageLedger extends DurableObject<Env> {
 		meter.add("doRequests");
 		const now = Date.now();
 		const targets = (this.#queue.ready(now) ? COPIED.queue : 0) | (this.#d1.ready(now) ? COPIED.d1 : 0);
+		const refused: LedgerEntry[] = [];
 		const rows = this.ctx.storage.transactionSync((): LedgerRow[] => {
 			const accepted: LedgerRow[] = [];
 			for (const entry of entries) {
 				if (this.#store.seen(entry.message_id, entry.id)) continue;
+				const sequence = this.#store.nextSequence(entry.message_id);
+				if (sequence > MAX_EVENTS_PER_MESSAGE) {
+					refused.push(entry);
+					continue;
+				}
 				const received = hourOf(entry.received_at);
 				const hour = this.#openHour !== null && received < this.#openHour ? this.#openHour : received;
-				accepted.push(this.#store.append(entry, this.#store.nextSequence(entry.message_id), hour, now));
+				accepted.push(this.#store.append(entry, sequence, hour, now));
 			}
-			if (targets === 0) this.#store.toOutbox(accepted.map(reportKey));
+			if (targets === 0) this.#store.toOutbox(accepted.map((row) => ({ ...reportKey(row), missing: COPIED.all })));
 			return accepted;
 		});
 		meter.add("eventsAccepted", rows.length);
-		const result: AcceptResult = { stored: rows.length, duplicates: entries.length - rows.length, handoff: null };
+		const result: AcceptResult = {
+			stored: rows.length,
+			duplicates: entries.length - rows.length - refused.length,
+			refused,
+			handoff: null,
+		};
 		if (rows.length === 0) return result;
 		if (targets === 0) {
 			await this.#armOutbox(now, COPIED.all);
@@ -113,6 +136,10 @@ export class MessageLedger extends DurableObject<Env> {
 		for (const row of rows) {
 			this.#outstanding.set(keyOf(row.message_id, row.id), { ...reportKey(row), acceptedAt: now });
 		}
+		// A Worker that dies before reporting is covered by this alarm. Under steady traffic one is
+		// already set (by an earlier handoff) and nothing is written: a bucket pays about one
+		// setAlarm and one alarm a minute, not one per event.
+		await this.#arm(now + HANDOFF_GRACE_MS + RECLAIM_SLACK_MS);
 		return { ...result, handoff: { ledger: this.#name, rows, targets } };
 	}
 
@@ -127,10 +154,37 @@ export class MessageLedger extends DurableObject<Env> {
 		}
 	}
 
+	/**
+	 * Quarantine rows D1 refused: held until the alarm gets them into D1, so an invalid element
+	 * needs D1 no more than a valid one does for its callback's 200.
+	 */
+	async holdQuarantine(rows: NewQuarantineRow[]): Promise<void> {
+		meter.add("doRequests");
+		const now = Date.now();
+		this.ctx.storage.transactionSync(() => this.#store.holdQuarantine(rows));
+		// The Worker just saw D1 fail: the first try waits out the first step of the backoff.
+		if (this.#d1.ready(now)) this.#d1.fail(now);
+		await this.#armOutbox(now, COPIED.d1);
+	}
+
 	/** A stored event's CloudEvent, for the consumer of an event too large to ride in its queue message. */
 	async body(messageId: string, eventId: string): Promise<string | null> {
 		meter.add("doRequests");
 		return this.#store.body(messageId, eventId);
+	}
+
+	/**
+	 * Erasure (src/erase): forgets every event of these messages, in every day table and the
+	 * outbox, so nothing of them is copied out or archived from here on. Their ids go too: a
+	 * Bandwidth retry of an erased event is accepted again as new.
+	 */
+	async erase(...messageIds: string[]): Promise<MessagesErased> {
+		meter.add("doRequests");
+		const erased = this.ctx.storage.transactionSync(() => this.#store.erase(messageIds));
+		for (const [key, handoff] of this.#outstanding) {
+			if (messageIds.includes(handoff.messageId)) this.#outstanding.delete(key);
+		}
+		return erased;
 	}
 
 	/**
@@ -166,12 +220,15 @@ export class MessageLedger extends DurableObject<Env> {
 				await drainLegacyLedger(this.ctx, this.env);
 				return;
 			}
+			this.#reclaim(Date.now());
 			// Alarms never overlap, but an alarm run by hand (tests, maintenance) could.
 			this.#draining ??= this.#drain().finally(() => {
 				this.#draining = null;
 			});
 			const missing = await this.#draining;
 			if (missing !== 0) await this.#armOutbox(Date.now(), missing);
+			const oldest = Math.min(...[...this.#outstanding.values()].map((handoff) => handoff.acceptedAt));
+			if (Number.isFinite(oldest)) await this.#arm(oldest + HANDOFF_GRACE_MS + RECLAIM_SLACK_MS);
 		} catch (error) {
 			// Never past the runtime's own retries: log, and come back on the backoff.
 			log.error("ledger_alarm_failed", { ledger: this.#name, error: errorMessage(error) });
@@ -181,9 +238,12 @@ export class MessageLedger extends DurableObject<Env> {
 
 	#reclaim(now: number): number {
 		const before = now - HANDOFF_GRACE_MS;
-		let reclaimed: Pick<CopyReport, "partition" | "messageId" | "id">[];
+		let reclaimed: OutboxKey[];
 		if (this.#outstandingKnown) {
-			reclaimed = [...this.#outstanding.values()].filter((handoff) => handoff.acceptedAt <= before);
+			// Never reported: as far as this ledger knows, neither copy was made.
+			reclaimed = [...this.#outstanding.values()]
+				.filter((handoff) => handoff.acceptedAt <= before)
+				.map(({ partition, messageId, id }) => ({ partition, messageId, id, missing: COPIED.all }));
 		} else {
 			// A new instance does not know what its predecessor handed off: read the recent days back.
 			const recent = [partitionOf(hourOf(now - DAY_MS)), partitionOf(hourOf(now))];
@@ -202,31 +262,49 @@ export class MessageLedger extends DurableObject<Env> {
 	 * the copies still missing when it stopped (COPIED bits; 0 once the outbox is empty).
 	 */
 	async #drain(): Promise<number> {
+		// Held quarantine rows need D1 only; they never hold back a forward.
+		const quarantineLeft = (await this.#drainQuarantine()) ? 0 : COPIED.d1;
+		await this.#drainTarget(COPIED.queue, this.#queue, "queue", (rows) => sendToQueue(this.env.FORWARD_QUEUE, rows));
+		await this.#drainTarget(COPIED.d1, this.#d1, "d1", (rows) => storeInD1(this.env.DB, rows));
+		const queueLeft = this.#store.outboxNeeds(COPIED.queue) ? COPIED.queue : 0;
+		const d1Left = this.#store.outboxNeeds(COPIED.d1) ? COPIED.d1 : 0;
+		return quarantineLeft | queueLeft | d1Left;
+	}
+
+	/** Copies every outbox row that needs `target`, page by page, until done or the target fails. */
+	async #drainTarget(
+		target: number,
+		backoff: Backoff,
+		name: "queue" | "d1",
+		copy: (rows: LedgerRow[]) => Promise<CopyResult>,
+	): Promise<void> {
+		while (backoff.ready(Date.now())) {
+			const rows = this.#store.outbox(target, DRAIN_MAX_ROWS, DRAIN_MAX_CHARS);
+			if (rows.length === 0) return;
+			const result = await copy(rows);
+			const reports = rows
+				.filter((row) => result.done.has(row.id))
+				.map((row) => ({ ...reportKey(row), copied: target }));
+			this.ctx.storage.transactionSync(() => this.#store.record(reports));
+			this.#settleTarget(backoff, name, result.error);
+			if (result.error !== null || result.done.size === 0) return;
+		}
+	}
+
+	/** Held quarantine rows into D1; false while some remain (D1 refusing or backing off). */
+	async #drainQuarantine(): Promise<boolean> {
 		for (;;) {
-			const now = Date.now();
-			const rows = this.#store.outbox(DRAIN_MAX_ROWS, DRAIN_MAX_CHARS);
-			if (rows.length === 0) return 0;
-			const copied = new Map(rows.map((row) => [row.id, 0]));
-			let progress = false;
-			const toQueue = rows.filter((row) => (row.copied & COPIED.queue) === 0);
-			if (toQueue.length > 0 && this.#queue.ready(now)) {
-				const sent = await sendToQueue(this.env.FORWARD_QUEUE, toQueue);
-				for (const id of sent.done) copied.set(id, (copied.get(id) ?? 0) | COPIED.queue);
-				progress ||= sent.done.size > 0;
-				this.#settleTarget(this.#queue, "queue", sent.error);
+			const rows = this.#store.heldQuarantine(DRAIN_MAX_ROWS, DRAIN_MAX_CHARS);
+			if (rows.length === 0) return true;
+			if (!this.#d1.ready(Date.now())) return false;
+			try {
+				await this.env.DB.batch(insertQuarantine(this.env.DB, rows));
+				this.#settleTarget(this.#d1, "d1", null);
+			} catch (error) {
+				this.#settleTarget(this.#d1, "d1", errorMessage(error));
+				return false;
 			}
-			const toD1 = rows.filter((row) => (row.copied & COPIED.d1) === 0);
-			if (toD1.length > 0 && this.#d1.ready(Date.now())) {
-				const stored = await storeInD1(this.env.DB, toD1);
-				for (const id of stored.done) copied.set(id, (copied.get(id) ?? 0) | COPIED.d1);
-				progress ||= stored.done.size > 0;
-				this.#settleTarget(this.#d1, "d1", stored.error);
-			}
-			const reports = rows.map((row) => ({ ...reportKey(row), copied: copied.get(row.id) ?? 0 }));
-			this.ctx.storage.transactionSync(() => this.#store.record(reports.filter((report) => report.copied !== 0)));
-			if (!progress) {
-				return rows.reduce((needs, row) => needs | (COPIED.all & ~(row.copied | (copied.get(row.id) ?? 0))), 0);
-			}
+			this.ctx.storage.transactionSync(() => this.#store.releaseQuarantine(rows.map((row) => row.id)));
 		}
 	}
 

@@ -5,7 +5,7 @@ import { purgeArchive } from "./purge-archive";
 import { purgeRetention } from "./purge-expired";
 
 /**
- * The cron (every 10 minutes). The ledgers go first: they archive the closed hours, and how far
+ * The cron (every minute). The ledgers go first: they archive the closed hours, and how far
  * they got bounds what retention and the byte budget may take out of D1 — an event leaves D1
  * only once it is in the archive.
  */

@@ -76,7 +76,7 @@ describe("admin authentication", () => {
 describe("methods", () => {
 	it.each([
 		["DELETE", "/v1/events", "GET, HEAD"],
-		["POST", "/v1/messages/abc", "GET, HEAD"],
+		["POST", "/v1/messages/abc", "GET, HEAD, DELETE"],
 		["PUT", "/v1/quarantine", "GET, HEAD"],
 		["GET", `/v1/quarantine/qtn_${"a".repeat(26)}/reprocess`, "POST"],
 		["PATCH", "/v1/deliveries", "GET, HEAD"],

@@ -5,6 +5,7 @@ import { adminFetch, adminGet } from "../helpers/admin";
 import { freshPath, hookUrl, scriptResponses } from "../helpers/downstream";
 import { consume, jobFor, type StoredEvent, storedEvent } from "../helpers/forward";
 import { expectError } from "../helpers/http";
+import { insertLargeDeliveries } from "../helpers/large-rows";
 import { TEST_ENV } from "../setup/test-env";
 
 type DeliveryPage = Page<Delivery>;
@@ -90,6 +91,18 @@ describe("GET /v1/deliveries", () => {
 		expect(new Set(seen).size).toBe(seen.length);
 		expect(seen).toEqual([...seen].sort((a, b) => a - b));
 	});
+
+	it("ends a page once it holds 8 MB of attempts, with a cursor to the rest", async () => {
+		const eventId = await insertLargeDeliveries(6);
+		const first: DeliveryPage = await adminGet(`/v1/deliveries?eventId=${eventId}&limit=500`);
+		expect(first.items.map((item) => item.attempt)).toEqual([1, 2, 3, 4]);
+		expect(first.nextCursor).not.toBeNull();
+		const second: DeliveryPage = await adminGet(
+			`/v1/deliveries?eventId=${eventId}&limit=500&cursor=${first.nextCursor}`,
+		);
+		expect(second.items.map((item) => item.attempt)).toEqual([5, 6]);
+		expect(second.nextCursor).toBeNull();
+	}, 30_000);
 
 	it.each([
 		["status=lost", "status"],

@@ -4,6 +4,7 @@ import type { Page } from "../../src/routes/admin/cursor";
 import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
+import { insertLargeEvents } from "../helpers/large-rows";
 
 type EventPage = Page<NormalizedEvent>;
 
@@ -148,6 +149,20 @@ describe("GET /v1/events", () => {
 		expect(page.items).toHaveLength(50);
 		expect(page.nextCursor).not.toBeNull();
 	});
+
+	it("ends a page once it holds 8 MB of events, however many rows the limit allows, with a cursor to the rest", async () => {
+		const from = freshNumber();
+		const ids = await insertLargeEvents(6, { messageId: newMessageId(), from, baseTime: "2031-07-01T00:00:00.000Z" });
+		const query = `from=${encodeURIComponent(from)}&limit=500`;
+
+		const first: EventPage = await adminGet(`/v1/events?${query}`);
+		expect(first.items.map((event) => event.id)).toEqual(ids.slice(0, 4));
+		expect(first.nextCursor).not.toBeNull();
+		const second: EventPage = await adminGet(`/v1/events?${query}&cursor=${first.nextCursor}`);
+		expect(second.items.map((event) => event.id)).toEqual(ids.slice(4));
+		expect(second.nextCursor).toBeNull();
+		expect(second.items[1]?.data).toMatchObject({ from, sequence: 6 });
+	}, 30_000);
 
 	it.each([
 		["limit=0", "limit"],

@@ -1,12 +1,14 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { NormalizedEvent } from "../../src/bandwidth/normalize";
-import type { Delivery } from "../../src/db/deliveries.repository";
+import { type Delivery, insertDelivery } from "../../src/db/deliveries.repository";
 import type { RecipientStatus } from "../../src/db/message-status.repository";
 import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { freshPath, hookUrl, scriptResponses, waitForForwarded } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { consume, deliveryCounts, settledDeliveryCounts, waitForCounted } from "../helpers/forward";
 import { expectError } from "../helpers/http";
+import { insertLargeEvents } from "../helpers/large-rows";
 import { eventsOf } from "../helpers/storage";
 
 interface MessageView {
@@ -14,6 +16,20 @@ interface MessageView {
 	recipients: RecipientStatus[];
 	events: NormalizedEvent[];
 	deliveries: Delivery[];
+	nextCursor: string | null;
+}
+
+/** A recorded attempt, as the consumer writes one, for an event of the message. */
+async function recordAttempt(eventId: string, attempt: number): Promise<void> {
+	await insertDelivery(env.DB, {
+		event_id: eventId,
+		attempt,
+		outcome: "failed",
+		http_status: 503,
+		error: "HTTP 503: ",
+		duration_ms: 5,
+		at: new Date().toISOString(),
+	}).run();
 }
 
 describe("GET /v1/messages/:messageId", () => {
@@ -92,6 +108,67 @@ describe("GET /v1/messages/:messageId", () => {
 		const view: MessageView = await adminGet(`/v1/messages/${messageId}`);
 		expect(view.events.map((event) => event.id)).toEqual(ids);
 		expect(view.deliveries).toEqual([]);
+	});
+
+	it("pages the events and the deliveries together: limit per list, one cursor for both", async () => {
+		const messageId = newMessageId();
+		const to = "+15550007777";
+		const one = { messageId, to, message: { to: [to] } };
+		const ids = await storeElements([
+			element("spec2026__message-sending.object.json", one),
+			element("spec2026__message-sent.object.json", one),
+			element("spec2026__message-delivered_sms.object.json", one),
+		]);
+		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		for (const attempt of [1, 2, 3, 4, 5]) await recordAttempt(ids[0] ?? "", attempt);
+
+		const first: MessageView = await adminGet(`/v1/messages/${messageId}?limit=2`);
+		expect(first.events.map((event) => event.id)).toEqual(ids.slice(0, 2));
+		expect(first.deliveries.map((delivery) => delivery.attempt)).toEqual([1, 2]);
+		expect(first.recipients).toEqual([expect.objectContaining({ status: "delivered" })]);
+		expect(first.nextCursor).not.toBeNull();
+
+		const second: MessageView = await adminGet(`/v1/messages/${messageId}?limit=2&cursor=${first.nextCursor}`);
+		expect(second.events.map((event) => event.id)).toEqual(ids.slice(2));
+		expect(second.deliveries.map((delivery) => delivery.attempt)).toEqual([3, 4]);
+		expect(second.recipients).toEqual(first.recipients);
+		expect(second.nextCursor).not.toBeNull();
+
+		// The events are all answered: only the deliveries go on.
+		const third: MessageView = await adminGet(`/v1/messages/${messageId}?limit=2&cursor=${second.nextCursor}`);
+		expect(third.events).toEqual([]);
+		expect(third.deliveries.map((delivery) => delivery.attempt)).toEqual([5]);
+		expect(third.nextCursor).toBeNull();
+
+		const whole: MessageView = await adminGet(`/v1/messages/${messageId}`);
+		expect(whole.events).toHaveLength(3);
+		expect(whole.deliveries).toHaveLength(5);
+		expect(whole.nextCursor).toBeNull();
+	});
+
+	it("ends the events once a page holds 8 MB of them, with a cursor to the rest", async () => {
+		const messageId = newMessageId();
+		const ids = await insertLargeEvents(6, { messageId, from: "+15550008888", baseTime: "2031-08-01T00:00:00.000Z" });
+		const first: MessageView = await adminGet(`/v1/messages/${messageId}?limit=500`);
+		expect(first.events.map((event) => event.id)).toEqual(ids.slice(0, 4));
+		expect(first.nextCursor).not.toBeNull();
+		const second: MessageView = await adminGet(`/v1/messages/${messageId}?limit=500&cursor=${first.nextCursor}`);
+		expect(second.events.map((event) => event.id)).toEqual(ids.slice(4));
+		expect(second.nextCursor).toBeNull();
+	}, 30_000);
+
+	it.each([
+		["limit=0", "limit"],
+		["limit=501", "limit"],
+		["cursor=not-a-cursor", "cursor"],
+		// A deliveries cursor is well-formed but belongs to another list.
+		[`cursor=${btoa("[12]").replaceAll("=", "")}`, "cursor"],
+		["status=dead", "status"],
+	])("rejects %s naming the parameter", async (query, name) => {
+		const messageId = newMessageId();
+		await storeElements([element("spec2026__message-received_sms.object.json", { messageId })]);
+		const message = await expectError(await adminFetch(`/v1/messages/${messageId}?${query}`), 400, "invalid_parameter");
+		expect(message.startsWith(`${name}: `)).toBe(true);
 	});
 
 	it("decodes an escaped message id", async () => {

@@ -8,6 +8,7 @@ import { adminFetch, adminGet, adminPost, eventIdOfElement } from "../helpers/ad
 import { postCallback } from "../helpers/callback";
 import { element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
+import { insertLargeQuarantine } from "../helpers/large-rows";
 import { withLedgerBroken } from "../helpers/ledger";
 import { eventsOf, waitForEvents } from "../helpers/storage";
 
@@ -74,6 +75,17 @@ describe("GET /v1/quarantine", () => {
 		expect(new Set(seen).size).toBe(seen.length);
 	});
 
+	it("ends a page once it holds 8 MB of elements, with a cursor to the rest", async () => {
+		// Received before every other row of this file, so they open the list.
+		const ids = await insertLargeQuarantine(6, "2000-01-01T00:00:00.000Z");
+		const first: QuarantinePage = await adminGet("/v1/quarantine?limit=500");
+		expect(first.items.map((row) => row.id)).toEqual(ids.slice(0, 4));
+		expect(first.items[0]?.raw).toEqual({ padding: expect.any(String) });
+		expect(first.nextCursor).not.toBeNull();
+		const second: QuarantinePage = await adminGet(`/v1/quarantine?limit=500&cursor=${first.nextCursor}`);
+		expect(second.items.map((row) => row.id).slice(0, 2)).toEqual(ids.slice(4));
+	}, 30_000);
+
 	it.each([
 		["limit=0", "limit"],
 		["cursor=%%%", "cursor"],
@@ -87,14 +99,15 @@ describe("GET /v1/quarantine", () => {
 });
 
 describe("POST /v1/quarantine/:id/reprocess", () => {
-	it("stores an element that is valid now, then reports it a duplicate", async () => {
+	it("stores an element that is valid now, and answers the recorded outcome on a repeat", async () => {
 		const valid = element("spec2026__message-delivered_sms.object.json");
 		const id = await quarantined(valid, "2020-01-01T00:00:00.000Z");
 		const before = new Date().toISOString();
 
 		const response = await adminPost(`/v1/quarantine/${id}/reprocess`);
 		expect(response.status).toBe(200);
-		expect(await response.json()).toEqual({ id, outcome: "stored" });
+		const eventId = await eventIdOfElement(valid);
+		expect(await response.json()).toEqual({ id, outcome: "stored", eventId });
 		const [stored] = await waitForEvents(valid.message.id, 1);
 		expect(stored?.id).toBe(await eventIdOfElement(valid));
 		const event = JSON.parse(stored?.normalized_json ?? "{}") as NormalizedEvent;
@@ -103,9 +116,16 @@ describe("POST /v1/quarantine/:id/reprocess", () => {
 		expect(event.data.receivedAt >= before).toBe(true);
 		expect(await item(id)).toMatchObject({ reprocessedAt: expect.any(String), reprocessOutcome: "stored" });
 
+		// Final: a repeat runs nothing and answers what the first run stored.
 		const again = await adminPost(`/v1/quarantine/${id}/reprocess`);
-		expect(await again.json()).toEqual({ id, outcome: "duplicate" });
-		expect(await item(id)).toMatchObject({ reprocessOutcome: "duplicate" });
+		expect(await again.json()).toEqual({
+			id,
+			outcome: "stored",
+			eventId,
+			reprocessedAt: expect.any(String),
+			repeated: true,
+		});
+		expect(await item(id)).toMatchObject({ reprocessOutcome: "stored" });
 		expect(await eventsOf(valid.message.id)).toHaveLength(1);
 	});
 
@@ -130,7 +150,11 @@ describe("POST /v1/quarantine/:id/reprocess", () => {
 			await expectError(await adminPost(`/v1/quarantine/${id}/reprocess`), 500, "storage_unavailable");
 		});
 		expect(await item(id)).toMatchObject({ reprocessedAt: null, reprocessOutcome: null });
-		expect(await (await adminPost(`/v1/quarantine/${id}/reprocess`)).json()).toEqual({ id, outcome: "stored" });
+		expect(await (await adminPost(`/v1/quarantine/${id}/reprocess`)).json()).toEqual({
+			id,
+			outcome: "stored",
+			eventId: await eventIdOfElement(valid),
+		});
 	});
 
 	it("answers 404 for an unknown id and 400 for something that is not an id", async () => {

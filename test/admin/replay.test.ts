@@ -1,10 +1,14 @@
+import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
+import { acquireLease, releaseLease } from "../../src/db/leases.repository";
+import { REPLAY_LEASE, REPLAY_LEASE_MS } from "../../src/forward/replay";
 import { adminFetch, adminPost, storeElements } from "../helpers/admin";
 import { receivedAt } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
 import { deliveriesOf, markDead, waitForDeliveries } from "../helpers/storage";
+import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 import { TEST_ENV } from "../setup/test-env";
 
 async function arrivals(eventId: string, count: number) {
@@ -13,7 +17,7 @@ async function arrivals(eventId: string, count: number) {
 			const requests = (await receivedAt()).filter((request) => request.headers["webhook-id"] === eventId);
 			return requests.length >= count ? requests : undefined;
 		},
-		{ timeout: 5000, interval: 20 },
+		{ timeout: BACKGROUND_WAIT_MS, interval: 20 },
 	);
 }
 
@@ -91,5 +95,52 @@ describe("POST /v1/replay", () => {
 			body: "dead=true",
 		});
 		await expectError(form, 415, "unsupported_media_type");
+	});
+});
+
+describe("POST /v1/replay, one at a time", () => {
+	it("answers 409 replay_in_progress while another replay holds the lease, and takes over a lease left to expire", async () => {
+		expect(await acquireLease(env.DB, REPLAY_LEASE, "a running replay", new Date(), REPLAY_LEASE_MS)).toBe(true);
+		const message = await expectError(await adminPost("/v1/replay", { dead: true }), 409, "replay_in_progress");
+		expect(message).toContain("another replay");
+		await releaseLease(env.DB, REPLAY_LEASE, "a running replay");
+
+		// A replay that crashed while it held the lease: its lease ran out a minute ago.
+		const crashedAt = new Date(Date.now() - REPLAY_LEASE_MS - 60_000);
+		expect(await acquireLease(env.DB, REPLAY_LEASE, "a crashed replay", crashedAt, REPLAY_LEASE_MS)).toBe(true);
+		expect((await adminPost("/v1/replay", { dead: true })).status).toBe(200);
+		// Each call gives the lease back when it is done.
+		expect((await adminPost("/v1/replay", { eventIds: ["evt_unknownunknownunknownun"] })).status).toBe(200);
+		expect((await adminPost("/v1/replay", { dead: true })).status).toBe(200);
+	});
+
+	it("sends each dead event once when two dead replays are posted at once", async () => {
+		const ids = await storeElements([
+			element("spec2026__message-sending.object.json"),
+			element("spec2026__message-delivered_sms.object.json"),
+			element("spec2026__message-failed_4432.object.json"),
+		]);
+		await Promise.all(ids.map((id) => arrivals(id, 1)));
+		for (const id of ids) await markDead(id);
+
+		const responses = await Promise.all([
+			adminPost("/v1/replay", { dead: true }),
+			adminPost("/v1/replay", { dead: true }),
+		]);
+		let enqueued = 0;
+		for (const response of responses) {
+			if (response.status === 409) {
+				await expectError(response, 409, "replay_in_progress");
+				continue;
+			}
+			expect(response.status).toBe(200);
+			enqueued += (await response.json<{ enqueued: number }>()).enqueued;
+		}
+		expect(enqueued).toBe(3);
+		await Promise.all(ids.map((id) => arrivals(id, 2)));
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		for (const id of ids) {
+			expect((await receivedAt()).filter((request) => request.headers["webhook-id"] === id)).toHaveLength(2);
+		}
 	});
 });

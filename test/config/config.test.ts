@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configProblems, readForwardConfig, readIngestConfig } from "../../src/config";
+import { configProblems, readForwardConfig, readIngestConfig, readRetentionConfig } from "../../src/config";
 import { TEST_ENV } from "../setup/test-env";
 
 const secretOf = (bytes: number) => `whsec_${btoa("k".repeat(bytes))}`;
@@ -62,5 +62,24 @@ describe("configProblems", () => {
 			expect.stringContaining("FORWARD_SIGNING_SECRET"),
 			expect.stringContaining("RETENTION_DAYS"),
 		]);
+	});
+});
+
+describe("RETENTION_DAYS", () => {
+	it("is at least 2 days: the default retry schedule spans about 28 hours", () => {
+		expect(readRetentionConfig({ RETENTION_DAYS: "1" })).toEqual({
+			ok: false,
+			message: "RETENTION_DAYS must be at least 2",
+		});
+		expect(readRetentionConfig({ RETENTION_DAYS: "2" }).ok).toBe(true);
+	});
+
+	it("must outlast a longer retry schedule by a day, so a dead event is still there to list and replay", () => {
+		const week = "86400,86400,86400,86400,86400,86400,86400";
+		expect(configProblems({ ...TEST_ENV, RETENTION_DAYS: "5", FORWARD_RETRY_SCHEDULE: week })).toEqual([
+			expect.stringMatching(/^RETENTION_DAYS \(5\) must exceed FORWARD_RETRY_SCHEDULE's span \(8\.4 days/),
+		]);
+		expect(configProblems({ ...TEST_ENV, RETENTION_DAYS: "10", FORWARD_RETRY_SCHEDULE: week })).toEqual([]);
+		expect(configProblems({ ...TEST_ENV, RETENTION_DAYS: "3" })).toEqual([]);
 	});
 });

@@ -1,5 +1,6 @@
 import { inject, vi } from "vitest";
 import type { RecordedRequest, ScriptedResponse } from "../support/downstream-types";
+import { BACKGROUND_WAIT_MS } from "./wait";
 
 export const downstreamBase = () => `http://127.0.0.1:${inject("downstreamPort")}`;
 export const DEFAULT_HOOK_PATH = "/hook";
@@ -32,7 +33,7 @@ export async function waitForForwarded(
 	eventId: string,
 	path: string = DEFAULT_HOOK_PATH,
 	count = 1,
-	timeout = 5000,
+	timeout = BACKGROUND_WAIT_MS,
 ): Promise<RecordedRequest[]> {
 	return vi.waitUntil(
 		async () => {
@@ -50,7 +51,7 @@ export async function waitForForwarded(
 export async function waitForAllForwarded(
 	eventIds: readonly string[],
 	path: string = DEFAULT_HOOK_PATH,
-	timeout = 5000,
+	timeout = BACKGROUND_WAIT_MS,
 ): Promise<RecordedRequest[]> {
 	const wanted = new Set(eventIds);
 	return vi.waitUntil(

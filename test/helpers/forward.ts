@@ -8,6 +8,7 @@ import { postCallback } from "./callback";
 import { waitForForwarded } from "./downstream";
 import { element } from "./fixtures";
 import { eventsOf } from "./storage";
+import { BACKGROUND_WAIT_MS } from "./wait";
 
 export const FORWARD_QUEUE_NAME = "bandwidth-relay-forward";
 
@@ -26,8 +27,9 @@ export async function storedEvent(
 	const response = await postCallback([event]);
 	if (response.status !== 200) throw new Error(`callback answered ${response.status}`);
 	const id = await eventIdOf({ type: event.type, messageId: event.message.id, to: event.to, time: event.time });
-	const row = await vi.waitUntil(async () =>
-		(await eventsOf(event.message.id)).find((candidate) => candidate.id === id),
+	const row = await vi.waitUntil(
+		async () => (await eventsOf(event.message.id)).find((candidate) => candidate.id === id),
+		{ timeout: BACKGROUND_WAIT_MS, interval: 20 },
 	);
 	// The real queue forwards it to the default downstream in the background (a first-try success:
 	// counted, no deliveries row); let that finish so a test's own consumer runs are what follows.
@@ -115,7 +117,7 @@ export async function countedDuring<T>(run: () => Promise<T>): Promise<{ result:
 export async function waitForCounted(
 	before: DeliveryCounts,
 	grown: Partial<DeliveryCounts>,
-	timeout = 5000,
+	timeout = BACKGROUND_WAIT_MS,
 ): Promise<DeliveryCounts> {
 	return vi.waitUntil(
 		async () => {

@@ -5,6 +5,7 @@ import { ledgerFor } from "../../src/ledger/ledger-client";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
 import { postCallback } from "./callback";
 import { element } from "./fixtures";
+import { BACKGROUND_WAIT_MS } from "./wait";
 
 export function ledgerStub(messageId: string) {
 	return ledgerFor(env, messageId);
@@ -62,7 +63,7 @@ export async function waitForDrainBackoff(messageId: string): Promise<void> {
 			const alarm = await alarmOf(messageId);
 			return alarm !== null && alarm > Date.now() + 200;
 		},
-		{ timeout: 5000, interval: 20 },
+		{ timeout: BACKGROUND_WAIT_MS, interval: 20 },
 	);
 }
 

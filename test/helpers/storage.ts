@@ -4,6 +4,7 @@ import { type DeliveryRow, insertDelivery } from "../../src/db/deliveries.reposi
 import { decodeEvent } from "../../src/db/event-body";
 import type { EventRow } from "../../src/db/events.repository";
 import type { MessageStatusRow } from "../../src/db/message-status.repository";
+import { BACKGROUND_WAIT_MS } from "./wait";
 
 /**
  * A message's D1 rows, each with its CloudEvent decoded (`normalized_json`, as forwarded) and the
@@ -22,7 +23,11 @@ export async function eventsOf(messageId: string): Promise<Array<EventRow & { ra
 }
 
 /** The ledger drains in the background (its alarm); wait until D1 holds `count` events of the message. */
-export async function waitForEvents(messageId: string, count: number, timeout = 5000): Promise<EventRow[]> {
+export async function waitForEvents(
+	messageId: string,
+	count: number,
+	timeout = BACKGROUND_WAIT_MS,
+): Promise<EventRow[]> {
 	return vi.waitUntil(
 		async () => {
 			const rows = await eventsOf(messageId);
@@ -46,7 +51,11 @@ export async function deliveriesOf(eventId: string): Promise<DeliveryRow[]> {
 	return rows.results;
 }
 
-export async function waitForDeliveries(eventId: string, count: number, timeout = 5000): Promise<DeliveryRow[]> {
+export async function waitForDeliveries(
+	eventId: string,
+	count: number,
+	timeout = BACKGROUND_WAIT_MS,
+): Promise<DeliveryRow[]> {
 	return vi.waitUntil(
 		async () => {
 			const rows = await deliveriesOf(eventId);

@@ -1,14 +1,17 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { prepareElement } from "../../src/ingest/prepare-element";
 import { drainHandoffs } from "../../src/ledger/drain-handoffs";
+import { ledgerNamed, ledgerNameOf } from "../../src/ledger/ledger-client";
 import { COPIED } from "../../src/ledger/ledger-store";
+import type { MessageLedger } from "../../src/ledger/message-ledger.do";
 import { postCallback } from "../helpers/callback";
 import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { ledgerStub, pendingInLedger, waitForDrainBackoff, withLedgerBroken } from "../helpers/ledger";
 import { deliveriesOf, eventsOf, quarantineRows, waitForEvents, withTableRenamed } from "../helpers/storage";
+import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
@@ -29,10 +32,13 @@ describe("D1 or the queue down while the outbox drains", () => {
 			const response = await postCallback([event]);
 			expect(response.status).toBe(200);
 			expect(await response.json()).toMatchObject({ stored: 1 });
-			const [pending] = await vi.waitUntil(async () => {
-				const rows = await pendingInLedger(id);
-				return rows.length > 0 ? rows : undefined;
-			});
+			const [pending] = await vi.waitUntil(
+				async () => {
+					const rows = await pendingInLedger(id);
+					return rows.length > 0 ? rows : undefined;
+				},
+				{ timeout: BACKGROUND_WAIT_MS, interval: 20 },
+			);
 			eventId = pending!.id;
 			// Forwarded during the outage; only the D1 copy waits.
 			await waitForForwarded(eventId);
@@ -99,13 +105,46 @@ describe("the ledger or quarantine write failing", () => {
 		expect(await waitForEvents(healthy.message.id, 1)).toHaveLength(1);
 	});
 
-	it("answers 500 when the quarantine cannot be written, and stores it on the retry", async () => {
+	it("answers 200 while D1 refuses a quarantine row: a ledger holds it until D1 takes it", async () => {
 		const bad = { ...element("spec2026__message-failed_4432.object.json"), errorCode: 4.5 };
 		await withTableRenamed("quarantine", async () => {
 			const response = await postCallback([bad]);
-			expect(response.status).toBe(500);
-			expect(await response.json()).toMatchObject({ error: { code: "storage_unavailable" } });
+			expect(response.status).toBe(200);
+			expect(await response.json()).toMatchObject({ stored: 0, quarantined: 1 });
 		});
+		// The ledger's alarm comes back on its backoff (1 s) and writes it, once.
+		await vi.waitUntil(async () => (await quarantineRows()).some((row) => row.raw_json === JSON.stringify(bad)), {
+			timeout: BACKGROUND_WAIT_MS,
+			interval: 50,
+		});
+		const retry = await postCallback([bad]);
+		expect(await retry.json()).toMatchObject({ quarantined: 1 });
+		expect((await quarantineRows()).filter((row) => row.raw_json === JSON.stringify(bad))).toHaveLength(1);
+	}, 20_000);
+
+	it("answers 500 only when neither D1 nor the ledger can keep the quarantine row", async () => {
+		const bad = { ...element("spec2026__message-failed_4432.object.json"), errorCode: 4.25 };
+		const prepared = await prepareElement(bad, new Date().toISOString());
+		if (prepared.kind !== "invalid") throw new Error("the fixture should be invalid");
+		const stub = ledgerNamed(env, ledgerNameOf(prepared.row.id));
+		const placeholder = { ...prepared.row, id: "qtn_placeholder" };
+		const sql = (statement: string) =>
+			runInDurableObject(stub, (_instance: MessageLedger, state) => {
+				state.storage.sql.exec(statement);
+			});
+		// The ledger's holding table exists once it held something; then it is taken away.
+		await stub.holdQuarantine([placeholder]);
+		await sql("DELETE FROM quarantine_outbox");
+		await sql("ALTER TABLE quarantine_outbox RENAME TO quarantine_outbox_offline");
+		try {
+			await withTableRenamed("quarantine", async () => {
+				const response = await postCallback([bad]);
+				expect(response.status).toBe(500);
+				expect(await response.json()).toMatchObject({ error: { code: "storage_unavailable" } });
+			});
+		} finally {
+			await sql("ALTER TABLE quarantine_outbox_offline RENAME TO quarantine_outbox");
+		}
 		const retry = await postCallback([bad]);
 		expect(await retry.json()).toMatchObject({ quarantined: 1 });
 		expect((await quarantineRows()).filter((row) => row.raw_json === JSON.stringify(bad))).toHaveLength(1);

@@ -4,11 +4,12 @@ import { describe, expect, it, vi } from "vitest";
 import { prepareElement } from "../../src/ingest/prepare-element";
 import { drainHandoffs } from "../../src/ledger/drain-handoffs";
 import { COPIED, type LedgerEntry } from "../../src/ledger/ledger-store";
-import { HANDOFF_COPY_WINDOW_MS, HANDOFF_GRACE_MS } from "../../src/ledger/message-ledger.do";
+import { HANDOFF_COPY_WINDOW_MS, HANDOFF_GRACE_MS, MAX_EVENTS_PER_MESSAGE } from "../../src/ledger/message-ledger.do";
+import { postCallback } from "../helpers/callback";
 import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { alarmOf, ledgerStub, pendingInLedger } from "../helpers/ledger";
-import { eventsOf, waitForEvents, withTableRenamed } from "../helpers/storage";
+import { eventsOf, quarantineRows, waitForEvents, withTableRenamed } from "../helpers/storage";
 
 async function entryFor(name: string, overrides: Parameters<typeof element>[1] = {}): Promise<LedgerEntry> {
 	const prepared = await prepareElement(element(name, overrides), new Date().toISOString());
@@ -23,10 +24,9 @@ async function forwardedCount(eventId: string): Promise<number> {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 describe("handing rows to the delivering Worker", () => {
-	it("hands new rows back with their sequence and both copies to make, and arms no alarm for them", async () => {
+	it("hands new rows back with their sequence and both copies to make, under one reclaim alarm", async () => {
 		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
 		const stub = ledgerStub(entry.message_id);
-		const alarmBefore = await alarmOf(entry.message_id);
 		const result = await stub.accept([entry]);
 		expect(result).toMatchObject({ stored: 1, duplicates: 0 });
 		expect(result.handoff?.targets).toBe(COPIED.all);
@@ -34,9 +34,15 @@ describe("handing rows to the delivering Worker", () => {
 			expect.objectContaining({ id: entry.id, sequence: 1, status: "delivered", status_rank: 3, copied: 0 }),
 		]);
 		expect(JSON.parse(result.handoff!.rows[0]!.normalized_json).data.sequence).toBe(1);
-		// The fast path writes no alarm: an unreported handoff is the cron's to take back.
-		expect(await alarmOf(entry.message_id)).toBe(alarmBefore);
-		await drainHandoffs(env, [result.handoff!]);
+		// An alarm to take the rows back if this Worker never reports, about a minute out...
+		const alarm = await alarmOf(entry.message_id);
+		expect(alarm).toBeGreaterThan(Date.now() + HANDOFF_GRACE_MS - 5000);
+		expect(alarm).toBeLessThanOrEqual(Date.now() + HANDOFF_GRACE_MS + 5000);
+		// ...which the next handoffs share: no alarm is written for them.
+		const next = await entryFor("spec2026__message-sending.object.json", { messageId: entry.message_id });
+		const second = await stub.accept([next]);
+		expect(await alarmOf(entry.message_id)).toBe(alarm);
+		await drainHandoffs(env, [result.handoff!, second.handoff!]);
 		expect(await pendingInLedger(entry.message_id)).toEqual([]);
 		await waitForEvents(entry.message_id, 1);
 		await waitForForwarded(entry.id);
@@ -137,4 +143,53 @@ describe("handing rows to the delivering Worker", () => {
 		expect(await stub.body(entry.message_id, entry.id)).toBe(handoff!.rows[0]!.normalized_json);
 		expect(await stub.body(entry.message_id, "evt_unknown")).toBeNull();
 	});
+});
+
+describe("bounds", () => {
+	it(`stores at most ${MAX_EVENTS_PER_MESSAGE} events of one message and quarantines the rest, with the reason`, async () => {
+		const first = await entryFor("spec2026__message-sending.object.json");
+		const entries: LedgerEntry[] = [first];
+		for (let i = 1; i < MAX_EVENTS_PER_MESSAGE; i++) {
+			const time = new Date(Date.parse("2026-01-01T00:00:00Z") + i * 1000).toISOString();
+			entries.push(await entryFor("spec2026__message-sending.object.json", { messageId: first.message_id, time }));
+		}
+		const stub = ledgerStub(first.message_id);
+		for (let start = 0; start < entries.length; start += 250) {
+			const { stored, refused } = await stub.accept(entries.slice(start, start + 250));
+			expect([stored, refused.length]).toEqual([Math.min(250, entries.length - start), 0]);
+		}
+		const extra = element("spec2026__message-delivered_sms.object.json", { messageId: first.message_id });
+		const response = await postCallback([extra]);
+		expect(await response.json()).toEqual({ received: 1, stored: 0, duplicates: 0, quarantined: 1 });
+		const [row] = await quarantineRows(`message.id: the message already has ${MAX_EVENTS_PER_MESSAGE} events%`);
+		expect(JSON.parse(row!.raw_json)).toEqual(extra);
+		// Bandwidth's retry of it lands on the same quarantine row.
+		expect(await (await postCallback([extra])).json()).toMatchObject({ quarantined: 1 });
+		expect(await quarantineRows(`message.id: the message already has ${MAX_EVENTS_PER_MESSAGE} events%`)).toHaveLength(
+			1,
+		);
+	}, 60_000);
+});
+
+describe("the copy window", () => {
+	it("reports what was queued without waiting for a D1 write that outlasts the window", async () => {
+		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
+		const stub = ledgerStub(entry.message_id);
+		const { handoff } = await stub.accept([entry]);
+		// A D1 that takes a minute to answer: its batch never returns within the window.
+		const slowDb = {
+			prepare: env.DB.prepare.bind(env.DB),
+			batch: () => new Promise(() => undefined),
+		} as unknown as D1Database;
+		const started = Date.now();
+		// Answered 24 s ago: one second of window left, then 2 s of grace for the D1 write.
+		await drainHandoffs({ ...env, DB: slowDb }, [handoff!], Date.now() - HANDOFF_COPY_WINDOW_MS + 1000);
+		expect(Date.now() - started).toBeLessThan(5000);
+		await waitForForwarded(entry.id);
+		// The ledger knew it was queued: it copies it to D1 itself, and never sends it again.
+		await waitForEvents(entry.message_id, 1, 10_000);
+		expect(await pendingInLedger(entry.message_id)).toEqual([]);
+		await settle();
+		expect(await forwardedCount(entry.id)).toBe(1);
+	}, 20_000);
 });

@@ -18,12 +18,14 @@ const NOW = Date.parse("2031-06-01T00:00:00.000Z");
 const CUTOFF = "2031-05-02T00:00:00.000Z";
 const daysAgo = (days: number) => new Date(NOW - days * DAY_MS).toISOString();
 
-async function quarantineRow(label: string, reprocessed?: { at: string; outcome: ReprocessOutcome }): Promise<string> {
+async function quarantineRow(
+	label: string,
+	receivedAt: string,
+	reprocessed?: { at: string; outcome: ReprocessOutcome },
+): Promise<string> {
 	const id = `qtn_${label.padEnd(26, "a")}`;
-	await env.DB.batch(
-		insertQuarantine(env.DB, [{ id, received_at: "2020-01-01T00:00:00.000Z", reason: "test", raw_json: "{}" }]),
-	);
-	if (reprocessed) await markReprocessed(env.DB, id, reprocessed.at, reprocessed.outcome);
+	await env.DB.batch(insertQuarantine(env.DB, [{ id, received_at: receivedAt, reason: "test", raw_json: "{}" }]));
+	if (reprocessed) await markReprocessed(env.DB, id, reprocessed.at, reprocessed.outcome, null);
 	return id;
 }
 
@@ -53,11 +55,15 @@ describe("retention purge", () => {
 		await insertDeliveryCount(daysAgo(40).slice(0, 13), "skipped", 1);
 		await insertDeliveryCount(CUTOFF.slice(0, 13), "delivered", 3);
 		await insertDeliveryCount(daysAgo(1).slice(0, 13), "delivered", 5);
-		const resolvedOld = await quarantineRow("resolvedold", { at: daysAgo(31), outcome: "stored" });
-		const duplicateOld = await quarantineRow("duplicateold", { at: daysAgo(31), outcome: "duplicate" });
-		const stillInvalid = await quarantineRow("stillinvalid", { at: daysAgo(31), outcome: "still_invalid" });
-		const neverReprocessed = await quarantineRow("neverreprocessed");
-		const resolvedRecent = await quarantineRow("resolvedrecent", { at: daysAgo(29), outcome: "stored" });
+		// Quarantine rows go by their receipt, whatever became of them: garbage never outlives retention.
+		const resolvedOld = await quarantineRow("resolvedold", daysAgo(40), { at: daysAgo(31), outcome: "stored" });
+		const stillInvalidOld = await quarantineRow("stillinvalidold", daysAgo(40), {
+			at: daysAgo(1),
+			outcome: "still_invalid",
+		});
+		const neverReprocessedOld = await quarantineRow("neverreprocessedold", daysAgo(31));
+		const neverReprocessed = await quarantineRow("neverreprocessed", daysAgo(29));
+		const resolvedRecent = await quarantineRow("resolvedrecent", daysAgo(2), { at: daysAgo(1), outcome: "stored" });
 
 		const result = await purgeRetention(env, NOW, undefined);
 
@@ -66,7 +72,7 @@ describe("retention purge", () => {
 			value: {
 				cutoff: CUTOFF,
 				eventsBefore: CUTOFF,
-				deleted: { events: 1, deliveries: 3, deliveryCounts: 2, quarantine: 2 },
+				deleted: { events: 1, deliveries: 3, deliveryCounts: 2, quarantine: 3 },
 				rounds: 1,
 				complete: true,
 			},
@@ -74,9 +80,9 @@ describe("retention purge", () => {
 		expect(await eventIdsHeld()).toEqual([lateReceipt, recent]);
 		expect(await deliveryEventIds()).toEqual([recent]);
 		expect(await countHours()).toEqual([CUTOFF.slice(0, 13), daysAgo(1).slice(0, 13)]);
-		expect(await quarantineIds()).toEqual([neverReprocessed, resolvedRecent, stillInvalid].sort());
-		expect(await quarantineIds()).not.toContain(resolvedOld);
-		expect(await quarantineIds()).not.toContain(duplicateOld);
+		expect(await quarantineIds()).toEqual([neverReprocessed, resolvedRecent].sort());
+		for (const id of [resolvedOld, stillInvalidOld, neverReprocessedOld])
+			expect(await quarantineIds()).not.toContain(id);
 	});
 
 	it("never deletes an event the archive does not hold yet; a later run takes it", async () => {
@@ -137,6 +143,28 @@ describe("retention purge", () => {
 		expect(await eventIdsHeld()).toEqual([]);
 	});
 
+	it("purges quarantine rows oldest first by receipt, in bounded chunks, however they were reprocessed", async () => {
+		const old = [];
+		for (const [index, days] of [45, 44, 43, 42, 41].entries()) {
+			old.push(
+				await quarantineRow(
+					`chunk${index}`,
+					daysAgo(days),
+					index % 2 === 0 ? undefined : { at: daysAgo(1), outcome: "still_invalid" },
+				),
+			);
+		}
+		const kept = await quarantineRow("chunkkept", daysAgo(3));
+		const bounds = { cutoff: CUTOFF, archivedBefore: undefined };
+
+		const first = await purgeExpired(env.DB, bounds, { chunkRows: 2, maxRounds: 2 });
+		expect(first).toMatchObject({ deleted: { quarantine: 4 }, complete: false });
+		expect(await quarantineIds()).toEqual([old[4], kept].sort());
+		const second = await purgeExpired(env.DB, bounds, { chunkRows: 2, maxRounds: 2 });
+		expect(second).toMatchObject({ deleted: { quarantine: 1 }, complete: true });
+		expect(await quarantineIds()).toEqual([kept]);
+	});
+
 	it("walks deliveries in id order and stops at the first row newer than the cutoff", async () => {
 		for (const days of [45, 44, 43, 42, 2, 1]) await insertDeliveryRow("evt_elsewhere", "dead", daysAgo(days));
 		const report = await purgeExpired(
@@ -185,5 +213,19 @@ describe("retention purge", () => {
 		expect(result).toEqual({ ok: false, reason: "config_invalid" });
 		expect(await eventIdsHeld()).toEqual(ids);
 		expect(error).toHaveBeenCalledWith(expect.stringContaining('"event":"config_invalid"'));
+	});
+});
+
+describe("a retention shorter than the retry schedule", () => {
+	it("keeps an event until its retry schedule is over and a day more, whatever RETENTION_DAYS says", async () => {
+		const now = Date.parse("2026-12-01T12:00:00.000Z");
+		const day = 24 * 60 * 60 * 1000;
+		// Received 4 days ago; RETENTION_DAYS=2 would take it, but a 7-day schedule runs 8.4 days.
+		const [id] = await insertEventRows([{ eventTime: new Date(now - 4 * day).toISOString() }]);
+		const week = "86400,86400,86400,86400,86400,86400,86400";
+		const result = await purgeRetention({ ...env, RETENTION_DAYS: "2", FORWARD_RETRY_SCHEDULE: week }, now, undefined);
+		expect(result.ok && result.value.cutoff).toBe(new Date(now - 10 * day).toISOString());
+		const left = await env.DB.prepare("SELECT id FROM events WHERE id = ?1").bind(id).first();
+		expect(left).not.toBeNull();
 	});
 });

@@ -1,17 +1,49 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RecordedRequest, ScriptedResponse } from "./downstream-types";
+import type { DownstreamStats, RecordedRequest, ScriptedResponse } from "./downstream-types";
 
 /*
  * The customer's endpoint in tests: records every request it receives and answers each path (or
  * one event id on a path) with a scripted sequence of responses, then 204. Control routes live
- * under /__ .
+ * under /__ . Each path also keeps a gauge of its open requests and their bytes, so a test can see
+ * how much the relay had in flight at once.
  */
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage, onChunk: (bytes: number) => void = () => {}): Promise<string> {
 	const chunks: Buffer[] = [];
-	for await (const chunk of request) chunks.push(chunk as Buffer);
+	for await (const chunk of request) {
+		chunks.push(chunk as Buffer);
+		onChunk((chunk as Buffer).byteLength);
+	}
 	return Buffer.concat(chunks).toString("utf8");
+}
+
+function emptyStats(): DownstreamStats {
+	return { requests: 0, inFlight: 0, peakInFlight: 0, bytesInFlight: 0, peakBytesInFlight: 0, aborted: 0 };
+}
+
+/** Counts one request on its path's gauge from its arrival until its answer is sent or abandoned. */
+function gaugeRequest(stats: DownstreamStats, response: ServerResponse): (bytes: number) => void {
+	let held = 0;
+	let open = true;
+	stats.requests += 1;
+	stats.inFlight += 1;
+	stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
+	const end = (aborted: boolean) => {
+		if (!open) return;
+		open = false;
+		stats.inFlight -= 1;
+		stats.bytesInFlight -= held;
+		if (aborted) stats.aborted += 1;
+	};
+	// "finish" when the answer is handed to the socket: before the client can read it and send more.
+	response.once("finish", () => end(false));
+	response.once("close", () => end(!response.writableFinished));
+	return (bytes) => {
+		held += bytes;
+		stats.bytesInFlight += bytes;
+		stats.peakBytesInFlight = Math.max(stats.peakBytesInFlight, stats.bytesInFlight);
+	};
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown): void {
@@ -22,10 +54,22 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 export async function startDownstream(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
 	let recorded: RecordedRequest[] = [];
 	const scripts = new Map<string, ScriptedResponse[]>();
+	const stats = new Map<string, DownstreamStats>();
+	const statsOf = (path: string) => {
+		const existing = stats.get(path);
+		if (existing !== undefined) return existing;
+		const fresh = emptyStats();
+		stats.set(path, fresh);
+		return fresh;
+	};
 
 	const server = createServer(async (request, response) => {
 		const url = new URL(request.url ?? "/", "http://downstream");
-		const body = await readBody(request);
+		const control = url.pathname.startsWith("/__");
+		const body = await readBody(request, control ? undefined : gaugeRequest(statsOf(url.pathname), response));
+		if (url.pathname === "/__stats") {
+			return sendJson(response, 200, stats.get(url.searchParams.get("path") ?? "/hook") ?? emptyStats());
+		}
 		if (url.pathname === "/__requests") {
 			const path = url.searchParams.get("path");
 			return sendJson(response, 200, path === null ? recorded : recorded.filter((r) => r.path === path));
@@ -38,6 +82,7 @@ export async function startDownstream(port = 0): Promise<{ port: number; close: 
 		if (url.pathname === "/__reset" && request.method === "POST") {
 			recorded = [];
 			scripts.clear();
+			stats.clear();
 			return sendJson(response, 200, { ok: true });
 		}
 		const headers = Object.fromEntries(
@@ -46,11 +91,12 @@ export async function startDownstream(port = 0): Promise<{ port: number; close: 
 				Array.isArray(value) ? value.join(", ") : (value ?? ""),
 			]),
 		);
-		recorded.push({ path: url.pathname, method: request.method ?? "", headers, body, at: Date.now() });
 		// A script for this event id wins over the script for the whole path.
 		const next =
 			scripts.get(`${url.pathname}#${headers["webhook-id"] ?? ""}`)?.shift() ??
 			scripts.get(`${url.pathname}#`)?.shift();
+		const kept = next?.recordBody === false ? "" : body;
+		recorded.push({ path: url.pathname, method: request.method ?? "", headers, body: kept, at: Date.now() });
 		if (next?.delayMs) await new Promise((resolve) => setTimeout(resolve, next.delayMs));
 		if (response.destroyed) return;
 		response.writeHead(next?.status ?? 204, next?.headers ?? {});

@@ -12,4 +12,19 @@ export interface ScriptedResponse {
 	headers?: Record<string, string>;
 	body?: string;
 	delayMs?: number;
+	/** false keeps the request's record without its body, for large events a test need not read. */
+	recordBody?: boolean;
+}
+
+/** What one path of the downstream has seen, from `GET /__stats?path=`. */
+export interface DownstreamStats {
+	requests: number;
+	/** Requests open now: arrived, and not yet answered or abandoned. */
+	inFlight: number;
+	peakInFlight: number;
+	/** Body bytes of the open requests, counted as they arrive. */
+	bytesInFlight: number;
+	peakBytesInFlight: number;
+	/** Requests the client gave up on (closed the connection) before their answer was sent. */
+	aborted: number;
 }

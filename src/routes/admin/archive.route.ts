@@ -8,6 +8,7 @@ import {
 	MethodNotAllowedError,
 	NotFoundError,
 } from "../../http/errors";
+import { ArchiveItemSchema, pageSchema } from "../../openapi/schemas";
 import { LimitParam, parseInput, UNKNOWN_PARAMETER } from "./params";
 
 /*
@@ -33,7 +34,7 @@ const DateParam = v.pipe(v.string(), v.check(isCalendarDate, `must be a UTC date
 const R2CursorParam = v.pipe(v.string(), v.nonEmpty("must not be empty"), v.maxLength(4096, "is too long"));
 
 /** `date` is checked for presence by the route: a strict object reports a missing key with its unknown-key message. */
-const ArchiveListQuerySchema = v.strictObject(
+export const ArchiveListQuerySchema = v.strictObject(
 	{ date: v.optional(DateParam), limit: LimitParam, cursor: v.optional(R2CursorParam) },
 	UNKNOWN_PARAMETER,
 );
@@ -46,7 +47,7 @@ const ArchiveKeySchema = v.pipe(
 	v.maxLength(1024, "is too long"),
 );
 
-const ArchiveParamsSchema = v.object({ key: ArchiveKeySchema });
+export const ArchiveParamsSchema = v.object({ key: ArchiveKeySchema });
 
 const CountSchema = v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number));
 /** The counts the writer stores with each object (ArchiveObjectMeta); null when an object lacks them. */
@@ -122,3 +123,6 @@ export const archiveRoute = new Hono<AppEnv>()
 	.all("/archive/:key{.+}", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	});
+
+/** The answer of GET /archive, for the OpenAPI document. */
+export const ArchiveListResponseSchema = pageSchema(ArchiveItemSchema);

@@ -14,7 +14,7 @@ export interface Page<TItem> {
 	nextCursor: string | null;
 }
 
-export function encodeCursor(key: readonly (string | number)[]): string {
+export function encodeCursor(key: readonly (string | number | null)[]): string {
 	const binary = String.fromCharCode(...encoder.encode(JSON.stringify(key)));
 	return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
@@ -41,17 +41,30 @@ export function cursorParam<TKey>(key: v.GenericSchema<unknown, TKey>) {
 	);
 }
 
-/** `rows` were fetched with `limit + 1`: the extra row only says that another page exists. */
-export function pageOf<TRow, TItem>(
-	rows: readonly TRow[],
-	limit: number,
-	keyOf: (row: TRow) => readonly (string | number)[],
-	itemOf: (row: TRow, index: number) => TItem,
+/**
+ * What one page may hold of bodies (events, quarantined elements, delivery errors), beside its row
+ * limit: a Worker has 128 MB, and 500 rows near D1's 2 MB row limit would be 900 MB. A page ends
+ * before the row that would take it past this, and answers a `nextCursor` to the rest.
+ */
+export const PAGE_MAX_BYTES = 8_000_000;
+
+/** How many of the leading `sizes` fit in `maxBytes` together; at least one when there is any. */
+export function countWithin(sizes: readonly number[], maxBytes: number): number {
+	let count = 0;
+	let total = 0;
+	for (const size of sizes) {
+		if (count > 0 && total + size > maxBytes) break;
+		total += size;
+		count += 1;
+	}
+	return count;
+}
+
+/** A page that ends at the row whose key is `lastKey`; `more` says that rows follow it. */
+export function pageEndingAt<TItem>(
+	items: TItem[],
+	lastKey: readonly (string | number)[] | undefined,
+	more: boolean,
 ): Page<TItem> {
-	const shown = rows.slice(0, limit);
-	const last = shown.at(-1);
-	return {
-		items: shown.map(itemOf),
-		nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null,
-	};
+	return { items, nextCursor: more && lastKey !== undefined ? encodeCursor(lastKey) : null };
 }

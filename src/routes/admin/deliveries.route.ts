@@ -3,12 +3,13 @@ import * as v from "valibot";
 import { DELIVERY_OUTCOMES, deliveryOf, listDeliveries } from "../../db/deliveries.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
-import { cursorParam, pageOf } from "./cursor";
+import { DeliverySchema, pageSchema } from "../../openapi/schemas";
+import { cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 
 const DeliveryKeySchema = v.tuple([v.pipe(v.number(), v.safeInteger(), v.minValue(0))]);
 
-const DeliveriesQuerySchema = v.strictObject(
+export const DeliveriesQuerySchema = v.strictObject(
 	{
 		/** The outcome of the attempt row itself; a dead event replayed since still has its dead row. */
 		status: v.optional(v.picklist(DELIVERY_OUTCOMES, `must be one of ${DELIVERY_OUTCOMES.join(", ")}`)),
@@ -19,7 +20,7 @@ const DeliveriesQuerySchema = v.strictObject(
 	UNKNOWN_PARAMETER,
 );
 
-/** Attempts in the order they were recorded (the row id is the insertion order). */
+/** Attempts in the order they were recorded (the row id is the insertion order); a page ends at `limit` rows or PAGE_MAX_BYTES. */
 export const deliveriesRoute = new Hono<AppEnv>()
 	.get("/deliveries", async (c) => {
 		const query = parseInput(DeliveriesQuerySchema, c.req.query(), "query");
@@ -27,9 +28,15 @@ export const deliveriesRoute = new Hono<AppEnv>()
 			c.env.DB,
 			{ outcome: query.status, eventId: query.eventId, afterId: query.cursor?.[0] },
 			query.limit + 1,
+			PAGE_MAX_BYTES,
 		);
-		return c.json(pageOf(rows, query.limit, (row) => [row.id], deliveryOf));
+		const shown = rows.slice(0, query.limit);
+		const last = shown.at(-1);
+		return c.json(pageEndingAt(shown.map(deliveryOf), last && [last.id], (rows[0]?.fetched ?? 0) > shown.length));
 	})
 	.all("/deliveries", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	});
+
+/** The answer of GET /deliveries, for the OpenAPI document. */
+export const DeliveriesResponseSchema = pageSchema(DeliverySchema);

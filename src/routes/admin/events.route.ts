@@ -1,15 +1,16 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "../../bandwidth/event-types";
-import { eventOf, listEvents } from "../../db/events.repository";
+import { eventOf, listEvents, readEventsWithin } from "../../db/events.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
-import { cursorParam, pageOf } from "./cursor";
+import { CloudEventSchema, pageSchema } from "../../openapi/schemas";
+import { cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, TextParam, TimestampParam, UNKNOWN_PARAMETER } from "./params";
 
 const EventKeySchema = v.tuple([v.string(), v.pipe(v.string(), v.startsWith("evt_"))]);
 
-const EventsQuerySchema = v.strictObject(
+export const EventsQuerySchema = v.strictObject(
 	{
 		messageId: v.optional(TextParam),
 		type: v.optional(v.picklist(NORMALIZED_TYPES, `must be one of ${NORMALIZED_TYPES.join(", ")}`)),
@@ -27,7 +28,11 @@ const EventsQuerySchema = v.strictObject(
 	UNKNOWN_PARAMETER,
 );
 
-/** Oldest first by (event time, id); follow `nextCursor` until it is null. */
+/**
+ * Oldest first by (event time, id); follow `nextCursor` until it is null. A page ends at `limit`
+ * rows or PAGE_MAX_BYTES of CloudEvents, whichever comes first: the rows are listed without their
+ * bodies, and the bodies read within the budget.
+ */
 export const eventsRoute = new Hono<AppEnv>()
 	.get("/events", async (c) => {
 		const query = parseInput(EventsQuerySchema, c.req.query(), "query");
@@ -45,16 +50,15 @@ export const eventsRoute = new Hono<AppEnv>()
 			},
 			query.limit + 1,
 		);
-		const events = await Promise.all(rows.slice(0, query.limit).map(eventOf));
-		return c.json(
-			pageOf(
-				rows,
-				query.limit,
-				(row) => [row.event_time, row.id],
-				(_row, index) => events[index],
-			),
-		);
+		const bodies = await readEventsWithin(c.env.DB, rows.slice(0, query.limit), PAGE_MAX_BYTES);
+		const last = rows[bodies.length - 1];
+		// A row purged since it was listed (retention, the byte budget) is left out; the page goes on after it.
+		const events = bodies.flatMap((json) => (json === null ? [] : [eventOf(json)]));
+		return c.json(pageEndingAt(events, last && [last.event_time, last.id], bodies.length < rows.length));
 	})
 	.all("/events", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	});
+
+/** The answer of GET /events, for the OpenAPI document. */
+export const EventsResponseSchema = pageSchema(CloudEventSchema);

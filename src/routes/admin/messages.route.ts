@@ -1,34 +1,84 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { type DeliveryRow, deliveryOf, selectDeliveriesOfMessage } from "../../db/deliveries.repository";
-import { eventOf, type StoredBody, selectEventsOfMessage } from "../../db/events.repository";
+import { type DeliveryPageRow, deliveryOf, selectDeliveriesOfMessage } from "../../db/deliveries.repository";
+import {
+	type EventPageRow,
+	eventOf,
+	readEventsWithin,
+	selectAnyEventOfMessage,
+	selectEventsOfMessage,
+} from "../../db/events.repository";
 import { type MessageStatusRow, recipientStatusOf, selectStatusesOfMessage } from "../../db/message-status.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
-import { parseInput, TextParam } from "./params";
+import { CloudEventSchema, DeliverySchema, RecipientStatusSchema } from "../../openapi/schemas";
+import { cursorParam, encodeCursor, PAGE_MAX_BYTES } from "./cursor";
+import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 
-const MessageParamsSchema = v.object({ messageId: TextParam });
+export const MessageParamsSchema = v.object({ messageId: TextParam });
 
-/** Everything about one message: per-recipient status, its events by sequence, every delivery attempt. */
+const Position = v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(0)));
+/** [last event sequence answered, last delivery id answered]; null once that list is complete. */
+const MessageKeySchema = v.strictTuple([Position, Position]);
+
+export const MessageQuerySchema = v.strictObject(
+	{ limit: LimitParam, cursor: v.optional(cursorParam(MessageKeySchema)) },
+	UNKNOWN_PARAMETER,
+);
+
+/**
+ * Everything about one message: per-recipient status, its events by sequence, every delivery
+ * attempt. The two lists page together: `limit` rows of each (events also end at PAGE_MAX_BYTES),
+ * and one `nextCursor` resumes both; a list already complete answers [] on the pages that follow.
+ */
 export const messagesRoute = new Hono<AppEnv>()
 	.get("/messages/:messageId", async (c) => {
 		const { messageId } = parseInput(MessageParamsSchema, c.req.param(), "path");
+		const { limit, cursor } = parseInput(MessageQuerySchema, c.req.query(), "query");
+		const [afterSequence, afterDelivery] = cursor ?? [0, 0];
 		const db = c.env.DB;
-		// One batch is one transaction: the three parts describe the same moment.
-		const [events, statuses, deliveries] = await db.batch([
-			selectEventsOfMessage(db, messageId),
+		const nothing = db.prepare("SELECT NULL LIMIT 0");
+		// One batch is one transaction: the parts describe the same moment. The events' bodies are
+		// read afterwards, within the page's byte budget.
+		const [found, statuses, events, deliveries] = await db.batch([
+			selectAnyEventOfMessage(db, messageId),
 			selectStatusesOfMessage(db, messageId),
-			selectDeliveriesOfMessage(db, messageId),
+			afterSequence === null ? nothing : selectEventsOfMessage(db, messageId, afterSequence, limit + 1),
+			afterDelivery === null
+				? nothing
+				: selectDeliveriesOfMessage(db, messageId, afterDelivery, limit + 1, PAGE_MAX_BYTES),
 		]);
-		const eventRows = (events?.results ?? []) as StoredBody[];
-		if (eventRows.length === 0) throw new NotFoundError("no events are stored for this message id");
+		if ((found?.results ?? []).length === 0) throw new NotFoundError("no events are stored for this message id");
+
+		const eventRows = (events?.results ?? []) as EventPageRow[];
+		const bodies = await readEventsWithin(db, eventRows.slice(0, limit), PAGE_MAX_BYTES);
+		const lastEvent = eventRows[bodies.length - 1];
+		const moreEvents = bodies.length < eventRows.length && lastEvent !== undefined;
+
+		const deliveryRows = ((deliveries?.results ?? []) as DeliveryPageRow[]).slice(0, limit);
+		const lastDelivery = deliveryRows.at(-1);
+		const moreDeliveries = (deliveryRows[0]?.fetched ?? 0) > deliveryRows.length && lastDelivery !== undefined;
+
 		return c.json({
 			messageId,
 			recipients: ((statuses?.results ?? []) as MessageStatusRow[]).map(recipientStatusOf),
-			events: await Promise.all(eventRows.map(eventOf)),
-			deliveries: ((deliveries?.results ?? []) as DeliveryRow[]).map(deliveryOf),
+			events: bodies.flatMap((json) => (json === null ? [] : [eventOf(json)])),
+			deliveries: deliveryRows.map(deliveryOf),
+			nextCursor:
+				moreEvents || moreDeliveries
+					? encodeCursor([moreEvents ? lastEvent.sequence : null, moreDeliveries ? lastDelivery.id : null])
+					: null,
 		});
 	})
 	.all("/messages/:messageId", () => {
-		throw new MethodNotAllowedError(["GET", "HEAD"]);
+		throw new MethodNotAllowedError(["GET", "HEAD", "DELETE"]);
 	});
+
+/** The answer of GET /messages/:messageId, for the OpenAPI document. */
+export const MessageResponseSchema = v.strictObject({
+	messageId: v.string(),
+	recipients: v.array(RecipientStatusSchema),
+	events: v.array(CloudEventSchema),
+	deliveries: v.array(DeliverySchema),
+	nextCursor: v.nullable(v.string()),
+});

@@ -1,4 +1,5 @@
 import { Hono, type MiddlewareHandler } from "hono";
+import * as v from "valibot";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
 import { meter } from "../../meter/meter";
@@ -28,3 +29,7 @@ export const meterRoute = new Hono<AppEnv>()
 	.all("/meter/reset", () => {
 		throw new MethodNotAllowedError(["POST"]);
 	});
+
+/** The answers of GET /meter and POST /meter/reset, for the OpenAPI document. */
+export const MeterResponseSchema = v.strictObject({ counts: v.record(v.string(), v.number()), since: v.string() });
+export const MeterResetResponseSchema = v.strictObject({ since: v.string() });

@@ -1,28 +1,41 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { listQuarantine, quarantineItemOf } from "../../db/quarantine.repository";
+import { listQuarantine, quarantineItemOf, readQuarantineRows } from "../../db/quarantine.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError, StorageUnavailableError } from "../../http/errors";
 import { reprocessQuarantined } from "../../maintenance/reprocess-quarantined";
-import { cursorParam, pageOf } from "./cursor";
+import { pageSchema, QuarantineItemSchema } from "../../openapi/schemas";
+import { countWithin, cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, UNKNOWN_PARAMETER } from "./params";
 
 const QuarantineKeySchema = v.tuple([v.string(), v.pipe(v.string(), v.startsWith("qtn_"))]);
 
-const QuarantineQuerySchema = v.strictObject(
+export const QuarantineQuerySchema = v.strictObject(
 	{ limit: LimitParam, cursor: v.optional(cursorParam(QuarantineKeySchema)) },
 	UNKNOWN_PARAMETER,
 );
 
-const QuarantineParamsSchema = v.object({
+export const QuarantineParamsSchema = v.object({
 	id: v.pipe(v.string(), v.regex(/^qtn_[a-z2-7]{26}$/, "must be a quarantine id (qtn_…)")),
 });
 
 export const quarantineRoute = new Hono<AppEnv>()
 	.get("/quarantine", async (c) => {
 		const query = parseInput(QuarantineQuerySchema, c.req.query(), "query");
+		// Sizes first, then only the rows that fit in a page: an element may be 1.8 MB.
 		const rows = await listQuarantine(c.env.DB, query.cursor, query.limit + 1);
-		return c.json(pageOf(rows, query.limit, (row) => [row.received_at, row.id], quarantineItemOf));
+		const sizes = rows.slice(0, query.limit).map((row) => row.raw_bytes);
+		const taken = rows.slice(0, countWithin(sizes, PAGE_MAX_BYTES));
+		const whole = await readQuarantineRows(
+			c.env.DB,
+			taken.map((row) => row.id),
+		);
+		const items = taken.flatMap((row) => {
+			const found = whole.get(row.id);
+			return found === undefined ? [] : [quarantineItemOf(found)];
+		});
+		const last = taken.at(-1);
+		return c.json(pageEndingAt(items, last && [last.received_at, last.id], taken.length < rows.length));
 	})
 	.all("/quarantine", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
@@ -41,3 +54,14 @@ export const quarantineRoute = new Hono<AppEnv>()
 	.all("/quarantine/:id/reprocess", () => {
 		throw new MethodNotAllowedError(["POST"]);
 	});
+
+/** The answers of GET /quarantine and POST /quarantine/:id/reprocess, for the OpenAPI document. */
+export const QuarantineResponseSchema = pageSchema(QuarantineItemSchema);
+export const ReprocessResponseSchema = v.strictObject({
+	id: v.string(),
+	outcome: v.picklist(["stored", "duplicate", "still_invalid"]),
+	reason: v.optional(v.string()),
+	eventId: v.optional(v.string()),
+	reprocessedAt: v.optional(v.string()),
+	repeated: v.optional(v.literal(true)),
+});

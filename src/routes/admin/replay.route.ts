@@ -1,24 +1,41 @@
 import { Hono } from "hono";
-import { ReplayRequestSchema, replayEvents } from "../../forward/replay";
+import * as v from "valibot";
+import { type ExclusiveReplay, ReplayRequestSchema, replayExclusively } from "../../forward/replay";
 import type { AppEnv } from "../../http/app-env";
-import { MethodNotAllowedError, ServiceUnavailableError } from "../../http/errors";
+import { HttpError, MethodNotAllowedError, ServiceUnavailableError } from "../../http/errors";
 import { errorMessage, log } from "../../log";
 import { readJsonBody } from "./params";
+
+/** Another replay holds the lease: replays run one at a time (src/forward/replay.ts). */
+export class ReplayInProgressError extends HttpError {
+	constructor() {
+		super(409, "replay_in_progress", "another replay is running; retry when it is done");
+	}
+}
 
 export const replayRoute = new Hono<AppEnv>()
 	.post("/replay", async (c) => {
 		const request = await readJsonBody(c.req.raw, ReplayRequestSchema);
-		let result: Awaited<ReturnType<typeof replayEvents>>;
+		let outcome: ExclusiveReplay;
 		try {
-			result = await replayEvents(c.env, request);
+			outcome = await replayExclusively(c.env, request);
 		} catch (error) {
 			// Whatever was enqueued before the failure keeps its event id; repeating the call is safe.
 			log.error("replay_failed", { error: errorMessage(error) });
 			throw new ServiceUnavailableError("replay_failed", "the events could not be re-enqueued; retry later");
 		}
-		log.info("replay_enqueued", { ...result });
-		return c.json(result);
+		if (!outcome.ok) {
+			switch (outcome.reason) {
+				case "replay_in_progress":
+					throw new ReplayInProgressError();
+			}
+		}
+		log.info("replay_enqueued", { ...outcome.value });
+		return c.json(outcome.value);
 	})
 	.all("/replay", () => {
 		throw new MethodNotAllowedError(["POST"]);
 	});
+
+/** The answer of POST /replay, for the OpenAPI document. */
+export const ReplayResponseSchema = v.strictObject({ enqueued: v.number(), truncated: v.boolean() });

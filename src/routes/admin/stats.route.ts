@@ -4,6 +4,7 @@ import { readStats } from "../../db/stats.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
 import { readD1Storage } from "../../maintenance/enforce-budget";
+import { D1StorageSchema } from "../../openapi/schemas";
 import { parseInput, TimestampParam, UNKNOWN_PARAMETER } from "./params";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -11,7 +12,7 @@ const DEFAULT_WINDOW_MS = DAY_MS;
 /** The counts read every event in the window: a month is the most one request may ask D1 to read. */
 export const MAX_WINDOW_DAYS = 31;
 
-const StatsQuerySchema = v.strictObject(
+export const StatsQuerySchema = v.strictObject(
 	{
 		since: v.optional(
 			v.pipe(
@@ -38,3 +39,14 @@ export const statsRoute = new Hono<AppEnv>()
 	.all("/stats", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	});
+
+const Tally = v.record(v.string(), v.number());
+
+/** The answer of GET /stats, for the OpenAPI document. */
+export const StatsResponseSchema = v.strictObject({
+	since: v.string(),
+	events: v.strictObject({ total: v.number(), byType: Tally, byStatus: Tally, byErrorCode: Tally }),
+	quarantined: v.number(),
+	dead: v.number(),
+	storage: v.strictObject({ d1: D1StorageSchema }),
+});

@@ -85,7 +85,10 @@ describe(`${EVENTS} events, each posted ${COPIES}× concurrently`, () => {
 		const notOnce = [...storedPerEvent].filter(([, stored]) => stored !== 1);
 		expect(notOnce, "events whose copies were stored other than once").toEqual([]);
 
-		await sink.waitForEvents(EVENTS, 60_000);
+		await sink.waitForEvents(EVENTS, 120_000).catch((error: Error) => {
+			const missing = [...expectedIds].filter((id) => !sink.verifiedIds().has(id));
+			throw new Error(`${error.message}; missing ${missing.slice(0, 5)}\n--- relay ---\n${relay.recentOutput()}`);
+		});
 		await sleep(SETTLE_MS);
 		expect(deliveredTwice(sink.deliveries.map((delivery) => delivery.webhookId))).toEqual({});
 		expect(sink.deliveries.filter((delivery) => !delivery.verified)).toEqual([]);
@@ -94,7 +97,7 @@ describe(`${EVENTS} events, each posted ${COPIES}× concurrently`, () => {
 		const stored = await adminListAll<StoredEvent>(relay, "/v1/events");
 		expect(stored.length, "rows in D1 events").toBe(EVENTS);
 		expect(new Set(stored.map((event) => event.id))).toEqual(expectedIds);
-	});
+	}, 240_000);
 
 	it("keeps each message's events in one sequence, each delivered first try (counted, so no deliveries row)", async () => {
 		const messages = [...groupByMessage(plan)];

@@ -94,7 +94,7 @@ describe("D1 unavailable for a few seconds while the relay runs", () => {
 
 			// Forwarding does not wait for D1: every new event reaches the sink during the outage.
 			// (Generous: the whole suite may be running beside this relay on two cores.)
-			await sink.waitForEvents(EVENTS + 1, 60_000).catch((error: Error) => {
+			await sink.waitForEvents(EVENTS + 1, 120_000).catch((error: Error) => {
 				throw new Error(`${error.message}\n--- relay output ---\n${relay.recentOutput()}`);
 			});
 			expect(new Set(sink.verifiedIds())).toEqual(expectedIds);
@@ -120,5 +120,5 @@ describe("D1 unavailable for a few seconds while the relay runs", () => {
 		expect(stored.length, "rows in D1 events").toBe(EVENTS + 1);
 		expect(new Set(stored.map((event) => event.id))).toEqual(expectedIds);
 		expect(isRunning(relay.pid)).toBe(true);
-	});
+	}, 300_000);
 });

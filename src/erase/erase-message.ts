@@ -1,0 +1,106 @@
+import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
+import { ledgerFor, ledgerNameOf } from "../ledger/ledger-client";
+import { creationTimeOf, messageHours, scanHours } from "./archive-hours";
+import type { ArchiveLine } from "./archive-rewrite";
+import { deleteDeliveriesOfEvents, eraseMessagesFromD1 } from "./erasure.repository";
+import { logErasure } from "./erasure-audit";
+import { ErasureBudget, type ErasureLimits } from "./erasure-budget";
+import { addCounts, type ErasureResult, noCounts } from "./erasure-counts";
+import { decodeMessageCursor, encodeErasureCursor, type HourRuns, type MessageCursor } from "./erasure-cursor";
+import { erasureSubject } from "./erasure-subject";
+
+export type ErasureEnv = Pick<Env, "DB" | "MESSAGE_LEDGER"> &
+	Partial<Pick<Env, "ARCHIVE" | "ADMIN_TOKEN" | "ARCHIVE_RETENTION_DAYS" | "DEDUPE_DAYS">>;
+
+export interface ErasureOptions {
+	/** From the answer of the call before, to continue. */
+	cursor?: string | undefined;
+	now?: number;
+	limits?: Partial<ErasureLimits>;
+}
+
+/** Lines of one message in an object: the id must appear in the line before it is parsed. */
+export function linesOfMessages(messageIds: ReadonlySet<string>): (lines: readonly ArchiveLine[]) => Set<number> {
+	const needles = [...messageIds].map((id) => JSON.stringify(id));
+	return (lines) => {
+		const picked = new Set<number>();
+		for (const [index, line] of lines.entries()) {
+			if (!needles.some((needle) => line.text.includes(needle))) continue;
+			const messageId = line.event?.messageId;
+			if (messageId != null && messageIds.has(messageId)) picked.add(index);
+		}
+		return picked;
+	};
+}
+
+/**
+ * DELETE /v1/messages/:id. The ledger first, so that nothing of the message is copied to D1 or
+ * archived after D1 and the archive are cleaned; then D1 (events, their deliveries, quarantined
+ * elements of the message); then the archive objects of the message's bucket in the hours it can
+ * be in: those its events were filed under (ledger) or received in (D1), and the five days from
+ * the creation time in its id. The archive walk is bounded: a call that runs out of budget answers
+ * a cursor, and the next call with it does only what is left of the walk.
+ */
+export async function eraseMessage(
+	env: ErasureEnv,
+	messageId: string,
+	options: ErasureOptions = {},
+): Promise<ErasureResult> {
+	const now = options.now ?? Date.now();
+	const budget = new ErasureBudget(options.limits);
+	const subject = await erasureSubject(env, "message", messageId);
+	let cursor: MessageCursor | null = null;
+	if (options.cursor !== undefined) {
+		cursor = decodeMessageCursor(options.cursor);
+		if (cursor === null || cursor.s !== subject) return { ok: false, reason: "invalid_cursor" };
+	}
+
+	let counts = noCounts();
+	let runs: HourRuns;
+	let after: string | null;
+	if (cursor === null) {
+		const ledger = await ledgerFor(env, messageId).erase(messageId);
+		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);
+		budget.spend(5);
+		counts = addCounts(counts, { ...d1, ledgerRows: ledger.rows });
+		const retention = readRetentionConfig(env);
+		runs = messageHours({
+			ledgerHours: ledger.hours,
+			receivedAt: d1.receivedAt,
+			createdAt: creationTimeOf(messageId, now),
+			now,
+			archiveRetentionDays: (retention.ok ? retention.value : DEFAULT_RETENTION_CONFIG).archiveRetentionDays,
+		});
+		after = null;
+	} else {
+		runs = cursor.h;
+		after = cursor.a;
+	}
+
+	if (env.ARCHIVE === undefined) {
+		runs = [];
+	} else {
+		const scanned = await scanHours(
+			env.ARCHIVE,
+			ledgerNameOf(messageId),
+			{ runs, after },
+			budget,
+			linesOfMessages(new Set([messageId])),
+		);
+		counts = addCounts(counts, scanned.counts);
+		// Events known only from the archive (D1 purged them) may still have deliveries rows.
+		const eventIds = scanned.removed.map((event) => event.id);
+		if (eventIds.length > 0) {
+			const result = await deleteDeliveriesOfEvents(env.DB, eventIds).run();
+			counts = addCounts(counts, { deliveries: result.meta.changes ?? 0 });
+		}
+		runs = scanned.runs;
+		after = scanned.after;
+	}
+
+	const totals = addCounts(cursor?.t ?? noCounts(), counts);
+	const complete = runs.length === 0;
+	const next = complete ? null : encodeErasureCursor({ k: "message", s: subject, h: runs, a: after, t: totals });
+	logErasure("message", subject, complete, counts, totals);
+	return { ok: true, value: { ...counts, complete, cursor: next } };
+}

@@ -1,0 +1,46 @@
+import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
+import type { MessagesErased } from "../ledger/ledger-store";
+import { eraseMessagesFromD1 } from "./erasure.repository";
+import type { ErasureBudget } from "./erasure-budget";
+import type { ErasureCounts } from "./erasure-counts";
+
+/** Durable Object calls in flight at once: a Worker lets six connections wait for headers. */
+const PARALLEL = 6;
+
+/**
+ * Erases whole messages from the ledgers and D1: one call per ledger bucket involved, then one D1
+ * batch. The ledgers go first, so that none of them copies an erased event to D1 afterwards.
+ * `knownEventIds` are events of these messages found elsewhere (the archive), whose deliveries
+ * rows must go even if D1 no longer has the events.
+ */
+export async function eraseMessages(
+	env: Pick<Env, "DB" | "MESSAGE_LEDGER">,
+	messageIds: readonly string[],
+	budget: ErasureBudget,
+	options: { ledgers: boolean; knownEventIds?: readonly string[] },
+): Promise<Pick<ErasureCounts, "events" | "deliveries" | "quarantine" | "ledgerRows">> {
+	if (messageIds.length === 0) return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0 };
+	const eventIds = [...(options.knownEventIds ?? [])];
+	let ledgerRows = 0;
+	if (options.ledgers) {
+		const byLedger = new Map<string, string[]>();
+		for (const messageId of messageIds) {
+			const name = ledgerNameOf(messageId);
+			byLedger.set(name, [...(byLedger.get(name) ?? []), messageId]);
+		}
+		const groups = [...byLedger];
+		for (let start = 0; start < groups.length; start += PARALLEL) {
+			const erased: MessagesErased[] = await Promise.all(
+				groups.slice(start, start + PARALLEL).map(([name, ids]) => ledgerNamed(env, name).erase(...ids)),
+			);
+			for (const result of erased) {
+				ledgerRows += result.rows;
+				eventIds.push(...result.eventIds);
+			}
+		}
+		budget.spend(groups.length);
+	}
+	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
+	budget.spend(4);
+	return { events: d1.events, deliveries: d1.deliveries, quarantine: d1.quarantine, ledgerRows };
+}

@@ -1,0 +1,201 @@
+import { ARCHIVE_ROOT } from "../archive/archive-prefixes";
+import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
+import { deleteQuarantineIds, type QuarantineScanRow, scanQuarantine } from "../db/quarantine.repository";
+import { type ArchiveLine, involves, rewriteArchiveObject, uncompressedBytes } from "./archive-rewrite";
+import type { ErasureEnv, ErasureOptions } from "./erase-message";
+import { eraseMessages } from "./erase-messages";
+import { type EventScanRow, scanEventsForNumber } from "./erasure.repository";
+import { logErasure } from "./erasure-audit";
+import { ErasureBudget } from "./erasure-budget";
+import { addCounts, type ErasureCounts, type ErasureResult, noCounts } from "./erasure-counts";
+import { decodePhoneCursor, encodeErasureCursor, type PhoneCursor, type PhonePhase } from "./erasure-cursor";
+import { erasureSubject } from "./erasure-subject";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const START: readonly [string, string] = ["", ""];
+const HOUR_KEY = /^events\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//;
+
+type Position = PhoneCursor["a"];
+type Step = { counts: Partial<ErasureCounts>; done: boolean; after: Position; stopped?: boolean };
+
+interface Walk {
+	env: ErasureEnv;
+	phoneNumber: string;
+	budget: ErasureBudget;
+	now: number;
+}
+
+const keyOf = (after: Position): readonly [string, string] => (Array.isArray(after) ? after : START);
+
+/**
+ * D1's events in (event_time, id) order, a chunk a step. Every message with an event the number
+ * sent, received or owns is erased whole, ledgers included: a group message's events about its
+ * other recipients go with it.
+ */
+async function eventsStep(walk: Walk, after: Position): Promise<Step> {
+	const { env, phoneNumber, budget } = walk;
+	const limit = budget.limits.eventChunkRows;
+	const from = keyOf(after);
+	const rows = (await scanEventsForNumber(env.DB, phoneNumber, from, limit).all<EventScanRow>()).results;
+	budget.spend(1);
+	const messageIds = [...new Set(rows.filter((row) => row.hit === 1).map((row) => row.message_id))];
+	const counts = await eraseMessages(env, messageIds, budget, { ledgers: true });
+	const last = rows.at(-1);
+	return { counts, done: rows.length < limit, after: last === undefined ? [...from] : [last.event_time, last.id] };
+}
+
+/**
+ * Quarantined elements that mention the number anywhere, as a JSON string: nothing in an invalid
+ * element can be trusted to sit where a valid one has it. The escaped form finds it inside the
+ * JSON prefix kept of an element too large to store whole.
+ */
+async function quarantineStep(walk: Walk, after: Position): Promise<Step> {
+	const { env, phoneNumber, budget } = walk;
+	const limit = budget.limits.quarantineChunkRows;
+	const quoted = JSON.stringify(phoneNumber);
+	const needles = [quoted, JSON.stringify(quoted).slice(1, -1)];
+	const from = keyOf(after);
+	const rows = (await scanQuarantine(env.DB, needles, from, limit).all<QuarantineScanRow>()).results;
+	budget.spend(1);
+	const hits = rows.filter((row) => row.hit === 1).map((row) => row.id);
+	let quarantine = 0;
+	if (hits.length > 0) {
+		quarantine = (await deleteQuarantineIds(env.DB, hits).run()).meta.changes ?? 0;
+		budget.spend(1);
+	}
+	const last = rows.at(-1);
+	return {
+		counts: { quarantine },
+		done: rows.length < limit,
+		after: last === undefined ? [...from] : [last.received_at, last.id],
+	};
+}
+
+/** The lines of every message the number is part of in this object (the lines naming it, and their messages' others). */
+function linesInvolving(phoneNumber: string): (lines: readonly ArchiveLine[]) => Set<number> {
+	const quoted = JSON.stringify(phoneNumber);
+	return (lines) => {
+		const picked = new Set<number>();
+		const messages = new Set<string>();
+		for (const [index, line] of lines.entries()) {
+			if (!line.text.includes(quoted) || line.event === null || !involves(line.event, phoneNumber)) continue;
+			picked.add(index);
+			if (line.event.messageId !== null) messages.add(line.event.messageId);
+		}
+		if (messages.size === 0) return picked;
+		const needles = [...messages].map((id) => JSON.stringify(id));
+		for (const [index, line] of lines.entries()) {
+			if (picked.has(index) || !needles.some((needle) => line.text.includes(needle))) continue;
+			const messageId = line.event?.messageId;
+			if (messageId != null && messages.has(messageId)) picked.add(index);
+		}
+		return picked;
+	};
+}
+
+function hourOfKey(key: string): number | null {
+	const match = HOUR_KEY.exec(key);
+	return match === null ? null : Date.parse(`${match[1]}-${match[2]}-${match[3]}T${match[4]}:00:00.000Z`);
+}
+
+/**
+ * Every archive object in key (= time) order, the whole retained range: an object is read only
+ * if the budget allows its bytes, and rewritten when it holds the number. The messages found are
+ * erased from D1 too, and from their ledger while it can still remember them.
+ */
+async function archiveStep(walk: Walk, archive: R2Bucket, after: Position): Promise<Step> {
+	const { env, phoneNumber, budget, now } = walk;
+	const retention = readRetentionConfig(env);
+	const dedupeDays = (retention.ok ? retention.value : DEFAULT_RETENTION_CONFIG).dedupeDays;
+	const listed = await archive.list({
+		prefix: ARCHIVE_ROOT,
+		include: ["customMetadata"],
+		...(typeof after === "string" ? { startAfter: after } : {}),
+	});
+	budget.spend(1);
+	let counts = noCounts();
+	let position: Position = after;
+	for (const object of listed.objects) {
+		const bytes = uncompressedBytes(object);
+		if (!budget.allows(2, bytes)) return { counts, done: false, after: position, stopped: true };
+		const rewrite = await rewriteArchiveObject(archive, object.key, linesInvolving(phoneNumber));
+		budget.spend(rewrite.operations, rewrite.bytes);
+		if (rewrite.removed.length > 0) {
+			counts = addCounts(counts, { archiveObjectsRewritten: 1, archiveEvents: rewrite.removed.length });
+			const messageIds = [...new Set(rewrite.removed.flatMap((event) => event.messageId ?? []))];
+			const hour = hourOfKey(object.key);
+			const remembered = hour !== null && hour >= now - (dedupeDays + 1) * DAY_MS;
+			const erased = await eraseMessages(env, messageIds, budget, {
+				ledgers: remembered,
+				knownEventIds: rewrite.removed.map((event) => event.id),
+			});
+			counts = addCounts(counts, erased);
+		}
+		position = object.key;
+		budget.advance();
+	}
+	// A page can end short of the limit with more to come (`include`): the next step lists on from here.
+	return { counts, done: !listed.truncated, after: position };
+}
+
+const NEXT_PHASE: Record<PhonePhase, PhonePhase | null> = {
+	events: "quarantine",
+	quarantine: "archive",
+	archive: null,
+};
+
+/**
+ * POST /v1/erase: every event where the number is sender, recipient or owner, and the rest of
+ * those messages, from the ledgers, D1 and the archive; and the quarantined elements that mention
+ * it. Nothing indexes D1 or the archive by number, so the walk goes in bounded steps (events, then
+ * quarantine, then the archive) and a call that runs out of budget answers a cursor to go on from.
+ */
+export async function erasePhoneNumber(
+	env: ErasureEnv,
+	phoneNumber: string,
+	options: ErasureOptions = {},
+): Promise<ErasureResult> {
+	const walk: Walk = { env, phoneNumber, budget: new ErasureBudget(options.limits), now: options.now ?? Date.now() };
+	const subject = await erasureSubject(env, "phone_number", phoneNumber);
+	let cursor: PhoneCursor | null = null;
+	if (options.cursor !== undefined) {
+		cursor = decodePhoneCursor(options.cursor);
+		if (cursor === null || cursor.s !== subject) return { ok: false, reason: "invalid_cursor" };
+	}
+	let phase: PhonePhase | null = cursor?.p ?? "events";
+	let after: Position = cursor?.a ?? null;
+	let counts = noCounts();
+	while (phase !== null && walk.budget.allows(1)) {
+		let step: Step;
+		switch (phase) {
+			case "events":
+				step = await eventsStep(walk, after);
+				break;
+			case "quarantine":
+				step = await quarantineStep(walk, after);
+				break;
+			case "archive":
+				step =
+					env.ARCHIVE === undefined
+						? { counts: {}, done: true, after: null }
+						: await archiveStep(walk, env.ARCHIVE, after);
+				break;
+		}
+		counts = addCounts(counts, step.counts);
+		if (step.done) {
+			phase = NEXT_PHASE[phase];
+			after = null;
+		} else {
+			after = step.after;
+		}
+		if (step.stopped) break;
+		walk.budget.advance();
+	}
+
+	const totals = addCounts(cursor?.t ?? noCounts(), counts);
+	const complete = phase === null;
+	const next =
+		phase === null ? null : encodeErasureCursor({ k: "phone_number", s: subject, p: phase, a: after, t: totals });
+	logErasure("phone_number", subject, complete, counts, totals);
+	return { ok: true, value: { ...counts, complete, cursor: next } };
+}

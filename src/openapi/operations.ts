@@ -1,0 +1,257 @@
+import * as v from "valibot";
+import { ReplayRequestSchema } from "../forward/replay";
+import { ArchiveListQuerySchema, ArchiveListResponseSchema, ArchiveParamsSchema } from "../routes/admin/archive.route";
+import { DeliveriesQuerySchema, DeliveriesResponseSchema } from "../routes/admin/deliveries.route";
+import {
+	EraseMessageParamsSchema,
+	EraseMessageQuerySchema,
+	ErasePhoneNumberBodySchema,
+	ErasureResponseSchema,
+} from "../routes/admin/erase.route";
+import { EventsQuerySchema, EventsResponseSchema } from "../routes/admin/events.route";
+import { MessageParamsSchema, MessageQuerySchema, MessageResponseSchema } from "../routes/admin/messages.route";
+import { MeterResetResponseSchema, MeterResponseSchema } from "../routes/admin/meter.route";
+import {
+	QuarantineParamsSchema,
+	QuarantineQuerySchema,
+	QuarantineResponseSchema,
+	ReprocessResponseSchema,
+} from "../routes/admin/quarantine.route";
+import { ReplayResponseSchema } from "../routes/admin/replay.route";
+import { StatsQuerySchema, StatsResponseSchema } from "../routes/admin/stats.route";
+import { HealthResponseSchema } from "../routes/health.route";
+import { ErrorBodySchema } from "./schemas";
+
+/*
+ * The registry of documented routes: one entry per method and path the app mounts under /v1, and
+ * /health. Each entry names the very schemas its route validates its input with, and the schemas
+ * of its answers; src/openapi/document.ts turns them into the OpenAPI document. test/openapi
+ * compares this list with the routes Hono actually holds, so a route added without an entry fails.
+ */
+
+/** An object schema whose entries become parameters, one each. */
+export type ParametersSchema = v.GenericSchema & { readonly entries: v.ObjectEntries };
+
+export interface ResponseSpec {
+	description: string;
+	/** JSON body; absent for `gzip`. */
+	schema?: v.GenericSchema;
+	/** The body is a stored archive object, served as is. */
+	gzip?: true;
+}
+
+export interface Operation {
+	method: "get" | "post" | "delete";
+	/** As mounted in Hono (`:name`, `:name{regex}`). */
+	path: string;
+	operationId: string;
+	summary: string;
+	description?: string;
+	/** False for the one public route, /health. */
+	auth: boolean;
+	params?: ParametersSchema;
+	query?: ParametersSchema;
+	/** Query parameters the route requires itself, though its schema has them optional. */
+	requiredQuery?: readonly string[];
+	body?: v.GenericSchema;
+	responses: Record<number, ResponseSpec>;
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+	400: "`invalid_parameter`, its message starting with the parameter's name; `invalid_json` for a body that is not JSON",
+	401: "`unauthorized`: no bearer token, or a wrong one",
+	404: "`not_found`",
+	409: "`replay_in_progress`",
+	413: "`payload_too_large`",
+	415: "`unsupported_media_type`",
+	500: "`storage_unavailable`",
+	503: "the work could not finish; the call is safe to repeat",
+};
+
+const ARCHIVE_NOT_FOUND: ResponseSpec = {
+	description: "`not_found`, or `archive_not_configured` when no ARCHIVE bucket is bound",
+	schema: ErrorBodySchema,
+};
+
+function errors(...statuses: number[]): Record<number, ResponseSpec> {
+	return Object.fromEntries(
+		statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status] ?? "error", schema: ErrorBodySchema }]),
+	);
+}
+
+/** The document describes itself loosely: its own shape is OpenAPI's. */
+export const OpenApiDocumentSchema = v.looseObject({
+	openapi: v.string(),
+	info: v.looseObject({ title: v.string(), version: v.string() }),
+	paths: v.record(v.string(), v.looseObject({})),
+});
+
+export const OPERATIONS: readonly Operation[] = [
+	{
+		method: "get",
+		path: "/health",
+		operationId: "getHealth",
+		summary: "Liveness and D1 reachability",
+		description: "No auth. `config_invalid` (still 200) when a setting is invalid; which one is in the log.",
+		auth: false,
+		responses: {
+			200: { description: "D1 answers", schema: HealthResponseSchema },
+			503: { description: "D1 is unreachable", schema: HealthResponseSchema },
+		},
+	},
+	{
+		method: "get",
+		path: "/v1/openapi.json",
+		operationId: "getOpenApiDocument",
+		summary: "This document",
+		auth: true,
+		responses: { 200: { description: "OpenAPI 3.1", schema: OpenApiDocumentSchema }, ...errors(401) },
+	},
+	{
+		method: "get",
+		path: "/v1/messages/:messageId",
+		operationId: "getMessage",
+		summary: "Status per recipient, events and delivery attempts of one message",
+		description: "`limit` rows of each list per page; `cursor` resumes both. `nextCursor` is null when both are done.",
+		auth: true,
+		params: MessageParamsSchema,
+		query: MessageQuerySchema,
+		responses: { 200: { description: "the message", schema: MessageResponseSchema }, ...errors(400, 401, 404) },
+	},
+	{
+		method: "delete",
+		path: "/v1/messages/:messageId",
+		operationId: "eraseMessage",
+		summary: "Erase a message everywhere",
+		description: "With `complete: false`, call again with `cursor`.",
+		auth: true,
+		params: EraseMessageParamsSchema,
+		query: EraseMessageQuerySchema,
+		responses: { 200: { description: "what was erased", schema: ErasureResponseSchema }, ...errors(400, 401, 503) },
+	},
+	{
+		method: "get",
+		path: "/v1/events",
+		operationId: "listEvents",
+		summary: "Search events, oldest first",
+		auth: true,
+		query: EventsQuerySchema,
+		responses: { 200: { description: "a page of CloudEvents", schema: EventsResponseSchema }, ...errors(400, 401) },
+	},
+	{
+		method: "get",
+		path: "/v1/quarantine",
+		operationId: "listQuarantine",
+		summary: "Invalid elements with their reason and raw JSON, oldest first",
+		auth: true,
+		query: QuarantineQuerySchema,
+		responses: {
+			200: { description: "a page of quarantined elements", schema: QuarantineResponseSchema },
+			...errors(400, 401),
+		},
+	},
+	{
+		method: "post",
+		path: "/v1/quarantine/:id/reprocess",
+		operationId: "reprocessQuarantined",
+		summary: "Run a quarantined element through ingest again",
+		auth: true,
+		params: QuarantineParamsSchema,
+		responses: {
+			200: { description: "the outcome", schema: ReprocessResponseSchema },
+			...errors(400, 401, 404, 500),
+		},
+	},
+	{
+		method: "get",
+		path: "/v1/deliveries",
+		operationId: "listDeliveries",
+		summary: "Recorded forward attempts, in the order they were recorded",
+		auth: true,
+		query: DeliveriesQuerySchema,
+		responses: { 200: { description: "a page of attempts", schema: DeliveriesResponseSchema }, ...errors(400, 401) },
+	},
+	{
+		method: "post",
+		path: "/v1/replay",
+		operationId: "replay",
+		summary: "Re-enqueue events with their original ids",
+		description: "At most 1,000 events a call; `truncated`: call again for the rest.",
+		auth: true,
+		body: ReplayRequestSchema,
+		responses: {
+			200: { description: "how many were enqueued", schema: ReplayResponseSchema },
+			...errors(400, 401, 409, 413, 415, 503),
+		},
+	},
+	{
+		method: "post",
+		path: "/v1/erase",
+		operationId: "erasePhoneNumber",
+		summary: "Erase everything a phone number sent, received or owns",
+		description: "With `complete: false`, call again with the same number and `cursor`.",
+		auth: true,
+		body: ErasePhoneNumberBodySchema,
+		responses: {
+			200: { description: "what was erased", schema: ErasureResponseSchema },
+			...errors(400, 401, 413, 415, 503),
+		},
+	},
+	{
+		method: "get",
+		path: "/v1/stats",
+		operationId: "getStats",
+		summary: "Counts by type, status and error code; quarantined and dead totals; D1 storage",
+		auth: true,
+		query: StatsQuerySchema,
+		responses: { 200: { description: "the counts", schema: StatsResponseSchema }, ...errors(400, 401) },
+	},
+	{
+		method: "get",
+		path: "/v1/archive",
+		operationId: "listArchive",
+		summary: "One UTC day's archive objects, in key (time) order",
+		description: "`404 archive_not_configured` when no ARCHIVE bucket is bound.",
+		auth: true,
+		query: ArchiveListQuerySchema,
+		requiredQuery: ["date"],
+		responses: {
+			200: { description: "a page of objects", schema: ArchiveListResponseSchema },
+			...errors(400, 401),
+			404: ARCHIVE_NOT_FOUND,
+		},
+	},
+	{
+		method: "get",
+		path: "/v1/archive/:key{.+}",
+		operationId: "getArchiveObject",
+		summary: "One archive object as stored: gzip NDJSON, one CloudEvent a line",
+		description: "The key holds slashes (`events/YYYY/MM/DD/HH/….ndjson.gz`); send them unescaped.",
+		auth: true,
+		params: ArchiveParamsSchema,
+		responses: { 200: { description: "the object", gzip: true }, ...errors(400, 401), 404: ARCHIVE_NOT_FOUND },
+	},
+	{
+		method: "get",
+		path: "/v1/meter",
+		operationId: "getMeter",
+		summary: "The cost meter's counts since the last reset",
+		description: "Only where METER_ENDPOINT is `true` (benchmarks, tests); 404 elsewhere.",
+		auth: true,
+		responses: { 200: { description: "the counts", schema: MeterResponseSchema }, ...errors(401, 404) },
+	},
+	{
+		method: "post",
+		path: "/v1/meter/reset",
+		operationId: "resetMeter",
+		summary: "Reset the cost meter",
+		description: "Only where METER_ENDPOINT is `true`; 404 elsewhere.",
+		auth: true,
+		responses: { 200: { description: "the new start", schema: MeterResetResponseSchema }, ...errors(401, 404) },
+	},
+];
+
+/** `/v1/messages/:messageId` → `/v1/messages/{messageId}`; a `{regex}` constraint is dropped. */
+export function openApiPath(path: string): string {
+	return path.replace(/:(\w+)(\{[^/]*\})?/g, "{$1}");
+}

@@ -1,0 +1,141 @@
+import * as v from "valibot";
+import { NORMALIZED_TYPES } from "../bandwidth/event-types";
+import { DELIVERY_OUTCOMES } from "../db/deliveries.repository";
+
+/*
+ * The shapes the admin API answers, as valibot schemas: the pieces that several routes share.
+ * Nothing validates a response at run time; the OpenAPI document is generated from these (and the
+ * routes' own input schemas), and test/openapi checks real answers against that document.
+ */
+
+const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const Timestamp = v.pipe(v.string(), v.description("RFC 3339, UTC"));
+
+/** Every rejection (src/http/errors.ts). */
+export const ErrorBodySchema = v.pipe(
+	v.strictObject({
+		error: v.strictObject({
+			code: v.pipe(v.string(), v.description("stable, to branch on: invalid_parameter, not_found, …")),
+			message: v.string(),
+		}),
+	}),
+	v.title("Error"),
+);
+
+/** A list: `items`, then `nextCursor` to pass back as `cursor` (null on the last page). */
+export function pageSchema<TItem extends v.GenericSchema>(item: TItem) {
+	return v.strictObject({ items: v.array(item), nextCursor: v.nullable(v.string()) });
+}
+
+const MessageErrorSchema = v.object({
+	code: v.number(),
+	name: v.nullable(v.string()),
+	description: v.nullable(v.string()),
+	category: v.string(),
+	billable: v.nullable(v.boolean()),
+	retryable: v.boolean(),
+});
+
+/** The event as it was forwarded (src/bandwidth/normalize.ts). */
+export const CloudEventSchema = v.pipe(
+	v.object({
+		specversion: v.literal("1.0"),
+		id: v.string(),
+		source: v.string(),
+		type: v.picklist(NORMALIZED_TYPES),
+		subject: v.string(),
+		time: Timestamp,
+		datacontenttype: v.literal("application/json"),
+		data: v.object({
+			messageId: v.string(),
+			sequence: Count,
+			status: v.nullable(v.string()),
+			direction: v.nullable(v.picklist(["inbound", "outbound"])),
+			recipient: v.string(),
+			from: v.nullable(v.string()),
+			to: v.array(v.string()),
+			owner: v.nullable(v.string()),
+			applicationId: v.nullable(v.string()),
+			text: v.string(),
+			media: v.array(v.string()),
+			segmentCount: v.nullable(v.number()),
+			tag: v.nullable(v.string()),
+			priority: v.nullable(v.string()),
+			channel: v.nullable(v.string()),
+			carrierName: v.nullable(v.string()),
+			error: v.nullable(MessageErrorSchema),
+			messageTime: v.nullable(v.string()),
+			receivedAt: Timestamp,
+			bandwidth: v.pipe(v.unknown(), v.description("the element exactly as Bandwidth sent it")),
+		}),
+	}),
+	v.title("CloudEvent"),
+);
+
+/** One recorded forward attempt (src/db/deliveries.repository.ts). */
+export const DeliverySchema = v.strictObject({
+	id: Count,
+	eventId: v.string(),
+	attempt: Count,
+	outcome: v.picklist(DELIVERY_OUTCOMES),
+	httpStatus: v.nullable(v.number()),
+	error: v.nullable(v.string()),
+	durationMs: v.nullable(v.number()),
+	at: Timestamp,
+});
+
+export const RecipientStatusSchema = v.strictObject({
+	recipient: v.string(),
+	status: v.string(),
+	lastEventId: v.string(),
+	errorCode: v.nullable(v.number()),
+	updatedAt: Timestamp,
+});
+
+export const QuarantineItemSchema = v.strictObject({
+	id: v.string(),
+	receivedAt: Timestamp,
+	reason: v.string(),
+	raw: v.pipe(v.unknown(), v.description("the element as parsed, or its truncated form")),
+	reprocessedAt: v.nullable(v.string()),
+	reprocessOutcome: v.nullable(v.string()),
+});
+
+export const ArchiveItemSchema = v.strictObject({
+	key: v.string(),
+	events: v.nullable(Count),
+	bytes: v.pipe(v.nullable(Count), v.description("uncompressed NDJSON bytes")),
+	size: v.pipe(Count, v.description("stored (gzip) bytes")),
+	uploaded: Timestamp,
+});
+
+/** How full D1 is and how far back its events go (src/maintenance/enforce-budget.ts). */
+export const D1StorageSchema = v.strictObject({
+	sizeBytes: Count,
+	budgetBytes: Count,
+	historyFrom: v.nullable(v.string()),
+});
+
+/** What one erasure call removed (src/erase/erasure-counts.ts). */
+export const ErasureReportSchema = v.strictObject({
+	events: Count,
+	deliveries: Count,
+	quarantine: Count,
+	ledgerRows: Count,
+	archiveObjectsRewritten: Count,
+	archiveEvents: Count,
+	complete: v.boolean(),
+	cursor: v.nullable(v.string()),
+});
+
+/** Named in the document's components, so that a generated client has a type for each. */
+export const NAMED_SCHEMAS = {
+	Error: ErrorBodySchema,
+	CloudEvent: CloudEventSchema,
+	Delivery: DeliverySchema,
+	RecipientStatus: RecipientStatusSchema,
+	QuarantineItem: QuarantineItemSchema,
+	ArchiveItem: ArchiveItemSchema,
+	D1Storage: D1StorageSchema,
+	ErasureReport: ErasureReportSchema,
+} satisfies Record<string, v.GenericSchema>;

@@ -1,0 +1,126 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, expect, it, vi } from "vitest";
+import { retryDelaySeconds } from "../../src/forward/retry-schedule";
+import worker from "../../src/index";
+import { resetMetricsFailureLog } from "../../src/metrics/record-metrics";
+import { basicAuthorization, CALLBACK_URL } from "../helpers/callback";
+import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
+import { element } from "../helpers/fixtures";
+import { consume, jobFor, storedEvent } from "../helpers/forward";
+import { quarantineRows, waitForEvents } from "../helpers/storage";
+import { TEST_ENV } from "../setup/test-env";
+
+/*
+ * Metrics must never change what Bandwidth is answered or what a downstream receives. The dataset
+ * here throws on every write (after noting what it was handed, so the counts can be checked too).
+ */
+function throwingMetrics(): {
+	METRICS: Pick<AnalyticsEngineDataset, "writeDataPoint">;
+	handed: AnalyticsEngineDataPoint[];
+} {
+	const handed: AnalyticsEngineDataPoint[] = [];
+	return {
+		handed,
+		METRICS: {
+			writeDataPoint(point) {
+				if (point !== undefined) handed.push(point);
+				throw new Error("Analytics Engine is unavailable");
+			},
+		},
+	};
+}
+
+afterEach(() => {
+	resetMetricsFailureLog();
+	vi.restoreAllMocks();
+});
+
+async function postWith(metricsEnv: object, body: unknown): Promise<Response> {
+	const ctx = createExecutionContext();
+	const request = new Request(CALLBACK_URL, {
+		method: "POST",
+		headers: { "content-type": "application/json", authorization: basicAuthorization() },
+		body: JSON.stringify(body),
+	});
+	const response = await worker.fetch!(
+		request as Request<unknown, IncomingRequestCfProperties>,
+		{ ...env, ...metricsEnv } as Env,
+		ctx,
+	);
+	await waitOnExecutionContext(ctx);
+	return response;
+}
+
+it("answers a callback as usual, with the right counts, when every metrics write throws", async () => {
+	vi.spyOn(console, "warn").mockImplementation(() => {});
+	const metrics = throwingMetrics();
+	const valid = element("spec2026__message-failed_4432.object.json");
+	const invalid = { ...element("spec2026__message-delivered_sms.object.json"), time: "not a time" };
+
+	const first = await postWith({ METRICS: metrics.METRICS }, [valid, invalid]);
+	expect(first.status).toBe(200);
+	expect(await first.json()).toEqual({ received: 2, stored: 1, duplicates: 0, quarantined: 1 });
+	const retried = await postWith({ METRICS: metrics.METRICS }, [valid, invalid]);
+	expect(await retried.json()).toEqual({ received: 2, stored: 0, duplicates: 1, quarantined: 1 });
+
+	// Stored, quarantined and forwarded as without metrics.
+	await waitForEvents(valid.message.id, 1);
+	expect((await quarantineRows()).filter((row) => row.raw_json === JSON.stringify(invalid))).toHaveLength(1);
+
+	const callbacks = metrics.handed.filter((point) => point.blobs?.[0] === "callback");
+	expect(callbacks).toEqual([
+		{ indexes: [valid.message.applicationId], blobs: ["callback", valid.message.applicationId], doubles: [2, 1, 0, 1] },
+		{ indexes: [valid.message.applicationId], blobs: ["callback", valid.message.applicationId], doubles: [2, 0, 1, 1] },
+	]);
+	const quarantined = metrics.handed.filter((point) => point.blobs?.[0] === "quarantine");
+	expect(quarantined).toEqual([
+		{ indexes: ["time"], blobs: ["quarantine", "time"], doubles: [1] },
+		{ indexes: ["time"], blobs: ["quarantine", "time"], doubles: [1] },
+	]);
+});
+
+it("delivers and acks an event as usual when every metrics write throws", async () => {
+	vi.spyOn(console, "warn").mockImplementation(() => {});
+	const event = await storedEvent("spec2026__message-failed_4432.object.json");
+	const path = freshPath();
+	const metrics = throwingMetrics();
+	const vars = { FORWARD_URL: hookUrl(path), METRICS: metrics.METRICS } as unknown as Partial<
+		Record<keyof Env, string>
+	>;
+
+	const { result, retries, ids } = await consume([{ body: jobFor(event) }], vars);
+	expect(result.explicitAcks).toEqual(ids);
+	expect(retries).toEqual([]);
+	expect(await receivedAt(path)).toHaveLength(1);
+	expect(metrics.handed).toEqual([
+		{
+			indexes: ["default"],
+			blobs: ["delivery", "default", "delivered", "204", "4432", "bandwidth.message.failed", expect.any(String)],
+			doubles: [1, expect.any(Number), 1, 204, 1],
+		},
+	]);
+});
+
+it("retries a failed delivery on the same schedule when every metrics write throws", async () => {
+	vi.spyOn(console, "warn").mockImplementation(() => {});
+	const event = await storedEvent();
+	const path = freshPath();
+	await scriptResponses(path, [{ status: 503 }]);
+	const metrics = throwingMetrics();
+	const vars = { FORWARD_URL: hookUrl(path), METRICS: metrics.METRICS } as unknown as Partial<
+		Record<keyof Env, string>
+	>;
+
+	const { result, retries, ids } = await consume([{ body: jobFor(event), attempts: 2 }], vars);
+	const schedule = TEST_ENV.FORWARD_RETRY_SCHEDULE.split(",").map(Number);
+	expect(result.explicitAcks).toEqual([]);
+	expect(retries).toEqual([{ msgId: ids[0], delaySeconds: retryDelaySeconds(schedule, event.id, 2, null) }]);
+	expect(metrics.handed).toEqual([
+		{
+			indexes: ["default"],
+			blobs: ["delivery", "default", "failed", "503", "", "bandwidth.message.delivered", expect.any(String)],
+			doubles: [1, expect.any(Number), 2, 503, 1],
+		},
+	]);
+});
