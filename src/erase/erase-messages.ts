@@ -1,5 +1,5 @@
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
-import type { MessagesErased } from "../ledger/ledger-store";
+import type { MessagesErased } from "../ledger/store/ledger-rows";
 import { eraseMessagesFromD1 } from "./erasure.repository";
 import type { ErasureBudget } from "./erasure-budget";
 import type { ErasureCounts } from "./erasure-counts";

@@ -1,7 +1,7 @@
 import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
-import type { LedgerEntry } from "../ledger/ledger-store";
 import { type Handoff, MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
+import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { errorMessage, log } from "../log";
 import { recordCallback, recordQuarantined } from "../metrics/record-metrics";
 import { prepareElement, refusedRow } from "./prepare-element";

@@ -5,7 +5,7 @@ import { toUtcIso } from "../bandwidth/timestamp";
 import { eventRecordOf } from "../db/events.repository";
 import type { NewQuarantineRow } from "../db/quarantine.repository";
 import { MAX_ROW_BYTES, oversizedRow, rowBytes, utf8Bytes } from "../db/row-size";
-import type { LedgerEntry } from "../ledger/ledger-store";
+import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { MAX_ELEMENT_DEPTH, nestingExceeds, stringifyTruncated } from "./nesting";
 
 /** A reason names paths and cut values (classify.ts); this bounds it whatever produced it. */

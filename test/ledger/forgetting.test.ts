@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { ARCHIVE_CLOSE_MS } from "../../src/ledger/message-ledger.do";
+import { ARCHIVE_CLOSE_MS } from "../../src/ledger/archive-hours";
 import { archiveCounts, archivedIds } from "../helpers/archive";
 import { postCallback } from "../helpers/callback";
 import { waitForForwarded } from "../helpers/downstream";

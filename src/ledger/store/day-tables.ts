@@ -1,0 +1,196 @@
+import { type EventRow, withSequence } from "../../db/events.repository";
+import { type Hour, partitionOf } from "../partitions";
+import type { LedgerEntry, LedgerRow } from "./ledger-rows";
+import type { LedgerSql } from "./ledger-sql";
+
+export type HourPageRow = { message_id: string; id: string; body: string };
+
+type Meta = Omit<EventRow, "id" | "message_id" | "sequence" | "normalized_json">;
+
+type StoredRow = {
+	message_id: string;
+	id: string;
+	sequence: number;
+	state: number;
+	hour: string;
+	meta: string;
+	body: string;
+};
+
+/*
+ * Rows never change once written except for `state`, and the fast path writes each row twice in
+ * all: the insert on accept and one state update when the Worker reports. No secondary index: an
+ * index entry is one more row written per insert, and nothing looks rows up except by their key.
+ */
+const DAY_TABLE_SCHEMA = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  message_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  accepted_at INTEGER NOT NULL,
+  hour TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (message_id, id)
+) WITHOUT ROWID`;
+
+function rowOf(partition: string, stored: StoredRow): LedgerRow {
+	const meta = JSON.parse(stored.meta) as Meta;
+	return {
+		...meta,
+		id: stored.id,
+		message_id: stored.message_id,
+		sequence: stored.sequence,
+		normalized_json: stored.body,
+		partition,
+		hour: stored.hour,
+		copied: stored.state,
+	};
+}
+
+/**
+ * The ledger's events, one table per UTC day of their archive hour (src/ledger/partitions.ts): the
+ * de-duplication memory, the copy state of each event, and the bodies the consumer and the
+ * archive read.
+ */
+export class DayTables {
+	readonly #db: LedgerSql;
+	#partitions: string[];
+
+	constructor(db: LedgerSql) {
+		this.#db = db;
+		this.#partitions = [...db.tables].filter((name) => name.startsWith("p_")).sort();
+	}
+
+	/** Partition names, oldest first. */
+	get partitions(): readonly string[] {
+		return this.#partitions;
+	}
+
+	has(partition: string): boolean {
+		return this.#partitions.includes(partition);
+	}
+
+	seen(messageId: string, id: string): boolean {
+		return this.#partitions.some(
+			(name) => this.#db.all(`SELECT 1 AS hit FROM ${name} WHERE message_id = ? AND id = ?`, messageId, id).length > 0,
+		);
+	}
+
+	nextSequence(messageId: string): number {
+		let max = 0;
+		for (const name of this.#partitions) {
+			const [row] = this.#db.all<{ max: number | null }>(
+				`SELECT max(sequence) AS max FROM ${name} WHERE message_id = ?`,
+				messageId,
+			);
+			max = Math.max(max, row?.max ?? 0);
+		}
+		return max + 1;
+	}
+
+	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number): LedgerRow {
+		const partition = partitionOf(hour);
+		if (!this.has(partition)) {
+			this.#db.run(DAY_TABLE_SCHEMA(partition));
+			this.#partitions = [...this.#partitions, partition].sort();
+		}
+		const body = withSequence(entry.normalized_json, sequence);
+		const { id, message_id, normalized_json: _, ...meta } = entry;
+		this.#db.run(
+			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, meta, body)
+			 VALUES (?, ?, ?, 0, ?, ?, ?, ?)`,
+			message_id,
+			id,
+			sequence,
+			now,
+			hour,
+			JSON.stringify(meta),
+			body,
+		);
+		return { ...entry, sequence, normalized_json: body, partition, hour, copied: 0 };
+	}
+
+	/** Adds copy bits to a row's state; answers the new state, or null for a row no longer held. */
+	markCopied(partition: string, messageId: string, id: string, copied: number): number | null {
+		if (!this.has(partition)) return null;
+		const [row] = this.#db.all<{ state: number }>(
+			`UPDATE ${partition} SET state = state | ? WHERE message_id = ? AND id = ? RETURNING state`,
+			copied,
+			messageId,
+			id,
+		);
+		return row?.state ?? null;
+	}
+
+	get(partition: string, messageId: string, id: string): LedgerRow | null {
+		if (!this.has(partition)) return null;
+		const [stored] = this.#db.all<StoredRow>(
+			`SELECT message_id, id, sequence, state, hour, meta, body FROM ${partition} WHERE message_id = ? AND id = ?`,
+			messageId,
+			id,
+		);
+		return stored === undefined ? null : rowOf(partition, stored);
+	}
+
+	/** The forwarded CloudEvent of a stored event; null once the ledger has forgotten it. */
+	body(messageId: string, id: string): string | null {
+		for (const name of this.#partitions) {
+			const [row] = this.#db.all<{ body: string }>(
+				`SELECT body FROM ${name} WHERE message_id = ? AND id = ?`,
+				messageId,
+				id,
+			);
+			if (row !== undefined) return row.body;
+		}
+		return null;
+	}
+
+	/** Deletes every event of a message; answers the ids and archive hours of what it deleted. */
+	erase(messageId: string): Array<{ id: string; hour: Hour }> {
+		return this.#partitions.flatMap((name) =>
+			this.#db.all<{ id: string; hour: string }>(
+				`DELETE FROM ${name} WHERE message_id = ? RETURNING id, hour`,
+				messageId,
+			),
+		);
+	}
+
+	/**
+	 * One page of an archive hour's events in key order, after `after`. Key order is stable and
+	 * walks the clustered table once across all pages, however many there are.
+	 */
+	hourPage(hour: Hour, after: readonly [messageId: string, id: string] | null, limit: number): HourPageRow[] {
+		const partition = partitionOf(hour);
+		if (!this.has(partition)) return [];
+		if (after === null) {
+			return this.#db.all<HourPageRow>(
+				`SELECT message_id, id, body FROM ${partition} WHERE hour = ? ORDER BY message_id, id LIMIT ?`,
+				hour,
+				limit,
+			);
+		}
+		return this.#db.all<HourPageRow>(
+			`SELECT message_id, id, body FROM ${partition} WHERE (message_id, id) > (?, ?) AND hour = ?
+			 ORDER BY message_id, id LIMIT ?`,
+			after[0],
+			after[1],
+			hour,
+			limit,
+		);
+	}
+
+	oldestHour(): Hour | null {
+		const oldest = this.#partitions[0];
+		if (oldest === undefined) return null;
+		return this.#db.all<{ hour: string | null }>(`SELECT min(hour) AS hour FROM ${oldest}`)[0]?.hour ?? null;
+	}
+
+	/** Forgets a whole day: a DROP TABLE writes no rows. */
+	drop(partition: string): void {
+		if (!this.has(partition)) return;
+		this.#db.run(`DROP TABLE ${partition}`);
+		this.#partitions = this.#partitions.filter((name) => name !== partition);
+	}
+}
