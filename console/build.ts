@@ -1,14 +1,12 @@
 /*
- * Builds the console into console/public, the directory wrangler.toml's [assets] serves:
- *   public/_headers             security headers for the assets (Workers static assets read it)
- *   public/console/index.html   the one page (hash routing)
- *   public/console/app.js       src/main.ts bundled and minified by esbuild
- *   public/console/app.css, favicon.svg
+ * Builds the console into console/dist, the directory wrangler.toml's [assets] serves:
+ *   dist/_headers             security headers for the assets (Workers static assets read it)
+ *   dist/console/index.html   the one page (hash routing)
+ *   dist/console/app.js       src/main.ts bundled and minified by esbuild
+ *   dist/console/app.css, favicon.svg
  *
- *   npm run build:console
- *
- * The output is committed (a few KB), so `wrangler dev`, deploy and the workers tests need no build
- * step; test/e2e/console/build.test.ts fails when it is not what this script makes from src/.
+ * wrangler.toml's [build] runs it before `wrangler dev` and `wrangler deploy`; by hand it is
+ * `npm run build:console`. The output is not committed: console/src is the one source.
  */
 import { copyFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -16,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 export const CONSOLE_ROOT = dirname(fileURLToPath(import.meta.url));
-export const CONSOLE_OUTPUT = join(CONSOLE_ROOT, "public");
+export const CONSOLE_OUTPUT = join(CONSOLE_ROOT, "dist");
 /** Where the console is served: every file but _headers goes under this path of the assets directory. */
 export const CONSOLE_PATH = "console";
 

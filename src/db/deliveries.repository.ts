@@ -1,4 +1,4 @@
-export type DeliveryOutcome = "delivered" | "failed" | "dead" | "skipped" | "replayed";
+import type { DeliveryOutcome } from "./delivery-outcomes";
 
 export interface DeliveryRow {
 	id: number;
@@ -45,14 +45,6 @@ export async function deleteDeliveries(db: D1Database, ids: readonly number[]): 
 		.bind(JSON.stringify(ids))
 		.run();
 }
-
-export const DELIVERY_OUTCOMES = [
-	"delivered",
-	"failed",
-	"dead",
-	"skipped",
-	"replayed",
-] as const satisfies readonly DeliveryOutcome[];
 
 export interface Delivery {
 	id: number;

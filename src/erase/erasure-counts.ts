@@ -1,35 +1,36 @@
-/** What one erasure call removed, per store (README "Erasure"). */
-export interface ErasureCounts {
-	/** D1 `events` rows. */
-	events: number;
-	/** D1 `deliveries` rows of those events. */
-	deliveries: number;
-	/** D1 `quarantine` rows. */
-	quarantine: number;
-	/** Events the ledgers still remembered (their outbox entries go with them). */
-	ledgerRows: number;
-	/** Archive objects rewritten without the erased lines, or removed when none was left. */
-	archiveObjectsRewritten: number;
-	/** Lines (CloudEvents) taken out of archive objects. */
-	archiveEvents: number;
-}
+import * as v from "valibot";
 
-export interface ErasureReport extends ErasureCounts {
+const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+
+/** What one erasure call removed, per store (README "Erasure"). */
+export const ErasureCountsSchema = v.strictObject({
+	/** D1 `events` rows. */
+	events: Count,
+	/** D1 `deliveries` rows of those events. */
+	deliveries: Count,
+	/** D1 `quarantine` rows. */
+	quarantine: Count,
+	/** Events the ledgers still remembered (their outbox entries go with them). */
+	ledgerRows: Count,
+	/** Archive objects rewritten without the erased lines, or removed when none was left. */
+	archiveObjectsRewritten: Count,
+	/** Lines (CloudEvents) taken out of archive objects. */
+	archiveEvents: Count,
+});
+export type ErasureCounts = v.InferOutput<typeof ErasureCountsSchema>;
+
+/** What an erasure call answers: its counts, and whether it is done. */
+export const ErasureReportSchema = v.strictObject({
+	...ErasureCountsSchema.entries,
 	/** False when the call ran out of budget: call again with `cursor`. */
-	complete: boolean;
-	cursor: string | null;
-}
+	complete: v.boolean(),
+	cursor: v.nullable(v.string()),
+});
+export type ErasureReport = v.InferOutput<typeof ErasureReportSchema>;
 
 export type ErasureResult = { ok: true; value: ErasureReport } | { ok: false; reason: "invalid_cursor" };
 
-export const COUNT_KEYS = [
-	"events",
-	"deliveries",
-	"quarantine",
-	"ledgerRows",
-	"archiveObjectsRewritten",
-	"archiveEvents",
-] as const satisfies readonly (keyof ErasureCounts)[];
+export const COUNT_KEYS = Object.keys(ErasureCountsSchema.entries) as Array<keyof ErasureCounts>;
 
 export function noCounts(): ErasureCounts {
 	return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0, archiveObjectsRewritten: 0, archiveEvents: 0 };

@@ -1,5 +1,6 @@
 import * as v from "valibot";
-import { type ErasureCounts, noCounts } from "./erasure-counts";
+import { decodeOpaqueCursor, encodeOpaqueCursor } from "../http/opaque-cursor";
+import { type ErasureCounts, ErasureCountsSchema, noCounts } from "./erasure-counts";
 
 /*
  * Where an unfinished erasure stands, handed to the client as an opaque string (base64url JSON)
@@ -8,18 +9,6 @@ import { type ErasureCounts, noCounts } from "./erasure-counts";
  * last call writes.
  */
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
-const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-const CountsSchema = v.strictObject({
-	events: Count,
-	deliveries: Count,
-	quarantine: Count,
-	ledgerRows: Count,
-	archiveObjectsRewritten: Count,
-	archiveEvents: Count,
-});
 const Text = v.pipe(v.string(), v.maxLength(1024));
 const HourNumber = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
@@ -32,7 +21,7 @@ const MessageCursorSchema = v.strictObject({
 	h: v.pipe(v.array(v.tuple([HourNumber, v.pipe(HourNumber, v.minValue(1))])), v.maxLength(512)),
 	/** The last archive key done in the first hour of `h`. */
 	a: v.nullable(Text),
-	t: CountsSchema,
+	t: ErasureCountsSchema,
 });
 export type MessageCursor = v.InferOutput<typeof MessageCursorSchema>;
 
@@ -45,26 +34,16 @@ const PhoneCursorSchema = v.strictObject({
 	p: v.picklist(PHONE_PHASES),
 	/** The sort key of the last row or object done in the phase: [time, id] in D1, the key in R2. */
 	a: v.nullable(v.union([v.tuple([Text, Text]), Text])),
-	t: CountsSchema,
+	t: ErasureCountsSchema,
 });
 export type PhoneCursor = v.InferOutput<typeof PhoneCursorSchema>;
 
 export function encodeErasureCursor(cursor: MessageCursor | PhoneCursor): string {
-	const binary = String.fromCharCode(...encoder.encode(JSON.stringify(cursor)));
-	return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeJson(cursor: string): unknown {
-	try {
-		const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-		return JSON.parse(decoder.decode(Uint8Array.from(binary, (char) => char.charCodeAt(0))));
-	} catch {
-		return undefined;
-	}
+	return encodeOpaqueCursor(cursor);
 }
 
 function decodeWith<TSchema extends v.GenericSchema>(schema: TSchema, cursor: string): v.InferOutput<TSchema> | null {
-	const parsed = v.safeParse(schema, decodeJson(cursor));
+	const parsed = v.safeParse(schema, decodeOpaqueCursor(cursor));
 	return parsed.success ? parsed.output : null;
 }
 

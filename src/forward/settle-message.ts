@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { ForwardConfig } from "../config";
-import type { DeliveryOutcome } from "../db/deliveries.repository";
+import type { DeliveryOutcome } from "../db/delivery-outcomes";
 import { MAX_ROW_BYTES } from "../db/row-size";
 import { readEventHead } from "./event-head";
 import { type ForwardJob, ForwardJobSchema } from "./forward-job";

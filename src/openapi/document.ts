@@ -1,8 +1,8 @@
 import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
 import type * as v from "valibot";
+import { NAMED_SCHEMAS } from "../routes/responses";
 import { RELAY_VERSION } from "../version";
 import { OPERATIONS, type Operation, openApiPath, type ParametersSchema, type ResponseSpec } from "./operations";
-import { NAMED_SCHEMAS } from "./schemas";
 
 /*
  * The admin API's OpenAPI 3.1 document, generated from the valibot schemas the routes validate

@@ -9,18 +9,22 @@ import {
 	ErasureResponseSchema,
 } from "../routes/admin/erase.route";
 import { EventsQuerySchema, EventsResponseSchema } from "../routes/admin/events.route";
-import { MessageParamsSchema, MessageQuerySchema, MessageResponseSchema } from "../routes/admin/messages.route";
+import { MessageParamsSchema, MessageQuerySchema } from "../routes/admin/messages.route";
 import { MeterResetResponseSchema, MeterResponseSchema } from "../routes/admin/meter.route";
 import {
 	QuarantineParamsSchema,
 	QuarantineQuerySchema,
 	QuarantineResponseSchema,
-	ReprocessResponseSchema,
 } from "../routes/admin/quarantine.route";
-import { ReplayResponseSchema } from "../routes/admin/replay.route";
-import { StatsQuerySchema, StatsResponseSchema } from "../routes/admin/stats.route";
-import { HealthResponseSchema } from "../routes/health.route";
-import { ErrorBodySchema } from "./schemas";
+import { StatsQuerySchema } from "../routes/admin/stats.route";
+import {
+	ErrorBodySchema,
+	HealthResponseSchema,
+	MessageResponseSchema,
+	ReplayResponseSchema,
+	ReprocessResponseSchema,
+	StatsResponseSchema,
+} from "../routes/responses";
 
 /*
  * The registry of documented routes: one entry per method and path the app mounts under /v1, and

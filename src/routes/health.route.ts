@@ -1,11 +1,9 @@
 import { Hono } from "hono";
-import * as v from "valibot";
 import { configProblems } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { MethodNotAllowedError } from "../http/errors";
 import { errorMessage, log } from "../log";
 import { type D1StorageReport, readD1Storage } from "../maintenance/enforce-budget";
-import { D1StorageSchema } from "../openapi/schemas";
 import { RELAY_VERSION } from "../version";
 
 /** A load balancer or uptime check wants an answer quickly, even when D1 hangs. */
@@ -50,12 +48,3 @@ export const healthRoute = new Hono<AppEnv>()
 	.all("/health", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	});
-
-/** The answer of GET /health (200 and 503), for the OpenAPI document. */
-export const HealthResponseSchema = v.strictObject({
-	status: v.picklist(["ok", "degraded"]),
-	d1: v.picklist(["ok", "unreachable"]),
-	config: v.picklist(["ok", "config_invalid"]),
-	version: v.string(),
-	storage: v.nullable(v.strictObject({ d1: D1StorageSchema })),
-});

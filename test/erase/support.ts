@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { archiveKey } from "../../src/archive/archive-layout";
+import type { ErasureReport } from "../../src/erase/erasure-counts";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
 import { hourOf } from "../../src/ledger/partitions";
@@ -10,16 +11,8 @@ import { ledgerStub } from "../helpers/ledger";
 export const HOUR_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
 
-export interface ErasureAnswer {
-	events: number;
-	deliveries: number;
-	quarantine: number;
-	ledgerRows: number;
-	archiveObjectsRewritten: number;
-	archiveEvents: number;
-	complete: boolean;
-	cursor: string | null;
-}
+/** What an erasure call answers, as JSON. */
+export type ErasureAnswer = ErasureReport;
 
 export const NOTHING_ERASED: ErasureAnswer = {
 	events: 0,

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { DeliveryOutcome } from "../../src/db/deliveries.repository";
+import type { DeliveryOutcome } from "../../src/db/delivery-outcomes";
 
 /*
  * Rows written straight into D1, for the maintenance jobs: they act on what D1 holds, whatever

@@ -14,12 +14,10 @@ import type { ReprocessReport } from "../../src/maintenance/reprocess-quarantine
 import type { MeterReading } from "../../src/meter/meter-reading";
 import { buildOpenApiDocument } from "../../src/openapi/document";
 import { OPERATIONS, openApiPath } from "../../src/openapi/operations";
-import type * as schemas from "../../src/openapi/schemas";
 import type { ArchiveItem } from "../../src/routes/admin/archive.route";
 import type { MeterResponseSchema } from "../../src/routes/admin/meter.route";
-import type { ReprocessResponseSchema } from "../../src/routes/admin/quarantine.route";
-import type { ReplayResponseSchema } from "../../src/routes/admin/replay.route";
-import type { StatsResponseSchema } from "../../src/routes/admin/stats.route";
+import type * as schemas from "../../src/routes/responses";
+import type { ReplayResponseSchema, ReprocessResponseSchema, StatsResponseSchema } from "../../src/routes/responses";
 import { adminFetch } from "../helpers/admin";
 import { operationIn, servedDocument, violations } from "./conformance";
 

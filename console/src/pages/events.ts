@@ -1,3 +1,4 @@
+import { NORMALIZED_TYPES as EVENT_TYPES } from "../../../src/bandwidth/event-types";
 import { admin, query } from "../api";
 import {
 	appendRows,
@@ -10,10 +11,10 @@ import {
 	heading,
 	liveStatus,
 	select,
-	showError,
 	table,
 } from "../dom";
-import { type CloudEvent, EVENT_TYPES, type Page } from "../types";
+import { pageThrough } from "../paging";
+import type { CloudEvent, Page } from "../types";
 
 /** GET /v1/events's filters, in the order the form shows them. */
 const FILTERS = ["messageId", "type", "direction", "from", "to", "since", "until", "limit"] as const;
@@ -76,22 +77,16 @@ export async function eventsPage(main: HTMLElement, params: URLSearchParams): Pr
 	const more = h("button", { type: "button", hidden: true }, "Next page");
 	main.append(results, more);
 	let shown = 0;
-	const load = async (cursor: string | null) => {
-		more.disabled = true;
-		try {
-			const page = await admin<Page<CloudEvent>>(`/events${query({ ...filters, cursor })}`);
+	await pageThrough(
+		more,
+		error,
+		(cursor) => admin<Page<CloudEvent>>(`/events${query({ ...filters, cursor })}`),
+		(page) => {
 			appendRows(body, page.items.map(eventRow));
 			shown += page.items.length;
 			status.textContent = `${shown} event${shown === 1 ? "" : "s"}${page.nextCursor ? ", more to load" : ""}`;
 			// The last page hides the button: focus moves to the results rather than falling to the page's top.
 			if (page.nextCursor === null && document.activeElement === more) results.focus();
-			more.hidden = page.nextCursor === null;
-			more.onclick = () => void load(page.nextCursor);
-		} catch (caught) {
-			showError(error, caught);
-		} finally {
-			more.disabled = false;
-		}
-	};
-	await load(null);
+		},
+	);
 }

@@ -1,5 +1,6 @@
 import { admin, query } from "../api";
 import { code, errorBox, formatTime, h, heading, liveStatus, showError } from "../dom";
+import { pageThrough } from "../paging";
 import type { Page, QuarantineItem, ReprocessResult } from "../types";
 
 function outcomeLine(outcome: string | null, at: string | null): HTMLElement {
@@ -74,20 +75,14 @@ export async function quarantinePage(main: HTMLElement): Promise<void> {
 		more,
 	);
 	let shown = 0;
-	const load = async (cursor: string | null) => {
-		more.disabled = true;
-		try {
-			const page = await admin<Page<QuarantineItem>>(`/quarantine${query({ limit: 20, cursor })}`);
+	await pageThrough(
+		more,
+		error,
+		(cursor) => admin<Page<QuarantineItem>>(`/quarantine${query({ limit: 20, cursor })}`),
+		(page) => {
 			for (const item of page.items) list.append(card(item));
 			shown += page.items.length;
 			if (shown === 0) list.append(h("p", {}, "Nothing is quarantined."));
-			more.hidden = page.nextCursor === null;
-			more.onclick = () => void load(page.nextCursor);
-		} catch (caught) {
-			showError(error, caught);
-		} finally {
-			more.disabled = false;
-		}
-	};
-	await load(null);
+		},
+	);
 }

@@ -8,7 +8,7 @@ import {
 	MethodNotAllowedError,
 	NotFoundError,
 } from "../../http/errors";
-import { ArchiveItemSchema, pageSchema } from "../../openapi/schemas";
+import { ArchiveItemSchema, pageSchema } from "../responses";
 import { LimitParam, parseInput, UNKNOWN_PARAMETER } from "./params";
 
 /*

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { decodeOpaqueCursor, encodeOpaqueCursor } from "../../http/opaque-cursor";
 
 /*
  * Keyset pagination: a cursor is the sort key of the last row of a page (base64url JSON, opaque to
@@ -6,26 +7,13 @@ import * as v from "valibot";
  * the way an offset would, so no row is skipped or repeated.
  */
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
 export interface Page<TItem> {
 	items: TItem[];
 	nextCursor: string | null;
 }
 
 export function encodeCursor(key: readonly (string | number | null)[]): string {
-	const binary = String.fromCharCode(...encoder.encode(JSON.stringify(key)));
-	return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): unknown {
-	try {
-		const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-		return JSON.parse(decoder.decode(Uint8Array.from(binary, (char) => char.charCodeAt(0))));
-	} catch {
-		return undefined;
-	}
+	return encodeOpaqueCursor(key);
 }
 
 /** A query parameter holding a cursor whose decoded key must match `key`. */
@@ -33,7 +21,7 @@ export function cursorParam<TKey>(key: v.GenericSchema<unknown, TKey>) {
 	return v.pipe(
 		v.string(),
 		v.rawTransform<string, TKey>(({ dataset, addIssue, NEVER }) => {
-			const parsed = v.safeParse(key, decodeCursor(dataset.value));
+			const parsed = v.safeParse(key, decodeOpaqueCursor(dataset.value));
 			if (parsed.success) return parsed.output;
 			addIssue({ message: "is not a cursor returned by this list" });
 			return NEVER;

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { DELIVERY_OUTCOMES, deliveryOf, listDeliveries } from "../../db/deliveries.repository";
+import { deliveryOf, listDeliveries } from "../../db/deliveries.repository";
+import { DELIVERY_OUTCOMES } from "../../db/delivery-outcomes";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
-import { DeliverySchema, pageSchema } from "../../openapi/schemas";
+import { DeliverySchema, pageSchema } from "../responses";
 import { cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 

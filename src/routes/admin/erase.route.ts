@@ -8,7 +8,7 @@ import { type ErasureKind, erasureSubject } from "../../erase/erasure-subject";
 import type { AppEnv } from "../../http/app-env";
 import { InvalidParameterError, MethodNotAllowedError, ServiceUnavailableError } from "../../http/errors";
 import { errorMessage, log } from "../../log";
-import { ErasureReportSchema } from "../../openapi/schemas";
+import { ErasureReportSchema } from "../responses";
 import { parseInput, readJsonBody, UNKNOWN_PARAMETER } from "./params";
 
 /*

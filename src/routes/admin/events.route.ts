@@ -4,7 +4,7 @@ import { NORMALIZED_TYPES } from "../../bandwidth/event-types";
 import { eventOf, listEvents, readEventsWithin } from "../../db/events.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
-import { CloudEventSchema, pageSchema } from "../../openapi/schemas";
+import { CloudEventSchema, pageSchema } from "../responses";
 import { cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, TextParam, TimestampParam, UNKNOWN_PARAMETER } from "./params";
 

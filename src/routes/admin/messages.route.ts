@@ -11,7 +11,6 @@ import {
 import { type MessageStatusRow, recipientStatusOf, selectStatusesOfMessage } from "../../db/message-status.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
-import { CloudEventSchema, DeliverySchema, RecipientStatusSchema } from "../../openapi/schemas";
 import { cursorParam, encodeCursor, PAGE_MAX_BYTES } from "./cursor";
 import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 
@@ -73,12 +72,3 @@ export const messagesRoute = new Hono<AppEnv>()
 	.all("/messages/:messageId", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD", "DELETE"]);
 	});
-
-/** The answer of GET /messages/:messageId, for the OpenAPI document. */
-export const MessageResponseSchema = v.strictObject({
-	messageId: v.string(),
-	recipients: v.array(RecipientStatusSchema),
-	events: v.array(CloudEventSchema),
-	deliveries: v.array(DeliverySchema),
-	nextCursor: v.nullable(v.string()),
-});

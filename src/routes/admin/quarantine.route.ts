@@ -4,7 +4,7 @@ import { listQuarantine, quarantineItemOf, readQuarantineRows } from "../../db/q
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError, StorageUnavailableError } from "../../http/errors";
 import { reprocessQuarantined } from "../../maintenance/reprocess-quarantined";
-import { pageSchema, QuarantineItemSchema } from "../../openapi/schemas";
+import { pageSchema, QuarantineItemSchema } from "../responses";
 import { countWithin, cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, UNKNOWN_PARAMETER } from "./params";
 
@@ -55,13 +55,5 @@ export const quarantineRoute = new Hono<AppEnv>()
 		throw new MethodNotAllowedError(["POST"]);
 	});
 
-/** The answers of GET /quarantine and POST /quarantine/:id/reprocess, for the OpenAPI document. */
+/** The answer of GET /quarantine, for the OpenAPI document. */
 export const QuarantineResponseSchema = pageSchema(QuarantineItemSchema);
-export const ReprocessResponseSchema = v.strictObject({
-	id: v.string(),
-	outcome: v.picklist(["stored", "duplicate", "still_invalid"]),
-	reason: v.optional(v.string()),
-	eventId: v.optional(v.string()),
-	reprocessedAt: v.optional(v.string()),
-	repeated: v.optional(v.literal(true)),
-});

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import * as v from "valibot";
 import { type ExclusiveReplay, ReplayRequestSchema, replayExclusively } from "../../forward/replay";
 import type { AppEnv } from "../../http/app-env";
 import { HttpError, MethodNotAllowedError, ServiceUnavailableError } from "../../http/errors";
@@ -36,6 +35,3 @@ export const replayRoute = new Hono<AppEnv>()
 	.all("/replay", () => {
 		throw new MethodNotAllowedError(["POST"]);
 	});
-
-/** The answer of POST /replay, for the OpenAPI document. */
-export const ReplayResponseSchema = v.strictObject({ enqueued: v.number(), truncated: v.boolean() });

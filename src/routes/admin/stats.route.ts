@@ -4,7 +4,6 @@ import { readStats } from "../../db/stats.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
 import { readD1Storage } from "../../maintenance/enforce-budget";
-import { D1StorageSchema } from "../../openapi/schemas";
 import { parseInput, TimestampParam, UNKNOWN_PARAMETER } from "./params";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -39,14 +38,3 @@ export const statsRoute = new Hono<AppEnv>()
 	.all("/stats", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	});
-
-const Tally = v.record(v.string(), v.number());
-
-/** The answer of GET /stats, for the OpenAPI document. */
-export const StatsResponseSchema = v.strictObject({
-	since: v.string(),
-	events: v.strictObject({ total: v.number(), byType: Tally, byStatus: Tally, byErrorCode: Tally }),
-	quarantined: v.number(),
-	dead: v.number(),
-	storage: v.strictObject({ d1: D1StorageSchema }),
-});

@@ -6,9 +6,9 @@ import { executeLocalD1 } from "../reliability/support/local-d1.ts";
 import { adminGet, type Delivery, postCallback, waitUntil } from "../reliability/support/relay-api.ts";
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
+import { type ScriptedDownstream, startScriptedDownstream } from "../support/scripted-downstream.ts";
 import { type ConsoleBrowser, openBrowser, PHONE, waitForText } from "./support/browser.ts";
 import { consolePorts, newMessageId, statusElement } from "./support/console-relay.ts";
-import { type ScriptedDownstream, startScriptedDownstream } from "./support/scripted-downstream.ts";
 
 /*
  * The console (console/, served from wrangler.toml's [assets]) in real Chromium against `wrangler

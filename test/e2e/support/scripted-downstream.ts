@@ -13,10 +13,13 @@ export interface DownstreamAttempt {
 	messageId: string | undefined;
 	/** 1 for the event's first attempt here. */
 	attempt: number;
+	/** When it arrived (ms since the epoch). */
+	at: number;
+	/** What the relay got back: the scripted status, or the sink's answer. */
 	status: number;
 }
 
-export type AnswerRule = (attempt: Omit<DownstreamAttempt, "status">) => number | undefined;
+export type AnswerRule = (attempt: Omit<DownstreamAttempt, "status" | "at">) => number | undefined;
 
 export interface ScriptedDownstream {
 	url: string;
@@ -49,9 +52,10 @@ export async function startScriptedDownstream(target: string): Promise<ScriptedD
 		const webhookId = String(request.headers["webhook-id"] ?? "");
 		const seen = attempts.filter((attempt) => attempt.webhookId === webhookId).length;
 		const attempt = { webhookId, messageId: messageIdOf(body), attempt: seen + 1 };
+		const at = Date.now();
 		const scripted = rule(attempt);
 		if (scripted !== undefined) {
-			attempts.push({ ...attempt, status: scripted });
+			attempts.push({ ...attempt, at, status: scripted });
 			response.writeHead(scripted, { "content-type": "application/json" });
 			response.end(`{"error":"scripted ${scripted}"}`);
 			return;
@@ -60,7 +64,7 @@ export async function startScriptedDownstream(target: string): Promise<ScriptedD
 			Object.entries(request.headers).filter(([name]) => !["host", "connection", "content-length"].includes(name)),
 		) as Record<string, string>;
 		const passed = await fetch(target, { method: request.method ?? "POST", headers, body });
-		attempts.push({ ...attempt, status: passed.status });
+		attempts.push({ ...attempt, at, status: passed.status });
 		response.writeHead(passed.status);
 		response.end(Buffer.from(await passed.arrayBuffer()));
 	});

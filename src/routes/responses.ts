@@ -1,11 +1,13 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "../bandwidth/event-types";
-import { DELIVERY_OUTCOMES } from "../db/deliveries.repository";
+import { DELIVERY_OUTCOMES } from "../db/delivery-outcomes";
+import { ErasureReportSchema } from "../erase/erasure-counts";
 
 /*
- * The shapes the admin API answers, as valibot schemas: the pieces that several routes share.
- * Nothing validates a response at run time; the OpenAPI document is generated from these (and the
- * routes' own input schemas), and test/openapi checks real answers against that document.
+ * The shapes the admin API answers, as valibot schemas. Nothing validates a response at run time;
+ * the OpenAPI document is generated from these (and the routes' own input schemas), test/openapi
+ * checks real answers against that document, and the console (console/src/types.ts) takes its
+ * types from here. So this module imports nothing that needs the Workers runtime.
  */
 
 const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
@@ -117,16 +119,49 @@ export const D1StorageSchema = v.strictObject({
 });
 
 /** What one erasure call removed (src/erase/erasure-counts.ts). */
-export const ErasureReportSchema = v.strictObject({
-	events: Count,
-	deliveries: Count,
-	quarantine: Count,
-	ledgerRows: Count,
-	archiveObjectsRewritten: Count,
-	archiveEvents: Count,
-	complete: v.boolean(),
-	cursor: v.nullable(v.string()),
+export { ErasureReportSchema };
+
+const Tally = v.record(v.string(), v.number());
+
+/** GET /v1/stats. */
+export const StatsResponseSchema = v.strictObject({
+	since: v.string(),
+	events: v.strictObject({ total: v.number(), byType: Tally, byStatus: Tally, byErrorCode: Tally }),
+	quarantined: v.number(),
+	dead: v.number(),
+	storage: v.strictObject({ d1: D1StorageSchema }),
 });
+
+/** GET /health, 200 and 503. */
+export const HealthResponseSchema = v.strictObject({
+	status: v.picklist(["ok", "degraded"]),
+	d1: v.picklist(["ok", "unreachable"]),
+	config: v.picklist(["ok", "config_invalid"]),
+	version: v.string(),
+	storage: v.nullable(v.strictObject({ d1: D1StorageSchema })),
+});
+
+/** GET /v1/messages/:messageId. */
+export const MessageResponseSchema = v.strictObject({
+	messageId: v.string(),
+	recipients: v.array(RecipientStatusSchema),
+	events: v.array(CloudEventSchema),
+	deliveries: v.array(DeliverySchema),
+	nextCursor: v.nullable(v.string()),
+});
+
+/** POST /v1/quarantine/:id/reprocess. */
+export const ReprocessResponseSchema = v.strictObject({
+	id: v.string(),
+	outcome: v.picklist(["stored", "duplicate", "still_invalid"]),
+	reason: v.optional(v.string()),
+	eventId: v.optional(v.string()),
+	reprocessedAt: v.optional(v.string()),
+	repeated: v.optional(v.literal(true)),
+});
+
+/** POST /v1/replay. */
+export const ReplayResponseSchema = v.strictObject({ enqueued: v.number(), truncated: v.boolean() });
 
 /** Named in the document's components, so that a generated client has a type for each. */
 export const NAMED_SCHEMAS = {
