@@ -6,7 +6,7 @@
  * body; every reader is the Worker, which decodes it here.
  */
 
-export async function encodeEvent(json: string): Promise<Uint8Array> {
+export async function encodeEvent(json: string): Promise<Uint8Array<ArrayBuffer>> {
 	const stream = new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"));
 	return new Uint8Array(await new Response(stream).arrayBuffer());
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { encodeEvent } from "../db/event-body";
 import type { NewQuarantineRow } from "../db/quarantine.repository";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
@@ -29,8 +30,7 @@ import { QuarantineHold } from "./store/quarantine-hold";
  */
 export const HANDOFF_COPY_WINDOW_MS = 25_000;
 export const HANDOFF_GRACE_MS = 60_000;
-/** Lets one reclaim alarm cover the handoffs of the next few seconds too. */
-const RECLAIM_SLACK_MS = 5_000;
+const RECLAIM_SLACK_MS = 5_000; // one reclaim alarm covers the handoffs of the next few seconds too
 /**
  * Events one message may have. Bandwidth sends a handful (sending, sent, delivered or failed per
  * recipient; a group MMS a few per recipient); past this, more are quarantined, not stored, so a
@@ -84,8 +84,7 @@ export class MessageLedger extends DurableObject<Env> {
 	readonly #outbox: Outbox;
 	readonly #quarantine: QuarantineHold;
 	readonly #drain: OutboxDrain;
-	/** Handoffs not yet reported. Lost with the instance: then the next maintenance reads them back. */
-	#outstanding = new Map<string, Outstanding>();
+	#outstanding = new Map<string, Outstanding>(); // unreported handoffs; a new instance reads them back
 	#outstandingKnown = false;
 	/** New rows are archived under this hour at the earliest: the hours before it are written. */
 	#openHour: Hour | null;
@@ -111,12 +110,14 @@ export class MessageLedger extends DurableObject<Env> {
 
 	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
 		meter.add("doRequests");
+		// Compressed before the transaction, which cannot wait: a duplicate is compressed for nothing.
+		const gzipped = await Promise.all(entries.map((entry) => encodeEvent(entry.normalized_json)));
 		const now = Date.now();
 		const targets = this.#drain.ready(now);
 		const refused: LedgerEntry[] = [];
 		const rows = this.ctx.storage.transactionSync((): LedgerRow[] => {
 			const accepted: LedgerRow[] = [];
-			for (const entry of entries) {
+			for (const [index, entry] of entries.entries()) {
 				if (this.#days.seen(entry.message_id, entry.id)) continue;
 				const sequence = this.#days.nextSequence(entry.message_id);
 				if (sequence > MAX_EVENTS_PER_MESSAGE) {
@@ -125,7 +126,7 @@ export class MessageLedger extends DurableObject<Env> {
 				}
 				const received = hourOf(entry.received_at);
 				const hour = this.#openHour !== null && received < this.#openHour ? this.#openHour : received;
-				accepted.push(this.#days.append(entry, sequence, hour, now));
+				accepted.push(this.#days.append(entry, gzipped[index]!, sequence, hour, now));
 			}
 			if (targets === 0) this.#outbox.add(accepted.map((row) => ({ ...reportKey(row), missing: COPIED.all })));
 			return accepted;

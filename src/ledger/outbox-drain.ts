@@ -78,7 +78,7 @@ export class OutboxDrain {
 	/** Copies every outbox row that needs the target, page by page, until done or the target fails. */
 	async #drainTarget(target: Target, copy: (rows: LedgerRow[]) => Promise<CopyResult>): Promise<void> {
 		while (target.backoff.ready(Date.now())) {
-			const rows = this.#outbox.rows(target.bit, DRAIN_MAX_ROWS, DRAIN_MAX_CHARS);
+			const rows = await this.#outbox.rows(target.bit, DRAIN_MAX_ROWS, DRAIN_MAX_CHARS);
 			if (rows.length === 0) return;
 			const result = await copy(rows);
 			const reports = rows

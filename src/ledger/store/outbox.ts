@@ -81,7 +81,7 @@ export class Outbox {
 	 * The outbox's rows that still need `target`, oldest table first, at most `maxRows` and about
 	 * `maxChars` of JSON. Per target, so rows waiting for D1 never stand in front of a forward.
 	 */
-	rows(target: number, maxRows: number, maxChars: number): LedgerRow[] {
+	async rows(target: number, maxRows: number, maxChars: number): Promise<LedgerRow[]> {
 		if (!this.#exists) return [];
 		const keys = this.#db.all<{ message_id: string; id: string; partition: string }>(
 			"SELECT message_id, id, partition FROM outbox WHERE missing & ? != 0 ORDER BY partition, message_id LIMIT ?",
@@ -91,7 +91,7 @@ export class Outbox {
 		const rows: LedgerRow[] = [];
 		let chars = 0;
 		for (const key of keys) {
-			const row = this.#days.get(key.partition, key.message_id, key.id);
+			const row = await this.#days.get(key.partition, key.message_id, key.id);
 			if (row === null) {
 				this.#db.run("DELETE FROM outbox WHERE message_id = ? AND id = ?", key.message_id, key.id);
 				continue;
