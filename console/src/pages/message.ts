@@ -2,6 +2,14 @@ import { admin, query } from "../api";
 import { appendRows, type Child, code, errorBox, field, formatTime, h, heading, showError, table } from "../dom";
 import type { CloudEvent, Delivery, MessageView } from "../types";
 
+/** Bandwidth's code and name, and its description under them: what on-call reads first on a failure. */
+function errorCell(error: CloudEvent["data"]["error"]): Child {
+	if (error === null) return "—";
+	const title = [error.code, error.name].filter((part) => part !== null).join(" ");
+	if (error.description === null) return title;
+	return h("span", {}, title, h("br"), h("small", { class: "muted" }, error.description));
+}
+
 function eventRow(event: CloudEvent): Child[] {
 	return [
 		event.data.sequence,
@@ -9,7 +17,7 @@ function eventRow(event: CloudEvent): Child[] {
 		code(event.type.replace("bandwidth.message.", "")),
 		event.data.status ?? "—",
 		code(event.data.recipient),
-		event.data.error ? `${event.data.error.code} ${event.data.error.name ?? ""}` : "—",
+		errorCell(event.data.error),
 		code(event.id),
 	];
 }

@@ -190,6 +190,22 @@ describe("the console in Chromium", () => {
 		await chromium.screenshot("03-message");
 	});
 
+	it("shows a failed event's Bandwidth error code, name and description in the timeline", async () => {
+		const messageId = newMessageId("failed");
+		const failed = { ...statusElement("message-failed", messageId, new Date().toISOString()), errorCode: 4720 };
+		expect((await postCallback(relay, [failed])).counts).toMatchObject({ stored: 1 });
+		await page.click('nav a[href="#/message"]');
+		await waitForHeading("Message");
+		await page.type("#field-messageId", messageId);
+		await page.keyboard.press("Enter");
+		await waitForText(page, "main", "Timeline (by sequence)");
+		const errorCells = await page.$$eval("main table", (all) =>
+			Array.from(all[1]?.querySelectorAll('tbody td[data-label="Error"]') ?? []).map((cell) => cell.textContent ?? ""),
+		);
+		expect(errorCells).toEqual(["4720 invalid-destination-addressCarrier Rejected as Invalid Destination Address"]);
+		await chromium.screenshot("03b-message-failed");
+	});
+
 	it("replays a dead event and shows it delivered", async () => {
 		const messageId = newMessageId("dead");
 		// 410 is permanent: the event is dead at its first attempt.
