@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "./bandwidth/event-types";
+import { CallbackCredentialsSchema, callbackCredentialsOf } from "./http/callback-credentials";
 import { parseIpRange } from "./http/ip-address";
 
 /*
@@ -64,6 +65,7 @@ function listVar<const TOptions extends readonly string[]>(name: string, options
 const IngestConfigSchema = v.object({
 	BANDWIDTH_USERNAME: OptionalString,
 	BANDWIDTH_PASSWORD: OptionalString,
+	BANDWIDTH_CREDENTIALS: v.pipe(v.unknown(), v.transform(unset), v.optional(CallbackCredentialsSchema)),
 	ALLOW_UNAUTHENTICATED: v.pipe(
 		v.unknown(),
 		v.transform((value) => value === "true"),
@@ -159,6 +161,16 @@ export type ConfigResult<T> = { ok: true; value: T } | { ok: false; message: str
 
 type EnvSchema = v.ObjectSchema<v.ObjectEntries, undefined>;
 
+/** A list-valued setting's issue names the entry and field, e.g. BANDWIDTH_CREDENTIALS[1].password. */
+function issueMessage(issue: v.BaseIssue<unknown>): string {
+	const [variable, ...inside] = issue.path ?? [];
+	if (variable?.key !== "BANDWIDTH_CREDENTIALS" || inside.length === 0) return issue.message;
+	const where = inside
+		.map((item) => (typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`))
+		.join("");
+	return `BANDWIDTH_CREDENTIALS${where}: ${issue.message}`;
+}
+
 function reader<TSchema extends EnvSchema, TValue>(schema: TSchema, shape: (parsed: v.InferOutput<TSchema>) => TValue) {
 	const keys = Object.keys(schema.entries);
 	// The env object is the same for every request an isolate serves; parse it once.
@@ -171,7 +183,7 @@ function reader<TSchema extends EnvSchema, TValue>(schema: TSchema, shape: (pars
 			const parsed = v.safeParse(schema, input);
 			result = parsed.success
 				? { ok: true, value: shape(parsed.output) }
-				: { ok: false, message: parsed.issues.map((issue) => issue.message).join("; ") };
+				: { ok: false, message: parsed.issues.map(issueMessage).join("; ") };
 			cache.set(env, result);
 		}
 		return result;
@@ -179,10 +191,11 @@ function reader<TSchema extends EnvSchema, TValue>(schema: TSchema, shape: (pars
 }
 
 export const readIngestConfig = reader(IngestConfigSchema, (env) => ({
-	credentials:
-		env.BANDWIDTH_USERNAME !== undefined && env.BANDWIDTH_PASSWORD !== undefined
-			? { username: env.BANDWIDTH_USERNAME, password: env.BANDWIDTH_PASSWORD }
-			: null,
+	/** Empty when none is set. */
+	credentials: callbackCredentialsOf(env.BANDWIDTH_CREDENTIALS, {
+		username: env.BANDWIDTH_USERNAME,
+		password: env.BANDWIDTH_PASSWORD,
+	}),
 	allowUnauthenticated: env.ALLOW_UNAUTHENTICATED,
 	maxBodyBytes: env.MAX_BODY_BYTES,
 	/** Null when unset: every address may post (the credentials still guard the route). */

@@ -3,6 +3,7 @@ import { basicAuth } from "hono/basic-auth";
 import { type IngestConfig, readIngestConfig } from "../config";
 import { log } from "../log";
 import type { AppEnv } from "./app-env";
+import { matchCredential } from "./callback-credentials";
 import { callbackGuardRefusal } from "./callback-guards";
 import { NotConfiguredError } from "./errors";
 import { isLoopbackRequest } from "./ip-address";
@@ -11,14 +12,17 @@ import { RejectionCounter } from "./rejection-counter";
 const REALM = "bandwidth-relay";
 const unauthorized = new RejectionCounter("callback_unauthorized_total");
 
-const checkers = new WeakMap<NonNullable<IngestConfig["credentials"]>, MiddlewareHandler<AppEnv>>();
+const checkers = new WeakMap<IngestConfig["credentials"], MiddlewareHandler<AppEnv>>();
 
-function checkerFor(credentials: NonNullable<IngestConfig["credentials"]>): MiddlewareHandler<AppEnv> {
+function checkerFor(credentials: IngestConfig["credentials"]): MiddlewareHandler<AppEnv> {
 	let checker = checkers.get(credentials);
 	if (checker === undefined) {
 		checker = basicAuth({
-			username: credentials.username,
-			password: credentials.password,
+			verifyUser: async (username, password, c: Context<AppEnv>) => {
+				const credential = await matchCredential(credentials, username, password);
+				if (credential !== null) c.set("callbackApplications", credential.applicationIds);
+				return credential !== null;
+			},
 			realm: REALM,
 			// Bandwidth's first attempt carries no credentials and retries with them only after a
 			// 401 that has this challenge; without it the callback is lost.
@@ -62,14 +66,17 @@ export const bandwidthAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
 	const refusal = await callbackGuardRefusal(c, config);
 	if (refusal !== null) return refusal;
 	const { credentials, allowUnauthenticated } = config;
-	if (credentials !== null) return checkerFor(credentials)(c, next);
+	if (credentials.length > 0) return checkerFor(credentials)(c, next);
 	// The development switch never opens a deployed Worker, say one whose secrets are mid-rotation:
 	// only a request made on this machine qualifies.
-	if (allowUnauthenticated && isLoopbackRequest(c.req.raw)) return next();
+	if (allowUnauthenticated && isLoopbackRequest(c.req.raw)) {
+		c.set("callbackApplications", null);
+		return next();
+	}
 	log.error("callback_credentials_unset", {
 		message: allowUnauthenticated
-			? "BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD are not set, and ALLOW_UNAUTHENTICATED=true applies only to loopback requests"
-			: "BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD are not set; set them, or ALLOW_UNAUTHENTICATED=true for local development",
+			? "neither BANDWIDTH_CREDENTIALS nor BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD are set, and ALLOW_UNAUTHENTICATED=true applies only to loopback requests"
+			: "neither BANDWIDTH_CREDENTIALS nor BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD are set; set one, or ALLOW_UNAUTHENTICATED=true for local development",
 	});
 	throw new NotConfiguredError();
 };

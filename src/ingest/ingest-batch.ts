@@ -1,4 +1,5 @@
 import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
+import { outOfScopeReason } from "../http/callback-credentials";
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import { type Handoff, MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
@@ -57,13 +58,17 @@ export async function ingestBatch(
 	env: Pick<Env, "DB" | "MESSAGE_LEDGER">,
 	elements: readonly unknown[],
 	receivedAt: string,
+	/** The applications the callback's credential may post for; null: any. */
+	applications: ReadonlySet<string> | null = null,
 ): Promise<IngestResult> {
 	const prepared = await Promise.all(elements.map((element) => prepareElement(element, receivedAt)));
 	const entries: LedgerEntry[] = [];
 	const invalid: NewQuarantineRow[] = [];
 	for (const item of prepared) {
-		if (item.kind === "event") entries.push(item.entry);
-		else invalid.push(item.row);
+		if (item.kind === "invalid") invalid.push(item.row);
+		else if (applications === null || applications.has(item.entry.application_id ?? "")) entries.push(item.entry);
+		// A valid event for an application its credential does not cover: what a leaked credential would post.
+		else invalid.push(await refusedRow(item.entry, outOfScopeReason(item.entry.application_id), receivedAt));
 	}
 
 	const groups = [...groupByLedger(entries)];

@@ -32,7 +32,7 @@ export const ingestRoute = new Hono<AppEnv>()
 				`the batch has ${elements.length} events; at most ${MAX_BATCH_ELEMENTS} are accepted`,
 			);
 		}
-		const result = await ingestBatch(c.env, elements, new Date().toISOString());
+		const result = await ingestBatch(c.env, elements, new Date().toISOString(), c.get("callbackApplications"));
 		// After the answer, not before: the 200 waits only for the ledgers' durable write.
 		c.executionCtx.waitUntil(drainHandoffs(c.env, result.handoffs));
 		if (!result.ok) throw new StorageUnavailableError();

@@ -69,7 +69,9 @@ describe("authentication", () => {
 		expect(logLines(error)).toContainEqual(
 			expect.objectContaining({
 				event: "callback_credentials_unset",
-				message: expect.stringContaining("BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD are not set"),
+				message: expect.stringContaining(
+					"neither BANDWIDTH_CREDENTIALS nor BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD are set",
+				),
 			}),
 		);
 	});
