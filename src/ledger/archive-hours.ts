@@ -1,6 +1,6 @@
 import { writeArchiveHour } from "../archive/write-archive-hour";
 import { DAY_MS, type Hour, hourOf, hourStart, nextHour, partitionOf } from "./partitions";
-import { type DayTables, eventJsonOf } from "./store/day-tables";
+import { type DayTables, readableJsonOf } from "./store/day-tables";
 import type { LedgerSql } from "./store/ledger-sql";
 
 /** An hour is archived once it is this far behind: a callback is accepted within seconds of its receipt. */
@@ -54,7 +54,10 @@ async function* pagesOf(days: DayTables, hour: Hour): AsyncGenerator<string> {
 	let after: [string, string] | null = null;
 	for (;;) {
 		const page = days.hourPage(hour, after, ARCHIVE_PAGE_ROWS);
-		for (const row of page) yield await eventJsonOf(row.body, row.sequence);
+		for (const row of page) {
+			const json = await readableJsonOf(row);
+			if (json !== null) yield json;
+		}
 		const last = page.at(-1);
 		if (last === undefined || page.length < ARCHIVE_PAGE_ROWS) return;
 		after = [last.message_id, last.id];

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { encodeEvent } from "../db/event-body";
 import type { NewQuarantineRow } from "../db/quarantine.repository";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
@@ -93,11 +92,11 @@ export class MessageLedger extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		// Its D1, queue and R2 calls are counted like the Worker's (src/meter).
 		super(ctx, meteredEnv(env));
-		this.#db = new LedgerSql(ctx.storage.sql);
+		this.#db = new LedgerSql(ctx.storage);
 		this.#days = new DayTables(this.#db);
 		this.#outbox = new Outbox(this.#db, this.#days);
 		this.#quarantine = new QuarantineHold(this.#db);
-		this.#drain = new OutboxDrain(this.#name, this.env, ctx.storage, {
+		this.#drain = new OutboxDrain(this.#name, this.env, this.#db, {
 			outbox: this.#outbox,
 			quarantine: this.#quarantine,
 		});
@@ -110,14 +109,12 @@ export class MessageLedger extends DurableObject<Env> {
 
 	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
 		meter.add("doRequests");
-		// Compressed before the transaction, which cannot wait: a duplicate is compressed for nothing.
-		const gzipped = await Promise.all(entries.map((entry) => encodeEvent(entry.normalized_json)));
 		const now = Date.now();
 		const targets = this.#drain.ready(now);
 		const refused: LedgerEntry[] = [];
-		const rows = this.ctx.storage.transactionSync((): LedgerRow[] => {
+		const rows = this.#db.transaction((): LedgerRow[] => {
 			const accepted: LedgerRow[] = [];
-			for (const [index, entry] of entries.entries()) {
+			for (const entry of entries) {
 				if (this.#days.seen(entry.message_id, entry.id)) continue;
 				const sequence = this.#days.nextSequence(entry.message_id);
 				if (sequence > MAX_EVENTS_PER_MESSAGE) {
@@ -126,7 +123,7 @@ export class MessageLedger extends DurableObject<Env> {
 				}
 				const received = hourOf(entry.received_at);
 				const hour = this.#openHour !== null && received < this.#openHour ? this.#openHour : received;
-				accepted.push(this.#days.append(entry, gzipped[index]!, sequence, hour, now));
+				accepted.push(this.#days.append(entry, sequence, hour, now));
 			}
 			if (targets === 0) this.#outbox.add(accepted.map((row) => ({ ...reportKey(row), missing: COPIED.all })));
 			return accepted;
@@ -157,7 +154,7 @@ export class MessageLedger extends DurableObject<Env> {
 	async settle(reports: CopyReport[]): Promise<void> {
 		meter.add("doRequests");
 		for (const report of reports) this.#outstanding.delete(keyOf(report.messageId, report.id));
-		const incomplete = this.ctx.storage.transactionSync(() => this.#outbox.record(reports));
+		const incomplete = this.#db.transaction(() => this.#outbox.record(reports));
 		if (incomplete > 0) {
 			const missing = reports.reduce((needs, report) => needs | (COPIED.all & ~report.copied), 0);
 			await this.#armOutbox(Date.now(), missing);
@@ -171,7 +168,7 @@ export class MessageLedger extends DurableObject<Env> {
 	async holdQuarantine(rows: NewQuarantineRow[]): Promise<void> {
 		meter.add("doRequests");
 		const now = Date.now();
-		this.ctx.storage.transactionSync(() => this.#quarantine.hold(rows));
+		this.#db.transaction(() => this.#quarantine.hold(rows));
 		this.#drain.d1Failed(now);
 		await this.#armOutbox(now, COPIED.d1);
 	}
@@ -189,7 +186,7 @@ export class MessageLedger extends DurableObject<Env> {
 	 */
 	async erase(...messageIds: string[]): Promise<MessagesErased> {
 		meter.add("doRequests");
-		const erased = this.ctx.storage.transactionSync((): MessagesErased => {
+		const erased = this.#db.transaction((): MessagesErased => {
 			const deleted = messageIds.flatMap((messageId) => this.#days.erase(messageId));
 			const outbox = messageIds.reduce((sum, messageId) => sum + this.#outbox.erase(messageId), 0);
 			return {
@@ -270,11 +267,11 @@ export class MessageLedger extends DurableObject<Env> {
 		} else {
 			// A new instance does not know what its predecessor handed off: read the recent days back.
 			const recent = [partitionOf(hourOf(now - DAY_MS)), partitionOf(hourOf(now))];
-			reclaimed = this.ctx.storage.transactionSync(() => this.#outbox.unreported(recent, before));
+			reclaimed = this.#db.transaction(() => this.#outbox.unreported(recent, before));
 			this.#outstandingKnown = true;
 		}
 		if (reclaimed.length === 0) return 0;
-		this.ctx.storage.transactionSync(() => this.#outbox.add(reclaimed));
+		this.#db.transaction(() => this.#outbox.add(reclaimed));
 		for (const row of reclaimed) this.#outstanding.delete(keyOf(row.messageId, row.id));
 		log.warn("ledger_handoff_reclaimed", { ledger: this.#name, rows: reclaimed.length });
 		return reclaimed.length;

@@ -3,6 +3,7 @@ import { errorMessage, log } from "../log";
 import { Backoff } from "./backoff";
 import { type CopyResult, sendToQueue, storeInD1 } from "./copy-out";
 import { COPIED, type LedgerRow, reportKey } from "./store/ledger-rows";
+import type { LedgerSql } from "./store/ledger-sql";
 import type { Outbox } from "./store/outbox";
 import type { QuarantineHold } from "./store/quarantine-hold";
 
@@ -26,15 +27,10 @@ export class OutboxDrain {
 	readonly #d1: Target = { bit: COPIED.d1, name: "d1", backoff: new Backoff() };
 	#running: Promise<number> | null = null;
 
-	constructor(
-		ledger: string,
-		env: Env,
-		storage: DurableObjectStorage,
-		parts: { outbox: Outbox; quarantine: QuarantineHold },
-	) {
+	constructor(ledger: string, env: Env, db: LedgerSql, parts: { outbox: Outbox; quarantine: QuarantineHold }) {
 		this.#ledger = ledger;
 		this.#env = env;
-		this.#transaction = (work) => storage.transactionSync(work);
+		this.#transaction = (work) => db.transaction(work);
 		this.#outbox = parts.outbox;
 		this.#quarantine = parts.quarantine;
 	}

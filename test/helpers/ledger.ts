@@ -68,7 +68,30 @@ export async function waitForDrainBackoff(messageId: string): Promise<void> {
 }
 
 /**
- * Renames the ledger's day tables: every accept fails with a real storage error until restored. A
+ * Swaps each named ledger table for one of the same name that has none of its columns: every read
+ * and write of it fails with a real storage error, one a fresh look at the schema does not cure
+ * (the real table waits under a name the ledger does not read: `offline_…`).
+ * Answers the function that puts the real tables back.
+ */
+export async function swapForBrokenTables(
+	stub: ReturnType<typeof ledgerStub>,
+	tables: readonly string[],
+): Promise<() => Promise<void>> {
+	const sql = (statements: string[]) =>
+		runInDurableObject(stub, (_instance: MessageLedger, state) => {
+			for (const statement of statements) state.storage.sql.exec(statement);
+		});
+	await sql(
+		tables.flatMap((name) => [
+			`ALTER TABLE ${name} RENAME TO offline_${name}`,
+			`CREATE TABLE ${name} (broken INTEGER)`,
+		]),
+	);
+	return () => sql(tables.flatMap((name) => [`DROP TABLE ${name}`, `ALTER TABLE offline_${name} RENAME TO ${name}`]));
+}
+
+/**
+ * Breaks the ledger's day tables: every accept fails with a real storage error until restored. A
  * ledger creates a day's table with its first event, so an empty one is first given an earlier
  * event of the same message (a `message-sending` to +15550000000).
  */
@@ -78,15 +101,10 @@ export async function withLedgerBroken<T>(messageId: string, body: () => Promise
 		const response = await postCallback([earlier]);
 		if (response.status !== 200) throw new Error(`seeding the ledger answered ${response.status}`);
 	}
-	const partitions = await partitionsOf(messageId);
-	const sql = (statements: string[]) =>
-		runInDurableObject(ledgerStub(messageId), (_instance: MessageLedger, state) => {
-			for (const statement of statements) state.storage.sql.exec(statement);
-		});
-	await sql(partitions.map((name) => `ALTER TABLE ${name} RENAME TO ${name}_offline`));
+	const restore = await swapForBrokenTables(ledgerStub(messageId), await partitionsOf(messageId));
 	try {
 		return await body();
 	} finally {
-		await sql(partitions.map((name) => `ALTER TABLE ${name}_offline RENAME TO ${name}`));
+		await restore();
 	}
 }

@@ -9,7 +9,13 @@ import { COPIED } from "../../src/ledger/store/ledger-rows";
 import { postCallback } from "../helpers/callback";
 import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
-import { ledgerStub, pendingInLedger, waitForDrainBackoff, withLedgerBroken } from "../helpers/ledger";
+import {
+	ledgerStub,
+	pendingInLedger,
+	swapForBrokenTables,
+	waitForDrainBackoff,
+	withLedgerBroken,
+} from "../helpers/ledger";
 import { deliveriesOf, eventsOf, quarantineRows, waitForEvents, withTableRenamed } from "../helpers/storage";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 
@@ -128,14 +134,12 @@ describe("the ledger or quarantine write failing", () => {
 		if (prepared.kind !== "invalid") throw new Error("the fixture should be invalid");
 		const stub = ledgerNamed(env, ledgerNameOf(prepared.row.id));
 		const placeholder = { ...prepared.row, id: "qtn_placeholder" };
-		const sql = (statement: string) =>
-			runInDurableObject(stub, (_instance: MessageLedger, state) => {
-				state.storage.sql.exec(statement);
-			});
-		// The ledger's holding table exists once it held something; then it is taken away.
+		// The ledger's holding table exists once it held something; then it is broken.
 		await stub.holdQuarantine([placeholder]);
-		await sql("DELETE FROM quarantine_outbox");
-		await sql("ALTER TABLE quarantine_outbox RENAME TO quarantine_outbox_offline");
+		await runInDurableObject(stub, (_instance: MessageLedger, state) => {
+			state.storage.sql.exec("DELETE FROM quarantine_outbox");
+		});
+		const restore = await swapForBrokenTables(stub, ["quarantine_outbox"]);
 		try {
 			await withTableRenamed("quarantine", async () => {
 				const response = await postCallback([bad]);
@@ -143,7 +147,7 @@ describe("the ledger or quarantine write failing", () => {
 				expect(await response.json()).toMatchObject({ error: { code: "storage_unavailable" } });
 			});
 		} finally {
-			await sql("ALTER TABLE quarantine_outbox_offline RENAME TO quarantine_outbox");
+			await restore();
 		}
 		const retry = await postCallback([bad]);
 		expect(await retry.json()).toMatchObject({ quarantined: 1 });

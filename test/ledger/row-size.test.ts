@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { encodeEvent } from "../../src/db/event-body";
 import { withSequence } from "../../src/db/events.repository";
 import { prepareElement } from "../../src/ingest/prepare-element";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
@@ -28,7 +29,8 @@ async function entries(count: number): Promise<LedgerEntry[]> {
 			new Date().toISOString(),
 		);
 		if (prepared.kind !== "event") throw new Error(prepared.row.reason);
-		made.push(prepared.entry);
+		// Compressed as ingest does it before the accept.
+		made.push({ ...prepared.entry, body_gz: await encodeEvent(prepared.entry.normalized_json) });
 	}
 	return made;
 }
@@ -50,7 +52,7 @@ describe("a ledger's bytes per event", () => {
 
 	it("reads back the exact CloudEvent, with its sequence, from a compressed row and from a row stored as text", async () => {
 		const stub = ledgerNamed("row-formats");
-		const [fresh, legacy] = await entries(2);
+		const [fresh, legacy, uncompressed] = await entries(3);
 		const { handoff } = await stub.accept([fresh!]);
 		expect(await stub.body(fresh!.message_id, fresh!.id)).toBe(handoff!.rows[0]!.normalized_json);
 		expect(JSON.parse(handoff!.rows[0]!.normalized_json).data.sequence).toBe(1);
@@ -69,5 +71,22 @@ describe("a ledger's bytes per event", () => {
 			);
 		});
 		expect(await stub.body(legacy!.message_id, legacy!.id)).toBe(text);
+		// An entry handed over uncompressed (a caller that did not compress) is stored as text.
+		const { body_gz: _, ...plain } = uncompressed!;
+		const stored = await stub.accept([plain]);
+		expect(await stub.body(plain.message_id, plain.id)).toBe(stored.handoff!.rows[0]!.normalized_json);
+	});
+
+	it("skips a row whose body cannot be decoded, and says so, rather than failing the read", async () => {
+		const stub = ledgerNamed("row-damaged");
+		const [entry] = await entries(1);
+		await stub.accept([entry!]);
+		await runInDurableObject(stub, (_instance: MessageLedger, state) => {
+			const [table] = state.storage.sql
+				.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name LIKE 'p\\_%' ESCAPE '\\'")
+				.toArray();
+			state.storage.sql.exec(`UPDATE ${table!.name} SET body = ?`, new Uint8Array([1, 2, 3]).buffer);
+		});
+		expect(await stub.body(entry!.message_id, entry!.id)).toBeNull();
 	});
 });

@@ -1,5 +1,6 @@
 import { decodeEvent } from "../../db/event-body";
 import { type EventRow, withSequence } from "../../db/events.repository";
+import { errorMessage, log } from "../../log";
 import { type Hour, partitionOf } from "../partitions";
 import type { LedgerEntry, LedgerRow } from "./ledger-rows";
 import type { LedgerSql } from "./ledger-sql";
@@ -45,18 +46,35 @@ CREATE TABLE IF NOT EXISTS ${name} (
 ) WITHOUT ROWID`;
 
 /** The CloudEvent of a stored body, with its sequence. */
-export async function eventJsonOf(body: StoredBody, sequence: number): Promise<string> {
+async function eventJsonOf(body: StoredBody, sequence: number): Promise<string> {
+	// A text row already holds its sequence; the placeholder could also occur inside data.bandwidth.
+	if (typeof body === "string") return body;
 	return withSequence(await decodeEvent(body), sequence);
 }
 
-async function rowOf(partition: string, stored: StoredRow): Promise<LedgerRow> {
+/**
+ * eventJsonOf, or null for a body that cannot be decoded (logged): one damaged row must not stop
+ * a drain or an archive run that would otherwise retry it forever.
+ */
+export async function readableJsonOf(row: { message_id: string; id: string; sequence: number; body: StoredBody }) {
+	try {
+		return await eventJsonOf(row.body, row.sequence);
+	} catch (error) {
+		log.error("ledger_row_unreadable", { messageId: row.message_id, eventId: row.id, error: errorMessage(error) });
+		return null;
+	}
+}
+
+async function rowOf(partition: string, stored: StoredRow): Promise<LedgerRow | null> {
 	const meta = JSON.parse(stored.meta) as Meta;
+	const json = await readableJsonOf(stored);
+	if (json === null) return null;
 	return {
 		...meta,
 		id: stored.id,
 		message_id: stored.message_id,
 		sequence: stored.sequence,
-		normalized_json: await eventJsonOf(stored.body, stored.sequence),
+		normalized_json: json,
 		partition,
 		hour: stored.hour,
 		copied: stored.state,
@@ -70,31 +88,29 @@ async function rowOf(partition: string, stored: StoredRow): Promise<LedgerRow> {
  */
 export class DayTables {
 	readonly #db: LedgerSql;
-	#partitions: string[];
 
 	constructor(db: LedgerSql) {
 		this.#db = db;
-		this.#partitions = [...db.tables].filter((name) => name.startsWith("p_")).sort();
 	}
 
 	/** Partition names, oldest first. */
 	get partitions(): readonly string[] {
-		return this.#partitions;
+		return this.#db.tablesStartingWith("p_");
 	}
 
 	has(partition: string): boolean {
-		return this.#partitions.includes(partition);
+		return partition.startsWith("p_") && this.#db.has(partition);
 	}
 
 	seen(messageId: string, id: string): boolean {
-		return this.#partitions.some(
+		return this.partitions.some(
 			(name) => this.#db.all(`SELECT 1 AS hit FROM ${name} WHERE message_id = ? AND id = ?`, messageId, id).length > 0,
 		);
 	}
 
 	nextSequence(messageId: string): number {
 		let max = 0;
-		for (const name of this.#partitions) {
+		for (const name of this.partitions) {
 			const [row] = this.#db.all<{ max: number | null }>(
 				`SELECT max(sequence) AS max FROM ${name} WHERE message_id = ?`,
 				messageId,
@@ -104,15 +120,13 @@ export class DayTables {
 		return max + 1;
 	}
 
-	/** `gzipped` is the entry's JSON as encodeEvent made it, sequence placeholder and all. */
-	append(entry: LedgerEntry, gzipped: Uint8Array<ArrayBuffer>, sequence: number, hour: Hour, now: number): LedgerRow {
+	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number): LedgerRow {
 		const partition = partitionOf(hour);
-		if (!this.has(partition)) {
-			this.#db.run(DAY_TABLE_SCHEMA(partition));
-			this.#partitions = [...this.#partitions, partition].sort();
-		}
+		this.#db.create(partition, DAY_TABLE_SCHEMA(partition));
 		const body = withSequence(entry.normalized_json, sequence);
-		const { id, message_id, normalized_json: _, ...meta } = entry;
+		const { id, message_id, normalized_json: _, body_gz, ...meta } = entry;
+		const stored: StoredBody =
+			body_gz === undefined ? body : body_gz.buffer.slice(body_gz.byteOffset, body_gz.byteOffset + body_gz.byteLength);
 		this.#db.run(
 			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, meta, body)
 			 VALUES (?, ?, ?, 0, ?, ?, ?, ?)`,
@@ -122,9 +136,9 @@ export class DayTables {
 			now,
 			hour,
 			JSON.stringify(meta),
-			gzipped.buffer.slice(gzipped.byteOffset, gzipped.byteOffset + gzipped.byteLength),
+			stored,
 		);
-		return { ...entry, sequence, normalized_json: body, partition, hour, copied: 0 };
+		return { ...meta, id, message_id, sequence, normalized_json: body, partition, hour, copied: 0 };
 	}
 
 	/** Adds copy bits to a row's state; answers the new state, or null for a row no longer held. */
@@ -151,20 +165,20 @@ export class DayTables {
 
 	/** The forwarded CloudEvent of a stored event; null once the ledger has forgotten it. */
 	async body(messageId: string, id: string): Promise<string | null> {
-		for (const name of this.#partitions) {
+		for (const name of this.partitions) {
 			const [row] = this.#db.all<{ sequence: number; body: StoredBody }>(
 				`SELECT sequence, body FROM ${name} WHERE message_id = ? AND id = ?`,
 				messageId,
 				id,
 			);
-			if (row !== undefined) return eventJsonOf(row.body, row.sequence);
+			if (row !== undefined) return readableJsonOf({ ...row, message_id: messageId, id });
 		}
 		return null;
 	}
 
 	/** Deletes every event of a message; answers the ids and archive hours of what it deleted. */
 	erase(messageId: string): Array<{ id: string; hour: Hour }> {
-		return this.#partitions.flatMap((name) =>
+		return this.partitions.flatMap((name) =>
 			this.#db.all<{ id: string; hour: string }>(
 				`DELETE FROM ${name} WHERE message_id = ? RETURNING id, hour`,
 				messageId,
@@ -197,15 +211,13 @@ export class DayTables {
 	}
 
 	oldestHour(): Hour | null {
-		const oldest = this.#partitions[0];
+		const oldest = this.partitions[0];
 		if (oldest === undefined) return null;
 		return this.#db.all<{ hour: string | null }>(`SELECT min(hour) AS hour FROM ${oldest}`)[0]?.hour ?? null;
 	}
 
 	/** Forgets a whole day: a DROP TABLE writes no rows. */
 	drop(partition: string): void {
-		if (!this.has(partition)) return;
-		this.#db.run(`DROP TABLE ${partition}`);
-		this.#partitions = this.#partitions.filter((name) => name !== partition);
+		if (this.has(partition)) this.#db.drop(partition);
 	}
 }

@@ -2,7 +2,14 @@ import type { EventRow } from "../../db/events.repository";
 import type { Hour } from "../partitions";
 
 /** What the Worker hands a ledger: a D1 row waiting for its sequence. */
-export type LedgerEntry = Omit<EventRow, "sequence">;
+export type LedgerEntry = Omit<EventRow, "sequence"> & {
+	/**
+	 * `normalized_json` gzip-compressed (src/db/event-body.ts), as the ledger stores it. The Worker
+	 * compresses, so the ledger's transaction never waits; without it (a caller that did not) the
+	 * ledger stores the JSON as text.
+	 */
+	body_gz?: Uint8Array<ArrayBuffer>;
+};
 
 /**
  * Where a row has been copied. Forwarding and D1 are tracked apart, each with its own backoff, so

@@ -1,20 +1,58 @@
 import { meter } from "../../meter/meter";
 
+const META_SCHEMA = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID";
+
 /**
- * The ledger's SQLite: metered queries, the tables present when the object woke up, and a small
- * key-value table for what the ledger must remember across instances (how far it has archived).
+ * The ledger's SQLite: metered queries, which tables exist, and a small key-value table for what
+ * the ledger must remember across instances (how far it has archived). Tables are created lazily,
+ * so the set is kept here, in one place: a transaction that rolls back a CREATE calls refresh().
  */
 export class LedgerSql {
+	readonly #storage: DurableObjectStorage;
 	readonly #sql: SqlStorage;
-	readonly tables: ReadonlySet<string>;
-	#hasMeta: boolean;
+	#tables = new Set<string>();
 
-	constructor(sql: SqlStorage) {
-		this.#sql = sql;
-		this.tables = new Set(
-			this.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").map((row) => row.name),
-		);
-		this.#hasMeta = this.tables.has("ledger_meta");
+	constructor(storage: DurableObjectStorage) {
+		this.#storage = storage;
+		this.#sql = storage.sql;
+		this.refresh();
+	}
+
+	/** One synchronous transaction; if it rolls back, what it created is forgotten too. */
+	transaction<T>(work: () => T): T {
+		try {
+			return this.#storage.transactionSync(work);
+		} catch (error) {
+			this.refresh();
+			throw error;
+		}
+	}
+
+	/** Re-reads which tables exist (after a rolled-back transaction may have undone a CREATE). */
+	refresh(): void {
+		const rows = this.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'");
+		this.#tables = new Set(rows.map((row) => row.name));
+	}
+
+	has(table: string): boolean {
+		return this.#tables.has(table);
+	}
+
+	/** Table names with this prefix, sorted. */
+	tablesStartingWith(prefix: string): string[] {
+		return [...this.#tables].filter((name) => name.startsWith(prefix)).sort();
+	}
+
+	create(table: string, ddl: string): void {
+		if (this.#tables.has(table)) return;
+		this.run(ddl);
+		this.#tables.add(table);
+	}
+
+	drop(table: string): void {
+		if (!this.#tables.has(table)) return;
+		this.run(`DROP TABLE ${table}`);
+		this.#tables.delete(table);
 	}
 
 	all<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): T[] {
@@ -29,15 +67,12 @@ export class LedgerSql {
 	}
 
 	getMeta(key: string): string | null {
-		if (!this.#hasMeta) return null;
+		if (!this.has("ledger_meta")) return null;
 		return this.all<{ value: string }>("SELECT value FROM ledger_meta WHERE key = ?", key)[0]?.value ?? null;
 	}
 
 	setMeta(key: string, value: string): void {
-		if (!this.#hasMeta) {
-			this.run("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID");
-			this.#hasMeta = true;
-		}
+		this.create("ledger_meta", META_SCHEMA);
 		this.run(
 			"INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			key,

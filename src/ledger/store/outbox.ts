@@ -19,18 +19,18 @@ CREATE TABLE IF NOT EXISTS outbox (
 export class Outbox {
 	readonly #db: LedgerSql;
 	readonly #days: DayTables;
-	#exists: boolean;
 
 	constructor(db: LedgerSql, days: DayTables) {
 		this.#db = db;
 		this.#days = days;
-		this.#exists = db.tables.has("outbox");
+	}
+
+	get #exists(): boolean {
+		return this.#db.has("outbox");
 	}
 
 	#ensure(): void {
-		if (this.#exists) return;
-		this.#db.run(OUTBOX_SCHEMA);
-		this.#exists = true;
+		this.#db.create("outbox", OUTBOX_SCHEMA);
 	}
 
 	/** Records copies made; a row still missing one goes to the outbox for the ledger's own drain. Returns those. */
@@ -121,11 +121,13 @@ export class Outbox {
 	 */
 	unreported(partitions: readonly string[], acceptedBefore: number): OutboxKey[] {
 		const reports: OutboxKey[] = [];
+		// Without an outbox table no row is in it.
+		const notInOutbox = this.#exists
+			? "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = p.message_id AND o.id = p.id)"
+			: "";
 		for (const name of partitions.filter((partition) => this.#days.has(partition))) {
-			this.#ensure();
 			const rows = this.#db.all<{ message_id: string; id: string; state: number }>(
-				`SELECT message_id, id, state FROM ${name} p WHERE state != ? AND accepted_at <= ?
-				   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = p.message_id AND o.id = p.id)`,
+				`SELECT message_id, id, state FROM ${name} p WHERE state != ? AND accepted_at <= ? ${notInOutbox}`,
 				COPIED.all,
 				acceptedBefore,
 			);

@@ -13,19 +13,18 @@ CREATE TABLE IF NOT EXISTS quarantine_outbox (
 
 export class QuarantineHold {
 	readonly #db: LedgerSql;
-	#exists: boolean;
 
 	constructor(db: LedgerSql) {
 		this.#db = db;
-		this.#exists = db.tables.has("quarantine_outbox");
+	}
+
+	get #exists(): boolean {
+		return this.#db.has("quarantine_outbox");
 	}
 
 	hold(rows: readonly NewQuarantineRow[]): void {
 		if (rows.length === 0) return;
-		if (!this.#exists) {
-			this.#db.run(QUARANTINE_SCHEMA);
-			this.#exists = true;
-		}
+		this.#db.create("quarantine_outbox", QUARANTINE_SCHEMA);
 		for (const row of rows) {
 			this.#db.run(
 				"INSERT INTO quarantine_outbox (id, row) VALUES (?, ?) ON CONFLICT DO NOTHING",
