@@ -21,6 +21,7 @@ export default defineConfig(async () => {
 								bindings: {
 									...TEST_ENV,
 									FORWARD_URL: `http://127.0.0.1:${inject<number>("downstreamPort")}/hook`,
+									ALERT_URL: `http://127.0.0.1:${inject<number>("downstreamPort")}/alerts`,
 									TEST_MIGRATIONS: migrations,
 								},
 								// A real limiter small enough to exhaust in a test (wrangler.toml's allows 6,000 a minute).

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "./bandwidth/event-types";
+import { integerVar, listVar, OptionalString, reader, signingSecretsVar, unset } from "./env-vars";
 import { CallbackCredentialsSchema, callbackCredentialsOf } from "./http/callback-credentials";
 import { parseIpRange } from "./http/ip-address";
 
@@ -29,38 +30,6 @@ const D1_MAX_MB = 10_000;
 const DEFAULT_ARCHIVE_RETENTION_DAYS = 400;
 export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 const DEFAULT_FORWARD_TIMEOUT_MS = 10_000;
-
-const unset = (value: unknown) => (value === "" ? undefined : value);
-const OptionalString = v.pipe(v.unknown(), v.transform(unset), v.optional(v.string()));
-
-function integerVar(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
-	return v.pipe(
-		v.unknown(),
-		v.transform(unset),
-		v.optional(v.string(), String(fallback)),
-		v.string(),
-		v.regex(/^\d+$/, `${name} must be a whole number`),
-		v.transform(Number),
-		v.minValue(min, `${name} must be at least ${min}`),
-		v.maxValue(max, `${name} must be at most ${max}`),
-	);
-}
-
-function listVar<const TOptions extends readonly string[]>(name: string, options: TOptions) {
-	return v.pipe(
-		v.unknown(),
-		v.transform(unset),
-		v.optional(v.string(), ""),
-		v.string(),
-		v.transform((value) =>
-			value
-				.split(",")
-				.map((item) => item.trim())
-				.filter((item) => item !== ""),
-		),
-		v.array(v.picklist(options, `${name} accepts only: ${options.join(", ")}`)),
-	);
-}
 
 const IngestConfigSchema = v.object({
 	BANDWIDTH_USERNAME: OptionalString,
@@ -93,45 +62,9 @@ const IngestConfigSchema = v.object({
 	),
 });
 
-const SIGNING_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
-/** The Standard Webhooks spec asks for 24 to 64 bytes; Svix's own secrets are 24. */
-const MIN_SIGNING_KEY_BYTES = 24;
-
-/**
- * Decoded here, once, rather than by the first forward: a key atob cannot read, or one too short
- * to be a real HMAC key, is a configuration error named in the log and /health instead of every
- * event failing as a "network error" retried for a day. The string is kept; sign.ts decodes it.
- */
-const SigningSecret = v.pipe(
-	v.string(),
-	v.regex(SIGNING_SECRET, "FORWARD_SIGNING_SECRET entries must look like whsec_<base64>"),
-	v.rawTransform(({ dataset, addIssue, NEVER }) => {
-		let bytes: number;
-		try {
-			bytes = atob(dataset.value.slice("whsec_".length)).length;
-		} catch {
-			addIssue({ message: "FORWARD_SIGNING_SECRET: an entry's key is not valid base64" });
-			return NEVER;
-		}
-		if (bytes < MIN_SIGNING_KEY_BYTES) {
-			addIssue({
-				message: `FORWARD_SIGNING_SECRET: an entry's key is ${bytes} bytes; at least ${MIN_SIGNING_KEY_BYTES} are needed (whsec_ + base64 of 32 random bytes)`,
-			});
-			return NEVER;
-		}
-		return dataset.value;
-	}),
-);
-
 const ForwardConfigSchema = v.object({
 	FORWARD_URL: v.pipe(OptionalString, v.optional(v.pipe(v.string(), v.url("FORWARD_URL must be an absolute URL")))),
-	FORWARD_SIGNING_SECRET: v.pipe(
-		OptionalString,
-		v.optional(v.string(), ""),
-		v.string(),
-		v.transform((value) => value.split(/\s+/).filter((secret) => secret !== "")),
-		v.array(SigningSecret),
-	),
+	FORWARD_SIGNING_SECRET: signingSecretsVar("FORWARD_SIGNING_SECRET"),
 	FORWARD_EVENT_TYPES: listVar("FORWARD_EVENT_TYPES", NORMALIZED_TYPES),
 	FORWARD_DIRECTIONS: listVar("FORWARD_DIRECTIONS", ["inbound", "outbound"] as const),
 	FORWARD_RETRY_SCHEDULE: v.pipe(
@@ -157,38 +90,16 @@ const RetentionConfigSchema = v.object({
 
 const AdminConfigSchema = v.object({ ADMIN_TOKEN: OptionalString });
 
-export type ConfigResult<T> = { ok: true; value: T } | { ok: false; message: string };
-
-type EnvSchema = v.ObjectSchema<v.ObjectEntries, undefined>;
-
-/** A list-valued setting's issue names the entry and field, e.g. BANDWIDTH_CREDENTIALS[1].password. */
-function issueMessage(issue: v.BaseIssue<unknown>): string {
-	const [variable, ...inside] = issue.path ?? [];
-	if (variable?.key !== "BANDWIDTH_CREDENTIALS" || inside.length === 0) return issue.message;
-	const where = inside
-		.map((item) => (typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`))
-		.join("");
-	return `BANDWIDTH_CREDENTIALS${where}: ${issue.message}`;
-}
-
-function reader<TSchema extends EnvSchema, TValue>(schema: TSchema, shape: (parsed: v.InferOutput<TSchema>) => TValue) {
-	const keys = Object.keys(schema.entries);
-	// The env object is the same for every request an isolate serves; parse it once.
-	const cache = new WeakMap<object, ConfigResult<TValue>>();
-	return (env: object): ConfigResult<TValue> => {
-		let result = cache.get(env);
-		if (result === undefined) {
-			const vars = env as Record<string, unknown>;
-			const input = Object.fromEntries(keys.map((key) => [key, vars[key] ?? ""]));
-			const parsed = v.safeParse(schema, input);
-			result = parsed.success
-				? { ok: true, value: shape(parsed.output) }
-				: { ok: false, message: parsed.issues.map(issueMessage).join("; ") };
-			cache.set(env, result);
-		}
-		return result;
-	};
-}
+const AlertConfigSchema = v.object({
+	ALERT_URL: v.pipe(OptionalString, v.optional(v.pipe(v.string(), v.url("ALERT_URL must be an absolute URL")))),
+	ALERT_SIGNING_SECRET: signingSecretsVar("ALERT_SIGNING_SECRET"),
+	FORWARD_SIGNING_SECRET: signingSecretsVar("FORWARD_SIGNING_SECRET"),
+	ALERT_FORMAT: v.pipe(
+		OptionalString,
+		v.optional(v.string(), "cloudevents"),
+		v.picklist(["cloudevents", "slack"], "ALERT_FORMAT accepts only: cloudevents, slack"),
+	),
+});
 
 export const readIngestConfig = reader(IngestConfigSchema, (env) => ({
 	/** Empty when none is set. */
@@ -253,11 +164,20 @@ export function effectiveRetentionDays(env: object, retentionDays: number): numb
 	return Math.max(retentionDays, Math.ceil(scheduleSpanDays(schedule) + 1));
 }
 
+export const readAlertConfig = reader(AlertConfigSchema, (env) => ({
+	url: env.ALERT_URL ?? null,
+	/** ALERT_SIGNING_SECRET, or the forwards' secrets when it is unset. */
+	signingSecrets: env.ALERT_SIGNING_SECRET.length > 0 ? env.ALERT_SIGNING_SECRET : env.FORWARD_SIGNING_SECRET,
+	format: env.ALERT_FORMAT,
+}));
+
 export function configProblems(env: object): string[] {
-	const problems = [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig].flatMap((read) => {
-		const result = read(env);
-		return result.ok ? [] : [result.message];
-	});
+	const problems = [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig, readAlertConfig].flatMap(
+		(read) => {
+			const result = read(env);
+			return result.ok ? [] : [result.message];
+		},
+	);
 	const forward = readForwardConfig(env);
 	const retention = readRetentionConfig(env);
 	if (forward.ok && retention.ok) {
@@ -267,6 +187,17 @@ export function configProblems(env: object): string[] {
 				`RETENTION_DAYS (${retention.value.retentionDays}) must exceed FORWARD_RETRY_SCHEDULE's span (${spanDays.toFixed(1)} days with jitter) by a day, or an event still retrying is purged before it can be listed as dead or replayed`,
 			);
 		}
+	}
+	const alerts = readAlertConfig(env);
+	if (
+		alerts.ok &&
+		alerts.value.url !== null &&
+		alerts.value.format === "cloudevents" &&
+		alerts.value.signingSecrets.length === 0
+	) {
+		problems.push(
+			"ALERT_URL is set but neither ALERT_SIGNING_SECRET nor FORWARD_SIGNING_SECRET is: alerts are signed like forwards",
+		);
 	}
 	return problems;
 }

@@ -4,6 +4,7 @@ import { app } from "./http/app";
 import { runMaintenance } from "./maintenance/run-maintenance";
 import { meteredHandler } from "./meter/metered-handler";
 
+export { AlertDesk } from "./alerts/alert-desk.do";
 export { MessageLedger } from "./ledger/message-ledger.do";
 
 /** wrangler.toml names the dead-letter queue with this suffix. */

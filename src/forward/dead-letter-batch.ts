@@ -1,3 +1,4 @@
+import { raiseAlert } from "../alerts/raise-alert";
 import { insertDelivery } from "../db/deliveries.repository";
 import { log } from "../log";
 
@@ -24,4 +25,11 @@ export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): P
 	// If D1 is down this throws, and the dead-letter queue redelivers the batch later.
 	await env.DB.batch(rows);
 	batch.ackAll();
+	await raiseAlert(env, {
+		type: "relay.event.dead",
+		key: "default",
+		count: batch.messages.length,
+		data: { destination: "default", lastError: "dead-letter queue: the consumer could not settle these events" },
+		ids: batch.messages.map((message) => String((message.body as { eventId?: unknown } | null)?.eventId ?? "unknown")),
+	});
 }

@@ -1,3 +1,4 @@
+import { raiseAlert } from "../alerts/raise-alert";
 import { DEFAULT_RETRY_SCHEDULE, readForwardConfig } from "../config";
 import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { errorMessage, log } from "../log";
@@ -95,6 +96,9 @@ function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
 	};
 }
 
+/** FORWARD_URL's name among destinations, as alerts and the README call it. */
+const DEFAULT_DESTINATION = "default";
+
 /** The FORWARD_QUEUE consumer: each message is acked or retried on its own. */
 export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const config = readForwardConfig(env);
@@ -131,5 +135,16 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 			if (settlement.outcome === "dead") log.error("forward_dead", { ...fields, error: settlement.error });
 			message.ack();
 		}
+	}
+	// Counted into one alert per window, whatever the storm (src/alerts).
+	const dead = recorded ? settled.filter(({ settlement }) => settlement.outcome === "dead") : [];
+	if (dead.length > 0) {
+		await raiseAlert(env, {
+			type: "relay.event.dead",
+			key: DEFAULT_DESTINATION,
+			count: dead.length,
+			data: { destination: DEFAULT_DESTINATION, lastError: dead.at(-1)?.settlement.error ?? null },
+			ids: dead.map(({ settlement }) => settlement.eventId),
+		});
 	}
 }

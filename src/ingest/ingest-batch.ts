@@ -3,7 +3,8 @@ import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.reposi
 import { Limit } from "../forward/limit";
 import { outOfScopeReason } from "../http/callback-credentials";
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
-import { type Handoff, MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
+import type { Handoff } from "../ledger/ledger-rpc";
+import { MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { errorMessage, log } from "../log";
 import { recordCallback, recordQuarantined } from "../metrics/record-metrics";

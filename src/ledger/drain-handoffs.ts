@@ -1,7 +1,8 @@
 import { errorMessage, log } from "../log";
 import { type CopyResult, sendToQueue, storeInD1 } from "./copy-out";
 import { ledgerNamed } from "./ledger-client";
-import { HANDOFF_COPY_WINDOW_MS, type Handoff } from "./message-ledger.do";
+import type { Handoff } from "./ledger-rpc";
+import { HANDOFF_COPY_WINDOW_MS } from "./message-ledger.do";
 import { COPIED } from "./store/ledger-rows";
 
 const NOTHING: CopyResult = { done: new Set(), error: null };

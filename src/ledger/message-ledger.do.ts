@@ -5,6 +5,7 @@ import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
 import { ARCHIVED_THROUGH, archiveClosedHours } from "./archive-hours";
 import { forgetDays } from "./forget-days";
+import type { AcceptResult, MaintainReport } from "./ledger-rpc";
 import { drainLegacyLedger, isLegacyLedger } from "./legacy-ledger";
 import { OutboxDrain } from "./outbox-drain";
 import { DAY_MS, type Hour, hourOf, partitionOf } from "./partitions";
@@ -37,32 +38,6 @@ const RECLAIM_SLACK_MS = 5_000; // one reclaim alarm covers the handoffs of the 
  */
 export const MAX_EVENTS_PER_MESSAGE = 1000;
 const ALARM_FAILED_RETRY_MS = 60_000;
-
-/** Rows a ledger hands back to the Worker that delivered them, to copy out right after its answer. */
-export interface Handoff {
-	ledger: string;
-	rows: LedgerRow[];
-	/** The copies the ledger expects the Worker to try (COPIED bits): a target backing off is left out. */
-	targets: number;
-}
-
-export interface AcceptResult {
-	stored: number;
-	duplicates: number;
-	/** Entries not stored because their message already has MAX_EVENTS_PER_MESSAGE events: quarantine them. */
-	refused: LedgerEntry[];
-	handoff: Handoff | null;
-}
-
-export interface MaintainReport {
-	ledger: string;
-	/** Every event this ledger accepted before this hour is in the archive; null without ARCHIVE. */
-	archivedThrough: Hour | null;
-	archivedEvents: number;
-	dropped: string[];
-	reclaimed: number;
-	outbox: number;
-}
 
 type Outstanding = { partition: string; messageId: string; id: string; acceptedAt: number };
 
@@ -215,6 +190,7 @@ export class MessageLedger extends DurableObject<Env> {
 			dropped: [],
 			reclaimed: this.#reclaim(now),
 			outbox: 0,
+			outboxSince: null,
 		};
 		if (this.env.ARCHIVE !== undefined) {
 			const archived = await archiveClosedHours(
@@ -231,7 +207,9 @@ export class MessageLedger extends DurableObject<Env> {
 			report.archivedThrough,
 		);
 		report.outbox = this.#outbox.size();
-		if (report.outbox > 0) await this.#armOutbox(now, COPIED.all);
+		if (report.outbox === 0) return report;
+		report.outboxSince = this.#outbox.oldestAcceptedAt();
+		await this.#armOutbox(now, COPIED.all);
 		return report;
 	}
 

@@ -1,3 +1,4 @@
+import { raiseAlert } from "../alerts/raise-alert";
 import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
 import { deleteOldestEvents } from "../db/events.repository";
 import { type D1Storage, readStorage } from "../db/storage.repository";
@@ -94,7 +95,7 @@ function outcomeOf(report: D1StorageReport, eviction: Eviction, archived: boolea
  * history: a full D1 stops every ledger from draining.
  */
 export async function enforceBudget(
-	env: Pick<Env, "DB" | "D1_BUDGET_MB">,
+	env: Pick<Env, "DB" | "D1_BUDGET_MB" | "ALERT_URL" | "ALERT_DESK">,
 	now: number,
 	archivedBefore: string | undefined,
 	limits: BudgetLimits = DEFAULT_BUDGET_LIMITS,
@@ -130,12 +131,9 @@ export async function enforceBudget(
 	}
 	const ratio = storage.sizeBytes / budgetBytes;
 	if (ratio >= NEAR_BUDGET_RATIO) {
-		log.warn("d1_near_budget", {
-			sizeBytes: storage.sizeBytes,
-			budgetBytes,
-			ratio: Math.round(ratio * 1000) / 1000,
-			historyDays,
-		});
+		const details = { sizeBytes: storage.sizeBytes, budgetBytes, ratio: Math.round(ratio * 1000) / 1000, historyDays };
+		log.warn("d1_near_budget", details);
+		await raiseAlert(env, { type: "relay.storage.near_budget", key: "d1", count: 1, data: details });
 	}
 	return report;
 }

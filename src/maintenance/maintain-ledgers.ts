@@ -1,5 +1,5 @@
 import { allLedgerNames, ledgerNamed } from "../ledger/ledger-client";
-import type { MaintainReport } from "../ledger/message-ledger.do";
+import type { MaintainReport } from "../ledger/ledger-rpc";
 import { hourStart } from "../ledger/partitions";
 import { errorMessage, log } from "../log";
 

@@ -1,8 +1,29 @@
+import { raiseAlert } from "../alerts/raise-alert";
+import type { MaintainReport } from "../ledger/ledger-rpc";
 import { log } from "../log";
 import { enforceBudget } from "./enforce-budget";
 import { maintainLedgers } from "./maintain-ledgers";
 import { purgeArchive } from "./purge-archive";
 import { purgeRetention } from "./purge-expired";
+
+/** Copies that wait this long mean D1 or the queue has refused them for a while, not a blip. */
+export const OUTBOX_STALLED_MS = 10 * 60 * 1000;
+
+export async function alertStalledOutboxes(env: Env, reports: readonly MaintainReport[], now: number): Promise<void> {
+	const stalled = reports.filter(
+		(report) => report.outboxSince !== null && now - report.outboxSince >= OUTBOX_STALLED_MS,
+	);
+	if (stalled.length === 0) return;
+	const oldest = Math.min(...stalled.map((report) => report.outboxSince ?? now));
+	const rows = stalled.reduce((sum, report) => sum + report.outbox, 0);
+	log.warn("ledger_outbox_stalled", { ledgers: stalled.length, rows, oldest: new Date(oldest).toISOString() });
+	await raiseAlert(env, {
+		type: "relay.outbox.stalled",
+		key: "outbox",
+		count: 1,
+		data: { ledgers: stalled.length, rows, oldest: new Date(oldest).toISOString() },
+	});
+}
 
 /**
  * The cron (every minute). The ledgers go first: they archive the closed hours, and how far
@@ -19,6 +40,7 @@ export async function runMaintenance(env: Env, now: number): Promise<void> {
 			archivedBefore: ledgers.archivedBefore,
 		});
 	}
+	await alertStalledOutboxes(env, ledgers.reports, now);
 	await purgeRetention(env, now, ledgers.archivedBefore);
 	await enforceBudget(env, now, ledgers.archivedBefore);
 	if (env.ARCHIVE !== undefined) await purgeArchive(env, now);

@@ -71,6 +71,22 @@ export class Outbox {
 		return this.#db.all<{ n: number }>("SELECT count(*) AS n FROM outbox")[0]?.n ?? 0;
 	}
 
+	/** When the oldest row still waiting here was accepted; null for an empty outbox. */
+	oldestAcceptedAt(): number | null {
+		if (!this.#exists) return null;
+		let oldest: number | null = null;
+		const partitions = this.#db.all<{ partition: string }>("SELECT DISTINCT partition FROM outbox");
+		for (const { partition } of partitions.filter((row) => this.#days.has(row.partition))) {
+			const [row] = this.#db.all<{ at: number | null }>(
+				`SELECT min(p.accepted_at) AS at FROM outbox o JOIN ${partition} p ON p.message_id = o.message_id AND p.id = o.id
+				 WHERE o.partition = ?`,
+				partition,
+			);
+			if (row?.at != null && (oldest === null || row.at < oldest)) oldest = row.at;
+		}
+		return oldest;
+	}
+
 	/** Whether any outbox row still needs this copy (COPIED bit). */
 	needs(target: number): boolean {
 		if (!this.#exists) return false;

@@ -1,0 +1,27 @@
+import type { AlertType } from "./alert-types";
+
+/** One alert as it is sent: a CloudEvent, signed like a forward (README "Alerts"). */
+export interface AlertEvent {
+	specversion: "1.0";
+	id: string;
+	source: "bandwidth-relay";
+	type: AlertType;
+	subject: string;
+	time: string;
+	datacontenttype: "application/json";
+	data: Record<string, unknown> & { count: number; sampleIds: string[]; since: string };
+}
+
+const SUMMARIES: Record<AlertType, (event: AlertEvent) => string> = {
+	"relay.event.dead": (event) =>
+		`${event.data.count} event(s) went dead for destination ${event.subject} since ${event.data.since}; replay them with POST /v1/replay {"dead":true}`,
+	"relay.storage.near_budget": (event) =>
+		`D1 is at ${Math.round(Number(event.data.ratio) * 100)} % of D1_BUDGET_MB; the oldest events are evicted past it`,
+	"relay.outbox.stalled": (event) =>
+		`${event.data.rows} copy(ies) in ${event.data.ledgers} ledger(s) have waited since ${event.data.oldest}: D1 or the queue refuses them`,
+};
+
+/** The text a chat channel shows (ALERT_FORMAT=slack: Slack and Teams incoming webhooks take `{"text"}`). */
+export function alertText(event: AlertEvent): string {
+	return `[bandwidth-relay] ${event.type}: ${SUMMARIES[event.type](event)}`;
+}

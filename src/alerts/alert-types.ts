@@ -1,0 +1,38 @@
+/*
+ * Operational alerts (README "Alerts"): what the relay tells the operator, at most once per
+ * incident. Each type has a window: raises within it are counted into the next alert, never sent
+ * one by one, and a storm of dead events is one alert with a count and a few ids.
+ */
+
+export const ALERT_TYPES = ["relay.event.dead", "relay.storage.near_budget", "relay.outbox.stalled"] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+
+export interface AlertPolicy {
+	/** A first raise waits this long for more of the same before it is sent. */
+	gatherMs: number;
+	/** After an alert of a key is sent, the next waits at least this long. */
+	windowMs: number;
+}
+
+const MINUTE_MS = 60_000;
+
+export const ALERT_POLICIES: Record<AlertType, AlertPolicy> = {
+	"relay.event.dead": { gatherMs: 30_000, windowMs: 15 * MINUTE_MS },
+	"relay.storage.near_budget": { gatherMs: 0, windowMs: 6 * 60 * MINUTE_MS },
+	"relay.outbox.stalled": { gatherMs: 0, windowMs: 60 * MINUTE_MS },
+};
+
+/** What a part of the relay reports; the desk aggregates raises of one (type, key). */
+export interface RaisedAlert {
+	type: AlertType;
+	/** What the alert is about, e.g. the destination, "d1", "outbox"; one alert per key per window. */
+	key: string;
+	/** How many occurrences this raise stands for (dead events in one consumer batch, say). */
+	count: number;
+	/** The latest details; replaces the previous raise's. */
+	data: Record<string, unknown>;
+	/** A few ids to look at (event ids); the alert carries at most MAX_SAMPLE_IDS. */
+	ids?: string[];
+}
+
+export const MAX_SAMPLE_IDS = 10;

@@ -1,0 +1,18 @@
+import { errorMessage, log } from "../log";
+import type { RaisedAlert } from "./alert-types";
+
+/** The one desk: alerts are rare, and one object sees every raise, so it can aggregate them. */
+export const ALERT_DESK_NAME = "alerts";
+
+/**
+ * Hands an alert to the desk, which sends it when its window allows. Never throws and never
+ * holds anything up for long: a failure is logged, and the thing alerted about goes on.
+ */
+export async function raiseAlert(env: Pick<Env, "ALERT_URL" | "ALERT_DESK">, alert: RaisedAlert): Promise<void> {
+	if (!env.ALERT_URL) return;
+	try {
+		await env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME)).raise(alert);
+	} catch (error) {
+		log.error("alert_raise_failed", { type: alert.type, key: alert.key, error: errorMessage(error) });
+	}
+}

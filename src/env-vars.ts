@@ -1,0 +1,118 @@
+import * as v from "valibot";
+
+/*
+ * How environment variables are read: they arrive as strings (wrangler vars, secrets, .dev.vars),
+ * and an empty string means unset, which is how wrangler.toml spells "no default". src/config.ts
+ * holds the schemas built from these, one per concern.
+ */
+
+export const unset = (value: unknown) => (value === "" ? undefined : value);
+export const OptionalString = v.pipe(v.unknown(), v.transform(unset), v.optional(v.string()));
+
+export function integerVar(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+	return v.pipe(
+		v.unknown(),
+		v.transform(unset),
+		v.optional(v.string(), String(fallback)),
+		v.string(),
+		v.regex(/^\d+$/, `${name} must be a whole number`),
+		v.transform(Number),
+		v.minValue(min, `${name} must be at least ${min}`),
+		v.maxValue(max, `${name} must be at most ${max}`),
+	);
+}
+
+export function listVar<const TOptions extends readonly string[]>(name: string, options: TOptions) {
+	return v.pipe(
+		v.unknown(),
+		v.transform(unset),
+		v.optional(v.string(), ""),
+		v.string(),
+		v.transform((value) =>
+			value
+				.split(",")
+				.map((item) => item.trim())
+				.filter((item) => item !== ""),
+		),
+		v.array(v.picklist(options, `${name} accepts only: ${options.join(", ")}`)),
+	);
+}
+
+const SIGNING_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+/** The Standard Webhooks spec asks for 24 to 64 bytes; Svix's own secrets are 24. */
+const MIN_SIGNING_KEY_BYTES = 24;
+
+/**
+ * Decoded here, once, rather than by the first forward: a key atob cannot read, or one too short
+ * to be a real HMAC key, is a configuration error named in the log and /health instead of every
+ * event failing as a "network error" retried for a day. The string is kept; sign.ts decodes it.
+ */
+function signingSecret(name: string) {
+	return v.pipe(
+		v.string(),
+		v.regex(SIGNING_SECRET, `${name} entries must look like whsec_<base64>`),
+		v.rawTransform(({ dataset, addIssue, NEVER }) => {
+			let bytes: number;
+			try {
+				bytes = atob(dataset.value.slice("whsec_".length)).length;
+			} catch {
+				addIssue({ message: `${name}: an entry's key is not valid base64` });
+				return NEVER;
+			}
+			if (bytes < MIN_SIGNING_KEY_BYTES) {
+				addIssue({
+					message: `${name}: an entry's key is ${bytes} bytes; at least ${MIN_SIGNING_KEY_BYTES} are needed (whsec_ + base64 of 32 random bytes)`,
+				});
+				return NEVER;
+			}
+			return dataset.value;
+		}),
+	);
+}
+
+/** Space-separated whsec_ secrets; several sign with each (rotation). */
+export function signingSecretsVar(name: string) {
+	return v.pipe(
+		OptionalString,
+		v.optional(v.string(), ""),
+		v.string(),
+		v.transform((value) => value.split(/\s+/).filter((secret) => secret !== "")),
+		v.array(signingSecret(name)),
+	);
+}
+
+export type ConfigResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+type EnvSchema = v.ObjectSchema<v.ObjectEntries, undefined>;
+
+/** A list-valued setting's issue names the entry and field, e.g. BANDWIDTH_CREDENTIALS[1].password. */
+function issueMessage(issue: v.BaseIssue<unknown>): string {
+	const [variable, ...inside] = issue.path ?? [];
+	if (variable?.key !== "BANDWIDTH_CREDENTIALS" || inside.length === 0) return issue.message;
+	const where = inside
+		.map((item) => (typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`))
+		.join("");
+	return `BANDWIDTH_CREDENTIALS${where}: ${issue.message}`;
+}
+
+export function reader<TSchema extends EnvSchema, TValue>(
+	schema: TSchema,
+	shape: (parsed: v.InferOutput<TSchema>) => TValue,
+) {
+	const keys = Object.keys(schema.entries);
+	// The env object is the same for every request an isolate serves; parse it once.
+	const cache = new WeakMap<object, ConfigResult<TValue>>();
+	return (env: object): ConfigResult<TValue> => {
+		let result = cache.get(env);
+		if (result === undefined) {
+			const vars = env as Record<string, unknown>;
+			const input = Object.fromEntries(keys.map((key) => [key, vars[key] ?? ""]));
+			const parsed = v.safeParse(schema, input);
+			result = parsed.success
+				? { ok: true, value: shape(parsed.output) }
+				: { ok: false, message: parsed.issues.map(issueMessage).join("; ") };
+			cache.set(env, result);
+		}
+		return result;
+	};
+}

@@ -1,0 +1,138 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { AlertDesk } from "../../src/alerts/alert-desk.do";
+import type { AlertEvent } from "../../src/alerts/alert-message";
+import { alertText } from "../../src/alerts/alert-message";
+import { ALERT_DESK_NAME, raiseAlert } from "../../src/alerts/raise-alert";
+import { maintainLedgers } from "../../src/maintenance/maintain-ledgers";
+import { alertStalledOutboxes, OUTBOX_STALLED_MS } from "../../src/maintenance/run-maintenance";
+import { postCallback } from "../helpers/callback";
+import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
+import { element } from "../helpers/fixtures";
+import { consume, jobFor, storedEvent } from "../helpers/forward";
+import { withTableRenamed } from "../helpers/storage";
+import { TEST_ENV } from "../setup/test-env";
+
+/* ALERT_URL is the test downstream's /alerts (vitest.config.ts). */
+const ALERT_PATH = "/alerts";
+const MINUTE_MS = 60_000;
+
+const desk = () => env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME));
+
+async function alertsOf(
+	type: string,
+): Promise<Array<{ event: AlertEvent; headers: Record<string, string>; body: string }>> {
+	return (await receivedAt(ALERT_PATH))
+		.map((request) => ({ event: JSON.parse(request.body) as AlertEvent, headers: request.headers, body: request.body }))
+		.filter(({ event }) => event.type === type);
+}
+
+async function pendingCount(): Promise<number> {
+	return runInDurableObject(desk(), (_instance: AlertDesk, state) =>
+		Number(state.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(count), 0) AS n FROM pending").one().n),
+	);
+}
+
+/** Events that die on their first attempt: the downstream answers 410 (permanent) to each. */
+async function deadEvents(count: number): Promise<string[]> {
+	const events = await Promise.all(Array.from({ length: count }, () => storedEvent()));
+	const path = freshPath();
+	await scriptResponses(
+		path,
+		events.map(() => ({ status: 410 })),
+	);
+	await consume(
+		events.map((event) => ({ body: jobFor(event) })),
+		{ FORWARD_URL: hookUrl(path) },
+	);
+	return events.map((event) => event.id);
+}
+
+beforeEach(async () => {
+	await runInDurableObject(desk(), (_instance: AlertDesk, state) => {
+		state.storage.sql.exec("DELETE FROM pending");
+	});
+});
+
+describe("alerts", () => {
+	it("sends one signed alert for a storm of dead events, with the count and sample ids, then waits out its window", async () => {
+		const before = (await alertsOf("relay.event.dead")).length;
+		const first = await deadEvents(3);
+		const second = await deadEvents(2);
+		// Gathering: nothing goes out in the first 30 s.
+		expect(await desk().flush(Date.now())).toBe(0);
+		const sentAt = Date.now() + 31_000;
+		expect(await desk().flush(sentAt)).toBe(1);
+
+		const alerts = await alertsOf("relay.event.dead");
+		expect(alerts).toHaveLength(before + 1);
+		const { event, headers, body } = alerts.at(-1)!;
+		expect(event).toMatchObject({ specversion: "1.0", subject: "default", data: { destination: "default", count: 5 } });
+		expect([...event.data.sampleIds].sort()).toEqual([...first, ...second].sort());
+		expect(headers["webhook-id"]).toBe(event.id);
+		expect(() => new Webhook(TEST_ENV.ALERT_SIGNING_SECRET).verify(body, headers)).not.toThrow();
+
+		// More dead events within 15 minutes are counted into the next alert, not sent one by one.
+		const third = await deadEvents(1);
+		expect(await desk().flush(sentAt + 31_000)).toBe(0);
+		expect(await desk().flush(sentAt + 15 * MINUTE_MS + 1)).toBe(1);
+		const next = (await alertsOf("relay.event.dead")).at(-1)!.event;
+		expect(next.data).toMatchObject({ count: 1, sampleIds: third });
+	});
+
+	it("retries an alert the endpoint refused, on a backoff, and says so in the log", async () => {
+		await scriptResponses(ALERT_PATH, [{ status: 503 }]);
+		const before = (await alertsOf("relay.storage.near_budget")).length;
+		await raiseAlert(env, { type: "relay.storage.near_budget", key: "d1", count: 1, data: { ratio: 0.85 } });
+		const now = Date.now();
+		expect(await desk().flush(now)).toBe(0);
+		expect(await alertsOf("relay.storage.near_budget")).toHaveLength(before + 1);
+		expect(await pendingCount()).toBe(1);
+		// Not before the backoff's first minute; then it goes, once.
+		expect(await desk().flush(now + 30_000)).toBe(0);
+		expect(await desk().flush(now + MINUTE_MS + 1)).toBe(1);
+		expect(await alertsOf("relay.storage.near_budget")).toHaveLength(before + 2);
+		expect(await pendingCount()).toBe(0);
+	});
+
+	it("raises nothing without ALERT_URL", async () => {
+		await raiseAlert({ ...env, ALERT_URL: "" }, { type: "relay.outbox.stalled", key: "outbox", count: 1, data: {} });
+		expect(await pendingCount()).toBe(0);
+	});
+
+	it("raises a stalled-outbox alert when a ledger's copies have waited for D1 ten minutes", async () => {
+		await withTableRenamed("events", async () => {
+			expect((await postCallback([element("spec2026__message-delivered_sms.object.json")])).status).toBe(200);
+			// The cron's ledger visit, then its stalled-outbox check (runMaintenance does both, then
+			// purges D1, which this outage would fail).
+			const later = Date.now() + OUTBOX_STALLED_MS + MINUTE_MS;
+			const ledgers = await maintainLedgers(env, later);
+			expect(ledgers.reports.some((report) => report.outbox > 0 && report.outboxSince !== null)).toBe(true);
+			await alertStalledOutboxes(env, ledgers.reports, later);
+		});
+		expect(await pendingCount()).toBeGreaterThanOrEqual(1);
+		expect(await desk().flush(Date.now() + 1)).toBe(1);
+		const { event } = (await alertsOf("relay.outbox.stalled")).at(-1)!;
+		expect(event.data).toMatchObject({ ledgers: expect.any(Number), rows: expect.any(Number) });
+		expect(event.data.ledgers).toBeGreaterThanOrEqual(1);
+	});
+
+	it("words each type for a chat channel (ALERT_FORMAT=slack)", () => {
+		const base = {
+			specversion: "1.0",
+			id: "alrt_1",
+			source: "bandwidth-relay",
+			time: "",
+			datacontenttype: "application/json",
+		} as const;
+		const data = { count: 4, sampleIds: [], since: "2026-12-01T00:00:00.000Z" };
+		expect(alertText({ ...base, type: "relay.event.dead", subject: "default", data })).toBe(
+			'[bandwidth-relay] relay.event.dead: 4 event(s) went dead for destination default since 2026-12-01T00:00:00.000Z; replay them with POST /v1/replay {"dead":true}',
+		);
+		expect(
+			alertText({ ...base, type: "relay.storage.near_budget", subject: "d1", data: { ...data, ratio: 0.853 } }),
+		).toContain("D1 is at 85 % of D1_BUDGET_MB");
+	});
+});
