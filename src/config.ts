@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "./bandwidth/event-types";
-import { integerVar, listVar, OptionalString, reader, signingSecretsVar, unset } from "./env-vars";
+import { type ConfigResult, integerVar, listVar, OptionalString, reader, signingSecretsVar, unset } from "./env-vars";
 import { CallbackCredentialsSchema, callbackCredentialsOf } from "./http/callback-credentials";
 import { parseIpRange } from "./http/ip-address";
 
@@ -93,7 +93,6 @@ const AdminConfigSchema = v.object({ ADMIN_TOKEN: OptionalString });
 const AlertConfigSchema = v.object({
 	ALERT_URL: v.pipe(OptionalString, v.optional(v.pipe(v.string(), v.url("ALERT_URL must be an absolute URL")))),
 	ALERT_SIGNING_SECRET: signingSecretsVar("ALERT_SIGNING_SECRET"),
-	FORWARD_SIGNING_SECRET: signingSecretsVar("FORWARD_SIGNING_SECRET"),
 	ALERT_FORMAT: v.pipe(
 		OptionalString,
 		v.optional(v.string(), "cloudevents"),
@@ -164,12 +163,20 @@ export function effectiveRetentionDays(env: object, retentionDays: number): numb
 	return Math.max(retentionDays, Math.ceil(scheduleSpanDays(schedule) + 1));
 }
 
-export const readAlertConfig = reader(AlertConfigSchema, (env) => ({
+const readAlertVars = reader(AlertConfigSchema, (env) => ({
 	url: env.ALERT_URL ?? null,
-	/** ALERT_SIGNING_SECRET, or the forwards' secrets when it is unset. */
-	signingSecrets: env.ALERT_SIGNING_SECRET.length > 0 ? env.ALERT_SIGNING_SECRET : env.FORWARD_SIGNING_SECRET,
+	signingSecrets: env.ALERT_SIGNING_SECRET,
 	format: env.ALERT_FORMAT,
 }));
+export type AlertConfig = Extract<ReturnType<typeof readAlertVars>, { ok: true }>["value"];
+
+/** The alert settings; without ALERT_SIGNING_SECRET, the forwards' secrets sign alerts. */
+export function readAlertConfig(env: object): ConfigResult<AlertConfig> {
+	const own = readAlertVars(env);
+	if (!own.ok || own.value.signingSecrets.length > 0) return own;
+	const forward = readForwardConfig(env);
+	return { ok: true, value: { ...own.value, signingSecrets: forward.ok ? forward.value.signingSecrets : [] } };
+}
 
 export function configProblems(env: object): string[] {
 	const problems = [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig, readAlertConfig].flatMap(

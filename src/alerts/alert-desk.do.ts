@@ -49,6 +49,7 @@ function dueAt(row: Row): number | null {
  */
 export class AlertDesk extends DurableObject<Env> {
 	#sql: SqlStorage;
+	#flushing: Promise<number> | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -81,9 +82,19 @@ export class AlertDesk extends DurableObject<Env> {
 		await this.#arm();
 	}
 
-	/** Sends every alert due at `now`; the alarm's work, callable with another `now` by tests. */
-	async flush(now: number): Promise<number> {
+	/**
+	 * Sends every alert due at `now`: the alarm's work, callable with another `now` by tests. One
+	 * flush at a time, so an alert is never sent twice by two overlapping ones.
+	 */
+	flush(now: number): Promise<number> {
 		meter.add("doRequests");
+		this.#flushing ??= this.#flush(now).finally(() => {
+			this.#flushing = null;
+		});
+		return this.#flushing;
+	}
+
+	async #flush(now: number): Promise<number> {
 		let sent = 0;
 		for (const row of this.#sql.exec<Row>("SELECT * FROM pending WHERE count > 0").toArray()) {
 			const due = dueAt(row);

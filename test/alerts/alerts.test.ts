@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { AlertDesk } from "../../src/alerts/alert-desk.do";
 import type { AlertEvent } from "../../src/alerts/alert-message";
 import { alertText } from "../../src/alerts/alert-message";
@@ -13,6 +13,7 @@ import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/down
 import { element } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { withTableRenamed } from "../helpers/storage";
+import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 import { TEST_ENV } from "../setup/test-env";
 
 /* ALERT_URL is the test downstream's /alerts (vitest.config.ts). */
@@ -86,13 +87,15 @@ describe("alerts", () => {
 		await scriptResponses(ALERT_PATH, [{ status: 503 }]);
 		const before = (await alertsOf("relay.storage.near_budget")).length;
 		await raiseAlert(env, { type: "relay.storage.near_budget", key: "d1", count: 1, data: { ratio: 0.85 } });
-		const now = Date.now();
-		expect(await desk().flush(now)).toBe(0);
-		expect(await alertsOf("relay.storage.near_budget")).toHaveLength(before + 1);
+		// Due at once: this flush or the desk's own alarm sends it (never both), and it is refused.
+		await desk().flush(Date.now());
+		await vi.waitUntil(async () => (await alertsOf("relay.storage.near_budget")).length === before + 1, {
+			timeout: BACKGROUND_WAIT_MS,
+		});
 		expect(await pendingCount()).toBe(1);
 		// Not before the backoff's first minute; then it goes, once.
-		expect(await desk().flush(now + 30_000)).toBe(0);
-		expect(await desk().flush(now + MINUTE_MS + 1)).toBe(1);
+		expect(await desk().flush(Date.now() + 30_000)).toBe(0);
+		expect(await desk().flush(Date.now() + 2 * MINUTE_MS)).toBe(1);
 		expect(await alertsOf("relay.storage.near_budget")).toHaveLength(before + 2);
 		expect(await pendingCount()).toBe(0);
 	});
@@ -103,6 +106,7 @@ describe("alerts", () => {
 	});
 
 	it("raises a stalled-outbox alert when a ledger's copies have waited for D1 ten minutes", async () => {
+		const before = (await alertsOf("relay.outbox.stalled")).length;
 		await withTableRenamed("events", async () => {
 			expect((await postCallback([element("spec2026__message-delivered_sms.object.json")])).status).toBe(200);
 			// The cron's ledger visit, then its stalled-outbox check (runMaintenance does both, then
@@ -112,8 +116,11 @@ describe("alerts", () => {
 			expect(ledgers.reports.some((report) => report.outbox > 0 && report.outboxSince !== null)).toBe(true);
 			await alertStalledOutboxes(env, ledgers.reports, later);
 		});
-		expect(await pendingCount()).toBeGreaterThanOrEqual(1);
-		expect(await desk().flush(Date.now() + 1)).toBe(1);
+		// Due at once: this flush or the desk's own alarm sends it.
+		await desk().flush(Date.now() + 1);
+		await vi.waitUntil(async () => (await alertsOf("relay.outbox.stalled")).length > before, {
+			timeout: BACKGROUND_WAIT_MS,
+		});
 		const { event } = (await alertsOf("relay.outbox.stalled")).at(-1)!;
 		expect(event.data).toMatchObject({ ledgers: expect.any(Number), rows: expect.any(Number) });
 		expect(event.data.ledgers).toBeGreaterThanOrEqual(1);
