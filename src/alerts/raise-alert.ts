@@ -3,6 +3,8 @@ import type { RaisedAlert } from "./alert-types";
 
 /** The one desk: alerts are rare, and one object sees every raise, so it can aggregate them. */
 export const ALERT_DESK_NAME = "alerts";
+/** A desk that does not answer by then is logged and left: what raised the alert goes on. */
+const RAISE_TIMEOUT_MS = 5_000;
 
 /**
  * Hands an alert to the desk, which sends it when its window allows. Never throws and never
@@ -10,9 +12,18 @@ export const ALERT_DESK_NAME = "alerts";
  */
 export async function raiseAlert(env: Pick<Env, "ALERT_URL" | "ALERT_DESK">, alert: RaisedAlert): Promise<void> {
 	if (!env.ALERT_URL) return;
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(
+			() => reject(new Error(`the alert desk did not answer in ${RAISE_TIMEOUT_MS} ms`)),
+			RAISE_TIMEOUT_MS,
+		);
+	});
 	try {
-		await env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME)).raise(alert);
+		await Promise.race([env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME)).raise(alert), timeout]);
 	} catch (error) {
 		log.error("alert_raise_failed", { type: alert.type, key: alert.key, error: errorMessage(error) });
+	} finally {
+		if (timer !== undefined) clearTimeout(timer);
 	}
 }
