@@ -14,9 +14,20 @@ export async function receivedAt(path: string = DEFAULT_HOOK_PATH): Promise<Reco
 	return response.json();
 }
 
-/** The next answers the downstream gives on `path` (or only to requests for one event id). */
-export async function scriptResponses(path: string, responses: ScriptedResponse[], webhookId = ""): Promise<void> {
-	const query = `path=${encodeURIComponent(path)}&webhookId=${encodeURIComponent(webhookId)}`;
+/**
+ * The next answers the downstream gives on `path` (or only to requests for one event id, or only to
+ * requests whose body contains a text: `{ bodyContains }`).
+ */
+export async function scriptResponses(
+	path: string,
+	responses: ScriptedResponse[],
+	only: string | { bodyContains: string } = "",
+): Promise<void> {
+	const filter =
+		typeof only === "string"
+			? `webhookId=${encodeURIComponent(only)}`
+			: `bodyContains=${encodeURIComponent(only.bodyContains)}`;
+	const query = `path=${encodeURIComponent(path)}&${filter}`;
 	await fetch(`${downstreamBase()}/__script?${query}`, {
 		method: "POST",
 		body: JSON.stringify(responses),

@@ -75,7 +75,8 @@ export async function startDownstream(port = 0): Promise<{ port: number; close: 
 			return sendJson(response, 200, path === null ? recorded : recorded.filter((r) => r.path === path));
 		}
 		if (url.pathname === "/__script" && request.method === "POST") {
-			const key = `${url.searchParams.get("path") ?? "/hook"}#${url.searchParams.get("webhookId") ?? ""}`;
+			const contains = url.searchParams.get("bodyContains");
+			const key = `${url.searchParams.get("path") ?? "/hook"}#${contains === null ? (url.searchParams.get("webhookId") ?? "") : `~${contains}`}`;
 			scripts.set(key, JSON.parse(body) as ScriptedResponse[]);
 			return sendJson(response, 200, { ok: true });
 		}
@@ -91,9 +92,14 @@ export async function startDownstream(port = 0): Promise<{ port: number; close: 
 				Array.isArray(value) ? value.join(", ") : (value ?? ""),
 			]),
 		);
-		// A script for this event id wins over the script for the whole path.
+		// A script for this event id, or for bodies holding a text, wins over the script for the whole path.
+		const byContent = [...scripts.entries()].find(
+			([key, queued]) =>
+				key.startsWith(`${url.pathname}#~`) && queued.length > 0 && body.includes(key.slice(key.indexOf("#~") + 2)),
+		);
 		const next =
 			scripts.get(`${url.pathname}#${headers["webhook-id"] ?? ""}`)?.shift() ??
+			byContent?.[1].shift() ??
 			scripts.get(`${url.pathname}#`)?.shift();
 		const kept = next?.recordBody === false ? "" : body;
 		recorded.push({ path: url.pathname, method: request.method ?? "", headers, body: kept, at: Date.now() });
