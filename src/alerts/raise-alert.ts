@@ -1,4 +1,5 @@
 import { errorMessage, log } from "../log";
+import { within } from "../within";
 import type { RaisedAlert } from "./alert-types";
 
 /** The one desk: alerts are rare, and one object sees every raise, so it can aggregate them. */
@@ -12,18 +13,12 @@ const RAISE_TIMEOUT_MS = 5_000;
  */
 export async function raiseAlert(env: Pick<Env, "ALERT_URL" | "ALERT_DESK">, alert: RaisedAlert): Promise<void> {
 	if (!env.ALERT_URL) return;
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(
-			() => reject(new Error(`the alert desk did not answer in ${RAISE_TIMEOUT_MS} ms`)),
-			RAISE_TIMEOUT_MS,
-		);
-	});
+	const desk = env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME));
 	try {
-		await Promise.race([env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME)).raise(alert), timeout]);
+		await within(desk.raise(alert), RAISE_TIMEOUT_MS, () => {
+			throw new Error(`the alert desk did not answer in ${RAISE_TIMEOUT_MS} ms`);
+		});
 	} catch (error) {
 		log.error("alert_raise_failed", { type: alert.type, key: alert.key, error: errorMessage(error) });
-	} finally {
-		if (timer !== undefined) clearTimeout(timer);
 	}
 }

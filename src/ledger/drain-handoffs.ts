@@ -1,4 +1,5 @@
 import { errorMessage, log } from "../log";
+import { within } from "../within";
 import { type CopyResult, sendToQueue, storeInD1 } from "./copy-out";
 import { ledgerNamed } from "./ledger-client";
 import type { Handoff } from "./ledger-rpc";
@@ -6,27 +7,13 @@ import { HANDOFF_COPY_WINDOW_MS } from "./message-ledger.do";
 import { COPIED } from "./store/ledger-rows";
 
 const NOTHING: CopyResult = { done: new Set(), error: null };
+const D1_LATE: CopyResult = { done: new Set(), error: "the D1 write outlasted the copy window; the ledger copies it" };
 /**
  * A D1 write still running this long after the copy window is not waited for: the report must
  * reach the ledgers inside waitUntil's ~30 s, or every row already queued would be sent again.
  * The write may still land; the ledger's own copy is then a no-op (D1 ignores a known id).
  */
 const D1_WAIT_PAST_WINDOW_MS = 2000;
-
-async function withinWindow(copy: Promise<CopyResult>, until: number): Promise<CopyResult> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const late = new Promise<CopyResult>((resolve) => {
-		timer = setTimeout(
-			() => resolve({ done: new Set(), error: "the D1 write outlasted the copy window; the ledger copies it" }),
-			Math.max(0, until - Date.now()),
-		);
-	});
-	try {
-		return await Promise.race([copy, late]);
-	} finally {
-		if (timer !== undefined) clearTimeout(timer);
-	}
-}
 
 /**
  * The fast path of the outbox: right after the 200, the Worker that delivered a callback sends the
@@ -53,7 +40,7 @@ export async function drainHandoffs(
 	const toD1 = rowsFor(COPIED.d1);
 	const stored =
 		toD1.length > 0
-			? await withinWindow(storeInD1(env.DB, toD1, deadline), deadline + D1_WAIT_PAST_WINDOW_MS)
+			? await within(storeInD1(env.DB, toD1, deadline), deadline + D1_WAIT_PAST_WINDOW_MS - Date.now(), () => D1_LATE)
 			: NOTHING;
 	if (queued.error !== null || stored.error !== null) {
 		log.warn("handoff_copy_failed", {

@@ -5,25 +5,22 @@ import { MethodNotAllowedError } from "../http/errors";
 import { errorMessage, log } from "../log";
 import { type D1StorageReport, readD1Storage } from "../maintenance/enforce-budget";
 import { RELAY_VERSION } from "../version";
+import { within } from "../within";
 
 /** A load balancer or uptime check wants an answer quickly, even when D1 hangs. */
 const D1_TIMEOUT_MS = 2000;
 
 /** The storage report, or null when D1 cannot serve the events table. */
 async function probeD1(env: Env): Promise<D1StorageReport | null> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`no answer within ${D1_TIMEOUT_MS} ms`)), D1_TIMEOUT_MS);
-	});
 	try {
 		// A real table, not SELECT 1: a database that answers but has lost its schema cannot store events.
-		return await Promise.race([readD1Storage(env), timeout]);
+		return await within(readD1Storage(env), D1_TIMEOUT_MS, () => {
+			throw new Error(`no answer within ${D1_TIMEOUT_MS} ms`);
+		});
 	} catch (error) {
 		// The detail goes to the log only; the answer is public.
 		log.error("health_d1_unreachable", { error: errorMessage(error) });
 		return null;
-	} finally {
-		if (timer !== undefined) clearTimeout(timer);
 	}
 }
 
