@@ -106,8 +106,12 @@ describe("alerts", () => {
 	});
 
 	it("raises nothing without ALERT_URL", async () => {
-		await raiseAlert({ ...env, ALERT_URL: "" }, { type: "relay.outbox.stalled", key: "outbox", count: 1, data: {} });
+		// A dead-event alert gathers for 30 s, so a raise would still be pending here, not sent.
+		const alert = { type: "relay.event.dead", key: "default", count: 1, data: {} } as const;
+		await raiseAlert({ ...env, ALERT_URL: "" }, alert);
 		expect(await pendingCount()).toBe(0);
+		await raiseAlert(env, alert);
+		expect(await pendingCount()).toBe(1);
 	});
 
 	it("raises a stalled-outbox alert when a ledger's copies have waited for D1 ten minutes", async () => {
