@@ -132,8 +132,20 @@ export class AlertDesk extends DurableObject<Env> {
 		};
 		const error = await this.#post(event);
 		if (error === null) {
+			// Raises that came in while the POST was out stay pending, counted from now: only what
+			// this alert carried is taken off.
+			const [current] = this.#sql
+				.exec<Row>("SELECT * FROM pending WHERE type = ? AND key = ?", row.type, row.key)
+				.toArray();
+			const sentIds = new Set(JSON.parse(row.ids) as string[]);
+			const left = (current?.count ?? row.count) - row.count;
+			const idsLeft = (JSON.parse(current?.ids ?? "[]") as string[]).filter((id) => !sentIds.has(id));
 			this.#sql.exec(
-				"UPDATE pending SET count = 0, ids = '[]', first_at = NULL, sent_at = ?, failures = 0, retry_at = NULL WHERE type = ? AND key = ?",
+				`UPDATE pending SET count = ?, ids = ?, first_at = ?, sent_at = ?, failures = 0, retry_at = NULL
+				 WHERE type = ? AND key = ?`,
+				left,
+				JSON.stringify(idsLeft),
+				left > 0 ? now : null,
 				now,
 				row.type,
 				row.key,

@@ -105,6 +105,22 @@ describe("alerts", () => {
 		expect(await pendingCount()).toBe(0);
 	});
 
+	it("keeps a raise that comes in while its alert is being sent, for the next alert", async () => {
+		const marker = crypto.randomUUID();
+		const alert = { type: "relay.event.dead", key: "default", data: { marker } } as const;
+		await scriptResponses(ALERT_PATH, [{ status: 204, delayMs: 1000 }], { bodyContains: marker });
+		await raiseAlert(env, { ...alert, count: 2, ids: ["evt_a", "evt_b"] });
+		const sending = desk().flush(Date.now() + 31_000);
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		await raiseAlert(env, { ...alert, count: 1, ids: ["evt_c"] });
+		expect(await sending).toBe(1);
+		expect(await pendingCount()).toBe(1);
+		const left = await runInDurableObject(desk(), (_instance: AlertDesk, state) =>
+			state.storage.sql.exec<{ ids: string }>("SELECT ids FROM pending WHERE type = 'relay.event.dead'").one(),
+		);
+		expect(JSON.parse(left.ids)).toEqual(["evt_c"]);
+	});
+
 	it("raises nothing without ALERT_URL", async () => {
 		// A dead-event alert gathers for 30 s, so a raise would still be pending here, not sent.
 		const alert = { type: "relay.event.dead", key: "default", count: 1, data: {} } as const;
