@@ -143,10 +143,6 @@ export const readAdminConfig = reader(AdminConfigSchema, (env) => ({
 	adminToken: env.ADMIN_TOKEN ?? null,
 }));
 
-/**
- * Every invalid setting, one message per concern that has one (the messages name variables, never
- * their values' secrets): for /health and the log, where an operator looks first.
- */
 /** How long a retry schedule can run, in days, with its jitter. */
 function scheduleSpanDays(schedule: readonly number[]): number {
 	return (schedule.reduce((sum, step) => sum + step, 0) * SCHEDULE_JITTER) / DAY_SECONDS;
@@ -178,6 +174,10 @@ export function readAlertConfig(env: object): ConfigResult<AlertConfig> {
 	return { ok: true, value: { ...own.value, signingSecrets: forward.ok ? forward.value.signingSecrets : [] } };
 }
 
+/**
+ * Every invalid setting, one message per concern that has one (the messages name variables, never
+ * their values' secrets): for /health and the log, where an operator looks first.
+ */
 export function configProblems(env: object): string[] {
 	const problems = [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig, readAlertConfig].flatMap(
 		(read) => {

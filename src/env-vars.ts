@@ -45,7 +45,8 @@ const MIN_SIGNING_KEY_BYTES = 24;
 /**
  * Decoded here, once, rather than by the first forward: a key atob cannot read, or one too short
  * to be a real HMAC key, is a configuration error named in the log and /health instead of every
- * event failing as a "network error" retried for a day. The string is kept; sign.ts decodes it.
+ * event failing as a "network error" retried for a day. The string is kept; src/forward/webhook-request.ts
+ * imports the key.
  */
 function signingSecret(name: string) {
 	return v.pipe(
@@ -85,16 +86,6 @@ export type ConfigResult<T> = { ok: true; value: T } | { ok: false; message: str
 
 type EnvSchema = v.ObjectSchema<v.ObjectEntries, undefined>;
 
-/** A list-valued setting's issue names the entry and field, e.g. BANDWIDTH_CREDENTIALS[1].password. */
-function issueMessage(issue: v.BaseIssue<unknown>): string {
-	const [variable, ...inside] = issue.path ?? [];
-	if (variable?.key !== "BANDWIDTH_CREDENTIALS" || inside.length === 0) return issue.message;
-	const where = inside
-		.map((item) => (typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`))
-		.join("");
-	return `BANDWIDTH_CREDENTIALS${where}: ${issue.message}`;
-}
-
 export function reader<TSchema extends EnvSchema, TValue>(
 	schema: TSchema,
 	shape: (parsed: v.InferOutput<TSchema>) => TValue,
@@ -110,7 +101,7 @@ export function reader<TSchema extends EnvSchema, TValue>(
 			const parsed = v.safeParse(schema, input);
 			result = parsed.success
 				? { ok: true, value: shape(parsed.output) }
-				: { ok: false, message: parsed.issues.map(issueMessage).join("; ") };
+				: { ok: false, message: parsed.issues.map((issue) => issue.message).join("; ") };
 			cache.set(env, result);
 		}
 		return result;

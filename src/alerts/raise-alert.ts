@@ -13,8 +13,8 @@ const RAISE_TIMEOUT_MS = 5_000;
  */
 export async function raiseAlert(env: Pick<Env, "ALERT_URL" | "ALERT_DESK">, alert: RaisedAlert): Promise<void> {
 	if (!env.ALERT_URL) return;
-	const desk = env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME));
 	try {
+		const desk = env.ALERT_DESK.get(env.ALERT_DESK.idFromName(ALERT_DESK_NAME));
 		await within(desk.raise(alert), RAISE_TIMEOUT_MS, () => {
 			throw new Error(`the alert desk did not answer in ${RAISE_TIMEOUT_MS} ms`);
 		});

@@ -1,6 +1,7 @@
 import { type MessageStatus, STATUS_RANK } from "../bandwidth/event-types";
 import type { NormalizedEvent } from "../bandwidth/normalize";
 import { decodeEvent } from "./event-body";
+import { countWithin } from "./row-size";
 
 /** One `events` row (migrations/0001). The ledger keeps the same shape in its outbox. */
 export interface EventRow {
@@ -178,14 +179,13 @@ export const BODY_READ_MAX_STORED_BYTES = 1_000_000;
  * `room`, and at least one.
  */
 export function readEnd(rows: readonly { stored_bytes: number }[], start: number, room: number): number {
-	let end = start;
-	let bytes = 0;
-	for (let row = rows[end]; row !== undefined; row = rows[end]) {
-		if (end > start && bytes + row.stored_bytes > room) break;
-		bytes += row.stored_bytes;
-		end += 1;
-	}
-	return end;
+	return (
+		start +
+		countWithin(
+			rows.slice(start).map((row) => row.stored_bytes),
+			room,
+		)
+	);
 }
 
 /**

@@ -9,13 +9,33 @@ export const MAX_ROW_BYTES = 1_800_000;
 /** A SQLite record header spends at most 9 bytes per column on its type and length. */
 const HEADER_BYTES_PER_COLUMN = 9;
 const NUMBER_BYTES = 8;
-const encoder = new TextEncoder();
-
 export type RowValue = string | number | null;
 
-/** Text is stored as UTF-8; a lone surrogate becomes U+FFFD, 3 bytes, as TextEncoder counts it too. */
+/** The length TextEncoder will give `text`, counted without encoding it; a lone surrogate is U+FFFD, 3 bytes. */
 export function utf8Bytes(text: string): number {
-	return encoder.encode(text).byteLength;
+	let bytes = 0;
+	for (let i = 0; i < text.length; i += 1) {
+		const unit = text.charCodeAt(i);
+		if (unit < 0x80) bytes += 1;
+		else if (unit < 0x800) bytes += 2;
+		else if (unit >= 0xd800 && unit < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+			bytes += 4;
+			i += 1;
+		} else bytes += 3;
+	}
+	return bytes;
+}
+
+/** How many of the leading `sizes` fit in `maxBytes` together; at least one when there is any. */
+export function countWithin(sizes: readonly number[], maxBytes: number): number {
+	let count = 0;
+	let total = 0;
+	for (const size of sizes) {
+		if (count > 0 && total + size > maxBytes) break;
+		total += size;
+		count += 1;
+	}
+	return count;
 }
 
 /** The bytes one row takes in a SQLite record. */

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { decodeOpaqueCursor, encodeOpaqueCursor } from "../http/opaque-cursor";
-import { type ErasureCounts, ErasureCountsSchema, noCounts } from "./erasure-counts";
+import { ErasureCountsSchema } from "./erasure-counts";
 
 /*
  * Where an unfinished erasure stands, handed to the client as an opaque string (base64url JSON)
@@ -58,8 +58,4 @@ export function erasureCursorParam(kind: "message" | "phone_number") {
 		v.maxLength(16_384, "is too long"),
 		v.check((cursor) => decode(cursor) !== null, "is not a cursor returned by this erasure"),
 	);
-}
-
-export function totalsOf(cursor: { t: ErasureCounts } | null): ErasureCounts {
-	return cursor === null ? noCounts() : { ...cursor.t };
 }

@@ -1,6 +1,7 @@
 import { raiseAlert } from "../alerts/raise-alert";
 import { insertDelivery } from "../db/deliveries.repository";
 import { log } from "../log";
+import { DEFAULT_DESTINATION } from "../metrics/record-metrics";
 
 /**
  * Messages Cloudflare gave up on (the consumer crashed on them max_retries times) land here. They
@@ -27,9 +28,12 @@ export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): P
 	batch.ackAll();
 	await raiseAlert(env, {
 		type: "relay.event.dead",
-		key: "default",
+		key: DEFAULT_DESTINATION,
 		count: batch.messages.length,
-		data: { destination: "default", lastError: "dead-letter queue: the consumer could not settle these events" },
+		data: {
+			destination: DEFAULT_DESTINATION,
+			lastError: "dead-letter queue: the consumer could not settle these events",
+		},
 		ids: batch.messages.map((message) => String((message.body as { eventId?: unknown } | null)?.eventId ?? "unknown")),
 	});
 }

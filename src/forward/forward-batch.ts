@@ -2,7 +2,7 @@ import { raiseAlert } from "../alerts/raise-alert";
 import { DEFAULT_RETRY_SCHEDULE, readForwardConfig } from "../config";
 import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { errorMessage, log } from "../log";
-import { recordDelivery } from "../metrics/record-metrics";
+import { DEFAULT_DESTINATION, recordDelivery } from "../metrics/record-metrics";
 import { Limit } from "./limit";
 import { eventLoader } from "./load-event";
 import { type Forwarding, retryOrDead, type Settlement, settleMessage } from "./settle-message";
@@ -95,9 +95,6 @@ function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
 		at: new Date().toISOString(),
 	};
 }
-
-/** FORWARD_URL's name among destinations, as alerts and the README call it. */
-const DEFAULT_DESTINATION = "default";
 
 /** The FORWARD_QUEUE consumer: each message is acked or retried on its own. */
 export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {

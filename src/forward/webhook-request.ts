@@ -1,3 +1,4 @@
+import { utf8Bytes } from "../db/row-size";
 import { USER_AGENT } from "../version";
 
 /*
@@ -33,21 +34,6 @@ function toBase64(bytes: ArrayBuffer): string {
 	return btoa(String.fromCharCode(...new Uint8Array(bytes)));
 }
 
-/** The length TextEncoder will give `text`, counted without encoding it; a lone surrogate is U+FFFD, 3 bytes. */
-export function utf8Length(text: string): number {
-	let bytes = 0;
-	for (let i = 0; i < text.length; i += 1) {
-		const unit = text.charCodeAt(i);
-		if (unit < 0x80) bytes += 1;
-		else if (unit < 0x800) bytes += 2;
-		else if (unit >= 0xd800 && unit < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			bytes += 4;
-			i += 1;
-		} else bytes += 3;
-	}
-	return bytes;
-}
-
 /**
  * One signed POST of one CloudEvent. `webhook-id` is the event id on every attempt and replay; the
  * timestamp and signature are fresh each time, as Standard Webhooks expects.
@@ -60,7 +46,7 @@ export async function webhookRequest(
 ): Promise<WebhookRequest> {
 	const timestamp = Math.floor(now / 1000);
 	const prefix = encoder.encode(`${eventId}.${timestamp}.`);
-	const content = new Uint8Array(prefix.byteLength + utf8Length(event));
+	const content = new Uint8Array(prefix.byteLength + utf8Bytes(event));
 	content.set(prefix);
 	const body = content.subarray(prefix.byteLength);
 	encoder.encodeInto(event, body);

@@ -48,8 +48,23 @@ export const CallbackCredentialsSchema = v.pipe(
 			return NEVER;
 		}
 	}),
-	v.array(CredentialSchema, "BANDWIDTH_CREDENTIALS must be a JSON array"),
+	v.array(v.unknown(), "BANDWIDTH_CREDENTIALS must be a JSON array"),
 	v.nonEmpty("BANDWIDTH_CREDENTIALS lists no credential"),
+	// Each entry on its own, so that a message names the entry and field: BANDWIDTH_CREDENTIALS[1].password.
+	v.rawTransform(({ dataset, addIssue, NEVER }) => {
+		const credentials: Array<v.InferOutput<typeof CredentialSchema>> = [];
+		for (const [index, entry] of dataset.value.entries()) {
+			const parsed = v.safeParse(CredentialSchema, entry);
+			if (parsed.success) credentials.push(parsed.output);
+			for (const issue of parsed.issues ?? []) {
+				const field = (issue.path ?? []).map((item) =>
+					typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`,
+				);
+				addIssue({ message: `BANDWIDTH_CREDENTIALS[${index}]${field.join("")}: ${issue.message}` });
+			}
+		}
+		return credentials.length === dataset.value.length ? credentials : NEVER;
+	}),
 	v.check(
 		(list) => new Set(list.map((credential) => credential.username)).size === list.length,
 		"BANDWIDTH_CREDENTIALS names a username twice",

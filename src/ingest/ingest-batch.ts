@@ -85,12 +85,18 @@ export async function ingestBatch(
 	const prepared = await Promise.all(elements.map((element) => prepareElement(element, receivedAt)));
 	const entries: LedgerEntry[] = [];
 	const invalid: NewQuarantineRow[] = [];
+	const outOfScope: LedgerEntry[] = [];
 	for (const item of prepared) {
 		if (item.kind === "invalid") invalid.push(item.row);
 		else if (applications === null || applications.has(item.entry.application_id ?? "")) entries.push(item.entry);
 		// A valid event for an application its credential does not cover: what a leaked credential would post.
-		else invalid.push(await refusedRow(item.entry, outOfScopeReason(item.entry.application_id), receivedAt));
+		else outOfScope.push(item.entry);
 	}
+	invalid.push(
+		...(await Promise.all(
+			outOfScope.map((entry) => refusedRow(entry, outOfScopeReason(entry.application_id), receivedAt)),
+		)),
+	);
 
 	await compressBodies(entries);
 	const groups = [...groupByLedger(entries)];

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
+import { utf8Bytes } from "../../src/db/row-size";
 import { readEventHead } from "../../src/forward/event-head";
-import { utf8Length } from "../../src/forward/webhook-request";
 import { storedEvent } from "../helpers/forward";
 
 it("reads type and direction from a CloudEvent as the relay stores it, as JSON.parse would", async () => {
@@ -44,6 +44,6 @@ it.each([
 it("counts UTF-8 as TextEncoder writes it, surrogate pairs and lone surrogates included", () => {
 	const encoder = new TextEncoder();
 	for (const text of ["", "plain", "Grüße — 東京 😀", "lone \ud800 high", "lone \udc00 low", "end \ud83d"]) {
-		expect(utf8Length(text), JSON.stringify(text)).toBe(encoder.encode(text).byteLength);
+		expect(utf8Bytes(text), JSON.stringify(text)).toBe(encoder.encode(text).byteLength);
 	}
 });

@@ -36,18 +36,6 @@ export function cursorParam<TKey>(key: v.GenericSchema<unknown, TKey>) {
  */
 export const PAGE_MAX_BYTES = 8_000_000;
 
-/** How many of the leading `sizes` fit in `maxBytes` together; at least one when there is any. */
-export function countWithin(sizes: readonly number[], maxBytes: number): number {
-	let count = 0;
-	let total = 0;
-	for (const size of sizes) {
-		if (count > 0 && total + size > maxBytes) break;
-		total += size;
-		count += 1;
-	}
-	return count;
-}
-
 /** A page that ends at the row whose key is `lastKey`; `more` says that rows follow it. */
 export function pageEndingAt<TItem>(
 	items: TItem[],

@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { listQuarantine, quarantineItemOf, readQuarantineRows } from "../../db/quarantine.repository";
+import { countWithin } from "../../db/row-size";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError, StorageUnavailableError } from "../../http/errors";
 import { reprocessQuarantined } from "../../maintenance/reprocess-quarantined";
 import { pageSchema, QuarantineItemSchema } from "../responses";
-import { countWithin, cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
+import { cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, UNKNOWN_PARAMETER } from "./params";
 
 const QuarantineKeySchema = v.tuple([v.string(), v.pipe(v.string(), v.startsWith("qtn_"))]);
