@@ -92,15 +92,15 @@ export async function swapForBrokenTables(
 
 /**
  * Breaks the ledger's day tables: every accept fails with a real storage error until restored. A
- * ledger creates a day's table with its first event, so an empty one is first given an earlier
- * event of the same message (a `message-sending` to +15550000000).
+ * ledger creates a day's table with its first event, so the message is first given an earlier
+ * event (a `message-sending` to +15550000000). Always, not only when its bucket has no table yet:
+ * buckets are shared, and a test counting the message's events must not depend on what other
+ * tests put in the same bucket.
  */
 export async function withLedgerBroken<T>(messageId: string, body: () => Promise<T>): Promise<T> {
-	if ((await partitionsOf(messageId)).length === 0) {
-		const earlier = element("spec2026__message-sending.object.json", { messageId, to: "+15550000000" });
-		const response = await postCallback([earlier]);
-		if (response.status !== 200) throw new Error(`seeding the ledger answered ${response.status}`);
-	}
+	const earlier = element("spec2026__message-sending.object.json", { messageId, to: "+15550000000" });
+	const response = await postCallback([earlier]);
+	if (response.status !== 200) throw new Error(`seeding the ledger answered ${response.status}`);
 	const restore = await swapForBrokenTables(ledgerStub(messageId), await partitionsOf(messageId));
 	try {
 		return await body();
