@@ -11,7 +11,7 @@ import { alertStalledOutboxes, OUTBOX_STALLED_MS } from "../../src/maintenance/r
 import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
-import { consume, jobFor, storedEvent } from "../helpers/forward";
+import { consume, jobFor, storedEvents } from "../helpers/forward";
 import { withTableRenamed } from "../helpers/storage";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 import { TEST_ENV } from "../setup/test-env";
@@ -38,7 +38,7 @@ async function pendingCount(): Promise<number> {
 
 /** Events that die on their first attempt: the downstream answers 410 (permanent) to each. */
 async function deadEvents(count: number): Promise<string[]> {
-	const events = await Promise.all(Array.from({ length: count }, () => storedEvent()));
+	const events = await storedEvents(count);
 	const path = freshPath();
 	await scriptResponses(
 		path,

@@ -5,7 +5,7 @@ import { eventIdOf } from "../../src/bandwidth/event-id";
 import type { ForwardJob } from "../../src/forward/forward-job";
 import worker from "../../src/index";
 import { postCallback } from "./callback";
-import { waitForForwarded } from "./downstream";
+import { waitForAllForwarded, waitForForwarded } from "./downstream";
 import { element } from "./fixtures";
 import { eventsOf } from "./storage";
 import { BACKGROUND_WAIT_MS } from "./wait";
@@ -35,6 +35,33 @@ export async function storedEvent(
 	// counted, no deliveries row); let that finish so a test's own consumer runs are what follows.
 	await waitForForwarded(id);
 	return { id: row.id, json: row.normalized_json, messageId: event.message.id };
+}
+
+/**
+ * `count` stored events posted as one callback, with one poll for all of them: 25 storedEvent() at
+ * once are 25 pollers reading the downstream's whole record every 20 ms, slow enough on a loaded
+ * 2-core machine to run past the wait.
+ */
+export async function storedEvents(
+	count: number,
+	sampleName = "spec2026__message-delivered_sms.object.json",
+): Promise<StoredEvent[]> {
+	const elements = Array.from({ length: count }, () => element(sampleName));
+	const response = await postCallback(elements);
+	if (response.status !== 200) throw new Error(`callback answered ${response.status}`);
+	const ids = await Promise.all(
+		elements.map((e) => eventIdOf({ type: e.type, messageId: e.message.id, to: e.to, time: e.time })),
+	);
+	const events = await vi.waitUntil(
+		async () => {
+			const rows = (await Promise.all(elements.map((e) => eventsOf(e.message.id)))).flat();
+			const found = ids.map((id) => rows.find((row) => row.id === id));
+			return found.every((row) => row !== undefined) ? found : undefined;
+		},
+		{ timeout: BACKGROUND_WAIT_MS, interval: 50 },
+	);
+	await waitForAllForwarded(ids);
+	return events.map((row, i) => ({ id: row.id, json: row.normalized_json, messageId: elements[i]!.message.id }));
 }
 
 export function jobFor(event: StoredEvent, inline = true): ForwardJob {
