@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "./bandwidth/event-types";
+import { readDestinations } from "./destinations/read-destinations";
 import { type ConfigResult, integerVar, listVar, OptionalString, reader, signingSecretsVar, unset } from "./env-vars";
 import { CallbackCredentialsSchema, callbackCredentialsOf } from "./http/callback-credentials";
 import { parseIpRange } from "./http/ip-address";
@@ -179,7 +180,8 @@ export function readAlertConfig(env: object): ConfigResult<AlertConfig> {
  * their values' secrets): for /health and the log, where an operator looks first.
  */
 export function configProblems(env: object): string[] {
-	const problems = [readIngestConfig, readForwardConfig, readRetentionConfig, readAdminConfig, readAlertConfig].flatMap(
+	// readDestinations says FORWARD_*'s problems too, and DESTINATIONS's and its secrets'.
+	const problems = [readIngestConfig, readDestinations, readRetentionConfig, readAdminConfig, readAlertConfig].flatMap(
 		(read) => {
 			const result = read(env);
 			return result.ok ? [] : [result.message];

@@ -5,6 +5,7 @@ import { runMaintenance } from "./maintenance/run-maintenance";
 import { meteredHandler } from "./meter/metered-handler";
 
 export { AlertDesk } from "./alerts/alert-desk.do";
+export { DestinationGate } from "./destinations/destination-gate.do";
 export { MessageLedger } from "./ledger/message-ledger.do";
 
 /** wrangler.toml names the dead-letter queue with this suffix. */

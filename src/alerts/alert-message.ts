@@ -19,6 +19,14 @@ const SUMMARIES: Record<AlertType, (event: AlertEvent) => string> = {
 		`D1 is at ${Math.round(Number(event.data.ratio) * 100)} % of D1_BUDGET_MB; the oldest events are evicted past it`,
 	"relay.outbox.stalled": (event) =>
 		`${event.data.rows} copy(ies) in ${event.data.ledgers} ledger(s) have waited since ${event.data.oldest}: D1 or the queue refuses them`,
+	"relay.destination.failing": (event) =>
+		`destination ${event.subject} keeps failing (last: ${event.data.lastError ?? "unknown"}); its breaker opens if it goes on`,
+	"relay.destination.paused": (event) =>
+		event.data.cause === "operator"
+			? `destination ${event.subject} was paused by an operator; its events wait until POST /v1/destinations/${event.subject}/resume`
+			: `destination ${event.subject}'s breaker opened (last: ${event.data.lastError ?? "unknown"}); its events wait and a probe goes out on a backoff`,
+	"relay.destination.recovered": (event) =>
+		`destination ${event.subject} is delivering again${event.data.cause === "operator" ? " (resumed by an operator)" : ""}; its backlog drains at its rate limit`,
 };
 
 /** The text a chat channel shows (ALERT_FORMAT=slack: Slack and Teams incoming webhooks take `{"text"}`). */

@@ -4,7 +4,14 @@
  * one by one, and a storm of dead events is one alert with a count and a few ids.
  */
 
-export const ALERT_TYPES = ["relay.event.dead", "relay.storage.near_budget", "relay.outbox.stalled"] as const;
+export const ALERT_TYPES = [
+	"relay.event.dead",
+	"relay.storage.near_budget",
+	"relay.outbox.stalled",
+	"relay.destination.failing",
+	"relay.destination.paused",
+	"relay.destination.recovered",
+] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
 export interface AlertPolicy {
@@ -20,6 +27,11 @@ export const ALERT_POLICIES: Record<AlertType, AlertPolicy> = {
 	"relay.event.dead": { gatherMs: 30_000, windowMs: 15 * MINUTE_MS },
 	"relay.storage.near_budget": { gatherMs: 0, windowMs: 6 * 60 * MINUTE_MS },
 	"relay.outbox.stalled": { gatherMs: 0, windowMs: 60 * MINUTE_MS },
+	// A destination's changes are told as they happen, each kind at most once per window: a
+	// breaker that flaps opens many times but alerts once per 15 minutes with the count.
+	"relay.destination.failing": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
+	"relay.destination.paused": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
+	"relay.destination.recovered": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
 };
 
 /** What a part of the relay reports; the desk aggregates raises of one (type, key). */

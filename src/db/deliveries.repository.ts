@@ -3,6 +3,8 @@ import type { DeliveryOutcome } from "./delivery-outcomes";
 export interface DeliveryRow {
 	id: number;
 	event_id: string;
+	/** Each (event, destination) is its own delivery (migrations/0005). */
+	destination: string;
 	attempt: number;
 	outcome: DeliveryOutcome;
 	http_status: number | null;
@@ -16,10 +18,10 @@ export type NewDeliveryRow = Omit<DeliveryRow, "id">;
 export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedStatement {
 	return db
 		.prepare(
-			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
+			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
 		)
-		.bind(row.event_id, row.attempt, row.outcome, row.http_status, row.error, row.duration_ms, row.at);
+		.bind(row.event_id, row.attempt, row.outcome, row.http_status, row.error, row.duration_ms, row.at, row.destination);
 }
 
 /** First-try outcomes of one consumer batch, added to their hour's counters: one row written per outcome. */
@@ -49,6 +51,7 @@ export async function deleteDeliveries(db: D1Database, ids: readonly number[]): 
 export interface Delivery {
 	id: number;
 	eventId: string;
+	destination: string;
 	attempt: number;
 	outcome: DeliveryOutcome;
 	httpStatus: number | null;
@@ -61,6 +64,7 @@ export function deliveryOf(row: DeliveryRow): Delivery {
 	return {
 		id: row.id,
 		eventId: row.event_id,
+		destination: row.destination,
 		attempt: row.attempt,
 		outcome: row.outcome,
 		httpStatus: row.http_status,
@@ -73,6 +77,7 @@ export function deliveryOf(row: DeliveryRow): Delivery {
 export interface DeliveryFilter {
 	outcome?: DeliveryOutcome | undefined;
 	eventId?: string | undefined;
+	destination?: string | undefined;
 	/** Keyset position: only rows with a higher id (ids grow with insertion). */
 	afterId?: number | undefined;
 }
@@ -87,7 +92,7 @@ export interface DeliveryFilter {
 function withinBytes(db: D1Database, rows: string, params: readonly unknown[], maxBytes: number): D1PreparedStatement {
 	return db
 		.prepare(
-			`SELECT id, event_id, attempt, outcome, http_status, error, duration_ms, at, fetched FROM (
+			`SELECT id, event_id, destination, attempt, outcome, http_status, error, duration_ms, at, fetched FROM (
 			   SELECT *, sum(bytes) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto,
 			          row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS fetched
 			   FROM (SELECT *, 100 + length(event_id) + coalesce(length(CAST(error AS BLOB)), 0) AS bytes FROM (${rows}))
@@ -109,6 +114,7 @@ export async function listDeliveries(
 	const where: string[] = [];
 	if (filter.outcome !== undefined) where.push(`outcome = ${bind(filter.outcome)}`);
 	if (filter.eventId !== undefined) where.push(`event_id = ${bind(filter.eventId)}`);
+	if (filter.destination !== undefined) where.push(`destination = ${bind(filter.destination)}`);
 	if (filter.afterId !== undefined) where.push(`id > ${bind(filter.afterId)}`);
 	const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
 	const rows = `SELECT * FROM deliveries ${clause} ORDER BY id LIMIT ${bind(limit)}`;
@@ -165,16 +171,18 @@ export function deleteDeliveryCountsBefore(db: D1Database, cutoff: string, limit
 export const REPLAY_CLAIM_TTL_MS = 10 * 60 * 1000;
 
 /**
- * The events dead now, `d` being the latest deliveries row of each and `e` the event; ?1 is the
- * time before which an unanswered claim has expired. Dead: the latest row is `dead`, or it is an
- * expired claim and the latest row before the claims was `dead`. Served by deliveries_outcome and
- * deliveries_event.
+ * The deliveries dead now — an (event, destination) pair — `d` being the latest deliveries row of
+ * each pair and `e` the event; ?1 is the time before which an unanswered claim has expired. Dead:
+ * the latest row is `dead`, or it is an expired claim and the latest row before the claims was
+ * `dead`. Served by deliveries_outcome and deliveries_event (a pair's rows are a few of its
+ * event's).
  */
 const DEAD_NOW = `FROM deliveries d JOIN events e ON e.id = d.event_id
 	WHERE d.outcome IN ('dead', 'replayed')
-	  AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id)
+	  AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id AND destination = d.destination)
 	  AND (d.outcome = 'dead' OR (d.at < ?1 AND 'dead' = (
-	    SELECT outcome FROM deliveries p WHERE p.event_id = d.event_id AND p.outcome <> 'replayed'
+	    SELECT outcome FROM deliveries p
+	    WHERE p.event_id = d.event_id AND p.destination = d.destination AND p.outcome <> 'replayed'
 	    ORDER BY p.id DESC LIMIT 1)))`;
 
 function claimExpiry(now: Date): string {
@@ -185,6 +193,7 @@ function claimExpiry(now: Date): string {
 export interface Claim {
 	id: number;
 	event_id: string;
+	destination: string;
 }
 
 function inClaimOrder(claims: Claim[]): Claim[] {
@@ -192,46 +201,62 @@ function inClaimOrder(claims: Claim[]): Claim[] {
 }
 
 /**
- * Claims up to `limit` of the events dead now, oldest death first: one statement, so it sees and
- * writes one state of the table, and a concurrent call (which runs before or after it, never
- * between) finds them claimed and takes none of them.
+ * Claims up to `limit` of the deliveries dead now (of one destination, or of all), oldest death
+ * first: one statement, so it sees and writes one state of the table, and a concurrent call
+ * (which runs before or after it, never between) finds them claimed and takes none of them.
  */
-export async function claimDeadEvents(db: D1Database, now: Date, limit: number): Promise<Claim[]> {
+export async function claimDeadEvents(
+	db: D1Database,
+	now: Date,
+	limit: number,
+	destination: string | null = null,
+): Promise<Claim[]> {
 	const claims = await db
 		.prepare(
-			`INSERT INTO deliveries (event_id, attempt, outcome, at)
-			 SELECT d.event_id, 0, 'replayed', ?2 ${DEAD_NOW} ORDER BY d.id LIMIT ?3
-			 RETURNING id, event_id`,
+			`INSERT INTO deliveries (event_id, destination, attempt, outcome, at)
+			 SELECT d.event_id, d.destination, 0, 'replayed', ?2 ${DEAD_NOW} AND (?4 IS NULL OR d.destination = ?4)
+			 ORDER BY d.id LIMIT ?3
+			 RETURNING id, event_id, destination`,
 		)
-		.bind(claimExpiry(now), now.toISOString(), limit)
+		.bind(claimExpiry(now), now.toISOString(), limit, destination)
 		.all<Claim>();
 	return inClaimOrder(claims.results);
 }
 
-/** Claims the chosen events, whatever their state: a replay by id, message or time asks for exactly them. */
-export async function claimEvents(db: D1Database, eventIds: readonly string[], now: Date): Promise<Claim[]> {
-	if (eventIds.length === 0) return [];
+/** Claims the chosen deliveries, whatever their state: a replay by id, message or time asks for exactly them. */
+export async function claimEvents(
+	db: D1Database,
+	pairs: ReadonlyArray<{ eventId: string; destination: string }>,
+	now: Date,
+): Promise<Claim[]> {
+	if (pairs.length === 0) return [];
 	const claims = await db
 		.prepare(
-			`INSERT INTO deliveries (event_id, attempt, outcome, at)
-			 SELECT value, 0, 'replayed', ?2 FROM json_each(?1)
-			 RETURNING id, event_id`,
+			`INSERT INTO deliveries (event_id, destination, attempt, outcome, at)
+			 SELECT json_extract(value, '$.eventId'), json_extract(value, '$.destination'), 0, 'replayed', ?2
+			 FROM json_each(?1)
+			 RETURNING id, event_id, destination`,
 		)
-		.bind(JSON.stringify(eventIds), now.toISOString())
+		.bind(JSON.stringify(pairs), now.toISOString())
 		.all<Claim>();
 	return inClaimOrder(claims.results);
 }
 
-/** The ids of events dead now, oldest death first. */
-export async function deadEventIds(db: D1Database, now: Date, limit: number): Promise<string[]> {
+/** The ids of deliveries dead now (of one destination, or of all), oldest death first. */
+export async function deadEventIds(
+	db: D1Database,
+	now: Date,
+	limit: number,
+	destination: string | null = null,
+): Promise<string[]> {
 	const rows = await db
-		.prepare(`SELECT d.event_id ${DEAD_NOW} ORDER BY d.id LIMIT ?2`)
-		.bind(claimExpiry(now), limit)
+		.prepare(`SELECT d.event_id ${DEAD_NOW} AND (?3 IS NULL OR d.destination = ?3) ORDER BY d.id LIMIT ?2`)
+		.bind(claimExpiry(now), limit, destination)
 		.all<{ event_id: string }>();
 	return rows.results.map((row) => row.event_id);
 }
 
-/** How many events are dead now (a `{key, n}` row, for a stats batch). */
+/** How many deliveries are dead now (a `{key, n}` row, for a stats batch). */
 export function countDeadEvents(db: D1Database, now: Date): D1PreparedStatement {
 	return db.prepare(`SELECT NULL AS key, count(*) AS n ${DEAD_NOW}`).bind(claimExpiry(now));
 }

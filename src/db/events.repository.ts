@@ -20,6 +20,11 @@ export interface EventRow {
 	status: MessageStatus | null;
 	status_rank: number | null;
 	normalized_json: string;
+	/**
+	 * The destinations routed to when it was accepted (src/destinations/route-event.ts); absent or
+	 * null for an event from before there were several, which goes to "default" as FORWARD_* say.
+	 */
+	destinations?: string[] | null;
 }
 
 /** The ledger assigns the sequence; until then the JSON carries this placeholder in its place. */
@@ -57,8 +62,8 @@ export function insertEvent(db: D1Database, row: EventRow, eventGz: Uint8Array):
 	return db
 		.prepare(
 			`INSERT INTO events (id, message_id, sequence, type, direction, recipient, from_number, owner,
-			   application_id, error_code, event_time, received_at, status, status_rank, event_gz)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+			   application_id, error_code, event_time, received_at, status, status_rank, event_gz, destinations)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
 			 ON CONFLICT (id) DO NOTHING`,
 		)
 		.bind(
@@ -77,6 +82,7 @@ export function insertEvent(db: D1Database, row: EventRow, eventGz: Uint8Array):
 			row.status,
 			row.status_rank,
 			eventGz,
+			row.destinations == null ? null : JSON.stringify(row.destinations),
 		);
 }
 

@@ -1,7 +1,7 @@
 import { raiseAlert } from "../alerts/raise-alert";
 import { insertDelivery } from "../db/deliveries.repository";
+import { DEFAULT_DESTINATION } from "../destinations/read-destinations";
 import { log } from "../log";
-import { DEFAULT_DESTINATION } from "../metrics/record-metrics";
 
 /**
  * Messages Cloudflare gave up on (the consumer crashed on them max_retries times) land here. They
@@ -10,11 +10,18 @@ import { DEFAULT_DESTINATION } from "../metrics/record-metrics";
 export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const at = new Date().toISOString();
 	const rows = batch.messages.map((message) => {
-		const id = (message.body as { eventId?: unknown } | null)?.eventId;
-		const eventId = typeof id === "string" ? id : "unknown";
-		log.error("forward_dead_lettered", { eventId, queueMessageId: message.id });
+		const body = message.body as { eventId?: unknown; destination?: unknown } | null;
+		const eventId = typeof body?.eventId === "string" ? body.eventId : "unknown";
+		const destination =
+			body?.destination === null
+				? "none"
+				: typeof body?.destination === "string"
+					? body.destination
+					: DEFAULT_DESTINATION;
+		log.error("forward_dead_lettered", { eventId, destination, queueMessageId: message.id });
 		return insertDelivery(env.DB, {
 			event_id: eventId,
+			destination,
 			attempt: message.attempts,
 			outcome: "dead",
 			http_status: null,

@@ -1,11 +1,22 @@
-import { raiseAlert } from "../alerts/raise-alert";
-import { DEFAULT_RETRY_SCHEDULE, readForwardConfig } from "../config";
+import * as v from "valibot";
+import { DEFAULT_RETRY_SCHEDULE } from "../config";
 import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
+import { readDestinations } from "../destinations/read-destinations";
 import { errorMessage, log } from "../log";
-import { DEFAULT_DESTINATION, recordDelivery } from "../metrics/record-metrics";
+import { recordDelivery } from "../metrics/record-metrics";
+import { alertDead, reportToGates } from "./after-batch";
+import { type ForwardJob, ForwardJobSchema } from "./forward-job";
+import { admitBatch, type Parsed, requeueHeld, requeueJobs } from "./gate-batch";
 import { Limit } from "./limit";
 import { eventLoader } from "./load-event";
-import { type Forwarding, retryOrDead, type Settlement, settleMessage } from "./settle-message";
+import {
+	destinationOf,
+	type Forwarding,
+	malformed,
+	retryOrDead,
+	type Settlement,
+	settleMessage,
+} from "./settle-message";
 
 /**
  * Workers let 6 connections per invocation wait for headers; a 7th fetch() waits for a free one
@@ -25,28 +36,18 @@ export const ATTEMPTS_IN_FLIGHT = 6;
  */
 export const BODY_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
-function eventIdOf(body: unknown): string {
-	const id = (body as { eventId?: unknown } | null)?.eventId;
-	return typeof id === "string" ? id : "unknown";
-}
-
 async function settleSafely(
-	message: Message<unknown>,
+	item: Parsed,
 	env: Env,
 	forwarding: Forwarding,
 	schedule: readonly number[],
 ): Promise<Settlement> {
 	try {
-		return await settleMessage(
-			message.body,
-			message.attempts,
-			forwarding,
-			readForwardConfig(env),
-			DEFAULT_RETRY_SCHEDULE,
-		);
+		return await settleMessage(item.job, item.attempt, forwarding, readDestinations(env), DEFAULT_RETRY_SCHEDULE);
 	} catch (error) {
 		// Never drop an event on a surprise (D1 down while reading a large event, a bug): retry it.
-		return retryOrDead(schedule, eventIdOf(message.body), message.attempts, `unexpected error: ${errorMessage(error)}`);
+		const target = { eventId: item.job.eventId, destination: destinationOf(item.job) };
+		return retryOrDead(schedule, target, item.attempt, `unexpected error: ${errorMessage(error)}`);
 	}
 }
 
@@ -62,8 +63,8 @@ export const DEAD_UNRECORDED_RETRY_SECONDS = 60;
  * event. Everything else — a failure, a death, a success after failures, the outcome of a
  * replay — gets its row, so the dead list and a message's trail stay exact.
  */
-function isRecorded(settlement: Settlement, attempt: number, body: unknown): boolean {
-	const firstTry = attempt <= 1 && (body as { replay?: unknown } | null)?.replay !== true;
+function isRecorded(settlement: Settlement, attempt: number, job: ForwardJob): boolean {
+	const firstTry = attempt <= 1 && job.replay !== true;
 	return !(firstTry && (settlement.outcome === "delivered" || settlement.outcome === "skipped"));
 }
 
@@ -87,6 +88,7 @@ async function recordDeliveries(
 function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
 	return {
 		event_id: settlement.eventId,
+		destination: settlement.destination,
 		attempt,
 		outcome: settlement.outcome,
 		http_status: settlement.httpStatus,
@@ -96,32 +98,75 @@ function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
 	};
 }
 
-/** The FORWARD_QUEUE consumer: each message is acked or retried on its own. */
+/** Jobs parsed; a malformed one is settled dead at once (nothing could ever deliver it). */
+function parseBatch(batch: MessageBatch<unknown>): { parsed: Parsed[]; malformed: Message<unknown>[] } {
+	const parsed: Parsed[] = [];
+	const broken: Message<unknown>[] = [];
+	for (const message of batch.messages) {
+		const job = v.safeParse(ForwardJobSchema, message.body);
+		if (job.success)
+			parsed.push({ message, job: job.output, attempt: (job.output.priorAttempts ?? 0) + message.attempts });
+		else broken.push(message);
+	}
+	return { parsed, malformed: broken };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The FORWARD_QUEUE consumer: each message is acked, retried, or held back by its destination's
+ * gate (rate limit, breaker, pause) and queued again with its attempt count unchanged.
+ */
 export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-	const config = readForwardConfig(env);
+	const config = readDestinations(env);
 	// Each event then fails with "forwarding is misconfigured"; the cause is said once a batch.
 	if (!config.ok) log.error("config_invalid", { message: config.message });
-	const schedule = config.ok ? config.value.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
+	const schedule = config.ok ? config.value.forward.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
+	const { parsed, malformed: broken } = parseBatch(batch);
+	const { admitted, held, leases } = await admitBatch(env, config.ok ? config.value : null, parsed, ATTEMPTS_IN_FLIGHT);
+	const requeued = requeueHeld(env.FORWARD_QUEUE, held);
 	// Per invocation, as the runtime counts connections (and a waiter must not outlive its request).
 	const attempts = new Limit(ATTEMPTS_IN_FLIGHT);
 	const forwarding: Forwarding = { loadEvent: eventLoader(env), bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT) };
-	const settled = await Promise.all(
-		batch.messages.map(async (message) => ({
+	const settled = [
+		...broken.map((message) => ({
 			message,
-			settlement: await attempts.run(1, () => settleSafely(message, env, forwarding, schedule)),
+			job: null,
+			attempt: message.attempts,
+			settlement: malformed(message.body),
 		})),
-	);
+		...(await Promise.all(
+			admitted.map(async (item) => {
+				// Its rate-limit slot: waited for before it takes a connection, so the POST never starts early.
+				if (item.startInMs > 0) await sleep(item.startInMs);
+				const settlement = await attempts.run(1, () => settleSafely(item, env, forwarding, schedule));
+				return { message: item.message, job: item.job, attempt: item.attempt, settlement };
+			}),
+		)),
+	];
+	await requeued;
 	const counts = new Map<string, number>();
 	const rows: NewDeliveryRow[] = [];
-	for (const { message, settlement } of settled) {
-		recordDelivery(env, message.body, message.attempts, settlement);
-		if (isRecorded(settlement, message.attempts, message.body)) rows.push(deliveryRow(settlement, message.attempts));
+	for (const { message, job, attempt, settlement } of settled) {
+		if (settlement.rerouted !== undefined) continue;
+		recordDelivery(env, message.body, attempt, settlement);
+		if (job === null || isRecorded(settlement, attempt, job)) rows.push(deliveryRow(settlement, attempt));
 		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);
 	}
 	const recorded = await recordDeliveries(env.DB, rows, counts);
-	for (const { message, settlement } of settled) {
-		const fields = { eventId: settlement.eventId, attempt: message.attempts, outcome: settlement.outcome };
-		if (settlement.retryInSeconds !== null) {
+	const rerouted = settled.flatMap(({ settlement }) => settlement.rerouted ?? []);
+	const reroutedSent = rerouted.length === 0 || (await requeueJobs(env.FORWARD_QUEUE, rerouted));
+	for (const { message, attempt, settlement } of settled) {
+		const fields = {
+			eventId: settlement.eventId,
+			destination: settlement.destination,
+			attempt,
+			outcome: settlement.outcome,
+		};
+		if (settlement.rerouted !== undefined) {
+			if (reroutedSent) message.ack();
+			else message.retry({ delaySeconds: DEAD_UNRECORDED_RETRY_SECONDS });
+		} else if (settlement.retryInSeconds !== null) {
 			log.warn("forward_failed", { ...fields, error: settlement.error, retryIn: settlement.retryInSeconds });
 			message.retry({ delaySeconds: settlement.retryInSeconds });
 		} else if (settlement.outcome === "dead" && !recorded) {
@@ -133,15 +178,9 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 			message.ack();
 		}
 	}
-	// Counted into one alert per window, whatever the storm (src/alerts).
-	const dead = recorded ? settled.filter(({ settlement }) => settlement.outcome === "dead") : [];
-	if (dead.length > 0) {
-		await raiseAlert(env, {
-			type: "relay.event.dead",
-			key: DEFAULT_DESTINATION,
-			count: dead.length,
-			data: { destination: DEFAULT_DESTINATION, lastError: dead.at(-1)?.settlement.error ?? null },
-			ids: dead.map(({ settlement }) => settlement.eventId),
-		});
-	}
+	const outcomes = settled.map(({ settlement }) => settlement);
+	await Promise.all([
+		reportToGates(env, config.ok ? config.value : null, leases, outcomes),
+		alertDead(env, recorded ? outcomes.filter((settlement) => settlement.outcome === "dead") : []),
+	]);
 }

@@ -11,5 +11,14 @@ export const ForwardJobSchema = v.object({
 	messageId: v.optional(v.string()),
 	/** Put back by `POST /v1/replay`: its outcome is recorded even when it is a first-try success. */
 	replay: v.optional(v.boolean()),
+	/**
+	 * The destination this job delivers to; null: the event matched none (counted as skipped).
+	 * Absent on jobs queued before there were several: the consumer routes them as it reads them.
+	 */
+	destination: v.optional(v.nullable(v.string())),
+	/** Failed attempts of this delivery before the job was held back and queued again. */
+	priorAttempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+	/** How many times a pause has held it back: each hold waits longer (src/destinations/gate-policy.ts). */
+	holds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 export type ForwardJob = v.InferOutput<typeof ForwardJobSchema>;

@@ -4,6 +4,8 @@ import { type Claim, claimDeadEvents, claimEvents, deadEventIds, deleteDeliverie
 import { decodeEvent } from "../db/event-body";
 import { BODY_READ_MAX_STORED_BYTES, readEnd, readEventBodies } from "../db/events.repository";
 import { acquireLease, releaseLease } from "../db/leases.repository";
+import { DESTINATION_NAME } from "../destinations/destination-schema";
+import { DEFAULT_DESTINATION } from "../destinations/read-destinations";
 import { chunkForQueue } from "../ledger/queue-chunks";
 import { errorMessage, log } from "../log";
 
@@ -22,6 +24,10 @@ export const REPLAY_LEASE_MS = 5 * 60 * 1000;
 const SEND_GROUP_MAX_CHARS = 1_000_000;
 
 const Timestamp = v.pipe(v.string(), v.check(isRfc3339, "must be an RFC 3339 timestamp"));
+/** Only to this destination; without it, to every destination each event was routed to. */
+const Destination = v.optional(
+	v.pipe(v.string(), v.regex(DESTINATION_NAME, "destination must be a destination's name")),
+);
 
 export const ReplayRequestSchema = v.union(
 	[
@@ -31,12 +37,16 @@ export const ReplayRequestSchema = v.union(
 				v.minLength(1, "eventIds must not be empty"),
 				v.maxLength(REPLAY_LIMIT, `at most ${REPLAY_LIMIT} eventIds per call`),
 			),
+			destination: Destination,
 		}),
-		v.strictObject({ messageId: v.pipe(v.string(), v.nonEmpty("messageId must not be empty")) }),
-		v.strictObject({ since: Timestamp, until: v.optional(Timestamp) }),
-		v.strictObject({ dead: v.literal(true) }),
+		v.strictObject({
+			messageId: v.pipe(v.string(), v.nonEmpty("messageId must not be empty")),
+			destination: Destination,
+		}),
+		v.strictObject({ since: Timestamp, until: v.optional(Timestamp), destination: Destination }),
+		v.strictObject({ dead: v.literal(true), destination: Destination }),
 	],
-	'expected one of {"eventIds": [...]}, {"messageId": "…"}, {"since": "…", "until": "…"}, {"dead": true}',
+	'expected one of {"eventIds": [...]}, {"messageId": "…"}, {"since": "…", "until": "…"}, {"dead": true}, each with an optional "destination"',
 );
 export type ReplayRequest = v.InferOutput<typeof ReplayRequestSchema>;
 type ChosenRequest = Exclude<ReplayRequest, { dead: true }>;
@@ -51,11 +61,26 @@ interface ReplayRow {
 	id: string;
 	message_id: string;
 	stored_bytes: number;
+	/** JSON array of names; NULL for an event from before routing (it went to "default"). */
+	destinations: string | null;
 }
 
-type ClaimedRow = ReplayRow & { claimId: number };
+type ClaimedRow = ReplayRow & { claimId: number; destination: string };
 
-const COLUMNS = "SELECT id, message_id, length(event_gz) AS stored_bytes FROM events";
+const COLUMNS = "SELECT id, message_id, length(event_gz) AS stored_bytes, destinations FROM events";
+
+/** The deliveries a chosen event is replayed to. */
+function pairsOf(rows: readonly ReplayRow[], destination: string | undefined) {
+	return rows.flatMap((row) => {
+		const targets =
+			destination !== undefined
+				? [destination]
+				: row.destinations === null
+					? [DEFAULT_DESTINATION]
+					: (JSON.parse(row.destinations) as string[]);
+		return targets.map((target) => ({ eventId: row.id, destination: target }));
+	});
+}
 
 async function all(statement: D1PreparedStatement): Promise<ReplayRow[]> {
 	return (await statement.all<ReplayRow>()).results;
@@ -84,18 +109,18 @@ async function selectChosen(db: D1Database, request: ChosenRequest, limit: numbe
 	);
 }
 
-/** The claimed events, in claim order; a claim whose event D1 no longer holds is left out. */
+/** The claimed deliveries, in claim order; a claim whose event D1 no longer holds is left out. */
 function claimedRows(rows: readonly ReplayRow[], claims: readonly Claim[]): ClaimedRow[] {
 	const byId = new Map(rows.map((row) => [row.id, row]));
 	return claims.flatMap((claim) => {
 		const row = byId.get(claim.event_id);
-		return row === undefined ? [] : [{ ...row, claimId: claim.id }];
+		return row === undefined ? [] : [{ ...row, claimId: claim.id, destination: claim.destination }];
 	});
 }
 
 /** The claimed events of a dead replay, found after the claim. */
 function selectClaimed(db: D1Database, claims: readonly Claim[]): Promise<ReplayRow[]> {
-	const ids = JSON.stringify(claims.map((row) => row.event_id));
+	const ids = JSON.stringify([...new Set(claims.map((row) => row.event_id))]);
 	return all(db.prepare(`${COLUMNS} WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids));
 }
 
@@ -109,7 +134,7 @@ async function sendClaimed(
 	rows: readonly ClaimedRow[],
 	sent: Set<number>,
 ): Promise<void> {
-	let pending: Array<ClaimedRow & { normalized_json: string }> = [];
+	let pending: Array<Omit<ClaimedRow, "destinations"> & { normalized_json: string; destinations: string[] }> = [];
 	let pendingChars = 0;
 	const flush = async () => {
 		for (const chunk of chunkForQueue(pending)) {
@@ -129,14 +154,15 @@ async function sendClaimed(
 		);
 		for (const row of group) {
 			const body = bodies.get(row.id);
-			bodies.delete(row.id);
 			// Purged since it was claimed (retention, the byte budget): nothing left to send.
 			if (body === undefined) continue;
 			const json = await decodeEvent(body);
-			pending.push({ ...row, normalized_json: json });
+			// One job per claim: the claim's own destination.
+			pending.push({ ...row, normalized_json: json, destinations: [row.destination] });
 			pendingChars += json.length;
 			if (pendingChars >= SEND_GROUP_MAX_CHARS) await flush();
 		}
+		bodies.clear();
 		start += group.length;
 	}
 	await flush();
@@ -164,18 +190,14 @@ export async function replayEvents(
 	// calls never both send one. The chosen events are claimed whatever their state.
 	const claims =
 		"dead" in request
-			? await claimDeadEvents(db, now, limit)
-			: await claimEvents(
-					db,
-					chosen.slice(0, limit).map((row) => row.id),
-					now,
-				);
+			? await claimDeadEvents(db, now, limit, request.destination ?? null)
+			: await claimEvents(db, pairsOf(chosen.slice(0, limit), request.destination), now);
 	const sent = new Set<number>();
 	try {
 		// Whatever is still dead once this call's share is claimed lies beyond it.
 		const truncated =
 			"dead" in request
-				? claims.length === limit && (await deadEventIds(db, now, 1)).length > 0
+				? claims.length === limit && (await deadEventIds(db, now, 1, request.destination ?? null)).length > 0
 				: chosen.length > limit;
 		const rows = "dead" in request ? await selectClaimed(db, claims) : chosen;
 		await sendClaimed(env, claimedRows(rows, claims), sent);

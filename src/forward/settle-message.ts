@@ -1,9 +1,11 @@
-import * as v from "valibot";
-import type { ForwardConfig } from "../config";
 import type { DeliveryOutcome } from "../db/delivery-outcomes";
 import { MAX_ROW_BYTES } from "../db/row-size";
+import { DEFAULT_DESTINATION, type Destination, type Destinations } from "../destinations/read-destinations";
+import { routeEvent } from "../destinations/route-event";
+import type { ConfigResult } from "../env-vars";
+import { jobsFor } from "../ledger/queue-chunks";
 import { readEventHead } from "./event-head";
-import { type ForwardJob, ForwardJobSchema } from "./forward-job";
+import type { ForwardJob } from "./forward-job";
 import type { Limit, Permit } from "./limit";
 import { type PostResult, postEvent } from "./post-event";
 import { retryDelaySeconds } from "./retry-schedule";
@@ -11,15 +13,16 @@ import { webhookRequest } from "./webhook-request";
 
 export type Settlement = {
 	eventId: string;
+	destination: string;
 	outcome: DeliveryOutcome;
 	/** Ack, or retry after this many seconds. */
 	retryInSeconds: number | null;
 	httpStatus: number | null;
 	error: string | null;
 	durationMs: number | null;
+	/** A job queued before routing, put back as one job per destination it goes to (then acked). */
+	rerouted?: ForwardJob[];
 };
-
-type ConfigState = { ok: true; value: ForwardConfig } | { ok: false; message: string };
 
 /** Finds the CloudEvent of a job that does not carry it (src/forward/load-event.ts). */
 export type LoadEvent = (eventId: string, messageId: string | undefined) => Promise<string | null>;
@@ -31,9 +34,16 @@ export interface Forwarding {
 	bodyBytes: Limit;
 }
 
-function settled(eventId: string, outcome: DeliveryOutcome, error: string | null, post?: PostResult): Settlement {
+function settled(
+	eventId: string,
+	destination: string,
+	outcome: DeliveryOutcome,
+	error: string | null,
+	post?: PostResult,
+): Settlement {
 	return {
 		eventId,
+		destination,
 		outcome,
 		retryInSeconds: null,
 		httpStatus: post?.httpStatus ?? null,
@@ -45,30 +55,60 @@ function settled(eventId: string, outcome: DeliveryOutcome, error: string | null
 /** A failure worth another try: retried on the schedule, dead once the schedule is spent. */
 export function retryOrDead(
 	schedule: readonly number[],
-	eventId: string,
+	target: { eventId: string; destination: string },
 	attempt: number,
 	error: string,
 	post?: PostResult,
 ): Settlement {
+	const { eventId, destination } = target;
 	const delay = retryDelaySeconds(schedule, eventId, attempt, post?.retryAfterSeconds ?? null);
-	if (delay === null) return settled(eventId, "dead", `gave up after ${attempt} attempts; last: ${error}`, post);
-	return { ...settled(eventId, "failed", error, post), retryInSeconds: delay };
+	if (delay === null) {
+		return settled(eventId, destination, "dead", `gave up after ${attempt} attempts; last: ${error}`, post);
+	}
+	return { ...settled(eventId, destination, "failed", error, post), retryInSeconds: delay };
 }
 
-/** Why this event is not forwarded at all, or null if it should be. */
-function skipReason(config: ForwardConfig, eventJson: string): string | null {
+/** Why the default destination (FORWARD_* alone) does not take an event, or null if it does. */
+function legacySkipReason(destination: Destination | undefined, eventJson: string): string | null {
 	const head = readEventHead(eventJson);
 	if (head === null) return "the stored event is not a relay CloudEvent";
+	if (destination === undefined) return "FORWARD_URL is not set";
 	const { type, direction } = head;
-	if (config.eventTypes.size > 0 && !config.eventTypes.has(type)) return `type ${type} is not in FORWARD_EVENT_TYPES`;
+	if (destination.types !== null && !destination.types.has(type)) return `type ${type} is not in FORWARD_EVENT_TYPES`;
 	// An unknown type may have no direction: it is forwarded unless a direction was ruled out.
-	const { directions } = config;
-	const restricted = directions.size > 0 && !(directions.has("inbound") && directions.has("outbound"));
-	if (restricted && !directions.has(direction ?? "")) {
+	if (destination.directions !== null && !destination.directions.has(direction ?? "")) {
 		return `direction ${direction} is not in FORWARD_DIRECTIONS`;
 	}
-	if (config.url === null) return "FORWARD_URL is not set";
 	return null;
+}
+
+type Target = { destination: Destination } | { skip: string } | { rerouted: ForwardJob[] };
+
+/**
+ * Where a job queued before routing goes, decided now: to FORWARD_URL as before when that is the
+ * only destination, else as routing would have sent it when it was accepted.
+ */
+function legacyTarget(destinations: Destinations, job: ForwardJob, eventJson: string): Target {
+	const fallback = destinations.byName.get(DEFAULT_DESTINATION);
+	if (destinations.list.length <= 1 && (destinations.list.length === 0 || fallback !== undefined)) {
+		const skip = legacySkipReason(fallback, eventJson);
+		return skip === null && fallback !== undefined ? { destination: fallback } : { skip: skip ?? "no destination" };
+	}
+	const event = JSON.parse(eventJson) as {
+		type: string;
+		data: { direction: string | null; owner: string | null; applicationId: string | null; messageId: string };
+	};
+	const routes = routeEvent(destinations.list, {
+		type: event.type,
+		direction: event.data.direction,
+		owner: event.data.owner,
+		application_id: event.data.applicationId,
+	});
+	const only = routes.length === 1 ? destinations.byName.get(routes[0] as string) : undefined;
+	if (only !== undefined) return { destination: only };
+	if (routes.length === 0) return { skip: "it matches no destination" };
+	const row = { id: job.eventId, message_id: event.data.messageId, normalized_json: eventJson, destinations: routes };
+	return { rerouted: jobsFor(row).jobs.map((routed) => ({ ...routed, replay: job.replay })) };
 }
 
 /**
@@ -79,57 +119,76 @@ function bodyBytesBound(job: ForwardJob): number {
 	return job.event === undefined ? MAX_ROW_BYTES : 3 * job.event.length;
 }
 
-/** Loads, filters, signs and posts one event while `held` counts its body. */
+/** The name a job's outcome is recorded under. */
+export function destinationOf(job: ForwardJob): string {
+	return job.destination ?? (job.destination === null ? "none" : DEFAULT_DESTINATION);
+}
+
+/** Loads, routes a job from before routing, signs and posts one event while `held` counts its body. */
 async function deliver(
 	job: ForwardJob,
 	attempt: number,
-	config: ForwardConfig,
+	destinations: Destinations,
 	loadEvent: LoadEvent,
 	held: Permit,
 ): Promise<Settlement> {
 	const { eventId } = job;
+	const name = destinationOf(job);
+	const schedule = destinations.forward.retryScheduleSeconds;
 	const eventJson = job.event ?? (await loadEvent(eventId, job.messageId));
-	if (eventJson === null) return settled(eventId, "dead", "the event is no longer stored (ledger nor D1)");
+	if (eventJson === null) return settled(eventId, name, "dead", "the event is no longer stored (ledger nor D1)");
 
-	const skip = skipReason(config, eventJson);
-	if (skip !== null) return settled(eventId, "skipped", skip);
-	if (config.signingSecrets.length === 0) {
-		return retryOrDead(config.retryScheduleSeconds, eventId, attempt, "FORWARD_SIGNING_SECRET is not set");
+	let destination = destinations.byName.get(name);
+	if (job.destination === undefined) {
+		const target = legacyTarget(destinations, job, eventJson);
+		if ("skip" in target) return settled(eventId, name, "skipped", target.skip);
+		if ("rerouted" in target) return { ...settled(eventId, name, "skipped", null), rerouted: target.rerouted };
+		destination = target.destination;
 	}
-	const request = await webhookRequest(config.signingSecrets, eventId, eventJson);
+	if (destination === undefined) return settled(eventId, name, "skipped", `destination "${name}" is not configured`);
+	const target = { eventId, destination: destination.name };
+	if (destination.signingSecrets.length === 0) {
+		return retryOrDead(schedule, target, attempt, `${destination.secretName} is not set`);
+	}
+	const request = await webhookRequest(destination.signingSecrets, eventId, eventJson);
 	held.resize(request.body.byteLength);
-	const post = await postEvent({ url: config.url as string, timeoutMs: config.timeoutMs }, request);
+	const post = await postEvent({ url: destination.url, timeoutMs: destination.timeoutMs }, request);
 	switch (post.class) {
 		case "delivered":
-			return settled(eventId, "delivered", null, post);
+			return settled(eventId, destination.name, "delivered", null, post);
 		case "permanent":
-			return settled(eventId, "dead", post.error, post);
+			return settled(eventId, destination.name, "dead", post.error, post);
 		case "retryable":
-			return retryOrDead(config.retryScheduleSeconds, eventId, attempt, post.error ?? "failed", post);
+			return retryOrDead(schedule, target, attempt, post.error ?? "failed", post);
 	}
 }
 
 /**
- * Decides the fate of one queue message: delivered, skipped, retried on the schedule, or dead.
- * Throws only on unexpected errors, which the caller turns into a retry.
+ * Decides the fate of one delivery: delivered, skipped, retried on the schedule, or dead.
+ * `attempt` counts this one, held-back waits not included. Throws only on unexpected errors,
+ * which the caller turns into a retry.
  */
 export async function settleMessage(
-	body: unknown,
+	job: ForwardJob,
 	attempt: number,
 	forwarding: Forwarding,
-	configState: ConfigState,
+	destinations: ConfigResult<Destinations>,
 	fallbackSchedule: readonly number[],
 ): Promise<Settlement> {
-	const job = v.safeParse(ForwardJobSchema, body);
-	if (!job.success)
-		return settled("unknown", "dead", `malformed queue message: ${JSON.stringify(body)?.slice(0, 200)}`);
-	if (!configState.ok) {
-		const { eventId } = job.output;
-		return retryOrDead(fallbackSchedule, eventId, attempt, `forwarding is misconfigured: ${configState.message}`);
+	const name = destinationOf(job);
+	if (job.destination === null) return settled(job.eventId, name, "skipped", "it matches no destination");
+	if (!destinations.ok) {
+		const target = { eventId: job.eventId, destination: name };
+		return retryOrDead(fallbackSchedule, target, attempt, `forwarding is misconfigured: ${destinations.message}`);
 	}
 	// Counted from before the body is in memory until its POST has ended: at its bound while it
 	// loads, then at its real size.
-	return forwarding.bodyBytes.run(bodyBytesBound(job.output), (held) =>
-		deliver(job.output, attempt, configState.value, forwarding.loadEvent, held),
+	return forwarding.bodyBytes.run(bodyBytesBound(job), (held) =>
+		deliver(job, attempt, destinations.value, forwarding.loadEvent, held),
 	);
+}
+
+/** A malformed queue message: nothing to retry. */
+export function malformed(body: unknown): Settlement {
+	return settled("unknown", "none", "dead", `malformed queue message: ${JSON.stringify(body)?.slice(0, 200)}`);
 }

@@ -1,5 +1,7 @@
 import { encodeEvent } from "../db/event-body";
 import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
+import { readDestinations } from "../destinations/read-destinations";
+import { routeEvent } from "../destinations/route-event";
 import { Limit } from "../forward/limit";
 import { outOfScopeReason } from "../http/callback-credentials";
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
@@ -98,6 +100,10 @@ export async function ingestBatch(
 		)),
 	);
 
+	// Routed once, here: an invalid DESTINATIONS leaves the choice to the consumer, which retries
+	// each event as misconfigured until it is fixed (null: route when forwarded).
+	const routing = readDestinations(env);
+	for (const entry of entries) entry.destinations = routing.ok ? routeEvent(routing.value.list, entry) : null;
 	await compressBodies(entries);
 	const groups = [...groupByLedger(entries)];
 	const [quarantineWrite, ...accepts] = await Promise.allSettled([

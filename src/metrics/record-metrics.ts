@@ -9,9 +9,6 @@ import { eventFactsOf } from "./event-facts";
  * builder) is swallowed, said once per isolate.
  */
 
-/** Today's only routing target: FORWARD_URL. */
-export const DEFAULT_DESTINATION = "default";
-
 /**
  * Quarantine points per quarantine write. AE takes at most 250 points per invocation; a callback
  * writes one point, and up to two quarantine writes (invalid elements, then any its ledgers refused).
@@ -51,6 +48,7 @@ export function recordCallback(
 
 /** The parts of a settled queue message a delivery point needs (Settlement in src/forward/settle-message.ts). */
 export interface SettledAttempt {
+	destination: string;
 	outcome: string;
 	httpStatus: number | null;
 	durationMs: number | null;
@@ -60,7 +58,7 @@ export interface SettledAttempt {
 export function recordDelivery(env: object, jobBody: unknown, attempt: number, settled: SettledAttempt): void {
 	write(env, () => [
 		deliveryPoint({
-			destination: DEFAULT_DESTINATION,
+			destination: settled.destination,
 			outcome: settled.outcome,
 			httpStatus: settled.httpStatus,
 			latencyMs: settled.durationMs,

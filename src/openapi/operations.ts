@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { ReplayRequestSchema } from "../forward/replay";
 import { ArchiveListQuerySchema, ArchiveListResponseSchema, ArchiveParamsSchema } from "../routes/admin/archive.route";
 import { DeliveriesQuerySchema, DeliveriesResponseSchema } from "../routes/admin/deliveries.route";
+import { DestinationParamsSchema } from "../routes/admin/destinations.route";
 import {
 	EraseMessageParamsSchema,
 	EraseMessageQuerySchema,
@@ -18,6 +19,8 @@ import {
 } from "../routes/admin/quarantine.route";
 import { StatsQuerySchema } from "../routes/admin/stats.route";
 import {
+	DestinationStatusSchema,
+	DestinationsResponseSchema,
 	ErrorBodySchema,
 	HealthResponseSchema,
 	MessageResponseSchema,
@@ -174,6 +177,41 @@ export const OPERATIONS: readonly Operation[] = [
 		auth: true,
 		query: DeliveriesQuerySchema,
 		responses: { 200: { description: "a page of attempts", schema: DeliveriesResponseSchema }, ...errors(400, 401) },
+	},
+	{
+		method: "get",
+		path: "/v1/destinations",
+		operationId: "listDestinations",
+		summary: "Each destination with its filters, breaker, pause, backlog and recent rate",
+		auth: true,
+		responses: {
+			200: { description: "the destinations", schema: DestinationsResponseSchema },
+			...errors(401, 503),
+		},
+	},
+	{
+		method: "post",
+		path: "/v1/destinations/:name/pause",
+		operationId: "pauseDestination",
+		summary: "Hold a destination's events (kept, not sent) until it is resumed",
+		auth: true,
+		params: DestinationParamsSchema,
+		responses: {
+			200: { description: "the destination", schema: DestinationStatusSchema },
+			...errors(400, 401, 404, 503),
+		},
+	},
+	{
+		method: "post",
+		path: "/v1/destinations/:name/resume",
+		operationId: "resumeDestination",
+		summary: "Let a paused destination's events go again; its backlog drains at its rate limit",
+		auth: true,
+		params: DestinationParamsSchema,
+		responses: {
+			200: { description: "the destination", schema: DestinationStatusSchema },
+			...errors(400, 401, 404, 503),
+		},
 	},
 	{
 		method: "post",

@@ -78,6 +78,8 @@ export const CloudEventSchema = v.pipe(
 export const DeliverySchema = v.strictObject({
 	id: Count,
 	eventId: v.string(),
+	/** "none": the event matched no destination (or the queue message could not be read). */
+	destination: v.string(),
 	attempt: Count,
 	outcome: v.picklist(DELIVERY_OUTCOMES),
 	httpStatus: v.nullable(v.number()),
@@ -163,11 +165,46 @@ export const ReprocessResponseSchema = v.strictObject({
 /** POST /v1/replay. */
 export const ReplayResponseSchema = v.strictObject({ enqueued: v.number(), truncated: v.boolean() });
 
+/** One destination as GET /v1/destinations shows it (src/destinations). */
+export const DestinationStatusSchema = v.strictObject({
+	name: v.string(),
+	url: v.string(),
+	filters: v.strictObject({
+		applicationIds: v.nullable(v.array(v.string())),
+		owners: v.nullable(v.array(v.string())),
+		types: v.nullable(v.array(v.string())),
+		directions: v.nullable(v.array(v.string())),
+	}),
+	maxPerSecond: v.nullable(v.number()),
+	maxConcurrency: v.nullable(v.number()),
+	timeoutMs: Count,
+	/** Null when its gate could not be asked. */
+	breaker: v.nullable(v.picklist(["closed", "open", "half-open"])),
+	paused: v.nullable(v.boolean()),
+	pausedBy: v.nullable(v.literal("operator")),
+	pausedAt: v.nullable(Timestamp),
+	consecutiveFailures: v.nullable(Count),
+	nextProbeAt: v.nullable(Timestamp),
+	lastSuccessAt: v.nullable(Timestamp),
+	lastFailureAt: v.nullable(Timestamp),
+	lastError: v.nullable(v.string()),
+	/** Events held back (pause, breaker, rate limit) and not let through yet. */
+	backlog: v.nullable(Count),
+	/** Over the last 15 minutes: attempts made and the share that failed. */
+	recentAttempts: v.nullable(Count),
+	recentFailureRate: v.nullable(v.number()),
+	/** Attempts let through per second, over the last minute or so. */
+	currentRate: v.nullable(v.number()),
+});
+
+export const DestinationsResponseSchema = v.strictObject({ items: v.array(DestinationStatusSchema) });
+
 /** Named in the document's components, so that a generated client has a type for each. */
 export const NAMED_SCHEMAS = {
 	Error: ErrorBodySchema,
 	CloudEvent: CloudEventSchema,
 	Delivery: DeliverySchema,
+	DestinationStatus: DestinationStatusSchema,
 	RecipientStatus: RecipientStatusSchema,
 	QuarantineItem: QuarantineItemSchema,
 	ArchiveItem: ArchiveItemSchema,

@@ -36,6 +36,7 @@ describe("GET /v1/deliveries", () => {
 			{
 				id: expect.any(Number),
 				eventId,
+				destination: "default",
 				attempt: 1,
 				outcome: "failed",
 				httpStatus: 503,
@@ -46,6 +47,7 @@ describe("GET /v1/deliveries", () => {
 			{
 				id: expect.any(Number),
 				eventId,
+				destination: "default",
 				attempt: 2,
 				outcome: "dead",
 				httpStatus: 410,
@@ -58,6 +60,8 @@ describe("GET /v1/deliveries", () => {
 
 		const dead: DeliveryPage = await adminGet(`/v1/deliveries?status=dead&eventId=${eventId}`);
 		expect(dead.items.map((item) => item.outcome)).toEqual(["dead"]);
+		const elsewhere: DeliveryPage = await adminGet(`/v1/deliveries?eventId=${eventId}&destination=billing`);
+		expect(elsewhere.items).toEqual([]);
 		const everyDead: DeliveryPage = await adminGet("/v1/deliveries?status=dead&limit=500");
 		expect(everyDead.items.length).toBeGreaterThan(0);
 		expect(everyDead.items.every((item) => item.outcome === "dead")).toBe(true);

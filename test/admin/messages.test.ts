@@ -23,6 +23,7 @@ interface MessageView {
 async function recordAttempt(eventId: string, attempt: number): Promise<void> {
 	await insertDelivery(env.DB, {
 		event_id: eventId,
+		destination: "default",
 		attempt,
 		outcome: "failed",
 		http_status: 503,
@@ -76,6 +77,7 @@ describe("GET /v1/messages/:messageId", () => {
 		) => ({
 			id: expect.any(Number),
 			eventId,
+			destination: "default",
 			attempt,
 			outcome,
 			httpStatus,

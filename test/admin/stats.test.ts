@@ -33,6 +33,7 @@ describe("GET /v1/stats", () => {
 		await postCallback([invalid]);
 		await insertDelivery(env.DB, {
 			event_id: ids[4] ?? "",
+			destination: "default",
 			attempt: 8,
 			outcome: "dead",
 			http_status: null,

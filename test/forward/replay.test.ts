@@ -158,6 +158,7 @@ describe("replay of dead events", () => {
 		// What a Worker cancelled right after its claim leaves: the `replayed` row, and no send.
 		await insertDelivery(env.DB, {
 			event_id: event.id,
+			destination: "default",
 			attempt: 0,
 			outcome: "replayed",
 			http_status: null,

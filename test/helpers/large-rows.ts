@@ -87,6 +87,7 @@ export async function insertLargeDeliveries(count: number): Promise<string> {
 	for (let attempt = 1; attempt <= count; attempt += 1) {
 		await insertDelivery(env.DB, {
 			event_id: eventId,
+			destination: "default",
 			attempt,
 			outcome: "failed",
 			http_status: 503,

@@ -88,6 +88,7 @@ export async function withTableRenamed<T>(table: string, body: () => Promise<T>)
 export async function markDead(eventId: string): Promise<void> {
 	await insertDelivery(env.DB, {
 		event_id: eventId,
+		destination: "default",
 		attempt: 8,
 		outcome: "dead",
 		http_status: 503,

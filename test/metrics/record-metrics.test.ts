@@ -34,7 +34,12 @@ it("writes one point per accepted callback with its counts", () => {
 
 it("writes one point per delivery attempt, for the default destination", () => {
 	const { env, points } = recording();
-	recordDelivery(env, { eventId: "evt_x" }, 2, { outcome: "delivered", httpStatus: 204, durationMs: 35 });
+	recordDelivery(env, { eventId: "evt_x" }, 2, {
+		destination: "default",
+		outcome: "delivered",
+		httpStatus: 204,
+		durationMs: 35,
+	});
 	expect(points).toEqual([
 		{
 			indexes: ["default"],
@@ -61,7 +66,7 @@ it("writes nothing, and throws nothing, without a METRICS binding", () => {
 	for (const env of [{}, { METRICS: undefined }, { METRICS: null }, { METRICS: {} }]) {
 		expect(() => {
 			recordCallback(env, { received: 1, stored: 1, duplicates: 0, quarantined: 0 }, []);
-			recordDelivery(env, {}, 1, { outcome: "delivered", httpStatus: 200, durationMs: 1 });
+			recordDelivery(env, {}, 1, { destination: "default", outcome: "delivered", httpStatus: 200, durationMs: 1 });
 			recordQuarantined(env, [{ reason: "x: y" }]);
 		}).not.toThrow();
 	}
@@ -78,7 +83,9 @@ it("swallows a binding that throws, and says so once per isolate", () => {
 	};
 	for (let i = 0; i < 3; i += 1) {
 		expect(() => recordCallback(env, { received: 1, stored: 1, duplicates: 0, quarantined: 0 }, [])).not.toThrow();
-		expect(() => recordDelivery(env, {}, 1, { outcome: "dead", httpStatus: 410, durationMs: 5 })).not.toThrow();
+		expect(() =>
+			recordDelivery(env, {}, 1, { destination: "default", outcome: "dead", httpStatus: 410, durationMs: 5 }),
+		).not.toThrow();
 		expect(() => recordQuarantined(env, [{ reason: "x: y" }])).not.toThrow();
 	}
 	const lines = warn.mock.calls.map(([line]) => JSON.parse(String(line)));
@@ -89,7 +96,12 @@ it("writes every layout to the runtime's own METRICS binding without a complaint
 	const warn = vi.spyOn(console, "warn");
 	const longApplication = "a".repeat(128);
 	recordCallback(env, { received: 2, stored: 1, duplicates: 0, quarantined: 1 }, [{ application_id: longApplication }]);
-	recordDelivery(env, { eventId: "evt_x" }, 1, { outcome: "delivered", httpStatus: 204, durationMs: 12 });
+	recordDelivery(env, { eventId: "evt_x" }, 1, {
+		destination: "billing",
+		outcome: "delivered",
+		httpStatus: 204,
+		durationMs: 12,
+	});
 	recordQuarantined(
 		env,
 		Array.from({ length: 300 }, () => ({ reason: "time: bad" })),

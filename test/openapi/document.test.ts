@@ -85,7 +85,7 @@ describe("the document is generated from the routes' own schemas", () => {
 		const document = await servedDocument();
 		const parameters = operationIn(document, "get", "/v1/deliveries").parameters ?? [];
 		const byName = Object.fromEntries(parameters.map((parameter) => [parameter.name, parameter]));
-		expect(Object.keys(byName).sort()).toEqual(["cursor", "eventId", "limit", "status"]);
+		expect(Object.keys(byName).sort()).toEqual(["cursor", "destination", "eventId", "limit", "status"]);
 		expect(byName.status).toMatchObject({
 			required: false,
 			schema: { enum: ["delivered", "failed", "dead", "skipped", "replayed"] },
@@ -131,6 +131,7 @@ describe("the document is generated from the routes' own schemas", () => {
 			"CloudEvent",
 			"D1Storage",
 			"Delivery",
+			"DestinationStatus",
 			"ErasureReport",
 			"Error",
 			"QuarantineItem",
@@ -153,6 +154,7 @@ describe("the document is generated from the routes' own schemas", () => {
 		const delivery = {
 			id: 1,
 			eventId: "evt_a",
+			destination: "default",
 			attempt: 1,
 			outcome: "dead",
 			httpStatus: 410,

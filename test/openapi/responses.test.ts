@@ -93,6 +93,17 @@ describe("every route answers what the OpenAPI document declares", () => {
 		expect(await expectConforms(erased, "POST", "/v1/erase")).toMatchObject({ complete: expect.any(Boolean) });
 	});
 
+	it("GET /v1/destinations and POST /v1/destinations/:name/pause|resume", async () => {
+		await get("/v1/destinations");
+		const paused = await adminPost("/v1/destinations/default/pause");
+		expect(await expectConforms(paused, "POST", "/v1/destinations/:name/pause")).toMatchObject({ paused: true });
+		const resumed = await adminPost("/v1/destinations/default/resume");
+		expect(await expectConforms(resumed, "POST", "/v1/destinations/:name/resume")).toMatchObject({ paused: false });
+		const unknown = await adminPost("/v1/destinations/nope/pause");
+		expect(unknown.status).toBe(404);
+		await expectConforms(unknown, "POST", "/v1/destinations/:name/pause");
+	});
+
 	it("GET /v1/stats", async () => {
 		await storedEvent("spec2026__message-delivered_sms.object.json");
 		const stats = await get("/v1/stats");

@@ -3,6 +3,7 @@ import { adminAuth } from "../../http/admin-auth";
 import type { AppEnv } from "../../http/app-env";
 import { archiveRoute } from "./archive.route";
 import { deliveriesRoute } from "./deliveries.route";
+import { destinationsRoute } from "./destinations.route";
 import { eraseRoute } from "./erase.route";
 import { eventsRoute } from "./events.route";
 import { messagesRoute } from "./messages.route";
@@ -20,6 +21,7 @@ export const adminRoute = new Hono<AppEnv>()
 	.route("/", eventsRoute)
 	.route("/", quarantineRoute)
 	.route("/", deliveriesRoute)
+	.route("/", destinationsRoute)
 	.route("/", replayRoute)
 	.route("/", statsRoute)
 	.route("/", archiveRoute)

@@ -15,6 +15,7 @@ export const DeliveriesQuerySchema = v.strictObject(
 		/** The outcome of the attempt row itself; a dead event replayed since still has its dead row. */
 		status: v.optional(v.picklist(DELIVERY_OUTCOMES, `must be one of ${DELIVERY_OUTCOMES.join(", ")}`)),
 		eventId: v.optional(TextParam),
+		destination: v.optional(TextParam),
 		limit: LimitParam,
 		cursor: v.optional(cursorParam(DeliveryKeySchema)),
 	},
@@ -27,7 +28,7 @@ export const deliveriesRoute = new Hono<AppEnv>()
 		const query = parseInput(DeliveriesQuerySchema, c.req.query(), "query");
 		const rows = await listDeliveries(
 			c.env.DB,
-			{ outcome: query.status, eventId: query.eventId, afterId: query.cursor?.[0] },
+			{ outcome: query.status, eventId: query.eventId, destination: query.destination, afterId: query.cursor?.[0] },
 			query.limit + 1,
 			PAGE_MAX_BYTES,
 		);

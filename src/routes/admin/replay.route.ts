@@ -1,7 +1,8 @@
 import { Hono } from "hono";
+import { readDestinations } from "../../destinations/read-destinations";
 import { type ExclusiveReplay, ReplayRequestSchema, replayExclusively } from "../../forward/replay";
 import type { AppEnv } from "../../http/app-env";
-import { HttpError, MethodNotAllowedError, ServiceUnavailableError } from "../../http/errors";
+import { HttpError, InvalidParameterError, MethodNotAllowedError, ServiceUnavailableError } from "../../http/errors";
 import { errorMessage, log } from "../../log";
 import { readJsonBody } from "./params";
 
@@ -15,6 +16,11 @@ export class ReplayInProgressError extends HttpError {
 export const replayRoute = new Hono<AppEnv>()
 	.post("/replay", async (c) => {
 		const request = await readJsonBody(c.req.raw, ReplayRequestSchema);
+		// A replay to a destination that no longer exists would only be recorded as skipped.
+		const destinations = readDestinations(c.env);
+		if (request.destination !== undefined && destinations.ok && !destinations.value.byName.has(request.destination)) {
+			throw new InvalidParameterError(`destination: no destination is named ${request.destination}`);
+		}
 		let outcome: ExclusiveReplay;
 		try {
 			outcome = await replayExclusively(c.env, request);

@@ -1,0 +1,204 @@
+import { DurableObject } from "cloudflare:workers";
+import { BREAKER_FAILURES, FAILING_AFTER, probeDelayMs, SLOT_HORIZON_MS } from "./gate-policy";
+import type { Admission, AdmitRequest, AttemptReport, GateStatus, GateTransition } from "./gate-rpc";
+import { type GateState, initialState, summarize, thisMinute } from "./gate-state";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS gate (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;`;
+
+/** How long a held event waits when the gate cannot say better: a concurrency slot frees within a POST. */
+const CONCURRENCY_HOLD_MS = 2_000;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * One per destination (keyed by its name): the rate limit, the concurrency limit, the circuit
+ * breaker and the operator's pause, which every consumer invocation asks before it posts. It is
+ * asked once per batch, not per event, and it only ever holds events back, so a consumer that
+ * cannot reach it posts anyway (src/destinations/gate-client.ts).
+ */
+export class DestinationGate extends DurableObject<Env> {
+	#sql: SqlStorage;
+	/** Read from its row at each call: one row read, and the row is the only truth. */
+	#state: GateState = initialState();
+	/** Concurrency leases: admitted attempts not yet reported, with when they stop counting. */
+	#leases = new Map<string, { count: number; until: number }>();
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.#sql = ctx.storage.sql;
+		this.#sql.exec(SCHEMA);
+	}
+
+	#load(): GateState {
+		const row = this.#sql.exec<{ state: string }>("SELECT state FROM gate WHERE k = 1").toArray()[0];
+		this.#state = row === undefined ? initialState() : { ...initialState(), ...(JSON.parse(row.state) as GateState) };
+		return this.#state;
+	}
+
+	#save(): void {
+		this.#sql.exec(
+			"INSERT INTO gate (k, state) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET state = excluded.state",
+			JSON.stringify(this.#state),
+		);
+	}
+
+	#inFlight(now: number): number {
+		let total = 0;
+		for (const [id, lease] of this.#leases) {
+			if (lease.until <= now) this.#leases.delete(id);
+			else total += lease.count;
+		}
+		return total;
+	}
+
+	#hold(ids: readonly string[], now: number): void {
+		for (const id of ids) this.#sql.exec("INSERT OR IGNORE INTO held (event_id, since) VALUES (?, ?)", id, now);
+	}
+
+	#release(ids: readonly string[]): void {
+		if (ids.length === 0 || this.#backlog() === 0) return;
+		this.#sql.exec("DELETE FROM held WHERE event_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+	}
+
+	#backlog(): number {
+		return Number(this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM held").one().n);
+	}
+
+	/** How many of this batch may start now (a probe is one), and when; the rest are held. */
+	#decide(request: AdmitRequest, now: number): Admission {
+		const state = this.#state;
+		const none = (reason: Admission["reason"], holdMs: number): Admission => ({
+			startsInMs: [],
+			holdMs,
+			reason,
+			lease: null,
+		});
+		if (state.pausedBy !== null) return none("paused", 0);
+		let allowed = request.ids.length;
+		if (state.breaker !== "closed") {
+			const probeAt = state.probeAt ?? now;
+			const probing = state.probeUntil !== null && state.probeUntil > now;
+			if (now < probeAt || probing)
+				return none("breaker", Math.max(1_000, (probing ? (state.probeUntil ?? now) : probeAt) - now));
+			state.breaker = "half-open";
+			state.probeUntil = now + request.leaseMs;
+			allowed = 1;
+		}
+		let reason: Admission["reason"] = allowed < request.ids.length ? "breaker" : null;
+		let holdMs = reason === null ? 0 : probeDelayMs(state.opens);
+		if (request.maxConcurrency !== null) {
+			const free = Math.max(0, request.maxConcurrency - this.#inFlight(now));
+			if (free < allowed) {
+				allowed = free;
+				reason = "concurrency";
+				holdMs = CONCURRENCY_HOLD_MS;
+			}
+		}
+		const startsInMs: number[] = [];
+		const interval = request.maxPerSecond === null ? 0 : 1000 / request.maxPerSecond;
+		for (let i = 0; i < allowed; i++) {
+			const slot = Math.max(now, state.nextSlotAt);
+			if (interval > 0 && slot - now > SLOT_HORIZON_MS) {
+				reason = "rate";
+				holdMs = slot - now;
+				break;
+			}
+			startsInMs.push(Math.round(slot - now));
+			state.nextSlotAt = slot + interval;
+		}
+		return { startsInMs, holdMs, reason, lease: null };
+	}
+
+	async admit(request: AdmitRequest): Promise<Admission> {
+		this.#load();
+		const now = Date.now();
+		const admission = this.#decide(request, now);
+		const admitted = admission.startsInMs.length;
+		if (admitted > 0) {
+			admission.lease = crypto.randomUUID();
+			const lastStart = admission.startsInMs.at(-1) ?? 0;
+			this.#leases.set(admission.lease, { count: admitted, until: now + lastStart + request.leaseMs });
+			thisMinute(this.#state, now).admitted += admitted;
+		}
+		this.#release(request.ids.slice(0, admitted));
+		this.#hold(request.ids.slice(admitted), now);
+		this.#save();
+		return admission;
+	}
+
+	/** What the admitted attempts did; answers the breaker's transitions, for alerts. */
+	async report(report: AttemptReport): Promise<GateTransition[]> {
+		const now = Date.now();
+		const state = this.#load();
+		if (report.lease !== null) this.#leases.delete(report.lease);
+		const counts = thisMinute(state, now);
+		counts.delivered += report.delivered;
+		counts.failed += report.failed;
+		const transitions: GateTransition[] = [];
+		if (report.delivered > 0) {
+			state.lastSuccessAt = now;
+			if (state.breaker !== "closed" || state.consecutiveFailures >= FAILING_AFTER) transitions.push("recovered");
+			state.breaker = "closed";
+			state.consecutiveFailures = 0;
+			state.opens = 0;
+			state.probeAt = null;
+			state.probeUntil = null;
+		} else if (report.failed > 0) {
+			state.lastFailureAt = now;
+			state.lastError = report.lastError;
+			const before = state.consecutiveFailures;
+			state.consecutiveFailures += report.failed;
+			if (before < FAILING_AFTER && state.consecutiveFailures >= FAILING_AFTER) transitions.push("failing");
+			const tripped = state.breaker === "closed" && state.consecutiveFailures >= BREAKER_FAILURES;
+			if (tripped || state.breaker === "half-open") {
+				if (state.breaker === "closed") transitions.push("opened");
+				state.breaker = "open";
+				state.opens += 1;
+				state.probeAt = now + probeDelayMs(state.opens);
+				state.probeUntil = null;
+			}
+		}
+		this.#save();
+		return transitions;
+	}
+
+	async pause(): Promise<GateStatus> {
+		this.#load();
+		if (this.#state.pausedBy === null) {
+			this.#state.pausedBy = "operator";
+			this.#state.pausedAt = Date.now();
+			this.#save();
+		}
+		return this.status();
+	}
+
+	async resume(): Promise<GateStatus> {
+		this.#load();
+		if (this.#state.pausedBy !== null) {
+			this.#state.pausedBy = null;
+			this.#state.pausedAt = null;
+			this.#save();
+		}
+		return this.status();
+	}
+
+	async status(): Promise<GateStatus> {
+		const now = Date.now();
+		const state = this.#load();
+		return {
+			breaker: state.breaker,
+			paused: state.pausedBy !== null,
+			pausedBy: state.pausedBy,
+			pausedAt: iso(state.pausedAt),
+			consecutiveFailures: state.consecutiveFailures,
+			nextProbeAt: state.breaker === "closed" ? null : iso(state.probeAt),
+			lastSuccessAt: iso(state.lastSuccessAt),
+			lastFailureAt: iso(state.lastFailureAt),
+			lastError: state.lastError,
+			backlog: this.#backlog(),
+			recent: summarize(state, now),
+		};
+	}
+}

@@ -1,0 +1,50 @@
+import type { BreakerState } from "./gate-policy";
+import type { RecentSummary } from "./gate-state";
+
+/* What a destination's gate (src/destinations/destination-gate.do.ts) is asked and answers. */
+
+export interface AdmitRequest {
+	/** Event ids of one consumer batch's jobs for this destination, in order. */
+	ids: string[];
+	maxPerSecond: number | null;
+	maxConcurrency: number | null;
+	/** How long the admitted attempts may hold their concurrency slots if they never report. */
+	leaseMs: number;
+}
+
+export type HoldReason = "paused" | "breaker" | "rate" | "concurrency";
+
+export interface Admission {
+	/** For the first `startsInMs.length` ids: how long each waits for its rate-limit slot. */
+	startsInMs: number[];
+	/** The rest wait this long (back in the queue), for `reason`. */
+	holdMs: number;
+	reason: HoldReason | null;
+	lease: string | null;
+}
+
+export interface AttemptReport {
+	lease: string | null;
+	/** Attempts that got an answer the relay counts as delivered. */
+	delivered: number;
+	/** Attempts that were made (a POST went out) and failed. */
+	failed: number;
+	lastError: string | null;
+}
+
+export type GateTransition = "failing" | "opened" | "recovered";
+
+export interface GateStatus {
+	breaker: BreakerState;
+	paused: boolean;
+	pausedBy: "operator" | null;
+	pausedAt: string | null;
+	consecutiveFailures: number;
+	nextProbeAt: string | null;
+	lastSuccessAt: string | null;
+	lastFailureAt: string | null;
+	lastError: string | null;
+	/** Events held back (paused, breaker, rate) and not yet let through. */
+	backlog: number;
+	recent: RecentSummary;
+}

@@ -1,0 +1,139 @@
+import { admit, holdDelaySeconds } from "../destinations/gate-client";
+import { LEASE_MARGIN_MS } from "../destinations/gate-policy";
+import type { Destinations } from "../destinations/read-destinations";
+import { errorMessage, log } from "../log";
+import type { ForwardJob } from "./forward-job";
+
+/** A batch's message with its parsed job and the delivery attempt it would be (held waits not counted). */
+export interface Parsed {
+	message: Message<unknown>;
+	job: ForwardJob;
+	attempt: number;
+}
+
+export interface Admitted extends Parsed {
+	/** How long it waits for its rate-limit slot before it starts. */
+	startInMs: number;
+}
+
+/** A job its gate holds back, and for how long it waits in the queue. */
+export interface Held extends Parsed {
+	delaySeconds: number;
+	paused: boolean;
+}
+
+/** Per destination: the gate's lease on the batch's admitted attempts, to report them with. */
+export type Leases = Map<string, string | null>;
+
+const QUEUE_SEND_MAX_BYTES = 240 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Asks each destination's gate which of its jobs go now. Jobs without a configured destination
+ * (queued before routing, matched none, or for a destination since removed) are not gated.
+ */
+export async function admitBatch(
+	env: Pick<Env, "DESTINATION_GATE">,
+	destinations: Destinations | null,
+	parsed: readonly Parsed[],
+	attemptsInFlight: number,
+): Promise<{ admitted: Admitted[]; held: Held[]; leases: Leases }> {
+	const admitted: Admitted[] = [];
+	const held: Held[] = [];
+	const leases: Leases = new Map();
+	const groups = new Map<string, Parsed[]>();
+	for (const item of parsed) {
+		const name = item.job.destination;
+		if (destinations === null || typeof name !== "string" || !destinations.byName.has(name)) {
+			admitted.push({ ...item, startInMs: 0 });
+			continue;
+		}
+		groups.set(name, [...(groups.get(name) ?? []), item]);
+	}
+	await Promise.all(
+		[...groups].map(async ([name, items]) => {
+			const destination = destinations?.byName.get(name);
+			if (destination === undefined) return;
+			// The batch's attempts for it may run in ceil(n / 6) rounds of its timeout.
+			const leaseMs = Math.ceil(items.length / attemptsInFlight) * destination.timeoutMs + LEASE_MARGIN_MS;
+			const admission = await admit(
+				env,
+				destination,
+				items.map((item) => item.job.eventId),
+				leaseMs,
+			);
+			leases.set(name, admission.lease);
+			items.forEach((item, index) => {
+				const startInMs = admission.startsInMs[index];
+				if (startInMs !== undefined) admitted.push({ ...item, startInMs });
+				else {
+					const delaySeconds = holdDelaySeconds(admission, item.job.holds ?? 0);
+					held.push({ ...item, delaySeconds, paused: admission.reason === "paused" });
+				}
+			});
+			const holding = items.length - admission.startsInMs.length;
+			if (holding > 0) log.info("forward_held", { destination: name, reason: admission.reason, jobs: holding });
+		}),
+	);
+	return { admitted, held, leases };
+}
+
+/**
+ * Puts held jobs back on the queue with their delay and their attempt count as it was: a wait is
+ * not an attempt. Sent before the originals are acked, so a failure loses nothing; a job that
+ * cannot be sent is retried instead, which does count an attempt (logged).
+ */
+export async function requeueHeld(queue: Queue, held: readonly Held[]): Promise<void> {
+	let group: Array<Held & { body: ForwardJob }> = [];
+	let bytes = 0;
+	const flush = async () => {
+		if (group.length === 0) return;
+		const sending = group;
+		group = [];
+		bytes = 0;
+		try {
+			await queue.sendBatch(
+				sending.map((item) => ({ body: item.body, contentType: "json", delaySeconds: item.delaySeconds })),
+			);
+			for (const item of sending) item.message.ack();
+		} catch (error) {
+			log.error("forward_hold_requeue_failed", { jobs: sending.length, error: errorMessage(error) });
+			for (const item of sending) item.message.retry({ delaySeconds: item.delaySeconds });
+		}
+	};
+	for (const item of held) {
+		const body: ForwardJob = {
+			...item.job,
+			priorAttempts: item.attempt - 1,
+			...(item.paused ? { holds: (item.job.holds ?? 0) + 1 } : {}),
+		};
+		const size = encoder.encode(JSON.stringify(body)).byteLength + 128;
+		if (group.length === 100 || bytes + size > QUEUE_SEND_MAX_BYTES) await flush();
+		group.push({ ...item, body });
+		bytes += size;
+	}
+	await flush();
+}
+
+/** Sends new jobs (a job from before routing, split per destination); false if any send failed. */
+export async function requeueJobs(queue: Queue, jobs: readonly ForwardJob[]): Promise<boolean> {
+	try {
+		let group: ForwardJob[] = [];
+		let bytes = 0;
+		for (const job of jobs) {
+			const size = encoder.encode(JSON.stringify(job)).byteLength + 128;
+			if (group.length > 0 && (group.length === 100 || bytes + size > QUEUE_SEND_MAX_BYTES)) {
+				await queue.sendBatch(group.map((body) => ({ body, contentType: "json" })));
+				group = [];
+				bytes = 0;
+			}
+			group.push(job);
+			bytes += size;
+		}
+		if (group.length > 0) await queue.sendBatch(group.map((body) => ({ body, contentType: "json" })));
+		return true;
+	} catch (error) {
+		log.error("forward_reroute_failed", { jobs: jobs.length, error: errorMessage(error) });
+		return false;
+	}
+}

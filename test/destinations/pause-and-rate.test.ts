@@ -1,0 +1,120 @@
+import { expect, it, vi } from "vitest";
+import type { AlertEvent } from "../../src/alerts/alert-message";
+import { PAUSE_HOLD_FIRST_MS, SLOT_HORIZON_MS } from "../../src/destinations/gate-policy";
+import { adminFetch } from "../helpers/admin";
+import { acceptRouted, destinationsAt, freshName, gateOf, jobsOf, recordingQueue } from "../helpers/destinations";
+import { freshPath, hookUrl, receivedAt } from "../helpers/downstream";
+import { element } from "../helpers/fixtures";
+import { consume, jobFor, storedEvent } from "../helpers/forward";
+import { BACKGROUND_WAIT_MS } from "../helpers/wait";
+
+it("keeps a paused destination's events and delivers them once resumed, telling the operator both", async () => {
+	// Stored (and forwarded by the real queue) first: the pause holds back every default delivery.
+	const event = await storedEvent();
+	const paused = await adminFetch("/v1/destinations/default/pause", { method: "POST" });
+	expect(paused.status).toBe(200);
+	expect(await paused.json()).toMatchObject({ name: "default", paused: true, pausedBy: "operator" });
+
+	const path = freshPath();
+	const vars = { FORWARD_URL: hookUrl(path) };
+	const { queue, sent } = recordingQueue();
+	const held = await consume([{ body: { ...jobFor(event), destination: "default" } }], {
+		...vars,
+		FORWARD_QUEUE: queue,
+	} as unknown as Record<string, string>);
+	expect(held.retries).toEqual([]);
+	expect(held.result.explicitAcks).toHaveLength(1);
+	expect(await receivedAt(path)).toEqual([]);
+	expect(sent).toEqual([
+		{
+			body: expect.objectContaining({ eventId: event.id, priorAttempts: 0, holds: 1 }),
+			delaySeconds: expect.any(Number),
+		},
+	]);
+	expect(sent[0]?.delaySeconds).toBeGreaterThanOrEqual(PAUSE_HOLD_FIRST_MS / 1000);
+
+	const listed = await (await adminFetch("/v1/destinations")).json();
+	expect(listed).toMatchObject({ items: [{ name: "default", paused: true, backlog: 1, breaker: "closed" }] });
+
+	const resumed = await adminFetch("/v1/destinations/default/resume", { method: "POST" });
+	expect(await resumed.json()).toMatchObject({ paused: false, backlog: 1 });
+	const { retries } = await consume(
+		sent.map(({ body }) => ({ body })),
+		vars,
+	);
+	expect(retries).toEqual([]);
+	expect((await receivedAt(path)).map((request) => request.headers["webhook-id"])).toEqual([event.id]);
+	expect((await gateOf("default").status()).backlog).toBe(0);
+
+	const alerts = await vi.waitUntil(
+		async () => {
+			const found = (await receivedAt("/alerts"))
+				.map((request) => JSON.parse(request.body) as AlertEvent)
+				.filter((alert) => alert.subject === "default" && alert.type.startsWith("relay.destination."));
+			return found.length >= 2 ? found : undefined;
+		},
+		{ timeout: BACKGROUND_WAIT_MS, interval: 50 },
+	);
+	expect(alerts.map((alert) => [alert.type, alert.data.cause])).toEqual([
+		["relay.destination.paused", "operator"],
+		["relay.destination.recovered", "operator"],
+	]);
+});
+
+it("answers 404 for an unknown destination and 400 for a malformed name", async () => {
+	expect((await adminFetch("/v1/destinations/nope/pause", { method: "POST" })).status).toBe(404);
+	const bad = await adminFetch("/v1/destinations/Not%20A%20Name/pause", { method: "POST" });
+	expect(bad.status).toBe(400);
+	expect(await bad.json()).toMatchObject({ error: { code: "invalid_parameter" } });
+	expect((await adminFetch("/v1/destinations/default/pause")).status).toBe(405);
+});
+
+it("lets 60 events reach a 20-per-second destination no faster than that, measured at the sink", async () => {
+	const name = freshName("slow");
+	const { DESTINATIONS, paths } = destinationsAt([{ name, maxPerSecond: 20 }]);
+	const rows = await acceptRouted(
+		DESTINATIONS,
+		Array.from({ length: 60 }, () => element("spec2026__message-delivered_sms.object.json")),
+	);
+	const jobs = jobsOf(rows).map((body) => ({ body }));
+	// Three invocations at once, as the queue would run them: the limit is the gate's, not one invocation's.
+	const runs = await Promise.all(
+		[0, 20, 40].map((start) =>
+			consume(jobs.slice(start, start + 20), { DESTINATIONS, FORWARD_URL: "" } as Record<string, string>),
+		),
+	);
+	for (const run of runs) expect(run.retries).toEqual([]);
+	const times = (await receivedAt(paths[name])).map((request) => request.at).sort((a, b) => a - b);
+	expect(times).toHaveLength(60);
+	// In any second, at most 20 (and one for a slot that lands on the window's edge).
+	const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+	expect(busiest).toBeLessThanOrEqual(21);
+	expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual(((60 - 1) / 20) * 1000 - 100);
+});
+
+it("holds the rest of a 2,000-event burst back for their slots, never letting through more than the limit", async () => {
+	const name = freshName("burst");
+	const gate = gateOf(name);
+	const perSecond = 100;
+	let admitted = 0;
+	const holds: number[] = [];
+	const started = Date.now();
+	for (let batch = 0; batch < 80; batch++) {
+		const ids = Array.from({ length: 25 }, (_, i) => `evt_${batch}_${i}`);
+		const admission = await gate.admit({ ids, maxPerSecond: perSecond, maxConcurrency: null, leaseMs: 10_000 });
+		admitted += admission.startsInMs.length;
+		for (const start of admission.startsInMs) expect(start).toBeLessThanOrEqual(SLOT_HORIZON_MS);
+		if (admission.startsInMs.length < ids.length) {
+			expect(admission.reason).toBe("rate");
+			holds.push(admission.holdMs);
+		}
+	}
+	const elapsedMs = Date.now() - started;
+	// The slots handed out cover at most the horizon plus the time the burst took, at the limit.
+	expect(admitted).toBeLessThanOrEqual(Math.ceil(((SLOT_HORIZON_MS + elapsedMs) / 1000) * perSecond) + 1);
+	expect(admitted).toBeGreaterThanOrEqual((SLOT_HORIZON_MS / 1000) * perSecond);
+	// What is held waits at least until the horizon's end, so it comes back for a later slot.
+	expect(holds.length).toBeGreaterThan(0);
+	for (const hold of holds) expect(hold).toBeGreaterThan(SLOT_HORIZON_MS);
+	expect((await gate.status()).backlog).toBe(2000 - admitted);
+});

@@ -1,0 +1,41 @@
+import { env } from "cloudflare:workers";
+import { expect, it } from "vitest";
+import { deadEventIds } from "../../src/db/deliveries.repository";
+import { replayEvents } from "../../src/forward/replay";
+import { acceptRouted, destinationsAt, freshName, jobsOf, recordingQueue } from "../helpers/destinations";
+import { scriptResponses } from "../helpers/downstream";
+import { element } from "../helpers/fixtures";
+import { consume } from "../helpers/forward";
+import { waitForEvents } from "../helpers/storage";
+
+it("keeps each destination's dead delivery apart: a dead replay can target one, a replay by id goes to every routed one", async () => {
+	const [a, b] = [freshName("a"), freshName("b")];
+	const { DESTINATIONS, paths } = destinationsAt([{ name: a }, { name: b }]);
+	const [row] = await acceptRouted(DESTINATIONS, [element("spec2026__message-delivered_sms.object.json")]);
+	if (row === undefined) throw new Error("no row");
+	await waitForEvents(row.message_id, 1);
+	await scriptResponses(paths[a] as string, [{ status: 410 }]);
+	await scriptResponses(paths[b] as string, [{ status: 410 }]);
+	await consume(
+		jobsOf([row]).map((body) => ({ body })),
+		{ DESTINATIONS, FORWARD_URL: "" } as Record<string, string>,
+	);
+	const now = new Date();
+	expect(await deadEventIds(env.DB, now, 10, a)).toEqual([row.id]);
+	expect(await deadEventIds(env.DB, now, 10, b)).toEqual([row.id]);
+
+	const toA = recordingQueue();
+	const replayed = await replayEvents({ DB: env.DB, FORWARD_QUEUE: toA.queue }, { dead: true, destination: a });
+	expect(replayed).toEqual({ enqueued: 1, truncated: false });
+	expect(toA.sent.map(({ body }) => [body.eventId, body.destination, body.replay])).toEqual([[row.id, a, true]]);
+	// Claimed for a; still dead for b.
+	expect(await deadEventIds(env.DB, new Date(), 10, a)).toEqual([]);
+	expect(await deadEventIds(env.DB, new Date(), 10, b)).toEqual([row.id]);
+
+	const byId = recordingQueue();
+	await replayEvents({ DB: env.DB, FORWARD_QUEUE: byId.queue }, { eventIds: [row.id] });
+	expect(byId.sent.map(({ body }) => body.destination).sort()).toEqual([a, b].sort());
+	const onlyB = recordingQueue();
+	await replayEvents({ DB: env.DB, FORWARD_QUEUE: onlyB.queue }, { messageId: row.message_id, destination: b });
+	expect(onlyB.sent.map(({ body }) => body.destination)).toEqual([b]);
+});
