@@ -113,7 +113,9 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
 		const body = await readBody(request);
 		const headers = flatHeaders(request);
 		const verdict = judge(verifiers, body, headers, new Date());
-		print(verdict.line);
+		// Another path is another destination (npm start runs two on this one sink): say which.
+		const path = request.url ?? SINK_PATH;
+		print(path === SINK_PATH ? verdict.line : `${path.slice(1)} ← ${verdict.line}`);
 		options.onEvent?.({ webhookId: headers["webhook-id"], body, headers, ...verdict });
 		response.writeHead(verdict.status);
 		response.end();

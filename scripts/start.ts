@@ -23,7 +23,9 @@
  * `--var FORWARD_URL:<the sink's actual address>`, so SINK_PORT works without editing the file.
  * Any other FORWARD_URL in the vars file is the developer's choice and is left to wrangler;
  * FORWARD_URL in the environment overrides both. The sink always runs and verifies with the
- * vars file's FORWARD_SIGNING_SECRET, the one the relay signs with.
+ * vars file's FORWARD_SIGNING_SECRET, the one the relay signs with. When events go to the sink and
+ * the vars file sets no DESTINATIONS, a second destination, "inbound-only" (filter: inbound), posts
+ * to the sink's /inbound-only: a received text prints twice, once per destination, and a receipt once.
  */
 import { relative } from "node:path";
 import { devVarsPath, ensureDevVars, PROJECT_ROOT, readDevVars } from "./lib/dev-vars.ts";
@@ -31,6 +33,7 @@ import { type GroupProcess, spawnGroup, stopGroup } from "./lib/process-group.ts
 import { applyMigrations, cfLookupNoiseFilter, devArgs, waitForHttp, wranglerEnv } from "./lib/wrangler.ts";
 import { DEFAULT_SINK_PORT, SINK_PATH } from "./sink.ts";
 
+const SECOND_DESTINATION = "inbound-only";
 const STOCK_FORWARD_URL = `http://127.0.0.1:${DEFAULT_SINK_PORT}${SINK_PATH}`;
 const DEFAULT_RELAY_URL = "http://127.0.0.1:8787";
 const READY_TIMEOUT_MS = 60_000;
@@ -57,7 +60,13 @@ function forwardUrl(vars: Record<string, string>, sinkUrl: string): { url: strin
 	return { url: fromFile, override: false };
 }
 
-function banner(vars: Record<string, string>, relayUrl: string, sinkUrl: string, forwardTo: string): string[] {
+function banner(
+	vars: Record<string, string>,
+	relayUrl: string,
+	sinkUrl: string,
+	forwardTo: string,
+	twoDestinations: boolean,
+): string[] {
 	const user = vars.BANDWIDTH_USERNAME ?? "";
 	const password = vars.BANDWIDTH_PASSWORD ?? "";
 	// The simulator runs in another terminal, without this process's environment.
@@ -76,7 +85,11 @@ function banner(vars: Record<string, string>, relayUrl: string, sinkUrl: string,
 			? `admin      ${relayUrl}/v1/…   Authorization: Bearer ${vars.ADMIN_TOKEN}`
 			: "admin      ADMIN_TOKEN is not set: the admin API answers 404",
 		`sink       ${sinkUrl}`,
-		forwardTo === sinkUrl ? "forwards   to the sink" : `forwards   to ${forwardTo} (not the sink)`,
+		forwardTo !== sinkUrl
+			? `forwards   to ${forwardTo} (not the sink)`
+			: !twoDestinations
+				? "forwards   to the sink"
+				: `forwards   to the sink as two destinations: default (every event, ${SINK_PATH}) and ${SECOND_DESTINATION} (inbound only, /${SECOND_DESTINATION})`,
 		`state      ${settings.persistTo ?? ".wrangler/state"}`,
 		"",
 		`try        ${simulate}`,
@@ -124,6 +137,13 @@ async function main(): Promise<number> {
 	const sinkUrl = `http://${settings.sinkHost}:${settings.sinkPort}${SINK_PATH}`;
 	const forward = forwardUrl(vars, sinkUrl);
 
+	// A second destination on the same sink, taking inbound messages only, so that routing shows:
+	// a received text prints twice (both destinations), a delivery receipt once.
+	const second =
+		forward.url === sinkUrl && !vars.DESTINATIONS
+			? { name: SECOND_DESTINATION, url: sinkUrl.replace(SINK_PATH, `/${SECOND_DESTINATION}`), directions: ["inbound"] }
+			: null;
+
 	const sink = spawnGroup(process.execPath, ["scripts/sink.ts"], {
 		cwd: PROJECT_ROOT,
 		env: {
@@ -142,7 +162,10 @@ async function main(): Promise<number> {
 			persistTo: settings.persistTo,
 			// wrangler finds .dev.vars by itself; any other file has to be named.
 			envFile: env.DEV_VARS_FILE ? settings.devVarsFile : undefined,
-			vars: forward.override ? { FORWARD_URL: forward.url } : {},
+			vars: {
+				...(forward.override ? { FORWARD_URL: forward.url } : {}),
+				...(second === null ? {} : { DESTINATIONS: JSON.stringify([second]) }),
+			},
 		}),
 		{ cwd: PROJECT_ROOT, env: wranglerEnv() },
 	);
@@ -156,7 +179,7 @@ async function main(): Promise<number> {
 	]);
 	void ready.then(
 		() => {
-			for (const line of banner(vars, relayUrl, sinkUrl, forward.url)) say("start", line);
+			for (const line of banner(vars, relayUrl, sinkUrl, forward.url, second !== null)) say("start", line);
 		},
 		() => {},
 	);

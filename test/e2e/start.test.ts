@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEV_VARS_EXAMPLE, parseDevVars } from "../../scripts/lib/dev-vars.ts";
 import { isRunning } from "../../scripts/lib/process-group.ts";
 import failedFixture from "../fixtures/bandwidth/spec2026__message-failed_4432.array.json" with { type: "json" };
+import receivedFixture from "../fixtures/bandwidth/spec2026__message-received_sms.array.json" with { type: "json" };
 import { freePort, PORT_RANGES } from "./support/ports.ts";
 import { runScript, type ScriptProcess } from "./support/script-process.ts";
 
@@ -87,10 +88,27 @@ describe("npm start (scripts/start.ts)", () => {
 			20_000,
 		);
 
+		// Two destinations on the sink: an inbound text reaches both, the outbound failure only the first.
+		expect(output()).toContain("default (every event, /events) and inbound-only (inbound only, /inbound-only)");
+		const inbound = await fetch(`${relayUrl}/bandwidth/messaging`, {
+			method: "POST",
+			headers: {
+				"content-type": "application/json",
+				authorization: `Basic ${btoa(`${BANDWIDTH_USERNAME}:${BANDWIDTH_PASSWORD}`)}`,
+			},
+			body: JSON.stringify(receivedFixture),
+		});
+		expect(inbound.status, output()).toBe(200);
+		await start?.waitForLine(/^sink {2}│ inbound-only ← .*bandwidth\.message\.received/, 20_000);
+		await start?.waitForLine(/^sink {2}│ (?!inbound-only).*bandwidth\.message\.received/, 20_000);
+		expect(output()).not.toMatch(/inbound-only ← .*bandwidth\.message\.failed/);
+
 		start?.signal("SIGINT");
 		const exit = await start?.exited;
 		expect(exit, output()).toEqual({ code: 0, signal: null });
-		expect(output()).toMatch(/SIGINT: stopping the relay and the sink…\nstart │ stopped$/);
+		// The relay may still print a line of its own between the two.
+		expect(output()).toContain("start │ SIGINT: stopping the relay and the sink…");
+		expect(output()).toMatch(/\nstart │ stopped$/);
 		for (const pid of [relayPid, sinkPid]) {
 			expect(isRunning(pid)).toBe(false);
 			expect(groupGone(pid)).toBe(true);
