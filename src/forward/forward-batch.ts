@@ -2,6 +2,7 @@ import { raiseAlert } from "../alerts/raise-alert";
 import { DEFAULT_RETRY_SCHEDULE, readForwardConfig } from "../config";
 import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { errorMessage, log } from "../log";
+import { withMediaCopies } from "../media/with-media-copies";
 import { DEFAULT_DESTINATION, recordDelivery } from "../metrics/record-metrics";
 import { Limit } from "./limit";
 import { eventLoader } from "./load-event";
@@ -104,7 +105,11 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	const schedule = config.ok ? config.value.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
 	// Per invocation, as the runtime counts connections (and a waiter must not outlive its request).
 	const attempts = new Limit(ATTEMPTS_IN_FLIGHT);
-	const forwarding: Forwarding = { loadEvent: eventLoader(env), bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT) };
+	const forwarding: Forwarding = {
+		loadEvent: eventLoader(env),
+		bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT),
+		withMedia: (eventJson) => withMediaCopies(eventJson, env),
+	};
 	const settled = await Promise.all(
 		batch.messages.map(async (message) => ({
 			message,

@@ -29,6 +29,8 @@ export interface Forwarding {
 	loadEvent: LoadEvent;
 	/** UTF-8 bytes of the event bodies this invocation's attempts hold. */
 	bodyBytes: Limit;
+	/** The body as it is signed: an inbound MMS gains `data.mediaCopies` (src/media/with-media-copies.ts). */
+	withMedia: (eventJson: string) => Promise<string>;
 }
 
 function settled(eventId: string, outcome: DeliveryOutcome, error: string | null, post?: PostResult): Settlement {
@@ -84,7 +86,7 @@ async function deliver(
 	job: ForwardJob,
 	attempt: number,
 	config: ForwardConfig,
-	loadEvent: LoadEvent,
+	{ loadEvent, withMedia }: Forwarding,
 	held: Permit,
 ): Promise<Settlement> {
 	const { eventId } = job;
@@ -96,7 +98,8 @@ async function deliver(
 	if (config.signingSecrets.length === 0) {
 		return retryOrDead(config.retryScheduleSeconds, eventId, attempt, "FORWARD_SIGNING_SECRET is not set");
 	}
-	const request = await webhookRequest(config.signingSecrets, eventId, eventJson);
+	// After the filters: an event not forwarded never waits for its media.
+	const request = await webhookRequest(config.signingSecrets, eventId, await withMedia(eventJson));
 	held.resize(request.body.byteLength);
 	const post = await postEvent({ url: config.url as string, timeoutMs: config.timeoutMs }, request);
 	switch (post.class) {
@@ -130,6 +133,6 @@ export async function settleMessage(
 	// Counted from before the body is in memory until its POST has ended: at its bound while it
 	// loads, then at its real size.
 	return forwarding.bodyBytes.run(bodyBytesBound(job.output), (held) =>
-		deliver(job.output, attempt, configState.value, forwarding.loadEvent, held),
+		deliver(job.output, attempt, configState.value, forwarding, held),
 	);
 }

@@ -5,6 +5,7 @@ import { archiveRoute } from "./archive.route";
 import { deliveriesRoute } from "./deliveries.route";
 import { eraseRoute } from "./erase.route";
 import { eventsRoute } from "./events.route";
+import { mediaAdminRoute } from "./media.route";
 import { messagesRoute } from "./messages.route";
 import { meterRoute } from "./meter.route";
 import { openApiRoute } from "./openapi.route";
@@ -24,4 +25,5 @@ export const adminRoute = new Hono<AppEnv>()
 	.route("/", statsRoute)
 	.route("/", archiveRoute)
 	.route("/", meterRoute)
+	.route("/", mediaAdminRoute)
 	.route("/", openApiRoute);
