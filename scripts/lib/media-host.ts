@@ -25,7 +25,7 @@ export interface MediaHostAnswer {
 	body: Uint8Array | string;
 }
 
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 const json = (status: number, value: unknown): MediaHostAnswer => ({
 	status,
 	headers: { "content-type": "application/json" },

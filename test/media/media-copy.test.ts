@@ -29,7 +29,7 @@ describe("an inbound MMS", () => {
 		expect(event.data.mediaCopies).toEqual([
 			expect.objectContaining({
 				index: 0,
-				originalUrl: mms.message.media?.[0],
+				originalUrl: (mms.message.media as string[])[0],
 				status: "copied",
 				contentType: "image/png",
 				bytes: 2048,
