@@ -96,3 +96,10 @@ export function readMediaConfig(env: object): { ok: true; value: MediaConfig } |
 	);
 	return { ok: true, value: { ...own.value, retentionDays: own.value.ownRetentionDays ?? eventDays } };
 }
+
+/** For /health and its log line, beside src/config.ts's configProblems: only while MEDIA is bound. */
+export function mediaConfigProblems(env: { MEDIA?: unknown }): string[] {
+	if (env.MEDIA === undefined) return [];
+	const config = readMediaConfig(env);
+	return config.ok ? [] : [config.message];
+}
