@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { classifyElement } from "../bandwidth/classify";
 import { errorMessage, log } from "../log";
 import { MediaRequestSchema } from "./media-state";
 
@@ -29,7 +30,8 @@ export async function startMediaCopies(
 	if (env.MEDIA === undefined) return;
 	const starts = elements.flatMap((element) => {
 		const inbound = v.safeParse(InboundElementSchema, element);
-		if (!inbound.success) return [];
+		// Only what ingest stores: an element it quarantines gets no copy (nothing would forward it).
+		if (!inbound.success || classifyElement(element).kind !== "event") return [];
 		const { message, time } = inbound.output;
 		// A credential limited to some applications copies nothing for the others (they were refused).
 		if (applications !== null && !applications.has(message.applicationId ?? "")) return [];

@@ -24,13 +24,35 @@ const InboundMmsSchema = v.object({
 	}),
 });
 
-/** The state of a message's copies; null if the copier could not be reached (logged). */
+/**
+ * The state of a message's copies. If the copier cannot be reached the event still goes, its files
+ * marked pending: forwarding must not stop for media. The copy goes on if the callback started it;
+ * if that start was lost too, no copy is made, and `media_state_unavailable` says so in the log.
+ */
 export async function copiesFor(env: MediaEnv, request: MediaRequest, waitMs: number): Promise<MediaState | null> {
 	try {
 		return await env.MEDIA_COPIER.getByName(request.messageId).copies(request, waitMs);
 	} catch (error) {
 		log.error("media_state_unavailable", { messageId: request.messageId, error: errorMessage(error) });
-		return null;
+		const now = Date.now();
+		return {
+			messageId: request.messageId,
+			eventTime: now,
+			startedAt: now,
+			origin: null,
+			items: request.media.map((originalUrl, index) => ({
+				index,
+				originalUrl,
+				status: "pending",
+				key: null,
+				contentType: null,
+				bytes: null,
+				sha256: null,
+				reason: "the copy's state could not be read",
+				attempts: 0,
+				lastTriedAt: null,
+			})),
+		};
 	}
 }
 
