@@ -19,6 +19,7 @@ export async function startMediaHostServer(options: {
 			request.headers.authorization ?? "",
 			Buffer.concat(chunks).toString("utf8"),
 		) ?? { status: 404, headers: { "content-type": "text/plain" }, body: "not a media path\n" };
+		if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
 		response.writeHead(answer.status, answer.headers);
 		response.end(answer.body);
 	});

@@ -5,7 +5,8 @@ import { DEFAULT_MEDIA_BYTES, mediaBytes, mediaContentType } from "./media-conte
  * Like Bandwidth it serves media only with credentials: a bearer token it issued from
  * POST /api/v1/oauth2/token (HTTP Basic client id and secret, grant_type=client_credentials), or
  * the legacy API user's Basic pair. Media paths are Bandwidth's:
- * /api/v2/users/<account>/media/<messageId>/<index>/<file>; `?bytes=N` sets the size.
+ * /api/v2/users/<account>/media/<messageId>/<index>/<file>; `?bytes=N` sets the size and
+ * `?delayMs=N` holds the answer that long (a slow host, for the media bench).
  */
 
 export const TOKEN_PATH = "/api/v1/oauth2/token";
@@ -23,6 +24,8 @@ export interface MediaHostAnswer {
 	status: number;
 	headers: Record<string, string>;
 	body: Uint8Array | string;
+	/** How long the server holds the answer. */
+	delayMs?: number;
 }
 
 const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
@@ -65,6 +68,7 @@ export function createMediaHost(credentials: MediaHostCredentials) {
 				status: 200,
 				headers: { "content-type": mediaContentType(url.pathname), "content-length": String(bytes.byteLength) },
 				body: bytes,
+				delayMs: Math.min(Number(url.searchParams.get("delayMs") ?? 0) || 0, 60_000),
 			};
 		},
 	};

@@ -117,6 +117,8 @@ export async function startDownstream(
 		const standIn =
 			next === undefined ? mediaHost?.answer(request.method ?? "", url, headers.authorization ?? "", body) : null;
 		if (standIn) {
+			if (standIn.delayMs) await new Promise((resolve) => setTimeout(resolve, standIn.delayMs));
+			if (response.destroyed) return;
 			response.writeHead(standIn.status, standIn.headers);
 			response.end(standIn.body);
 			return;
