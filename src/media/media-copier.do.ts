@@ -146,6 +146,7 @@ export class MediaCopier extends DurableObject<Env> {
 			return;
 		}
 		await this.#copyPending(state, now);
+		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return;
 		await this.#schedule(state, Date.now());
 	}
 
@@ -182,9 +183,26 @@ export class MediaCopier extends DurableObject<Env> {
 					log.warn("media_copy_failed", { messageId: state.messageId, index: item.index, ...outcome });
 				}
 			}
-			await this.ctx.storage.put(STATE, state);
-			this.#notify();
+			if (!(await this.#save(state))) {
+				// Erased while this file was downloading: what it stored goes too, and nothing more is copied.
+				if (item.key !== null && this.env.MEDIA !== undefined) await this.env.MEDIA.delete(item.key);
+				return;
+			}
 		}
+	}
+
+	/**
+	 * Stores the alarm's copy of the state, unless the message was erased meanwhile (false). A copy
+	 * runs while other calls are served: start() may have recorded the origin since it was read.
+	 */
+	async #save(state: MediaState): Promise<boolean> {
+		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return false;
+		const stored = await this.ctx.storage.get<MediaState>(STATE);
+		if (stored === undefined) return false;
+		state.origin ??= stored.origin;
+		await this.ctx.storage.put(STATE, state);
+		this.#notify();
+		return true;
 	}
 
 	#dueAt(item: MediaItem): number {

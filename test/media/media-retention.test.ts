@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { MediaState } from "../../src/media/media-state";
 import { adminFetch, adminPost } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
@@ -75,6 +75,19 @@ describe("erasure", () => {
 			origin: null,
 		});
 		expect(again).toBeNull();
+	});
+
+	it("during a copy in flight keeps nothing of it: the file being downloaded is not left in R2", async () => {
+		const mms = inboundMms((id) => [`${mediaUrl(id, 0, "slow.png")}?delayMs=1500`, mediaUrl(id, 1, "next.png")]);
+		await postCallback([mms]);
+		await waitForEvents(mms.message.id, 1);
+		const stub = env.MEDIA_COPIER.getByName(mms.message.id);
+		await vi.waitUntil(async () => (await stub.view()) !== null, { timeout: 10_000, interval: 20 });
+		expect((await adminFetch(`/v1/messages/${mms.message.id}`, { method: "DELETE" })).status).toBe(200);
+		// The slow file's answer comes after the erasure; give the copier time to finish with it.
+		await new Promise((resolve) => setTimeout(resolve, 2500));
+		for (const index of [0, 1]) expect(await env.MEDIA.head(`${mms.message.id}/${index}`)).toBeNull();
+		expect(await stub.view()).toBeNull();
 	});
 
 	it("of a phone number removes the media copies of its messages", async () => {
