@@ -22,6 +22,9 @@ export default defineConfig(async () => {
 									...TEST_ENV,
 									FORWARD_URL: `http://127.0.0.1:${inject<number>("downstreamPort")}/hook`,
 									ALERT_URL: `http://127.0.0.1:${inject<number>("downstreamPort")}/alerts`,
+									// The downstream server also stands in for Bandwidth's media host and token endpoint.
+									BANDWIDTH_MEDIA_HOSTS: `127.0.0.1:${inject<number>("downstreamPort")}`,
+									BANDWIDTH_TOKEN_URL: `http://127.0.0.1:${inject<number>("downstreamPort")}/api/v1/oauth2/token`,
 									TEST_MIGRATIONS: migrations,
 								},
 								// A real limiter small enough to exhaust in a test (wrangler.toml's allows 6,000 a minute).

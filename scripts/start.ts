@@ -17,6 +17,8 @@
  *   SINK_HOST             sink address (default 127.0.0.1)
  *   DEV_VARS_FILE         vars file instead of .dev.vars (passed to wrangler with --env-file)
  *   FORWARD_URL           forward somewhere other than the sink, for this run only
+ *   MEDIA_HOST_PORT       the stand-in for Bandwidth's media host and token endpoint (default 8790,
+ *                         what .dev.vars.example's BANDWIDTH_MEDIA_HOSTS names); skipped if taken
  *
  * Where events go: .dev.vars.example sets FORWARD_URL to the sink's default address. That value,
  * an empty one or none at all (an older .dev.vars) mean "the sink": the relay is started with
@@ -29,6 +31,7 @@
  */
 import { relative } from "node:path";
 import { devVarsPath, ensureDevVars, PROJECT_ROOT, readDevVars } from "./lib/dev-vars.ts";
+import { startMediaHostServer } from "./lib/media-host-server.ts";
 import { type GroupProcess, spawnGroup, stopGroup } from "./lib/process-group.ts";
 import { applyMigrations, cfLookupNoiseFilter, devArgs, waitForHttp, wranglerEnv } from "./lib/wrangler.ts";
 import { DEFAULT_SINK_PORT, SINK_PATH } from "./sink.ts";
@@ -46,6 +49,7 @@ const settings = {
 	persistTo: env.RELAY_PERSIST_TO || undefined,
 	sinkPort: Number(env.SINK_PORT || DEFAULT_SINK_PORT),
 	sinkHost: env.SINK_HOST || "127.0.0.1",
+	mediaHostPort: Number(env.MEDIA_HOST_PORT || 8790),
 	devVarsFile: devVarsPath(),
 };
 
@@ -58,6 +62,30 @@ function forwardUrl(vars: Record<string, string>, sinkUrl: string): { url: strin
 	const fromFile = vars.FORWARD_URL ?? "";
 	if (fromFile === "" || fromFile === STOCK_FORWARD_URL) return { url: sinkUrl, override: true };
 	return { url: fromFile, override: false };
+}
+
+/**
+ * Bandwidth's media host stands in locally, demanding the vars file's media credentials as
+ * Bandwidth would, so inbound MMS from `npm run simulate` are copied and their links printed.
+ */
+async function startMediaStandIn(
+	vars: Record<string, string>,
+): Promise<{ url: string; close: () => Promise<void> } | null> {
+	try {
+		return await startMediaHostServer({
+			port: settings.mediaHostPort,
+			host: "127.0.0.1",
+			credentials: {
+				clientId: vars.BANDWIDTH_CLIENT_ID || "relay-local-client",
+				clientSecret: vars.BANDWIDTH_CLIENT_SECRET || "relay-local-client-secret",
+				...(vars.BANDWIDTH_API_USERNAME ? { username: vars.BANDWIDTH_API_USERNAME } : {}),
+				...(vars.BANDWIDTH_API_PASSWORD ? { password: vars.BANDWIDTH_API_PASSWORD } : {}),
+			},
+		});
+	} catch (error) {
+		say("start", `media host stand-in not started (${(error as Error).message}): inbound MMS media will not be copied`);
+		return null;
+	}
 }
 
 function banner(
@@ -144,6 +172,9 @@ async function main(): Promise<number> {
 			? { name: SECOND_DESTINATION, url: sinkUrl.replace(SINK_PATH, `/${SECOND_DESTINATION}`), directions: ["inbound"] }
 			: null;
 
+	const mediaHost = await startMediaStandIn(vars);
+	if (mediaHost !== null)
+		say("start", `media     ${mediaHost.url} (stand-in for Bandwidth's media host and token endpoint)`);
 	const sink = spawnGroup(process.execPath, ["scripts/sink.ts"], {
 		cwd: PROJECT_ROOT,
 		env: {
@@ -194,7 +225,7 @@ async function main(): Promise<number> {
 		),
 	]);
 	say("start", outcome instanceof Error ? outcome.message : outcome);
-	await Promise.all([stopGroup(relay), stopGroup(sink)]);
+	await Promise.all([stopGroup(relay), stopGroup(sink), mediaHost?.close()]);
 	say("start", "stopped");
 	return outcome instanceof Error ? 1 : 0;
 }

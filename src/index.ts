@@ -7,6 +7,7 @@ import { meteredHandler } from "./meter/metered-handler";
 export { AlertDesk } from "./alerts/alert-desk.do";
 export { DestinationGate } from "./destinations/destination-gate.do";
 export { MessageLedger } from "./ledger/message-ledger.do";
+export { MediaCopier } from "./media/media-copier.do";
 
 /** wrangler.toml names the dead-letter queue with this suffix. */
 const DEAD_LETTER_SUFFIX = "-dlq";

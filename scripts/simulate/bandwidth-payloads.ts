@@ -79,8 +79,11 @@ export function timestamp(random: Random, epochMs: number): string {
 	}
 }
 
-export function mediaUrl(messageId: string, index: number, file: string): string {
-	return `https://messaging.bandwidth.com/api/v2/users/9900902/media/${messageId}/${index}/${file}`;
+export const BANDWIDTH_MEDIA_BASE = "https://messaging.bandwidth.com";
+
+/** `base`: Bandwidth's media host, or the local stand-in that `npm start` runs. */
+export function mediaUrl(messageId: string, index: number, file: string, base = BANDWIDTH_MEDIA_BASE): string {
+	return `${base}/api/v2/users/9900902/media/${messageId}/${index}/${file}`;
 }
 
 function messageBody(shape: MessageShape): Record<string, unknown> {

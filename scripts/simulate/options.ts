@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { readDevVars, setting } from "../lib/dev-vars.ts";
+import { BANDWIDTH_MEDIA_BASE } from "./bandwidth-payloads.ts";
 
 export const USAGE = `usage: npm run simulate -- [options]
 
@@ -35,6 +36,8 @@ export interface SimulateOptions {
 	password: string | undefined;
 	adminToken: string | undefined;
 	json: boolean;
+	/** Inbound media URLs point here: the first BANDWIDTH_MEDIA_HOSTS entry, the local stand-in by default. */
+	mediaBase: string;
 }
 
 export class UsageError extends Error {}
@@ -49,6 +52,13 @@ function number(name: string, raw: string | undefined, fallback: number, valid: 
 
 const whole = (min: number) => (value: number) => Number.isInteger(value) && value >= min;
 const ratio = (value: number) => value >= 0 && value <= 1;
+
+/** A loopback host is the local stand-in (plain http); any other host is Bandwidth's (https). */
+function mediaBaseOf(hosts: string | undefined): string {
+	const first = hosts?.split(/[\s,]+/).find((entry) => entry !== "");
+	if (first === undefined) return BANDWIDTH_MEDIA_BASE;
+	return /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(first) ? `http://${first}` : `https://${first}`;
+}
 
 export function parseOptions(argv: readonly string[]): SimulateOptions | "help" {
 	const { values } = parseArgs({
@@ -90,5 +100,6 @@ export function parseOptions(argv: readonly string[]): SimulateOptions | "help" 
 		password: values.password ?? setting(vars, "BANDWIDTH_PASSWORD"),
 		adminToken: values["admin-token"] ?? setting(vars, "ADMIN_TOKEN"),
 		json: values.json === true,
+		mediaBase: mediaBaseOf(setting(vars, "BANDWIDTH_MEDIA_HOSTS")),
 	};
 }

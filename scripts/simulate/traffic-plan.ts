@@ -53,6 +53,8 @@ export interface PlanOptions {
 	/** Probability that a callback starts with the unauthenticated attempt (the first one always does). */
 	challenge: number;
 	now: number;
+	/** Where inbound media URLs point (default Bandwidth's host; `npm run simulate` uses the local stand-in). */
+	mediaBase?: string;
 }
 
 /** DESIGN §4: a recipient's status only climbs; on a tie the event that arrived first stands. */
@@ -93,6 +95,7 @@ const HOUR = 3600 * SECOND;
 interface World {
 	random: Random;
 	now: number;
+	mediaBase: string | undefined;
 	applicationId: string;
 	owned: string[];
 }
@@ -123,7 +126,7 @@ function inbound(world: World, group: boolean): MessagePlan[] {
 	return owned.map((owner) => {
 		const id = messageIdAt(random, created);
 		const media = withMedia
-			? ["bw.png", "IMG_0412.jpg"].slice(0, random.int(1, 2)).map((file, i) => mediaUrl(id, i, file))
+			? ["bw.png", "IMG_0412.jpg"].slice(0, random.int(1, 2)).map((file, i) => mediaUrl(id, i, file, world.mediaBase))
 			: null;
 		const time = timestamp(random, created);
 		const shape: MessageShape = {
@@ -211,6 +214,7 @@ export function planTraffic(options: PlanOptions): MessagePlan[] {
 	const world: World = {
 		random,
 		now: options.now,
+		mediaBase: options.mediaBase,
 		applicationId: applicationId(random),
 		owned: Array.from({ length: 3 }, () => phoneNumber(random, "919")),
 	};

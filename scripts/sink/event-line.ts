@@ -14,6 +14,15 @@ export interface ForwardedEvent {
 		status?: string | null;
 		recipient?: string;
 		error?: { code?: number; name?: string } | null;
+		/** Inbound MMS: the relay's copies of the media (README "Inbound MMS media"). */
+		mediaCopies?: Array<{
+			index?: number;
+			status?: string;
+			url?: string | null;
+			contentType?: string | null;
+			bytes?: number | null;
+			reason?: string | null;
+		}>;
 	};
 }
 
@@ -36,10 +45,21 @@ function statusOf(data: NonNullable<ForwardedEvent["data"]>): string {
 	return [status, data.error.code, data.error.name].filter((part) => part !== undefined).join(" ");
 }
 
+/** One indented line per media copy: its link is what a newcomer opens in the browser. */
+function mediaLines(data: NonNullable<ForwardedEvent["data"]>): string[] {
+	return (data.mediaCopies ?? []).map((copy) => {
+		const size = copy.bytes == null ? "" : `${copy.bytes} B`;
+		const detail = copy.url ?? copy.reason ?? "";
+		return ["             media", `#${copy.index ?? "?"}`, copy.status ?? "?", copy.contentType ?? "", size, detail]
+			.filter((part) => part !== "")
+			.join("  ");
+	});
+}
+
 export function acceptedLine(event: ForwardedEvent, webhookId: string, at: Date): string {
 	const data = event.data ?? {};
 	const messageId = data.messageId ?? event.subject ?? "?";
-	return [
+	const line = [
 		clockTime(at),
 		"✓ sig",
 		(event.type ?? "?").padEnd(TYPE_WIDTH),
@@ -48,6 +68,7 @@ export function acceptedLine(event: ForwardedEvent, webhookId: string, at: Date)
 		statusOf(data),
 		event.id ?? webhookId,
 	].join("  ");
+	return [line, ...mediaLines(data)].join("\n");
 }
 
 export function rejectedLine(reason: string, webhookId: string | undefined, status: number, at: Date): string {

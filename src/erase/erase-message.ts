@@ -1,5 +1,6 @@
 import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
 import { ledgerFor, ledgerNameOf } from "../ledger/ledger-client";
+import { eraseMedia } from "../media/erase-media";
 import { creationTimeOf, messageHours, scanHours } from "./archive-hours";
 import type { ArchiveLine } from "./archive-rewrite";
 import { deleteDeliveriesOfEvents, eraseMessagesFromD1 } from "./erasure.repository";
@@ -10,7 +11,7 @@ import { decodeMessageCursor, encodeErasureCursor, type HourRuns, type MessageCu
 import { erasureSubject } from "./erasure-subject";
 
 export type ErasureEnv = Pick<Env, "DB" | "MESSAGE_LEDGER"> &
-	Partial<Pick<Env, "ARCHIVE" | "ADMIN_TOKEN" | "ARCHIVE_RETENTION_DAYS" | "DEDUPE_DAYS">>;
+	Partial<Pick<Env, "ARCHIVE" | "ADMIN_TOKEN" | "ARCHIVE_RETENTION_DAYS" | "DEDUPE_DAYS" | "MEDIA_COPIER">>;
 
 export interface ErasureOptions {
 	/** From the answer of the call before, to continue. */
@@ -60,6 +61,7 @@ export async function eraseMessage(
 	let after: string | null;
 	if (cursor === null) {
 		const ledger = await ledgerFor(env, messageId).erase(messageId);
+		await eraseMedia(env, [messageId]);
 		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);
 		budget.spend(5);
 		counts = addCounts(counts, { ...d1, ledgerRows: ledger.rows });

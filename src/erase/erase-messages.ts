@@ -1,5 +1,6 @@
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { MessagesErased } from "../ledger/store/ledger-rows";
+import { eraseMedia } from "../media/erase-media";
 import { eraseMessagesFromD1 } from "./erasure.repository";
 import type { ErasureBudget } from "./erasure-budget";
 import type { ErasureCounts } from "./erasure-counts";
@@ -14,7 +15,7 @@ const PARALLEL = 6;
  * rows must go even if D1 no longer has the events.
  */
 export async function eraseMessages(
-	env: Pick<Env, "DB" | "MESSAGE_LEDGER">,
+	env: Pick<Env, "DB" | "MESSAGE_LEDGER"> & Partial<Pick<Env, "MEDIA_COPIER">>,
 	messageIds: readonly string[],
 	budget: ErasureBudget,
 	options: { ledgers: boolean; knownEventIds?: readonly string[] },
@@ -39,6 +40,7 @@ export async function eraseMessages(
 			}
 		}
 		budget.spend(groups.length);
+		await eraseMedia(env, messageIds);
 	}
 	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
 	budget.spend(4);

@@ -3,6 +3,7 @@ import { DEFAULT_RETRY_SCHEDULE } from "../config";
 import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { readDestinations } from "../destinations/read-destinations";
 import { errorMessage, log } from "../log";
+import { withMediaCopies } from "../media/with-media-copies";
 import { recordDelivery } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
 import { type ForwardJob, ForwardJobSchema } from "./forward-job";
@@ -127,7 +128,11 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	const requeued = requeueHeld(env.FORWARD_QUEUE, held);
 	// Per invocation, as the runtime counts connections (and a waiter must not outlive its request).
 	const attempts = new Limit(ATTEMPTS_IN_FLIGHT);
-	const forwarding: Forwarding = { loadEvent: eventLoader(env), bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT) };
+	const forwarding: Forwarding = {
+		loadEvent: eventLoader(env),
+		bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT),
+		withMedia: (eventJson) => withMediaCopies(eventJson, env),
+	};
 	const settled = [
 		...broken.map((message) => ({
 			message,

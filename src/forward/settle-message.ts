@@ -32,6 +32,8 @@ export interface Forwarding {
 	loadEvent: LoadEvent;
 	/** UTF-8 bytes of the event bodies this invocation's attempts hold. */
 	bodyBytes: Limit;
+	/** The body as it is signed: an inbound MMS gains `data.mediaCopies` (src/media/with-media-copies.ts). */
+	withMedia: (eventJson: string) => Promise<string>;
 }
 
 function settled(
@@ -129,7 +131,7 @@ async function deliver(
 	job: ForwardJob,
 	attempt: number,
 	destinations: Destinations,
-	loadEvent: LoadEvent,
+	{ loadEvent, withMedia }: Forwarding,
 	held: Permit,
 ): Promise<Settlement> {
 	const { eventId } = job;
@@ -150,7 +152,8 @@ async function deliver(
 	if (destination.signingSecrets.length === 0) {
 		return retryOrDead(schedule, target, attempt, `${destination.secretName} is not set`);
 	}
-	const request = await webhookRequest(destination.signingSecrets, eventId, eventJson);
+	// After routing: an event not forwarded never waits for its media.
+	const request = await webhookRequest(destination.signingSecrets, eventId, await withMedia(eventJson));
 	held.resize(request.body.byteLength);
 	const post = await postEvent({ url: destination.url, timeoutMs: destination.timeoutMs }, request);
 	switch (post.class) {
@@ -184,7 +187,7 @@ export async function settleMessage(
 	// Counted from before the body is in memory until its POST has ended: at its bound while it
 	// loads, then at its real size.
 	return forwarding.bodyBytes.run(bodyBytesBound(job), (held) =>
-		deliver(job, attempt, destinations.value, forwarding.loadEvent, held),
+		deliver(job, attempt, destinations.value, forwarding, held),
 	);
 }
 

@@ -4,6 +4,7 @@ import { errorMessage, log } from "../log";
 import { adminRoute } from "../routes/admin/admin.route";
 import { healthRoute } from "../routes/health.route";
 import { ingestRoute } from "../routes/ingest.route";
+import { mediaRoute } from "../routes/media.route";
 import type { AppEnv } from "./app-env";
 import { HttpError, NotFoundError } from "./errors";
 
@@ -12,6 +13,7 @@ export const app = new Hono<AppEnv>();
 app.route("/", ingestRoute);
 app.route("/", healthRoute);
 app.route("/v1", adminRoute);
+app.route("/", mediaRoute);
 
 app.notFound(() => new NotFoundError().toResponse());
 

@@ -10,6 +10,7 @@ import {
 	ErasureResponseSchema,
 } from "../routes/admin/erase.route";
 import { EventsQuerySchema, EventsResponseSchema } from "../routes/admin/events.route";
+import { MediaParamsSchema, MediaResponseSchema } from "../routes/admin/media.route";
 import { MessageParamsSchema, MessageQuerySchema } from "../routes/admin/messages.route";
 import { MeterResetResponseSchema, MeterResponseSchema } from "../routes/admin/meter.route";
 import {
@@ -135,6 +136,20 @@ export const OPERATIONS: readonly Operation[] = [
 		params: EraseMessageParamsSchema,
 		query: EraseMessageQuerySchema,
 		responses: { 200: { description: "what was erased", schema: ErasureResponseSchema }, ...errors(400, 401, 503) },
+	},
+	{
+		method: "get",
+		path: "/v1/media/:messageId",
+		operationId: "getMediaCopies",
+		summary: "An inbound MMS's media copies, with fresh signed links",
+		description:
+			"Each link is valid for MEDIA_URL_TTL_HOURS from this call. 404 `media_not_configured` when no MEDIA bucket is bound.",
+		auth: true,
+		params: MediaParamsSchema,
+		responses: {
+			200: { description: "the copies", schema: MediaResponseSchema },
+			...errors(400, 401, 404),
+		},
 	},
 	{
 		method: "get",

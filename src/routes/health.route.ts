@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/app-env";
 import { MethodNotAllowedError } from "../http/errors";
 import { errorMessage, log } from "../log";
 import { type D1StorageReport, readD1Storage } from "../maintenance/enforce-budget";
+import { mediaConfigProblems } from "../media/media-config";
 import { RELAY_VERSION } from "../version";
 import { within } from "../within";
 
@@ -33,7 +34,7 @@ export const healthRoute = new Hono<AppEnv>()
 		c.header("cache-control", "no-store");
 		const d1 = await probeD1(c.env);
 		// Which settings are wrong goes to the log; the public answer only says that some are.
-		const problems = configProblems(c.env);
+		const problems = [...configProblems(c.env), ...mediaConfigProblems(c.env)];
 		if (problems.length > 0) log.error("config_invalid", { problems });
 		const config = problems.length > 0 ? "config_invalid" : "ok";
 		if (d1 === null) {

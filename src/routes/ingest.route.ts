@@ -11,6 +11,7 @@ import { assertJsonContentType, parseJson } from "../http/parse-json";
 import { readBodyCapped } from "../http/read-body";
 import { ingestBatch } from "../ingest/ingest-batch";
 import { drainHandoffs } from "../ledger/drain-handoffs";
+import { startMediaCopies } from "../media/start-media-copies";
 
 /** Bandwidth sends one event per callback; a thousand is far past anything real, and bounded fan-out keeps the answer within its 10 s. */
 export const MAX_BATCH_ELEMENTS = 1000;
@@ -36,6 +37,9 @@ export const ingestRoute = new Hono<AppEnv>()
 		// After the answer, not before: the 200 waits only for the ledgers' durable write.
 		c.executionCtx.waitUntil(drainHandoffs(c.env, result.handoffs));
 		if (!result.ok) throw new StorageUnavailableError();
+		c.executionCtx.waitUntil(
+			startMediaCopies(c.env, elements, new URL(c.req.url).origin, c.get("callbackApplications")),
+		);
 		return c.json(result.counts, 200);
 	})
 	.all("/bandwidth/messaging", () => {

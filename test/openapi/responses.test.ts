@@ -8,6 +8,7 @@ import { freshPath, hookUrl, scriptResponses } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { fetchWithVars } from "../helpers/http";
+import { inboundMms, mediaUrl, waitForSettledMedia } from "../helpers/media";
 import { TEST_ENV } from "../setup/test-env";
 import { checked, expectConforms } from "./conformance";
 
@@ -116,6 +117,15 @@ describe("every route answers what the OpenAPI document declares", () => {
 		expect(page.items).toContainEqual(expect.objectContaining({ key: ARCHIVE_KEY }));
 		await get(`/v1/archive/${ARCHIVE_KEY}`, "/v1/archive/:key{.+}");
 		await get("/v1/archive/events/2026/12/01/04/missing.ndjson.gz", "/v1/archive/:key{.+}");
+	});
+
+	it("GET /v1/media/:messageId", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "a.png"), `https://elsewhere.example/${id}.png`]);
+		await postCallback([mms]);
+		const items = await waitForSettledMedia(mms.message.id);
+		expect(items.map((item) => item.status)).toEqual(["copied", "failed"]);
+		await get(`/v1/media/${mms.message.id}`, "/v1/media/:messageId");
+		await get(`/v1/media/${newMessageId()}`, "/v1/media/:messageId");
 	});
 
 	it("GET /v1/meter and POST /v1/meter/reset, where the meter is enabled", async () => {

@@ -9,4 +9,9 @@ export const TEST_ENV = {
 	ALERT_SIGNING_SECRET: "whsec_YWxlcnQtc2lnbmluZy1zZWNyZXQtb2YtdGhlLXRlc3RzIQ==",
 	FORWARD_RETRY_SCHEDULE: "5,300,1800,7200,18000,36000,36000",
 	ALLOW_UNAUTHENTICATED: "false",
+	// Media copies against the downstream server's stand-in for Bandwidth (vitest.config.ts adds its host).
+	BANDWIDTH_CLIENT_ID: "test-media-client",
+	BANDWIDTH_CLIENT_SECRET: "test-media-client-secret",
+	MEDIA_URL_SECRET: "test-media-url-secret",
+	MEDIA_FORWARD_DELAY_MS: "3000",
 } as const;

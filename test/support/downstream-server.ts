@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createMediaHost, type MediaHostCredentials } from "../../scripts/lib/media-host.ts";
 import type { DownstreamStats, RecordedRequest, ScriptedResponse } from "./downstream-types";
 
 /*
@@ -51,7 +52,15 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 	response.end(JSON.stringify(value));
 }
 
-export async function startDownstream(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+/**
+ * With `media`, unscripted requests on Bandwidth's media and token paths are answered by the local
+ * stand-in for Bandwidth (scripts/lib/media-host.ts); a script on such a path still wins.
+ */
+export async function startDownstream(
+	port = 0,
+	media?: MediaHostCredentials,
+): Promise<{ port: number; close: () => Promise<void> }> {
+	const mediaHost = media === undefined ? null : createMediaHost(media);
 	let recorded: RecordedRequest[] = [];
 	const scripts = new Map<string, ScriptedResponse[]>();
 	const stats = new Map<string, DownstreamStats>();
@@ -105,6 +114,15 @@ export async function startDownstream(port = 0): Promise<{ port: number; close: 
 		recorded.push({ path: url.pathname, method: request.method ?? "", headers, body: kept, at: Date.now() });
 		if (next?.delayMs) await new Promise((resolve) => setTimeout(resolve, next.delayMs));
 		if (response.destroyed) return;
+		const standIn =
+			next === undefined ? mediaHost?.answer(request.method ?? "", url, headers.authorization ?? "", body) : null;
+		if (standIn) {
+			if (standIn.delayMs) await new Promise((resolve) => setTimeout(resolve, standIn.delayMs));
+			if (response.destroyed) return;
+			response.writeHead(standIn.status, standIn.headers);
+			response.end(standIn.body);
+			return;
+		}
 		response.writeHead(next?.status ?? 204, next?.headers ?? {});
 		response.end(next?.body ?? "");
 	});

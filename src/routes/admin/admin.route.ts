@@ -6,6 +6,7 @@ import { deliveriesRoute } from "./deliveries.route";
 import { destinationsRoute } from "./destinations.route";
 import { eraseRoute } from "./erase.route";
 import { eventsRoute } from "./events.route";
+import { mediaAdminRoute } from "./media.route";
 import { messagesRoute } from "./messages.route";
 import { meterRoute } from "./meter.route";
 import { openApiRoute } from "./openapi.route";
@@ -26,4 +27,5 @@ export const adminRoute = new Hono<AppEnv>()
 	.route("/", statsRoute)
 	.route("/", archiveRoute)
 	.route("/", meterRoute)
+	.route("/", mediaAdminRoute)
 	.route("/", openApiRoute);

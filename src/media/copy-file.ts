@@ -1,0 +1,105 @@
+import { errorMessage } from "../log";
+import { authorizationFor, forgetToken, type MediaCredentials } from "./bandwidth-token";
+import { allowedMediaUrl, type MediaHost } from "./media-hosts";
+
+/*
+ * One download from Bandwidth's media host into R2. This is the only code that attaches Bandwidth
+ * credentials to a media request, so it checks the host itself, whatever its caller checked, and
+ * never follows a redirect: fetch's own redirect handling would resend the Authorization header.
+ */
+
+export type CopyOutcome =
+	| { status: "copied"; contentType: string; bytes: number; sha256: string }
+	| { status: "retry" | "failed" | "skipped"; reason: string };
+
+export interface CopyInput {
+	url: string;
+	key: string;
+	hosts: readonly MediaHost[];
+	credentials: MediaCredentials;
+	maxBytes: number;
+	bucket: R2Bucket;
+	timeoutMs: number;
+}
+
+/** Answers worth another try within the 48 hours; any other 4xx (404, 410) will not change. */
+const RETRYABLE = new Set([401, 403, 408, 425, 429]);
+
+function hex(bytes: ArrayBuffer): string {
+	return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The body, or null once it passes `maxBytes` (the rest is never read). */
+async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | null> {
+	const chunks: Uint8Array[] = [];
+	let total = 0;
+	const reader = body.getReader();
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		total += value.byteLength;
+		if (total > maxBytes) {
+			await reader.cancel();
+			return null;
+		}
+		chunks.push(value);
+	}
+	const whole = new Uint8Array(total);
+	let offset = 0;
+	for (const chunk of chunks) {
+		whole.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return whole;
+}
+
+async function download(url: URL, input: CopyInput): Promise<CopyOutcome> {
+	let authorization: string;
+	try {
+		authorization = await authorizationFor(input.credentials);
+	} catch (error) {
+		return { status: "retry", reason: errorMessage(error) };
+	}
+	const response = await fetch(url, {
+		headers: { authorization },
+		redirect: "manual",
+		signal: AbortSignal.timeout(input.timeoutMs),
+	});
+	if (response.status >= 300 && response.status < 400) {
+		await response.body?.cancel();
+		return { status: "failed", reason: `HTTP ${response.status}: redirects are not followed with credentials` };
+	}
+	if (response.status !== 200) {
+		await response.body?.cancel();
+		if (response.status === 401) forgetToken(input.credentials);
+		const retry = RETRYABLE.has(response.status) || response.status >= 500;
+		return { status: retry ? "retry" : "failed", reason: `HTTP ${response.status}` };
+	}
+	const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+	const tooLarge = { status: "skipped", reason: `larger than MEDIA_MAX_BYTES (${input.maxBytes})` } as const;
+	if (declared > input.maxBytes || response.body === null) {
+		await response.body?.cancel();
+		return response.body === null ? { status: "failed", reason: "empty response" } : tooLarge;
+	}
+	const bytes = await readCapped(response.body, input.maxBytes);
+	if (bytes === null) return tooLarge;
+	const contentType = response.headers.get("content-type") ?? "application/octet-stream";
+	const sha256 = hex(await crypto.subtle.digest("SHA-256", bytes));
+	await input.bucket.put(input.key, bytes, {
+		httpMetadata: { contentType },
+		customMetadata: { sha256 },
+		sha256,
+	});
+	return { status: "copied", contentType, bytes: bytes.byteLength, sha256 };
+}
+
+export async function copyFile(input: CopyInput): Promise<CopyOutcome> {
+	const url = allowedMediaUrl(input.url, input.hosts);
+	if (url === null) return { status: "failed", reason: "the URL's host is not in BANDWIDTH_MEDIA_HOSTS (https only)" };
+	try {
+		return await download(url, input);
+	} catch (error) {
+		const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+		return { status: "retry", reason: timedOut ? `timed out after ${input.timeoutMs} ms` : errorMessage(error) };
+	}
+}

@@ -1,0 +1,237 @@
+import { DurableObject } from "cloudflare:workers";
+import { errorMessage, log } from "../log";
+import { copyFile } from "./copy-file";
+import { readMediaConfig } from "./media-config";
+import { allowedMediaUrl } from "./media-hosts";
+import { type MediaItem, type MediaRequest, type MediaState, mediaKey } from "./media-state";
+
+/*
+ * One object per inbound MMS (getByName(messageId)): the state of its media copies, and the alarm
+ * that copies them, retries them within Bandwidth's 48 hours, and finally purges them. A Durable
+ * Object rather than D1 because the forward consumer reads it, and a delivery never needs D1. Per
+ * message rather than per ledger bucket: copies take seconds each, and a bucket's thread is shared
+ * by every event of its messages.
+ */
+
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/** Bandwidth keeps inbound media "up to 48 hours" (REFERENCE §8): no copy is tried after that. */
+export const BANDWIDTH_MEDIA_WINDOW_MS = 48 * HOUR_MS;
+/** Seconds between tries of a file, by attempt; the last repeats until the window closes. */
+const RETRY_SECONDS = [30, 120, 600, 1800, 3600, 7200];
+const FETCH_TIMEOUT_MS = 30_000;
+/** An erased message's tombstone outlives the window, so a late forward cannot copy it again. */
+const TOMBSTONE_MS = BANDWIDTH_MEDIA_WINDOW_MS + DAY_MS;
+
+const STATE = "state";
+const ERASED_UNTIL = "erasedUntil";
+
+function eventTimeMs(time: string, fallback: number): number {
+	const parsed = Date.parse(time);
+	return Number.isNaN(parsed) ? fallback : parsed;
+}
+
+export class MediaCopier extends DurableObject<Env> {
+	/** Resolvers of callers waiting in copies() for a change. */
+	#waiters = new Set<() => void>();
+
+	/** Records the message's media and schedules the copy; a second call only adds a missing origin. */
+	async start(request: MediaRequest): Promise<MediaState | null> {
+		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return null;
+		const existing = await this.ctx.storage.get<MediaState>(STATE);
+		if (existing !== undefined) {
+			if (existing.origin === null && request.origin !== null) {
+				existing.origin = request.origin;
+				await this.ctx.storage.put(STATE, existing);
+			}
+			return existing;
+		}
+		const config = readMediaConfig(this.env);
+		const now = Date.now();
+		const noCopy = !config.ok
+			? `media settings are invalid: ${config.message}`
+			: config.value.credentials === null
+				? "no Bandwidth credentials are configured (BANDWIDTH_CLIENT_ID/SECRET)"
+				: this.env.MEDIA === undefined
+					? "no MEDIA bucket is bound"
+					: null;
+		const items = request.media.map((originalUrl, index): MediaItem => {
+			const base = {
+				index,
+				originalUrl,
+				key: null,
+				contentType: null,
+				bytes: null,
+				sha256: null,
+				attempts: 0,
+				lastTriedAt: null,
+			};
+			if (noCopy !== null) return { ...base, status: "skipped", reason: noCopy };
+			if (config.ok && allowedMediaUrl(originalUrl, config.value.hosts) === null) {
+				return { ...base, status: "failed", reason: "the URL's host is not in BANDWIDTH_MEDIA_HOSTS (https only)" };
+			}
+			return { ...base, status: "pending", reason: null };
+		});
+		const state: MediaState = {
+			messageId: request.messageId,
+			eventTime: eventTimeMs(request.eventTime, now),
+			startedAt: now,
+			origin: request.origin,
+			items,
+		};
+		await this.ctx.storage.put(STATE, state);
+		await this.#schedule(state, now);
+		return state;
+	}
+
+	/**
+	 * The copies' state, waiting while any is pending, but never past `waitMs` after the copy
+	 * started: a forward waits for its first copy at most that long, and its retries not at all.
+	 */
+	async copies(request: MediaRequest, waitMs: number): Promise<MediaState | null> {
+		let state = await this.start(request);
+		const deadline = (state?.startedAt ?? 0) + waitMs;
+		while (state?.items.some((item) => item.status === "pending") && Date.now() < deadline) {
+			await new Promise<void>((resolve) => {
+				const timer = setTimeout(done, deadline - Date.now());
+				const waiters = this.#waiters;
+				function done() {
+					clearTimeout(timer);
+					waiters.delete(done);
+					resolve();
+				}
+				waiters.add(done);
+			});
+			state = (await this.ctx.storage.get<MediaState>(STATE)) ?? null;
+		}
+		return state;
+	}
+
+	async view(): Promise<MediaState | null> {
+		return (await this.ctx.storage.get<MediaState>(STATE)) ?? null;
+	}
+
+	/**
+	 * Deletes the copies and the state; a tombstone keeps a late forward from copying them again.
+	 * A message that never had media (most of an erasure's) gets no tombstone, and so no storage.
+	 */
+	async erase(): Promise<number> {
+		const state = await this.ctx.storage.get<MediaState>(STATE);
+		if (state === undefined) return 0;
+		const removed = await this.#deleteObjects(state);
+		await this.ctx.storage.deleteAll();
+		const until = Date.now() + TOMBSTONE_MS;
+		await this.ctx.storage.put(ERASED_UNTIL, until);
+		await this.ctx.storage.setAlarm(until);
+		this.#notify();
+		return removed;
+	}
+
+	override async alarm(): Promise<void> {
+		const now = Date.now();
+		const erasedUntil = await this.ctx.storage.get<number>(ERASED_UNTIL);
+		if (erasedUntil !== undefined) {
+			if (erasedUntil <= now) await this.ctx.storage.deleteAll();
+			else await this.ctx.storage.setAlarm(erasedUntil);
+			return;
+		}
+		const state = await this.ctx.storage.get<MediaState>(STATE);
+		if (state === undefined) return;
+		const config = readMediaConfig(this.env);
+		const retentionDays = config.ok ? config.value.retentionDays : 30;
+		if (now >= state.eventTime + retentionDays * DAY_MS) {
+			const removed = await this.#deleteObjects(state);
+			await this.ctx.storage.deleteAll();
+			log.info("media_purged", { messageId: state.messageId, objects: removed });
+			return;
+		}
+		await this.#copyPending(state, now);
+		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return;
+		await this.#schedule(state, Date.now());
+	}
+
+	/** One file at a time: each is held in memory whole while it is hashed. */
+	async #copyPending(state: MediaState, now: number): Promise<void> {
+		const config = readMediaConfig(this.env);
+		const expired = now >= state.eventTime + BANDWIDTH_MEDIA_WINDOW_MS;
+		for (const item of state.items) {
+			if (item.status !== "pending" || (item.attempts > 0 && this.#dueAt(item) > now && !expired)) continue;
+			if (expired) {
+				Object.assign(item, { status: "expired", reason: `not copied within 48 hours; last: ${item.reason}` });
+			} else if (!config.ok || config.value.credentials === null || this.env.MEDIA === undefined) {
+				Object.assign(item, { status: "skipped", reason: "media copies are not configured" });
+			} else {
+				const key = mediaKey(state.messageId, item.index);
+				const outcome = await copyFile({
+					url: item.originalUrl,
+					key,
+					hosts: config.value.hosts,
+					credentials: config.value.credentials,
+					maxBytes: config.value.maxBytes,
+					bucket: this.env.MEDIA,
+					timeoutMs: FETCH_TIMEOUT_MS,
+				}).catch((error) => ({ status: "retry" as const, reason: errorMessage(error) }));
+				item.attempts += 1;
+				item.lastTriedAt = Date.now();
+				if (outcome.status === "copied") {
+					Object.assign(item, { ...outcome, key, reason: null });
+				} else {
+					Object.assign(item, {
+						status: outcome.status === "retry" ? "pending" : outcome.status,
+						reason: outcome.reason,
+					});
+					log.warn("media_copy_failed", { messageId: state.messageId, index: item.index, ...outcome });
+				}
+			}
+			if (!(await this.#save(state))) {
+				// Erased while this file was downloading: what it stored goes too, and nothing more is copied.
+				if (item.key !== null && this.env.MEDIA !== undefined) await this.env.MEDIA.delete(item.key);
+				return;
+			}
+		}
+	}
+
+	/**
+	 * Stores the alarm's copy of the state, unless the message was erased meanwhile (false). A copy
+	 * runs while other calls are served: start() may have recorded the origin since it was read.
+	 */
+	async #save(state: MediaState): Promise<boolean> {
+		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return false;
+		const stored = await this.ctx.storage.get<MediaState>(STATE);
+		if (stored === undefined) return false;
+		state.origin ??= stored.origin;
+		await this.ctx.storage.put(STATE, state);
+		this.#notify();
+		return true;
+	}
+
+	#dueAt(item: MediaItem): number {
+		const delay = RETRY_SECONDS[Math.min(item.attempts - 1, RETRY_SECONDS.length - 1)] ?? 0;
+		return (item.lastTriedAt ?? 0) + delay * 1000;
+	}
+
+	/** The next alarm: the earliest retry (or the window's end), else the purge. */
+	async #schedule(state: MediaState, now: number): Promise<void> {
+		const pending = state.items.filter((item) => item.status === "pending");
+		const windowEnd = state.eventTime + BANDWIDTH_MEDIA_WINDOW_MS;
+		let next: number;
+		if (pending.length > 0) {
+			const due = Math.min(...pending.map((item) => (item.attempts === 0 ? now : this.#dueAt(item))));
+			next = Math.min(due, windowEnd);
+		} else {
+			const config = readMediaConfig(this.env);
+			next = state.eventTime + (config.ok ? config.value.retentionDays : 30) * DAY_MS;
+		}
+		await this.ctx.storage.setAlarm(Math.max(next, now));
+	}
+
+	async #deleteObjects(state: MediaState | undefined): Promise<number> {
+		const keys = (state?.items ?? []).flatMap((item) => (item.key === null ? [] : [item.key]));
+		if (keys.length > 0 && this.env.MEDIA !== undefined) await this.env.MEDIA.delete(keys);
+		return keys.length;
+	}
+
+	#notify(): void {
+		for (const waiter of [...this.#waiters]) waiter();
+	}
+}

@@ -1,0 +1,81 @@
+import * as v from "valibot";
+import { errorMessage, log } from "../log";
+import { readMediaConfig } from "./media-config";
+import { mediaCopiesOf } from "./media-copies";
+import { type MediaRequest, MediaRequestSchema, type MediaState } from "./media-state";
+
+/*
+ * The one seam between forwarding and media: the forward consumer passes each event body through
+ * here just before it signs it. An inbound message-received event with media gains
+ * `data.mediaCopies`; every other body comes back as the same string. `data.bandwidth` is never
+ * touched. It also starts the copy if the callback's own start was lost (waitUntil is best effort),
+ * so a copy is as durable as the forward job.
+ */
+
+type MediaEnv = Pick<Env, "MEDIA_COPIER"> & Partial<Pick<Env, "MEDIA">>;
+
+const InboundMmsSchema = v.object({
+	type: v.literal("bandwidth.message.received"),
+	time: v.string(),
+	data: v.object({
+		messageId: v.string(),
+		direction: v.literal("inbound"),
+		media: v.pipe(v.array(v.string()), v.minLength(1)),
+	}),
+});
+
+/**
+ * The state of a message's copies. If the copier cannot be reached the event still goes, its files
+ * marked pending: forwarding must not stop for media. The copy goes on if the callback started it;
+ * if that start was lost too, no copy is made, and `media_state_unavailable` says so in the log.
+ */
+export async function copiesFor(env: MediaEnv, request: MediaRequest, waitMs: number): Promise<MediaState | null> {
+	try {
+		return await env.MEDIA_COPIER.getByName(request.messageId).copies(request, waitMs);
+	} catch (error) {
+		log.error("media_state_unavailable", { messageId: request.messageId, error: errorMessage(error) });
+		const now = Date.now();
+		return {
+			messageId: request.messageId,
+			eventTime: now,
+			startedAt: now,
+			origin: null,
+			items: request.media.map((originalUrl, index) => ({
+				index,
+				originalUrl,
+				status: "pending",
+				key: null,
+				contentType: null,
+				bytes: null,
+				sha256: null,
+				reason: "the copy's state could not be read",
+				attempts: 0,
+				lastTriedAt: null,
+			})),
+		};
+	}
+}
+
+export async function withMediaCopies(eventJson: string, env: MediaEnv, now = Date.now()): Promise<string> {
+	// Cheap refusals first: most events are not inbound MMS, and MEDIA unbound means the feature is off.
+	if (env.MEDIA === undefined || !eventJson.includes('"bandwidth.message.received"')) return eventJson;
+	const event = JSON.parse(eventJson) as { time?: unknown; data: Record<string, unknown> };
+	const inbound = v.safeParse(InboundMmsSchema, event);
+	if (!inbound.success) return eventJson;
+	const request = v.safeParse(MediaRequestSchema, {
+		messageId: inbound.output.data.messageId,
+		eventTime: inbound.output.time,
+		media: inbound.output.data.media,
+		origin: null,
+	});
+	const config = readMediaConfig(env);
+	if (!config.ok) {
+		log.error("config_invalid", { message: config.message });
+		return eventJson;
+	}
+	if (!request.success) return eventJson;
+	const state = await copiesFor(env, request.output, config.value.forwardDelayMs);
+	if (state === null) return eventJson;
+	event.data.mediaCopies = await mediaCopiesOf(state, config.value, now);
+	return JSON.stringify(event);
+}
