@@ -7,6 +7,7 @@
  * `npm run simulate -- --help` lists the options.
  */
 import { checkAgainstAdmin } from "./simulate/admin-check.ts";
+import { destinationLines } from "./simulate/destinations-report.ts";
 import { parseOptions, type SimulateOptions, USAGE, UsageError } from "./simulate/options.ts";
 import { progressReporter } from "./simulate/progress.ts";
 import { sendTraffic } from "./simulate/send-traffic.ts";
@@ -78,6 +79,9 @@ export async function simulate(options: SimulateOptions): Promise<number> {
 
 	const summary = summarize({ seed: options.seed, url: callbackUrl }, plans, stats, check);
 	for (const line of summaryLines(summary)) say(line);
+	if (options.adminToken !== undefined) {
+		for (const line of await destinationLines(options.baseUrl, options.adminToken)) say(line);
+	}
 	if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 	return summary.ok ? 0 : 1;
 }

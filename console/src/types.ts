@@ -2,6 +2,7 @@ import type * as v from "valibot";
 import type {
 	CloudEventSchema,
 	DeliverySchema,
+	DestinationsResponseSchema,
 	HealthResponseSchema,
 	MessageResponseSchema,
 	QuarantineItemSchema,
@@ -24,6 +25,7 @@ export type Health = v.InferOutput<typeof HealthResponseSchema>;
 export type Stats = v.InferOutput<typeof StatsResponseSchema>;
 export type CloudEvent = v.InferOutput<typeof CloudEventSchema>;
 export type Delivery = v.InferOutput<typeof DeliverySchema>;
+export type Destinations = v.InferOutput<typeof DestinationsResponseSchema>;
 export type MessageView = v.InferOutput<typeof MessageResponseSchema>;
 export type QuarantineItem = v.InferOutput<typeof QuarantineItemSchema>;
 export type ReprocessResult = v.InferOutput<typeof ReprocessResponseSchema>;

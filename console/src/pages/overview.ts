@@ -1,6 +1,6 @@
 import { admin, health } from "../api";
 import { code, errorBox, formatBytes, formatTime, h, heading, showError, table } from "../dom";
-import type { Health, Stats } from "../types";
+import type { Destinations, Health, Stats } from "../types";
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -55,18 +55,57 @@ function storageSection(report: Health, dead: number): HTMLElement {
 	);
 }
 
+function percent(rate: number | null): string {
+	return rate === null ? "—" : `${(rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 0)} %`;
+}
+
+/** Each destination's breaker and pause, as its gate reports them: what on-call checks first. */
+function destinationsSection(destinations: Destinations | null): HTMLElement {
+	const body =
+		destinations === null
+			? h("p", { class: "muted" }, "Destinations could not be read (see the relay's config_invalid log line).")
+			: destinations.items.length === 0
+				? h("p", { class: "muted" }, "No destination: events are stored, not forwarded.")
+				: table(
+						"Destinations",
+						["Destination", "State", "Last success", "Last failure", "Failures (15 min)", "Backlog", "Rate /s"],
+						destinations.items.map((d) => {
+							const state = d.paused ? "paused" : (d.breaker ?? "unknown");
+							const tone = state === "closed" ? "good" : state === "unknown" ? "" : "bad";
+							return [
+								code(d.name),
+								h("span", { class: `state ${tone}` }, state),
+								d.lastSuccessAt ? formatTime(d.lastSuccessAt) : "—",
+								d.lastFailureAt ? formatTime(d.lastFailureAt) : "—",
+								percent(d.recentFailureRate),
+								d.backlog ?? "—",
+								d.currentRate ?? "—",
+							];
+						}),
+					);
+	return h(
+		"section",
+		{ "aria-labelledby": "destinations-heading" },
+		h("h2", { id: "destinations-heading" }, "Destinations"),
+		body,
+	);
+}
+
 export async function overviewPage(main: HTMLElement): Promise<void> {
 	const error = errorBox();
 	main.append(heading("Overview"), error);
 	const now = Date.now();
 	try {
-		const [report, hour, day] = await Promise.all([
+		const [report, hour, day, destinations] = await Promise.all([
 			health<Health>(),
 			admin<Stats>(`/stats?since=${new Date(now - HOUR_MS).toISOString()}`),
 			admin<Stats>(`/stats?since=${new Date(now - 24 * HOUR_MS).toISOString()}`),
+			// A misconfigured DESTINATIONS answers 503: the rest of the page still shows.
+			admin<Destinations>("/destinations").catch(() => null),
 		]);
 		main.append(
 			storageSection(report, day.dead),
+			destinationsSection(destinations),
 			h(
 				"p",
 				{},

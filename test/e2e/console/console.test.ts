@@ -131,6 +131,11 @@ describe("the console in Chromium", () => {
 		await page.keyboard.press("Enter");
 		await waitForHeading("Overview");
 		await waitForText(page, "main", "Last 24 hours");
+		// The relay's one destination (FORWARD_URL), with its breaker as its gate reports it.
+		await waitForText(page, "main", "Destinations");
+		expect(await page.$eval("[aria-label='Destinations'] tbody", (body) => body.textContent)).toMatch(
+			/default.*closed/,
+		);
 
 		const stored = await page.evaluate(() => Object.values({ ...sessionStorage }));
 		expect(stored).toEqual([TEST_ENV.ADMIN_TOKEN]);
