@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { meter } from "../meter/meter";
 import { BREAKER_FAILURES, FAILING_AFTER, probeDelayMs, SLOT_HORIZON_MS } from "./gate-policy";
-import type { Admission, AdmitRequest, AttemptReport, GateStatus, GateTransition } from "./gate-rpc";
+import type { Admission, AdmitRequest, AttemptReport, GateStatus, GateTransition, ReportAnswer } from "./gate-rpc";
 import { type GateState, initialState, summarize, thisMinute } from "./gate-state";
 
 const SCHEMA = `
@@ -32,13 +33,13 @@ export class DestinationGate extends DurableObject<Env> {
 	}
 
 	#load(): GateState {
-		const row = this.#sql.exec<{ state: string }>("SELECT state FROM gate WHERE k = 1").toArray()[0];
+		const row = this.#exec("SELECT state FROM gate WHERE k = 1")[0] as { state: string } | undefined;
 		this.#state = row === undefined ? initialState() : { ...initialState(), ...(JSON.parse(row.state) as GateState) };
 		return this.#state;
 	}
 
 	#save(): void {
-		this.#sql.exec(
+		this.#exec(
 			"INSERT INTO gate (k, state) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET state = excluded.state",
 			JSON.stringify(this.#state),
 		);
@@ -54,16 +55,16 @@ export class DestinationGate extends DurableObject<Env> {
 	}
 
 	#hold(ids: readonly string[], now: number): void {
-		for (const id of ids) this.#sql.exec("INSERT OR IGNORE INTO held (event_id, since) VALUES (?, ?)", id, now);
+		for (const id of ids) this.#exec("INSERT OR IGNORE INTO held (event_id, since) VALUES (?, ?)", id, now);
 	}
 
 	#release(ids: readonly string[]): void {
 		if (ids.length === 0 || this.#backlog() === 0) return;
-		this.#sql.exec("DELETE FROM held WHERE event_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+		this.#exec("DELETE FROM held WHERE event_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
 	}
 
 	#backlog(): number {
-		return Number(this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM held").one().n);
+		return Number(this.#exec("SELECT count(*) AS n FROM held")[0]?.n ?? 0);
 	}
 
 	/** How many of this batch may start now (a probe is one), and when; the rest are held. */
@@ -74,6 +75,7 @@ export class DestinationGate extends DurableObject<Env> {
 			holdMs,
 			reason,
 			lease: null,
+			clear: false,
 		});
 		if (state.pausedBy !== null) return none("paused", 0);
 		let allowed = request.ids.length;
@@ -108,10 +110,27 @@ export class DestinationGate extends DurableObject<Env> {
 			startsInMs.push(Math.round(slot - now));
 			state.nextSlotAt = slot + interval;
 		}
-		return { startsInMs, holdMs, reason, lease: null };
+		return { startsInMs, holdMs, reason, lease: null, clear: false };
+	}
+
+	/** Nothing to hold back and nothing held: a consumer may let events through without asking for a while. */
+	#clear(): boolean {
+		const state = this.#state;
+		return (
+			state.pausedBy === null && state.breaker === "closed" && state.consecutiveFailures === 0 && this.#backlog() === 0
+		);
+	}
+
+	/** Runs a statement to its end and counts its rows for the cost meter. */
+	#exec(query: string, ...bindings: SqlStorageValue[]): Record<string, SqlStorageValue>[] {
+		const cursor = this.#sql.exec(query, ...bindings);
+		const rows = cursor.toArray();
+		meter.sql(cursor);
+		return rows;
 	}
 
 	async admit(request: AdmitRequest): Promise<Admission> {
+		meter.add("doRequests");
 		this.#load();
 		const now = Date.now();
 		const admission = this.#decide(request, now);
@@ -125,15 +144,17 @@ export class DestinationGate extends DurableObject<Env> {
 		this.#release(request.ids.slice(0, admitted));
 		this.#hold(request.ids.slice(admitted), now);
 		this.#save();
-		return admission;
+		return { ...admission, clear: admission.reason === null && this.#clear() };
 	}
 
 	/** What the admitted attempts did; answers the breaker's transitions, for alerts. */
-	async report(report: AttemptReport): Promise<GateTransition[]> {
+	async report(report: AttemptReport): Promise<ReportAnswer> {
+		meter.add("doRequests");
 		const now = Date.now();
 		const state = this.#load();
 		if (report.lease !== null) this.#leases.delete(report.lease);
 		const counts = thisMinute(state, now);
+		counts.admitted += report.admittedLocally ?? 0;
 		counts.delivered += report.delivered;
 		counts.failed += report.failed;
 		const transitions: GateTransition[] = [];
@@ -161,10 +182,11 @@ export class DestinationGate extends DurableObject<Env> {
 			}
 		}
 		this.#save();
-		return transitions;
+		return { transitions, clear: this.#clear() };
 	}
 
 	async pause(): Promise<GateStatus> {
+		meter.add("doRequests");
 		this.#load();
 		if (this.#state.pausedBy === null) {
 			this.#state.pausedBy = "operator";
@@ -175,6 +197,7 @@ export class DestinationGate extends DurableObject<Env> {
 	}
 
 	async resume(): Promise<GateStatus> {
+		meter.add("doRequests");
 		this.#load();
 		if (this.#state.pausedBy !== null) {
 			this.#state.pausedBy = null;
@@ -185,6 +208,7 @@ export class DestinationGate extends DurableObject<Env> {
 	}
 
 	async status(): Promise<GateStatus> {
+		meter.add("doRequests");
 		const now = Date.now();
 		const state = this.#load();
 		return {

@@ -7,6 +7,44 @@ import type { Destination } from "./read-destinations";
 
 /** A gate that does not answer by then is passed: it only ever holds events back. */
 const GATE_TIMEOUT_MS = 3_000;
+
+/*
+ * The gate is asked only when it may say no. A destination without a rate or concurrency limit
+ * whose gate last answered "clear" (not paused, breaker closed, no failure since the last success)
+ * is not asked again for CLEAR_FOR_MS, and its successes are told in one report per
+ * REPORT_EVERY_MS or REPORT_EVERY deliveries, not one per batch: on the common path the gate costs
+ * no request and no row per event. A failure is told at once. The price: a pause, or a breaker
+ * opened by another isolate's failures, reaches this isolate within CLEAR_FOR_MS.
+ */
+export const CLEAR_FOR_MS = 30_000;
+const REPORT_EVERY_MS = 60_000;
+const REPORT_EVERY = 1000;
+
+interface Local {
+	clearUntil: number;
+	/** Successes and local admissions not yet told. */
+	delivered: number;
+	admitted: number;
+	reportedAt: number;
+}
+
+/** Per isolate, per destination. */
+const local = new Map<string, Local>();
+
+function localOf(name: string, now: number): Local {
+	let entry = local.get(name);
+	if (entry === undefined) {
+		entry = { clearUntil: 0, delivered: 0, admitted: 0, reportedAt: now };
+		local.set(name, entry);
+	}
+	return entry;
+}
+
+/** An operator's pause or resume in this isolate takes effect here at once. */
+export function forgetClear(name: string): void {
+	const entry = local.get(name);
+	if (entry !== undefined) entry.clearUntil = 0;
+}
 /** The most a queue message can be delayed (Cloudflare Queues: 12 hours). */
 const MAX_QUEUE_DELAY_SECONDS = 43_200;
 
@@ -24,7 +62,14 @@ export async function admit(
 	ids: string[],
 	leaseMs: number,
 ): Promise<Admission> {
-	const open: Admission = { startsInMs: ids.map(() => 0), holdMs: 0, reason: null, lease: null };
+	const open: Admission = { startsInMs: ids.map(() => 0), holdMs: 0, reason: null, lease: null, clear: false };
+	const now = Date.now();
+	const entry = localOf(destination.name, now);
+	const limited = destination.maxPerSecond !== null || destination.maxConcurrency !== null;
+	if (!limited && entry.clearUntil > now) {
+		entry.admitted += ids.length;
+		return { ...open, clear: true };
+	}
 	try {
 		const request = {
 			ids,
@@ -32,9 +77,11 @@ export async function admit(
 			maxConcurrency: destination.maxConcurrency,
 			leaseMs,
 		};
-		return await within(gateOf(env, destination.name).admit(request), GATE_TIMEOUT_MS, () => {
+		const admission = await within(gateOf(env, destination.name).admit(request), GATE_TIMEOUT_MS, () => {
 			throw new Error(`the gate did not answer in ${GATE_TIMEOUT_MS} ms`);
 		});
+		entry.clearUntil = admission.clear ? Date.now() + CLEAR_FOR_MS : 0;
+		return admission;
 	} catch (error) {
 		log.error("gate_admit_failed", { destination: destination.name, error: errorMessage(error) });
 		return open;
@@ -63,12 +110,25 @@ export async function report(
 	destination: Destination,
 	attempts: AttemptReport,
 ): Promise<void> {
+	const now = Date.now();
+	const entry = localOf(destination.name, now);
+	entry.delivered += attempts.delivered;
+	const quiet = attempts.failed === 0 && attempts.lease === null && entry.clearUntil > now;
+	const due = now - entry.reportedAt >= REPORT_EVERY_MS || entry.delivered >= REPORT_EVERY;
+	if (quiet && !due) return;
+	const told = { ...attempts, delivered: entry.delivered, admittedLocally: entry.admitted };
+	entry.delivered = 0;
+	entry.admitted = 0;
+	entry.reportedAt = now;
 	let transitions: GateTransition[];
 	try {
-		transitions = await within(gateOf(env, destination.name).report(attempts), GATE_TIMEOUT_MS, () => {
+		const answer = await within(gateOf(env, destination.name).report(told), GATE_TIMEOUT_MS, () => {
 			throw new Error(`the gate did not answer in ${GATE_TIMEOUT_MS} ms`);
 		});
+		transitions = answer.transitions;
+		entry.clearUntil = answer.clear ? Date.now() + CLEAR_FOR_MS : 0;
 	} catch (error) {
+		entry.clearUntil = 0;
 		log.error("gate_report_failed", { destination: destination.name, error: errorMessage(error) });
 		return;
 	}

@@ -21,6 +21,8 @@ export interface Admission {
 	holdMs: number;
 	reason: HoldReason | null;
 	lease: string | null;
+	/** Not paused, breaker closed, no failure since the last success: a consumer may skip asking for a while. */
+	clear: boolean;
 }
 
 export interface AttemptReport {
@@ -30,9 +32,16 @@ export interface AttemptReport {
 	/** Attempts that were made (a POST went out) and failed. */
 	failed: number;
 	lastError: string | null;
+	/** Attempts let through by a consumer on its own since its last report (the gate was clear). */
+	admittedLocally?: number;
 }
 
 export type GateTransition = "failing" | "opened" | "recovered";
+
+export interface ReportAnswer {
+	transitions: GateTransition[];
+	clear: boolean;
+}
 
 export interface GateStatus {
 	breaker: BreakerState;

@@ -19,7 +19,7 @@ import type { RecordedRequest } from "../support/downstream-types";
  */
 const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
 	workerRequests: 2, // the callback, the consumer's batch
-	doRequests: 2,
+	doRequests: 2, // the ledger: accept, then the report after the 200; the destination gate is not asked (src/destinations/gate-client.ts)
 	doRowsWritten: 2,
 	doRowsRead: 2,
 	d1RowsWritten: 4,

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
 import { DESTINATION_NAME } from "../../destinations/destination-schema";
-import { alertOperatorChange, gateOf } from "../../destinations/gate-client";
+import { alertOperatorChange, forgetClear, gateOf } from "../../destinations/gate-client";
 import type { GateStatus } from "../../destinations/gate-rpc";
 import { type Destination, readDestinations } from "../../destinations/read-destinations";
 import type { AppEnv } from "../../http/app-env";
@@ -76,6 +76,7 @@ function pauseRoute(action: "pause" | "resume") {
 		const gate = gateOf(c.env, destination.name);
 		const before = await gate.status();
 		const after = action === "pause" ? await gate.pause() : await gate.resume();
+		forgetClear(destination.name);
 		if (before.paused !== after.paused) {
 			log.warn(`destination_${action}d`, { destination: destination.name, backlog: after.backlog });
 			await alertOperatorChange(c.env, destination.name, after);
