@@ -1,4 +1,4 @@
-import { DEFAULT_MEDIA_BYTES, mediaBytes, mediaContentType } from "./media-content.ts";
+import { mediaContentType, mediaFile } from "./media-content.ts";
 
 /*
  * A stand-in for Bandwidth's media host and OAuth2 token endpoint, for `npm start` and the tests.
@@ -62,8 +62,8 @@ export function createMediaHost(credentials: MediaHostCredentials) {
 			if (!(bearer !== undefined && issued.has(bearer)) && !legacy) {
 				return { status: 401, headers: { "www-authenticate": 'Bearer realm="media"' }, body: "" };
 			}
-			const size = Number(url.searchParams.get("bytes") ?? DEFAULT_MEDIA_BYTES);
-			const bytes = mediaBytes(url.pathname, size);
+			const size = url.searchParams.get("bytes");
+			const bytes = mediaFile(url.pathname, size === null ? undefined : Number(size));
 			return {
 				status: 200,
 				headers: { "content-type": mediaContentType(url.pathname), "content-length": String(bytes.byteLength) },

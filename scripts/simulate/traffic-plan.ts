@@ -126,7 +126,7 @@ function inbound(world: World, group: boolean): MessagePlan[] {
 	return owned.map((owner) => {
 		const id = messageIdAt(random, created);
 		const media = withMedia
-			? ["bw.png", "IMG_0412.jpg"].slice(0, random.int(1, 2)).map((file, i) => mediaUrl(id, i, file, world.mediaBase))
+			? ["bw.png", "IMG_0412.png"].slice(0, random.int(1, 2)).map((file, i) => mediaUrl(id, i, file, world.mediaBase))
 			: null;
 		const time = timestamp(random, created);
 		const shape: MessageShape = {

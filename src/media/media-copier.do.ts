@@ -23,6 +23,9 @@ const FETCH_TIMEOUT_MS = 30_000;
 /** An erased message's tombstone outlives the window, so a late forward cannot copy it again. */
 const TOMBSTONE_MS = BANDWIDTH_MEDIA_WINDOW_MS + DAY_MS;
 
+/** RETENTION_DAYS' default, for a purge while the settings are invalid (the error is logged elsewhere). */
+const FALLBACK_RETENTION_DAYS = 30;
+
 const STATE = "state";
 const ERASED_UNTIL = "erasedUntil";
 
@@ -138,7 +141,7 @@ export class MediaCopier extends DurableObject<Env> {
 		const state = await this.ctx.storage.get<MediaState>(STATE);
 		if (state === undefined) return;
 		const config = readMediaConfig(this.env);
-		const retentionDays = config.ok ? config.value.retentionDays : 30;
+		const retentionDays = config.ok ? config.value.retentionDays : FALLBACK_RETENTION_DAYS;
 		if (now >= state.eventTime + retentionDays * DAY_MS) {
 			const removed = await this.#deleteObjects(state);
 			await this.ctx.storage.deleteAll();
@@ -157,7 +160,8 @@ export class MediaCopier extends DurableObject<Env> {
 		for (const item of state.items) {
 			if (item.status !== "pending" || (item.attempts > 0 && this.#dueAt(item) > now && !expired)) continue;
 			if (expired) {
-				Object.assign(item, { status: "expired", reason: `not copied within 48 hours; last: ${item.reason}` });
+				const last = item.reason === null ? "" : `; last: ${item.reason}`;
+				Object.assign(item, { status: "expired", reason: `not copied within 48 hours of the event${last}` });
 			} else if (!config.ok || config.value.credentials === null || this.env.MEDIA === undefined) {
 				Object.assign(item, { status: "skipped", reason: "media copies are not configured" });
 			} else {
@@ -220,7 +224,7 @@ export class MediaCopier extends DurableObject<Env> {
 			next = Math.min(due, windowEnd);
 		} else {
 			const config = readMediaConfig(this.env);
-			next = state.eventTime + (config.ok ? config.value.retentionDays : 30) * DAY_MS;
+			next = state.eventTime + (config.ok ? config.value.retentionDays : FALLBACK_RETENTION_DAYS) * DAY_MS;
 		}
 		await this.ctx.storage.setAlarm(Math.max(next, now));
 	}

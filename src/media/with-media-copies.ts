@@ -56,7 +56,7 @@ export async function copiesFor(env: MediaEnv, request: MediaRequest, waitMs: nu
 	}
 }
 
-export async function withMediaCopies(eventJson: string, env: MediaEnv, now = Date.now()): Promise<string> {
+export async function withMediaCopies(eventJson: string, env: MediaEnv): Promise<string> {
 	// Cheap refusals first: most events are not inbound MMS, and MEDIA unbound means the feature is off.
 	if (env.MEDIA === undefined || !eventJson.includes('"bandwidth.message.received"')) return eventJson;
 	const event = JSON.parse(eventJson) as { time?: unknown; data: Record<string, unknown> };
@@ -76,6 +76,7 @@ export async function withMediaCopies(eventJson: string, env: MediaEnv, now = Da
 	if (!request.success) return eventJson;
 	const state = await copiesFor(env, request.output, config.value.forwardDelayMs);
 	if (state === null) return eventJson;
-	event.data.mediaCopies = await mediaCopiesOf(state, config.value, now);
+	// Links minted after the wait, so each is valid its full MEDIA_URL_TTL_HOURS from the send.
+	event.data.mediaCopies = await mediaCopiesOf(state, config.value);
 	return JSON.stringify(event);
 }

@@ -1,5 +1,5 @@
 import { inject, vi } from "vitest";
-import { mediaBytes } from "../../scripts/lib/media-content";
+import { mediaFile } from "../../scripts/lib/media-content";
 import type { MediaCopy } from "../../src/media/media-copies";
 import { adminFetch } from "./admin";
 import { type BandwidthElement, element } from "./fixtures";
@@ -31,9 +31,9 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 	return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** The bytes and SHA-256 the stand-in serves for a path (2,048 bytes unless sized). */
-export async function expectedFile(path: string, bytes = 2048): Promise<{ bytes: Uint8Array; sha256: string }> {
-	const content = mediaBytes(path, bytes);
+/** The bytes and SHA-256 the stand-in serves for a path (a picture for an unsized .png, else 2,048 bytes). */
+export async function expectedFile(path: string, bytes?: number): Promise<{ bytes: Uint8Array; sha256: string }> {
+	const content = mediaFile(path, bytes);
 	return { bytes: content, sha256: await sha256Hex(content) };
 }
 

@@ -32,7 +32,7 @@ describe("an inbound MMS", () => {
 				originalUrl: (mms.message.media as string[])[0],
 				status: "copied",
 				contentType: "image/png",
-				bytes: 2048,
+				bytes: png.bytes.byteLength,
 				sha256: png.sha256,
 				url: expect.stringMatching(new RegExp(`^https://relay\\.test/media/${id}/0\\?exp=\\d+&sig=[\\w-]{43}$`)),
 				expiresAt: expect.any(String),

@@ -1,0 +1,108 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import type { MediaCopier } from "../../src/media/media-copier.do";
+import type { MediaCopy } from "../../src/media/media-copies";
+import { eventIdOfElement } from "../helpers/admin";
+import { postCallback } from "../helpers/callback";
+import { freshPath, hookUrl, receivedAt, scriptResponses, waitForForwarded } from "../helpers/downstream";
+import { consume } from "../helpers/forward";
+import { inboundMms, mediaOf, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
+import { eventsOf } from "../helpers/storage";
+import { TEST_ENV } from "../setup/test-env";
+
+const FORWARD_DELAY_MS = Number(TEST_ENV.MEDIA_FORWARD_DELAY_MS);
+const [SECRET] = TEST_ENV.FORWARD_SIGNING_SECRET.split(" ") as [string];
+
+type Body = { data: { mediaCopies?: MediaCopy[]; bandwidth: unknown } };
+
+/** An MMS stored by a real callback; its first forward (to the default hook) already done. */
+async function storedMms(media: (id: string) => string[]) {
+	const mms = inboundMms(media);
+	await postCallback([mms]);
+	const eventId = await eventIdOfElement(mms);
+	await waitForForwarded(eventId);
+	const [row] = await eventsOf(mms.message.id);
+	return { mms, eventId, json: row!.normalized_json };
+}
+
+describe("the forward of an inbound MMS", () => {
+	it("is signed over the body that carries mediaCopies: the customer's verifier accepts it", async () => {
+		const { eventId } = await storedMms((id) => [mediaUrl(id, 0, "a.png")]);
+		const [request] = await waitForForwarded(eventId);
+		const verified = new Webhook(SECRET).verify(request!.body, request!.headers) as Body;
+		expect(verified.data.mediaCopies).toEqual([expect.objectContaining({ status: "copied" })]);
+	});
+
+	it("does not wait again on a retry: the bound counts from the copy's start", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "down.png")]);
+		await scriptResponses(mediaPathOf(mms.message.id, 0, "down.png"), [{ status: 503 }]);
+		await postCallback([mms]);
+		const eventId = await eventIdOfElement(mms);
+		await waitForForwarded(eventId);
+		const [row] = await eventsOf(mms.message.id);
+		const path = freshPath();
+		const started = Date.now();
+		await consume([{ body: { eventId, event: row!.normalized_json }, attempts: 2 }], { FORWARD_URL: hookUrl(path) });
+		expect(Date.now() - started).toBeLessThan(FORWARD_DELAY_MS);
+		const [again] = await receivedAt(path);
+		expect((JSON.parse(again!.body) as Body).data.mediaCopies).toEqual([
+			expect.objectContaining({ status: "pending", reason: "HTTP 503" }),
+		]);
+	});
+
+	it("is not held when the event is skipped, and its copy is made anyway (started by the callback)", async () => {
+		const { mms, eventId, json } = await storedMms((id) => [mediaUrl(id, 0, "kept.png")]);
+		const started = Date.now();
+		const { result } = await consume([{ body: { eventId, event: json } }], { FORWARD_URL: "" });
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(Date.now() - started).toBeLessThan(FORWARD_DELAY_MS);
+		expect(await waitForSettledMedia(mms.message.id)).toEqual([expect.objectContaining({ status: "copied" })]);
+	});
+
+	it("starts the copy itself when the callback's start was lost", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "late-start.png")]);
+		const eventId = await eventIdOfElement(mms);
+		// As stored, but never seen by the copier: a forward job for an event whose waitUntil died.
+		await postCallback([mms]);
+		await waitForForwarded(eventId);
+		const [row] = await eventsOf(mms.message.id);
+		const event = JSON.parse(row!.normalized_json) as { data: { messageId: string; media: string[] } };
+		const otherId = `${mms.message.id.slice(0, -4)}zzzz`;
+		event.data.messageId = otherId;
+		event.data.media = [mediaUrl(otherId, 0, "late-start.png")];
+		expect((await mediaOf(otherId)).status).toBe(404);
+		const path = freshPath();
+		await consume([{ body: { eventId, event: JSON.stringify(event) } }], { FORWARD_URL: hookUrl(path) });
+		const [request] = await receivedAt(path);
+		expect((JSON.parse(request!.body) as Body).data.mediaCopies).toEqual([
+			expect.objectContaining({ status: "copied", url: null }),
+		]);
+		// No callback brought it, so no origin: GET /v1/media uses its own request's.
+		expect((await mediaOf(otherId)).items).toEqual([
+			expect.objectContaining({ url: expect.stringMatching(/^https:\/\/relay\.test\/media\//) }),
+		]);
+	});
+});
+
+describe("without Bandwidth credentials", () => {
+	it("each file is recorded as skipped, with the reason, and nothing is fetched", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "none.png")]);
+		const stub = env.MEDIA_COPIER.getByName(mms.message.id);
+		const state = await runInDurableObject(stub, async (instance: MediaCopier) => {
+			// This copier alone sees a deployment without credentials.
+			(instance as unknown as { env: Env }).env = { ...env, BANDWIDTH_CLIENT_ID: "", BANDWIDTH_CLIENT_SECRET: "" };
+			return instance.start({
+				messageId: mms.message.id,
+				eventTime: mms.time,
+				media: mms.message.media as string[],
+				origin: null,
+			});
+		});
+		expect(state?.items).toEqual([
+			expect.objectContaining({ status: "skipped", reason: expect.stringContaining("BANDWIDTH_CLIENT_ID") }),
+		]);
+		expect(await receivedAt(mediaPathOf(mms.message.id, 0, "none.png"))).toEqual([]);
+	});
+});
