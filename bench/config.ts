@@ -26,6 +26,8 @@ export interface BenchConfig {
 	connections: number;
 	/** Events pushed through the relay in the end-to-end check. */
 	e2eEvents: number;
+	/** Events per phase of the fan-out measure (one destination, then three). */
+	fanOutEvents: number;
 	/** Longest wait for a round's events to reach the sink. */
 	drainTimeoutSeconds: number;
 	sinkPort: number;
@@ -65,6 +67,7 @@ export function readBenchConfig(): BenchConfig {
 		rounds: Math.round(numberFromEnv("BENCH_ROUNDS", quick ? 1 : 3)),
 		connections: Math.round(numberFromEnv("BENCH_CONNECTIONS", 32)),
 		e2eEvents: Math.round(numberFromEnv("BENCH_E2E_EVENTS", quick ? 500 : 5000)),
+		fanOutEvents: Math.round(numberFromEnv("BENCH_FAN_OUT_EVENTS", quick ? 300 : 2000)),
 		drainTimeoutSeconds: numberFromEnv("BENCH_DRAIN_TIMEOUT", 120),
 		sinkPort: sinkPortFromFloorConfig(),
 		stateParent: process.env.BENCH_STATE_DIR || (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),

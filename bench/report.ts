@@ -7,6 +7,7 @@ import { costSection } from "./cost-report.ts";
 import type { DrainLagResult } from "./drain-lag.ts";
 import { POLL_INTERVAL_MS } from "./drain-lag.ts";
 import type { EndToEndResult } from "./end-to-end.ts";
+import type { FanOutPhase, FanOutResult } from "./fan-out.ts";
 import type { Environment } from "./environment.ts";
 import type { NodeMemoryResult, WorkerdMemoryResult } from "./memory.ts";
 import type { MicroResult } from "./micro.ts";
@@ -29,6 +30,7 @@ export interface BenchResults {
 		LagStats
 	>;
 	endToEnd: EndToEndResult;
+	fanOut: FanOutResult;
 	micro: MicroResult;
 	memory: { node: NodeMemoryResult | null; workerd: WorkerdMemoryResult };
 	targets: TargetCheck[];
@@ -144,6 +146,7 @@ export function renderMarkdown(results: BenchResults): string {
 		"|--:|--:|--:|--:|--:|--:|--:|--:|",
 		`| ${num(e2e.events)} | ${num(e2e.acknowledged)} | ${num(e2e.stored)} | ${num(e2e.delivered)} | ${e2e.lost} | ${e2e.forwardedTwice} | ${num(e2e.deliveredEventsPerSecond)} | ${e2e.signaturesValid}/${e2e.signaturesChecked} |`,
 		"",
+		...fanOutSection(results.fanOut),
 		`### Per-event CPU in Node (tinybench, ${micro.elements} fixture elements, mean µs/event)`,
 		"",
 		"| JSON.parse | validate | validate + normalize + serialize | event id (SHA-256, Node WebCrypto) | prepareElement (all) |",
@@ -159,6 +162,21 @@ export function renderMarkdown(results: BenchResults): string {
 		END,
 	];
 	return lines.join("\n");
+}
+
+function fanOutSection(fanOut: FanOutResult): string[] {
+	const row = (label: string, p: FanOutPhase) =>
+		`| ${label} | ${num(p.events)} | ${num(p.deliveries)} | ${p.lost} | ${p.forwardedTwice} | ${num(p.deliveredEventsPerSecond)} | ${num(p.deliveriesPerSecond)} | ${p.usdPerMillionEvents === null ? "—" : `$${p.usdPerMillionEvents.toFixed(2)}`} |`;
+	return [
+		"### Fan-out (the relay, one destination and then three, same run)",
+		"",
+		"| destinations | events | deliveries | lost | forwarded twice | delivered ev/s | deliveries/s | $ per M events |",
+		"|---|--:|--:|--:|--:|--:|--:|--:|",
+		row("1 (FORWARD_URL)", fanOut.single),
+		row("3 (FORWARD_URL + 2 by application)", fanOut.fanOut),
+		`| **3 ÷ 1** | | | | | ${num(fanOut.deliveredEventsPerSecondRatio, 2)}× | | ${fanOut.costRatio === null ? "—" : `${num(fanOut.costRatio, 2)}×`} |`,
+		"",
+	];
 }
 
 function halfRateSinkRows(summaries: readonly ScenarioSummary[]): string[] {

@@ -12,6 +12,7 @@ import { runMicro } from "./micro.ts";
 import { loadTemplates, payloadGenerator, type Template } from "./payloads.ts";
 import type { DevServer } from "./processes.ts";
 import { type BenchResults, drainLagSummary, PRICES_USED, renderMarkdown, writeResults } from "./report.ts";
+import { runFanOut } from "./fan-out.ts";
 import { measureRun, type RunContext, type RunMeasurement, scenarios } from "./scenarios.ts";
 import { freshSecrets, startWorkers } from "./setup.ts";
 import { type Sink, startSink } from "./sink.ts";
@@ -142,6 +143,11 @@ async function main(): Promise<void> {
 		const drainLag = await measureDrainLag(ctx, targets.relay, halfRate);
 		log("end to end");
 		const endToEnd = await runEndToEnd(ctx, targets.relay, config.e2eEvents, secrets.signingSecret);
+		log("fan-out");
+		const fanOut = await runFanOut(ctx, targets.relay, templates, config.fanOutEvents);
+		log(
+			`fan-out: ${fanOut.fanOut.deliveredEventsPerSecond.toFixed(0)} events/s to 3 destinations vs ${fanOut.single.deliveredEventsPerSecond.toFixed(0)} to 1`,
+		);
 		log("memory");
 		const workerdMemory = await workerdMemoryFor1MiB(ctx, targets.relay);
 
@@ -159,6 +165,7 @@ async function main(): Promise<void> {
 			runs: runs.map(({ sinkLagMs: _, ...run }) => run),
 			drainLag: drainLagSummary(drainLag),
 			endToEnd,
+			fanOut,
 			micro,
 			memory: { node: nodeMemory, workerd: workerdMemory },
 			targets: checkTargets(summaries, drainLag, micro),

@@ -6,6 +6,9 @@ import { DEV_PORT, INSPECTOR_PORT, ROOT, WORKERS_DIR } from "./config.ts";
 import { type DevServer, runWrangler, startDev } from "./processes.ts";
 import { WORKER_NAMES } from "./targets.ts";
 
+/** The application whose events the relay sends to three destinations in the bench. */
+export const FAN_OUT_APPLICATION = "fa40a0f0-0000-4000-8000-000000000003";
+
 /*
  * A fresh, private wrangler state for one bench run: D1 migrations for the relay and the floor,
  * the relay's secrets in a temporary env file (never the developer's .dev.vars), and the probe's
@@ -41,6 +44,14 @@ function writeEnvFile(dir: string, secrets: RelaySecrets, forwardUrl: string): s
 		`ADMIN_TOKEN=${secrets.adminToken}`,
 		`FORWARD_SIGNING_SECRET=${secrets.signingSecret}`,
 		`FORWARD_URL=${forwardUrl}`,
+		// Two more destinations for one application only: its events fan out to three (fan-out.ts).
+		`DESTINATIONS=${JSON.stringify(
+			(["fan-b", "fan-c"] as const).map((name) => ({
+				name,
+				url: forwardUrl.replace(/\/relay$/, `/${name}`),
+				applicationIds: [FAN_OUT_APPLICATION],
+			})),
+		)}`,
 		"METER_ENDPOINT=true",
 	];
 	writeFileSync(path, `${lines.join("\n")}\n`);

@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import { parentPort, workerData } from "node:worker_threads";
-import type { SinkReply, SinkRequest } from "./sink.ts";
+import { SINK_PATHS, type SinkCounts, type SinkPath, type SinkReply, type SinkRequest } from "./sink.ts";
 
 /*
  * The downstream for the floor (/floor) and the relay (/relay), in its own thread so the load
@@ -8,20 +8,18 @@ import type { SinkReply, SinkRequest } from "./sink.ts";
  * signs with, or the message id the floor's consumer puts in `x-bench-key`.
  */
 
-type Path = "floor" | "relay";
+type Path = SinkPath;
 type Arrival = { first: number; count: number };
 type Sample = { body: string; headers: Record<string, string> };
 
 const SAMPLES_KEPT = 20;
-const arrivals: Record<Path, Map<string, Arrival>> = { floor: new Map(), relay: new Map() };
-const totals: Record<Path, number> = { floor: 0, relay: 0 };
+const arrivals = Object.fromEntries(SINK_PATHS.map((path) => [path, new Map()])) as Record<Path, Map<string, Arrival>>;
+const totals = Object.fromEntries(SINK_PATHS.map((path) => [path, 0])) as Record<Path, number>;
 let unkeyed = 0;
 let samples: Sample[] = [];
 
 function pathOf(url: string | undefined): Path | null {
-	if (url === "/floor") return "floor";
-	if (url === "/relay") return "relay";
-	return null;
+	return SINK_PATHS.find((path) => url === `/${path}`) ?? null;
 }
 
 const server = createServer((request, response) => {
@@ -53,10 +51,10 @@ const server = createServer((request, response) => {
 function reply(request: SinkRequest): SinkReply {
 	switch (request.op) {
 		case "reset":
-			arrivals.floor.clear();
-			arrivals.relay.clear();
-			totals.floor = 0;
-			totals.relay = 0;
+			for (const path of SINK_PATHS) {
+				arrivals[path].clear();
+				totals[path] = 0;
+			}
 			unkeyed = 0;
 			samples = [];
 			return { id: request.id, op: "reset" };
@@ -65,10 +63,11 @@ function reply(request: SinkRequest): SinkReply {
 				id: request.id,
 				op: "counts",
 				counts: {
-					floor: { total: totals.floor, unique: arrivals.floor.size },
-					relay: { total: totals.relay, unique: arrivals.relay.size },
+					...(Object.fromEntries(
+						SINK_PATHS.map((path) => [path, { total: totals[path], unique: arrivals[path].size }]),
+					) as Record<Path, { total: number; unique: number }>),
 					unkeyed,
-				},
+				} satisfies SinkCounts,
 			};
 		case "arrivals":
 			return { id: request.id, op: "arrivals", arrivals: [...arrivals[request.path]] };

@@ -2,14 +2,14 @@ import { Worker } from "node:worker_threads";
 
 /** The main-thread handle on the sink thread (sink-thread.ts). */
 
-export type SinkPath = "floor" | "relay";
+/** floor and relay: the load scenarios; fan-b and fan-c: the relay's two extra destinations (fan-out.ts). */
+export const SINK_PATHS = ["floor", "relay", "fan-b", "fan-c"] as const;
+export type SinkPath = (typeof SINK_PATHS)[number];
 export type Arrival = { first: number; count: number };
-export interface SinkCounts {
-	floor: { total: number; unique: number };
-	relay: { total: number; unique: number };
+export type SinkCounts = Record<SinkPath, { total: number; unique: number }> & {
 	/** Requests without a known path or key: should stay 0. */
 	unkeyed: number;
-}
+};
 export interface SignedSample {
 	body: string;
 	headers: Record<string, string>;
