@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorMessage, log } from "../log";
+import { meter } from "../meter/meter";
+import { meteredEnv } from "../meter/metered-env";
 import { copyFile } from "./copy-file";
 import { readMediaConfig } from "./media-config";
 import { allowedMediaUrl } from "./media-hosts";
@@ -34,18 +36,55 @@ function eventTimeMs(time: string, fallback: number): number {
 	return Number.isNaN(parsed) ? fallback : parsed;
 }
 
+/**
+ * The object's storage, counted for the cost meter as Cloudflare bills a SQLite-backed object's
+ * key-value calls: a get reads one row, a put writes one, an alarm set is one written, and
+ * deleteAll writes one per key it drops (this object holds at most two).
+ */
+function meteredStorage(storage: DurableObjectStorage) {
+	return {
+		async get<T>(key: string): Promise<T | undefined> {
+			meter.add("doRowsRead");
+			return storage.get<T>(key);
+		},
+		async put(key: string, value: unknown): Promise<void> {
+			meter.add("doRowsWritten");
+			await storage.put(key, value);
+		},
+		async setAlarm(at: number): Promise<void> {
+			meter.add("doRowsWritten");
+			await storage.setAlarm(at);
+		},
+		async deleteAll(): Promise<void> {
+			meter.add("doRowsWritten", (await storage.list()).size);
+			await storage.deleteAll();
+		},
+	};
+}
+
 export class MediaCopier extends DurableObject<Env> {
 	/** Resolvers of callers waiting in copies() for a change. */
 	#waiters = new Set<() => void>();
+	#storage: ReturnType<typeof meteredStorage>;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, meteredEnv(env));
+		this.#storage = meteredStorage(ctx.storage);
+	}
 
 	/** Records the message's media and schedules the copy; a second call only adds a missing origin. */
 	async start(request: MediaRequest): Promise<MediaState | null> {
-		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return null;
-		const existing = await this.ctx.storage.get<MediaState>(STATE);
+		meter.add("doRequests");
+		return this.#start(request);
+	}
+
+	async #start(request: MediaRequest): Promise<MediaState | null> {
+		if ((await this.#storage.get<number>(ERASED_UNTIL)) !== undefined) return null;
+		const existing = await this.#storage.get<MediaState>(STATE);
 		if (existing !== undefined) {
 			if (existing.origin === null && request.origin !== null) {
 				existing.origin = request.origin;
-				await this.ctx.storage.put(STATE, existing);
+				await this.#storage.put(STATE, existing);
 			}
 			return existing;
 		}
@@ -82,7 +121,7 @@ export class MediaCopier extends DurableObject<Env> {
 			origin: request.origin,
 			items,
 		};
-		await this.ctx.storage.put(STATE, state);
+		await this.#storage.put(STATE, state);
 		await this.#schedule(state, now);
 		return state;
 	}
@@ -92,7 +131,8 @@ export class MediaCopier extends DurableObject<Env> {
 	 * started: a forward waits for its first copy at most that long, and its retries not at all.
 	 */
 	async copies(request: MediaRequest, waitMs: number): Promise<MediaState | null> {
-		let state = await this.start(request);
+		meter.add("doRequests");
+		let state = await this.#start(request);
 		const deadline = (state?.startedAt ?? 0) + waitMs;
 		while (state?.items.some((item) => item.status === "pending") && Date.now() < deadline) {
 			await new Promise<void>((resolve) => {
@@ -105,13 +145,14 @@ export class MediaCopier extends DurableObject<Env> {
 				}
 				waiters.add(done);
 			});
-			state = (await this.ctx.storage.get<MediaState>(STATE)) ?? null;
+			state = (await this.#storage.get<MediaState>(STATE)) ?? null;
 		}
 		return state;
 	}
 
 	async view(): Promise<MediaState | null> {
-		return (await this.ctx.storage.get<MediaState>(STATE)) ?? null;
+		meter.add("doRequests");
+		return (await this.#storage.get<MediaState>(STATE)) ?? null;
 	}
 
 	/**
@@ -119,37 +160,39 @@ export class MediaCopier extends DurableObject<Env> {
 	 * A message that never had media (most of an erasure's) gets no tombstone, and so no storage.
 	 */
 	async erase(): Promise<number> {
-		const state = await this.ctx.storage.get<MediaState>(STATE);
+		meter.add("doRequests");
+		const state = await this.#storage.get<MediaState>(STATE);
 		if (state === undefined) return 0;
 		const removed = await this.#deleteObjects(state);
-		await this.ctx.storage.deleteAll();
+		await this.#storage.deleteAll();
 		const until = Date.now() + TOMBSTONE_MS;
-		await this.ctx.storage.put(ERASED_UNTIL, until);
-		await this.ctx.storage.setAlarm(until);
+		await this.#storage.put(ERASED_UNTIL, until);
+		await this.#storage.setAlarm(until);
 		this.#notify();
 		return removed;
 	}
 
 	override async alarm(): Promise<void> {
+		meter.add("doRequests");
 		const now = Date.now();
-		const erasedUntil = await this.ctx.storage.get<number>(ERASED_UNTIL);
+		const erasedUntil = await this.#storage.get<number>(ERASED_UNTIL);
 		if (erasedUntil !== undefined) {
-			if (erasedUntil <= now) await this.ctx.storage.deleteAll();
-			else await this.ctx.storage.setAlarm(erasedUntil);
+			if (erasedUntil <= now) await this.#storage.deleteAll();
+			else await this.#storage.setAlarm(erasedUntil);
 			return;
 		}
-		const state = await this.ctx.storage.get<MediaState>(STATE);
+		const state = await this.#storage.get<MediaState>(STATE);
 		if (state === undefined) return;
 		const config = readMediaConfig(this.env);
 		const retentionDays = config.ok ? config.value.retentionDays : FALLBACK_RETENTION_DAYS;
 		if (now >= state.eventTime + retentionDays * DAY_MS) {
 			const removed = await this.#deleteObjects(state);
-			await this.ctx.storage.deleteAll();
+			await this.#storage.deleteAll();
 			log.info("media_purged", { messageId: state.messageId, objects: removed });
 			return;
 		}
 		await this.#copyPending(state, now);
-		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return;
+		if ((await this.#storage.get<number>(ERASED_UNTIL)) !== undefined) return;
 		await this.#schedule(state, Date.now());
 	}
 
@@ -200,11 +243,11 @@ export class MediaCopier extends DurableObject<Env> {
 	 * runs while other calls are served: start() may have recorded the origin since it was read.
 	 */
 	async #save(state: MediaState): Promise<boolean> {
-		if ((await this.ctx.storage.get<number>(ERASED_UNTIL)) !== undefined) return false;
-		const stored = await this.ctx.storage.get<MediaState>(STATE);
+		if ((await this.#storage.get<number>(ERASED_UNTIL)) !== undefined) return false;
+		const stored = await this.#storage.get<MediaState>(STATE);
 		if (stored === undefined) return false;
 		state.origin ??= stored.origin;
-		await this.ctx.storage.put(STATE, state);
+		await this.#storage.put(STATE, state);
 		this.#notify();
 		return true;
 	}
@@ -226,7 +269,7 @@ export class MediaCopier extends DurableObject<Env> {
 			const config = readMediaConfig(this.env);
 			next = state.eventTime + (config.ok ? config.value.retentionDays : FALLBACK_RETENTION_DAYS) * DAY_MS;
 		}
-		await this.ctx.storage.setAlarm(Math.max(next, now));
+		await this.#storage.setAlarm(Math.max(next, now));
 	}
 
 	async #deleteObjects(state: MediaState | undefined): Promise<number> {
