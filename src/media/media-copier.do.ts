@@ -186,9 +186,9 @@ export class MediaCopier extends DurableObject<Env> {
 		const config = readMediaConfig(this.env);
 		const retentionDays = config.ok ? config.value.retentionDays : FALLBACK_RETENTION_DAYS;
 		if (now >= state.eventTime + retentionDays * DAY_MS) {
-			const removed = await this.#deleteObjects(state);
+			// Routine, once per inbound MMS: no log line (Workers Logs bills each one).
+			await this.#deleteObjects(state);
 			await this.#storage.deleteAll();
-			log.info("media_purged", { messageId: state.messageId, objects: removed });
 			return;
 		}
 		await this.#copyPending(state, now);
