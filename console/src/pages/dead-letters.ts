@@ -9,12 +9,24 @@ const LOOKUP_PARALLEL = 4;
 /** A replayed event goes through the queue like any other: seconds locally, more under a backlog. */
 const WATCH_MS = 120_000;
 
-/** The latest attempt of an event: what became of it since it died. */
-async function latestAttempt(eventId: string): Promise<Delivery | undefined> {
+/** Each (event, destination) is its own delivery, dead or not. */
+type Key = string;
+const keyOf = (delivery: Pick<Delivery, "eventId" | "destination">): Key =>
+	`${delivery.eventId} ${delivery.destination}`;
+const partsOf = (key: Key) => {
+	const [eventId = "", destination = ""] = key.split(" ");
+	return { eventId, destination };
+};
+
+/** The latest attempt of a delivery: what became of it since it died. */
+async function latestAttempt(key: Key): Promise<Delivery | undefined> {
+	const { eventId, destination } = partsOf(key);
 	let cursor: string | null = null;
 	let last: Delivery | undefined;
 	do {
-		const page: Page<Delivery> = await admin<Page<Delivery>>(`/deliveries${query({ eventId, limit: 500, cursor })}`);
+		const page: Page<Delivery> = await admin<Page<Delivery>>(
+			`/deliveries${query({ eventId, destination, limit: 500, cursor })}`,
+		);
 		last = page.items.at(-1) ?? last;
 		cursor = page.nextCursor;
 	} while (cursor !== null);
@@ -28,9 +40,10 @@ function outcomeText(delivery: Delivery | undefined): string {
 }
 
 /**
- * #/dead: dead attempts (GET /v1/deliveries?status=dead), one row per event (its latest death), a
- * checkbox each; "Replay selected" posts their ids, then the page watches each event's latest
- * attempt until the replay has an outcome.
+ * #/dead: dead attempts (GET /v1/deliveries?status=dead), one row per (event, destination) (its
+ * latest death), a checkbox each; "Replay selected" posts their ids per destination, so a replay
+ * reaches only the destination that refused it, then the page watches each one's latest attempt
+ * until the replay has an outcome.
  */
 export async function deadLettersPage(main: HTMLElement): Promise<void> {
 	const error = errorBox();
@@ -47,14 +60,14 @@ export async function deadLettersPage(main: HTMLElement): Promise<void> {
 		error,
 	);
 
-	const deaths = new Map<string, Delivery>();
+	const deaths = new Map<Key, Delivery>();
 	try {
 		let cursor: string | null = null;
 		do {
 			const page: Page<Delivery> = await admin<Page<Delivery>>(
 				`/deliveries${query({ status: "dead", limit: 500, cursor })}`,
 			);
-			for (const row of page.items) deaths.set(row.eventId, row);
+			for (const row of page.items) deaths.set(keyOf(row), row);
 			cursor = page.nextCursor;
 		} while (cursor !== null && deaths.size < LOOKUP_MAX);
 	} catch (caught) {
@@ -69,7 +82,7 @@ export async function deadLettersPage(main: HTMLElement): Promise<void> {
 	const replay = h("button", { type: "button", disabled: true }, "Replay selected");
 	const all = h("input", { type: "checkbox", id: "select-all" });
 	const boxes: HTMLInputElement[] = [];
-	const outcomes = new Map<string, HTMLTableCellElement>();
+	const outcomes = new Map<Key, HTMLTableCellElement>();
 	const body = h("tbody");
 	const update = () => {
 		const chosen = boxes.filter((box) => box.checked).length;
@@ -79,11 +92,15 @@ export async function deadLettersPage(main: HTMLElement): Promise<void> {
 		all.indeterminate = chosen > 0 && chosen < boxes.length;
 	};
 	for (const death of deaths.values()) {
-		const box = h("input", { type: "checkbox", value: death.eventId, id: `pick-${death.eventId}` });
+		const box = h("input", {
+			type: "checkbox",
+			value: keyOf(death),
+			id: `pick-${death.eventId}-${death.destination}`,
+		});
 		box.addEventListener("change", update);
 		boxes.push(box);
 		const outcome = h("td", { "data-label": "Now" }, "…");
-		outcomes.set(death.eventId, outcome);
+		outcomes.set(keyOf(death), outcome);
 		body.append(
 			h(
 				"tr",
@@ -92,9 +109,10 @@ export async function deadLettersPage(main: HTMLElement): Promise<void> {
 					"td",
 					{ "data-label": "Select" },
 					box,
-					h("label", { for: box.id, class: "visually-hidden" }, `Select ${death.eventId}`),
+					h("label", { for: box.id, class: "visually-hidden" }, `Select ${death.eventId} for ${death.destination}`),
 				),
 				h("td", { "data-label": "Event" }, code(death.eventId)),
+				h("td", { "data-label": "Destination" }, code(death.destination)),
 				h("td", { "data-label": "Attempt" }, String(death.attempt)),
 				h("td", { "data-label": "HTTP" }, death.httpStatus === null ? "—" : String(death.httpStatus)),
 				h("td", { "data-label": "Error" }, death.error ?? "—"),
@@ -111,7 +129,9 @@ export async function deadLettersPage(main: HTMLElement): Promise<void> {
 		"tr",
 		{},
 		h("th", { scope: "col" }, all, h("label", { for: "select-all", class: "visually-hidden" }, "Select all")),
-		...["Event", "Attempt", "HTTP", "Error", "Died at", "Now"].map((text) => h("th", { scope: "col" }, text)),
+		...["Event", "Destination", "Attempt", "HTTP", "Error", "Died at", "Now"].map((text) =>
+			h("th", { scope: "col" }, text),
+		),
 	);
 	const region = h(
 		"div",
@@ -141,9 +161,14 @@ export async function deadLettersPage(main: HTMLElement): Promise<void> {
 		replay.disabled = true;
 		error.hidden = true;
 		status.textContent = `Replaying ${eventIds.length}…`;
-		let result: ReplayResult;
+		const byDestination = Map.groupBy(eventIds.map(partsOf), (parts) => parts.destination);
+		const result: ReplayResult = { enqueued: 0, truncated: false };
 		try {
-			result = await admin<ReplayResult>("/replay", { eventIds });
+			for (const [destination, parts] of byDestination) {
+				const one = await admin<ReplayResult>("/replay", { eventIds: parts.map((p) => p.eventId), destination });
+				result.enqueued += one.enqueued;
+				result.truncated ||= one.truncated;
+			}
 		} catch (caught) {
 			status.textContent = "";
 			showError(

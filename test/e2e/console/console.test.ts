@@ -234,7 +234,7 @@ describe("the console in Chromium", () => {
 
 		await page.click('nav a[href="#/dead"]');
 		await waitForHeading("Dead letters");
-		const row = `#pick-${eventId}`;
+		const row = `#pick-${eventId}-default`;
 		await page.waitForSelector(row);
 		await waitForText(page, "main tbody", "dead (410)");
 		await chromium.screenshot("04-dead-letters");
