@@ -71,7 +71,7 @@ export class DestinationGate extends DurableObject<Env> {
 	#decide(request: AdmitRequest, now: number): Admission {
 		const state = this.#state;
 		const none = (reason: Admission["reason"], holdMs: number): Admission => ({
-			startsInMs: [],
+			startsAt: [],
 			holdMs,
 			reason,
 			lease: null,
@@ -98,7 +98,7 @@ export class DestinationGate extends DurableObject<Env> {
 				holdMs = CONCURRENCY_HOLD_MS;
 			}
 		}
-		const startsInMs: number[] = [];
+		const startsAt: number[] = [];
 		const interval = request.maxPerSecond === null ? 0 : 1000 / request.maxPerSecond;
 		for (let i = 0; i < allowed; i++) {
 			const slot = Math.max(now, state.nextSlotAt);
@@ -107,10 +107,10 @@ export class DestinationGate extends DurableObject<Env> {
 				holdMs = slot - now;
 				break;
 			}
-			startsInMs.push(Math.round(slot - now));
+			startsAt.push(Math.round(slot));
 			state.nextSlotAt = slot + interval;
 		}
-		return { startsInMs, holdMs, reason, lease: null, clear: false };
+		return { startsAt, holdMs, reason, lease: null, clear: false };
 	}
 
 	/** Nothing to hold back and nothing held: a consumer may let events through without asking for a while. */
@@ -134,11 +134,11 @@ export class DestinationGate extends DurableObject<Env> {
 		this.#load();
 		const now = Date.now();
 		const admission = this.#decide(request, now);
-		const admitted = admission.startsInMs.length;
+		const admitted = admission.startsAt.length;
 		if (admitted > 0) {
 			admission.lease = crypto.randomUUID();
-			const lastStart = admission.startsInMs.at(-1) ?? 0;
-			this.#leases.set(admission.lease, { count: admitted, until: now + lastStart + request.leaseMs });
+			const lastStart = admission.startsAt.at(-1) ?? now;
+			this.#leases.set(admission.lease, { count: admitted, until: Math.max(now, lastStart) + request.leaseMs });
 			thisMinute(this.#state, now).admitted += admitted;
 		}
 		this.#release(request.ids.slice(0, admitted));

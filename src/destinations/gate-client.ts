@@ -62,7 +62,7 @@ export async function admit(
 	ids: string[],
 	leaseMs: number,
 ): Promise<Admission> {
-	const open: Admission = { startsInMs: ids.map(() => 0), holdMs: 0, reason: null, lease: null, clear: false };
+	const open: Admission = { startsAt: ids.map(() => 0), holdMs: 0, reason: null, lease: null, clear: false };
 	const now = Date.now();
 	const entry = localOf(destination.name, now);
 	const limited = destination.maxPerSecond !== null || destination.maxConcurrency !== null;

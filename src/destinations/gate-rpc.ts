@@ -15,8 +15,11 @@ export interface AdmitRequest {
 export type HoldReason = "paused" | "breaker" | "rate" | "concurrency";
 
 export interface Admission {
-	/** For the first `startsInMs.length` ids: how long each waits for its rate-limit slot. */
-	startsInMs: number[];
+	/**
+	 * For the first `startsAt.length` ids: when each may start (epoch ms; 0: now). Absolute, so the
+	 * time the answer takes to arrive does not shift one batch's slots onto another's.
+	 */
+	startsAt: number[];
 	/** The rest wait this long (back in the queue), for `reason`. */
 	holdMs: number;
 	reason: HoldReason | null;

@@ -143,7 +143,8 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 		...(await Promise.all(
 			admitted.map(async (item) => {
 				// Its rate-limit slot: waited for before it takes a connection, so the POST never starts early.
-				if (item.startInMs > 0) await sleep(item.startInMs);
+				const wait = item.startAt - Date.now();
+				if (wait > 0) await sleep(wait);
 				const settlement = await attempts.run(1, () => settleSafely(item, env, forwarding, schedule));
 				return { message: item.message, job: item.job, attempt: item.attempt, settlement };
 			}),

@@ -12,8 +12,8 @@ export interface Parsed {
 }
 
 export interface Admitted extends Parsed {
-	/** How long it waits for its rate-limit slot before it starts. */
-	startInMs: number;
+	/** When its rate-limit slot comes (epoch ms; 0: now): it does not start before. */
+	startAt: number;
 }
 
 /** A job its gate holds back, and for how long it waits in the queue. */
@@ -45,7 +45,7 @@ export async function admitBatch(
 	for (const item of parsed) {
 		const name = item.job.destination;
 		if (destinations === null || typeof name !== "string" || !destinations.byName.has(name)) {
-			admitted.push({ ...item, startInMs: 0 });
+			admitted.push({ ...item, startAt: 0 });
 			continue;
 		}
 		groups.set(name, [...(groups.get(name) ?? []), item]);
@@ -64,14 +64,14 @@ export async function admitBatch(
 			);
 			leases.set(name, admission.lease);
 			items.forEach((item, index) => {
-				const startInMs = admission.startsInMs[index];
-				if (startInMs !== undefined) admitted.push({ ...item, startInMs });
+				const startAt = admission.startsAt[index];
+				if (startAt !== undefined) admitted.push({ ...item, startAt });
 				else {
 					const delaySeconds = holdDelaySeconds(admission, item.job.holds ?? 0);
 					held.push({ ...item, delaySeconds, paused: admission.reason === "paused" });
 				}
 			});
-			const holding = items.length - admission.startsInMs.length;
+			const holding = items.length - admission.startsAt.length;
 			if (holding > 0) log.info("forward_held", { destination: name, reason: admission.reason, jobs: holding });
 		}),
 	);

@@ -3,6 +3,8 @@ import { type Sink, type SinkDelivery, startSink } from "../../../scripts/sink.t
 /** The dev sink (scripts/sink.ts) in-process on a free port, keeping every delivery and printed line. */
 export interface RecordingSink extends Sink {
 	deliveries: SinkDelivery[];
+	/** When each delivery arrived (epoch ms), in the order of `deliveries`. */
+	arrivals: number[];
 	lines: string[];
 	/** Distinct webhook ids of deliveries whose signature verified. */
 	verifiedIds(): Set<string>;
@@ -12,18 +14,23 @@ export interface RecordingSink extends Sink {
 
 export async function startRecordingSink(secrets: readonly string[], port = 0): Promise<RecordingSink> {
 	const deliveries: SinkDelivery[] = [];
+	const arrivals: number[] = [];
 	const lines: string[] = [];
 	const sink = await startSink({
 		secrets,
 		port,
 		print: (line) => lines.push(line),
-		onEvent: (delivery) => deliveries.push(delivery),
+		onEvent: (delivery) => {
+			deliveries.push(delivery);
+			arrivals.push(Date.now());
+		},
 	});
 	const verifiedIds = () =>
 		new Set(deliveries.filter((delivery) => delivery.verified).map((delivery) => delivery.webhookId ?? ""));
 	return {
 		...sink,
 		deliveries,
+		arrivals,
 		lines,
 		verifiedIds,
 		async waitForEvents(count, timeoutMs) {
