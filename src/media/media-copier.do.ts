@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
+import { BANDWIDTH_MEDIA_WINDOW_MS, eventTimeMs } from "./copy-decided";
 import { copyFile } from "./copy-file";
 import { readMediaConfig } from "./media-config";
 import { allowedMediaUrl } from "./media-hosts";
@@ -18,7 +19,6 @@ import { type MediaItem, type MediaRequest, type MediaState, mediaKey } from "./
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 /** Bandwidth keeps inbound media "up to 48 hours" (REFERENCE §8): no copy is tried after that. */
-export const BANDWIDTH_MEDIA_WINDOW_MS = 48 * HOUR_MS;
 /** Seconds between tries of a file, by attempt; the last repeats until the window closes. */
 const RETRY_SECONDS = [30, 120, 600, 1800, 3600, 7200];
 const FETCH_TIMEOUT_MS = 30_000;
@@ -31,10 +31,6 @@ const FALLBACK_RETENTION_DAYS = 30;
 const STATE = "state";
 const ERASED_UNTIL = "erasedUntil";
 
-function eventTimeMs(time: string, fallback: number): number {
-	const parsed = Date.parse(time);
-	return Number.isNaN(parsed) ? fallback : parsed;
-}
 
 /**
  * The object's storage, counted for the cost meter as Cloudflare bills a SQLite-backed object's

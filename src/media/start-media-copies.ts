@@ -1,6 +1,8 @@
 import * as v from "valibot";
 import { classifyElement } from "../bandwidth/classify";
 import { errorMessage, log } from "../log";
+import { decidedWithoutCopier, eventTimeMs } from "./copy-decided";
+import { readMediaConfig } from "./media-config";
 import { MediaRequestSchema } from "./media-state";
 
 /*
@@ -28,6 +30,9 @@ export async function startMediaCopies(
 	applications: ReadonlySet<string> | null,
 ): Promise<void> {
 	if (env.MEDIA === undefined) return;
+	const config = readMediaConfig(env);
+	// Invalid settings: the copier records why for each file, as it always has.
+	const now = Date.now();
 	const starts = elements.flatMap((element) => {
 		const inbound = v.safeParse(InboundElementSchema, element);
 		// Only what ingest stores: an element it quarantines gets no copy (nothing would forward it).
@@ -41,7 +46,10 @@ export async function startMediaCopies(
 			media: message.media,
 			origin,
 		});
-		return request.success ? [request.output] : [];
+		if (!request.success) return [];
+		// Nothing a copier could do (no credentials, too old): the forward answers the copies itself.
+		if (config.ok && decidedWithoutCopier(config.value, eventTimeMs(time, now), now) !== null) return [];
+		return [request.output];
 	});
 	await Promise.all(
 		starts.map(async (request) => {

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { errorMessage, log } from "../log";
 import { readMediaConfig } from "./media-config";
+import { decidedState, decidedWithoutCopier, eventTimeMs } from "./copy-decided";
 import { mediaCopiesOf } from "./media-copies";
 import { type MediaRequest, MediaRequestSchema, type MediaState } from "./media-state";
 
@@ -74,7 +75,13 @@ export async function withMediaCopies(eventJson: string, env: MediaEnv): Promise
 		return eventJson;
 	}
 	if (!request.success) return eventJson;
-	const state = await copiesFor(env, request.output, config.value.forwardDelayMs);
+	const now = Date.now();
+	const eventTime = eventTimeMs(request.output.eventTime, now);
+	const decided = decidedWithoutCopier(config.value, eventTime, now);
+	const state =
+		decided === null
+			? await copiesFor(env, request.output, config.value.forwardDelayMs)
+			: decidedState(request.output, eventTime, decided, now);
 	if (state === null) return eventJson;
 	// Links minted after the wait, so each is valid its full MEDIA_URL_TTL_HOURS from the send.
 	event.data.mediaCopies = await mediaCopiesOf(state, config.value);

@@ -7,7 +7,7 @@ import type { MediaCopy } from "../../src/media/media-copies";
 import { eventIdOfElement } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, scriptResponses, waitForForwarded } from "../helpers/downstream";
-import { consume } from "../helpers/forward";
+import { consume, storedEvent } from "../helpers/forward";
 import { inboundMms, mediaOf, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
 import { eventsOf } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
@@ -104,5 +104,47 @@ describe("without Bandwidth credentials", () => {
 			expect.objectContaining({ status: "skipped", reason: expect.stringContaining("BANDWIDTH_CLIENT_ID") }),
 		]);
 		expect(await receivedAt(mediaPathOf(mms.message.id, 0, "none.png"))).toEqual([]);
+	});
+});
+
+describe("what the Worker decides without a copier", () => {
+	const copierStorage = (messageId: string) =>
+		runInDurableObject(
+			env.MEDIA_COPIER.getByName(messageId),
+			async (_instance: MediaCopier, state) => (await state.storage.list()).size,
+		);
+
+	it("without credentials: each file skipped in the forward, and no copier object is stored", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "none.png"), mediaUrl(id, 1, "none.png")]);
+		mms.time = new Date().toISOString();
+		const path = freshPath();
+		const noCredentials = { FORWARD_URL: hookUrl(path), BANDWIDTH_CLIENT_ID: "", BANDWIDTH_CLIENT_SECRET: "" };
+		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
+		const job = JSON.parse(stored.json) as { data: Record<string, unknown>; type: string; time: string };
+		// The stored delivery receipt made into this MMS's inbound event, as ingest would have stored it.
+		job.type = "bandwidth.message.received";
+		job.time = mms.time;
+		Object.assign(job.data, { messageId: mms.message.id, direction: "inbound", media: mms.message.media });
+		await consume([{ body: { eventId: stored.id, event: JSON.stringify(job) } }], noCredentials);
+		const [request] = await receivedAt(path);
+		const copies = (JSON.parse(request!.body) as Body).data.mediaCopies;
+		expect(copies).toEqual([
+			expect.objectContaining({ index: 0, status: "skipped", reason: expect.stringContaining("BANDWIDTH_CLIENT_ID") }),
+			expect.objectContaining({ index: 1, status: "skipped" }),
+		]);
+		expect(await copierStorage(mms.message.id)).toBe(0);
+		expect(await receivedAt(mediaPathOf(mms.message.id, 0, "none.png"))).toEqual([]);
+	});
+
+	it("past Bandwidth's 48 hours: expired in the forward, and no copier object is stored", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "old.png")]);
+		mms.time = new Date(Date.now() - 49 * 3600_000).toISOString();
+		await postCallback([mms]);
+		const eventId = await eventIdOfElement(mms);
+		const [request] = await waitForForwarded(eventId);
+		expect((JSON.parse(request!.body) as Body).data.mediaCopies).toEqual([
+			expect.objectContaining({ status: "expired" }),
+		]);
+		expect(await copierStorage(mms.message.id)).toBe(0);
 	});
 });
