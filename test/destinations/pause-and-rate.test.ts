@@ -3,7 +3,7 @@ import type { AlertEvent } from "../../src/alerts/alert-message";
 import { PAUSE_HOLD_FIRST_MS, SLOT_HORIZON_MS } from "../../src/destinations/gate-policy";
 import { adminFetch } from "../helpers/admin";
 import { acceptRouted, destinationsAt, freshName, gateOf, jobsOf, recordingQueue } from "../helpers/destinations";
-import { freshPath, hookUrl, receivedAt } from "../helpers/downstream";
+import { downstreamBase, freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
@@ -117,4 +117,35 @@ it("holds the rest of a 2,000-event burst back for their slots, never letting th
 	expect(holds.length).toBeGreaterThan(0);
 	for (const hold of holds) expect(hold).toBeGreaterThan(SLOT_HORIZON_MS);
 	expect((await gate.status()).backlog).toBe(2000 - admitted);
+});
+
+it("keeps a destination with maxConcurrency 2 at 2 POSTs in flight, holding the rest without an attempt", async () => {
+	const name = freshName("narrow");
+	const { DESTINATIONS, paths } = destinationsAt([{ name, maxConcurrency: 2 }]);
+	const path = paths[name] as string;
+	await scriptResponses(
+		path,
+		Array.from({ length: 10 }, () => ({ status: 204, delayMs: 300 })),
+	);
+	const rows = await acceptRouted(
+		DESTINATIONS,
+		Array.from({ length: 10 }, () => element("spec2026__message-delivered_sms.object.json")),
+	);
+	const vars = { DESTINATIONS, FORWARD_URL: "" };
+	let pending = jobsOf(rows).map((body) => ({ body }));
+	for (let round = 0; round < 5 && pending.length > 0; round++) {
+		const { queue, sent } = recordingQueue();
+		const { retries } = await consume(pending, { ...vars, FORWARD_QUEUE: queue } as unknown as Record<string, string>);
+		expect(retries).toEqual([]);
+		// Two go each round (the previous round's two reported back and freed their slots).
+		expect(sent).toHaveLength(pending.length - 2);
+		for (const held of sent) expect(held.body).toMatchObject({ priorAttempts: 0, destination: name });
+		pending = sent.map(({ body }) => ({ body }));
+	}
+	expect(pending).toEqual([]);
+	const stats = (await (await fetch(`${downstreamBase()}/__stats?path=${encodeURIComponent(path)}`)).json()) as {
+		requests: number;
+		peakInFlight: number;
+	};
+	expect(stats).toMatchObject({ requests: 10, peakInFlight: 2 });
 });
