@@ -185,6 +185,19 @@ const DEAD_NOW = `FROM deliveries d JOIN events e ON e.id = d.event_id
 	    WHERE p.event_id = d.event_id AND p.destination = d.destination AND p.outcome <> 'replayed'
 	    ORDER BY p.id DESC LIMIT 1)))`;
 
+/**
+ * Keeps the claims of replayed jobs a gate holds back until `until` (the end of their hold): the
+ * claim then expires REPLAY_CLAIM_TTL_MS after the hold rather than during it. Only `replayed` rows.
+ */
+export function renewClaims(db: D1Database, claimIds: readonly number[], until: Date): D1PreparedStatement {
+	return db
+		.prepare(
+			`UPDATE deliveries SET at = ?2
+			 WHERE id IN (SELECT value FROM json_each(?1)) AND outcome = 'replayed' AND at < ?2`,
+		)
+		.bind(JSON.stringify(claimIds), until.toISOString());
+}
+
 function claimExpiry(now: Date): string {
 	return new Date(now.getTime() - REPLAY_CLAIM_TTL_MS).toISOString();
 }

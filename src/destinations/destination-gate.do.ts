@@ -10,6 +10,9 @@ CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, since INTEGER NOT NU
 
 /** How long a held event waits when the gate cannot say better: a concurrency slot frees within a POST. */
 const CONCURRENCY_HOLD_MS = 2_000;
+const PRUNE_EVERY_MS = 60_000;
+/** Longer than any hold but the rate limit's (pause: 15 min + 20 %; breaker: 10 min + 20 %). */
+const HELD_FORGET_MS = 30 * 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -54,15 +57,35 @@ export class DestinationGate extends DurableObject<Env> {
 		return total;
 	}
 
+	/** `since`: the latest hold, so a row whose event went out without the gate ages away. */
 	#hold(ids: readonly string[], now: number): void {
-		for (const id of ids) this.#exec("INSERT OR IGNORE INTO held (event_id, since) VALUES (?, ?)", id, now);
+		for (const id of ids) {
+			this.#exec(
+				"INSERT INTO held (event_id, since) VALUES (?, ?) ON CONFLICT (event_id) DO UPDATE SET since = excluded.since",
+				id,
+				now,
+			);
+		}
 	}
 
+	/** A key lookup per id: nothing is scanned, however large the backlog. */
 	#release(ids: readonly string[]): void {
-		if (ids.length === 0 || this.#backlog() === 0) return;
+		if (ids.length === 0) return;
 		this.#exec("DELETE FROM held WHERE event_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
 	}
 
+	/**
+	 * Held rows not held again for HELD_FORGET_MS: their events went out some other way (a gate
+	 * that timed out after writing, a destination removed and restored), or a rate-limited one is
+	 * about to come back and be held again. At most once a minute, so it never runs per event.
+	 */
+	#prune(now: number): void {
+		if (now - this.#state.prunedAt < PRUNE_EVERY_MS) return;
+		this.#state.prunedAt = now;
+		this.#exec("DELETE FROM held WHERE since < ?", now - HELD_FORGET_MS);
+	}
+
+	/** Only for status: a count reads every row. */
 	#backlog(): number {
 		return Number(this.#exec("SELECT count(*) AS n FROM held")[0]?.n ?? 0);
 	}
@@ -84,12 +107,10 @@ export class DestinationGate extends DurableObject<Env> {
 			const probing = state.probeUntil !== null && state.probeUntil > now;
 			if (now < probeAt || probing)
 				return none("breaker", Math.max(1_000, (probing ? (state.probeUntil ?? now) : probeAt) - now));
-			state.breaker = "half-open";
-			state.probeUntil = now + request.leaseMs;
 			allowed = 1;
 		}
-		let reason: Admission["reason"] = allowed < request.ids.length ? "breaker" : null;
-		let holdMs = reason === null ? 0 : probeDelayMs(state.opens);
+		let reason: Admission["reason"] = null;
+		let holdMs = 0;
 		if (request.maxConcurrency !== null) {
 			const free = Math.max(0, request.maxConcurrency - this.#inFlight(now));
 			if (free < allowed) {
@@ -110,15 +131,25 @@ export class DestinationGate extends DurableObject<Env> {
 			startsAt.push(Math.round(slot));
 			state.nextSlotAt = slot + interval;
 		}
+		// A due probe is half-open only once a start is handed out: a probe held by the limits is no probe.
+		if (state.breaker !== "closed" && startsAt.length > 0) {
+			state.breaker = "half-open";
+			state.probeUntil = Math.max(now, startsAt[0] ?? now) + request.leaseMs;
+			if (reason === null && startsAt.length < request.ids.length) {
+				reason = "breaker";
+				holdMs = probeDelayMs(state.opens);
+			}
+		}
 		return { startsAt, holdMs, reason, lease: null, clear: false };
 	}
 
-	/** Nothing to hold back and nothing held: a consumer may let events through without asking for a while. */
+	/**
+	 * Nothing to hold back: a consumer may let events through without asking for a while. Events it
+	 * held still come back through the gate (src/destinations/gate-client.ts), so their rows go.
+	 */
 	#clear(): boolean {
 		const state = this.#state;
-		return (
-			state.pausedBy === null && state.breaker === "closed" && state.consecutiveFailures === 0 && this.#backlog() === 0
-		);
+		return state.pausedBy === null && state.breaker === "closed" && state.consecutiveFailures === 0;
 	}
 
 	/** Runs a statement to its end and counts its rows for the cost meter. */
@@ -143,6 +174,7 @@ export class DestinationGate extends DurableObject<Env> {
 		}
 		this.#release(request.ids.slice(0, admitted));
 		this.#hold(request.ids.slice(admitted), now);
+		this.#prune(now);
 		this.#save();
 		return { ...admission, clear: admission.reason === null && this.#clear() };
 	}
@@ -158,22 +190,28 @@ export class DestinationGate extends DurableObject<Env> {
 		counts.delivered += report.delivered;
 		counts.failed += report.failed;
 		const transitions: GateTransition[] = [];
+		const troubled = state.breaker !== "closed" || state.consecutiveFailures >= FAILING_AFTER;
+		if (report.failed > 0) {
+			state.lastFailureAt = now;
+			state.lastError = report.lastError;
+		}
 		if (report.delivered > 0) {
 			state.lastSuccessAt = now;
-			if (state.breaker !== "closed" || state.consecutiveFailures >= FAILING_AFTER) transitions.push("recovered");
 			state.breaker = "closed";
-			state.consecutiveFailures = 0;
 			state.opens = 0;
 			state.probeAt = null;
 			state.probeUntil = null;
-		} else if (report.failed > 0) {
-			state.lastFailureAt = now;
-			state.lastError = report.lastError;
-			const before = state.consecutiveFailures;
+			// A report's order is unknown: its failures count as the latest, so a destination that
+			// fails most of its attempts still trips the breaker whatever successes come with them.
+			state.consecutiveFailures = report.failed;
+			if (troubled && state.consecutiveFailures < FAILING_AFTER) transitions.push("recovered");
+		} else {
 			state.consecutiveFailures += report.failed;
-			if (before < FAILING_AFTER && state.consecutiveFailures >= FAILING_AFTER) transitions.push("failing");
+		}
+		if (report.failed > 0) {
+			if (!troubled && state.consecutiveFailures >= FAILING_AFTER) transitions.push("failing");
 			const tripped = state.breaker === "closed" && state.consecutiveFailures >= BREAKER_FAILURES;
-			if (tripped || state.breaker === "half-open") {
+			if (tripped || (state.breaker === "half-open" && report.delivered === 0)) {
 				if (state.breaker === "closed") transitions.push("opened");
 				state.breaker = "open";
 				state.opens += 1;

@@ -29,6 +29,8 @@ export const DestinationSchema = v.strictObject({
 	name: v.pipe(
 		v.string("name must be a string"),
 		v.regex(DESTINATION_NAME, "name must be 1–40 lowercase letters, digits and inner '-'"),
+		// Deliveries of an event that matched no destination are recorded under "none".
+		v.check((name) => name !== "none", 'name "none" is reserved'),
 	),
 	url: v.pipe(v.string("url must be a string"), v.url("url must be an absolute URL")),
 	applicationIds: v.optional(nonEmptyList(FilterString, "applicationIds")),

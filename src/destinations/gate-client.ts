@@ -61,12 +61,14 @@ export async function admit(
 	destination: Destination,
 	ids: string[],
 	leaseMs: number,
+	/** Some of them were held before: the gate must see them come back, to drop them from its backlog. */
+	returning = false,
 ): Promise<Admission> {
 	const open: Admission = { startsAt: ids.map(() => 0), holdMs: 0, reason: null, lease: null, clear: false };
 	const now = Date.now();
 	const entry = localOf(destination.name, now);
 	const limited = destination.maxPerSecond !== null || destination.maxConcurrency !== null;
-	if (!limited && entry.clearUntil > now) {
+	if (!limited && !returning && entry.clearUntil > now) {
 		entry.admitted += ids.length;
 		return { ...open, clear: true };
 	}

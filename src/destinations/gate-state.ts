@@ -24,6 +24,8 @@ export interface GateState {
 	lastError: string | null;
 	/** The rate limit's next free slot (GCRA's theoretical arrival time), epoch ms. */
 	nextSlotAt: number;
+	/** When stale held rows were last pruned. */
+	prunedAt: number;
 	recent: MinuteCounts[];
 }
 
@@ -42,6 +44,7 @@ export function initialState(): GateState {
 		lastFailureAt: null,
 		lastError: null,
 		nextSlotAt: 0,
+		prunedAt: 0,
 		recent: [],
 	};
 }

@@ -9,8 +9,8 @@ import { log } from "../log";
  */
 export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const at = new Date().toISOString();
-	const rows = batch.messages.map((message) => {
-		const body = message.body as { eventId?: unknown; destination?: unknown } | null;
+	const dead = batch.messages.map((message) => {
+		const body = message.body as { eventId?: unknown; destination?: unknown; priorAttempts?: unknown } | null;
 		const eventId = typeof body?.eventId === "string" ? body.eventId : "unknown";
 		const destination =
 			body?.destination === null
@@ -18,29 +18,35 @@ export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): P
 				: typeof body?.destination === "string"
 					? body.destination
 					: DEFAULT_DESTINATION;
+		// Attempts before a hold re-queued it count too, as the consumer counts them.
+		const prior = typeof body?.priorAttempts === "number" ? body.priorAttempts : 0;
 		log.error("forward_dead_lettered", { eventId, destination, queueMessageId: message.id });
-		return insertDelivery(env.DB, {
-			event_id: eventId,
-			destination,
-			attempt: message.attempts,
-			outcome: "dead",
-			http_status: null,
-			error: `dead-letter queue: the consumer could not settle this event (queue message ${message.id})`,
-			duration_ms: null,
-			at,
-		});
+		return { eventId, destination, attempt: prior + message.attempts, queueMessageId: message.id };
 	});
 	// If D1 is down this throws, and the dead-letter queue redelivers the batch later.
-	await env.DB.batch(rows);
+	await env.DB.batch(
+		dead.map((row) =>
+			insertDelivery(env.DB, {
+				event_id: row.eventId,
+				destination: row.destination,
+				attempt: row.attempt,
+				outcome: "dead",
+				http_status: null,
+				error: `dead-letter queue: the consumer could not settle this event (queue message ${row.queueMessageId})`,
+				duration_ms: null,
+				at,
+			}),
+		),
+	);
 	batch.ackAll();
-	await raiseAlert(env, {
-		type: "relay.event.dead",
-		key: DEFAULT_DESTINATION,
-		count: batch.messages.length,
-		data: {
-			destination: DEFAULT_DESTINATION,
-			lastError: "dead-letter queue: the consumer could not settle these events",
-		},
-		ids: batch.messages.map((message) => String((message.body as { eventId?: unknown } | null)?.eventId ?? "unknown")),
-	});
+	// One alert per destination, as the consumer raises them.
+	for (const [destination, rows] of Map.groupBy(dead, (row) => row.destination)) {
+		await raiseAlert(env, {
+			type: "relay.event.dead",
+			key: destination,
+			count: rows.length,
+			data: { destination, lastError: "dead-letter queue: the consumer could not settle these events" },
+			ids: rows.map((row) => row.eventId),
+		});
+	}
 }

@@ -125,7 +125,7 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	const schedule = config.ok ? config.value.forward.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
 	const { parsed, malformed: broken } = parseBatch(batch);
 	const { admitted, held, leases } = await admitBatch(env, config.ok ? config.value : null, parsed, ATTEMPTS_IN_FLIGHT);
-	const requeued = requeueHeld(env.FORWARD_QUEUE, held);
+	const requeued = requeueHeld(env, held);
 	// Per invocation, as the runtime counts connections (and a waiter must not outlive its request).
 	const attempts = new Limit(ATTEMPTS_IN_FLIGHT);
 	const forwarding: Forwarding = {
@@ -160,8 +160,6 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);
 	}
 	const recorded = await recordDeliveries(env.DB, rows, counts);
-	const rerouted = settled.flatMap(({ settlement }) => settlement.rerouted ?? []);
-	const reroutedSent = rerouted.length === 0 || (await requeueJobs(env.FORWARD_QUEUE, rerouted));
 	for (const { message, attempt, settlement } of settled) {
 		const fields = {
 			eventId: settlement.eventId,
@@ -170,7 +168,8 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 			outcome: settlement.outcome,
 		};
 		if (settlement.rerouted !== undefined) {
-			if (reroutedSent) message.ack();
+			// Each message's jobs in one send, acked only once they went: a failure re-sends none twice.
+			if (await requeueJobs(env.FORWARD_QUEUE, settlement.rerouted)) message.ack();
 			else message.retry({ delaySeconds: DEAD_UNRECORDED_RETRY_SECONDS });
 		} else if (settlement.retryInSeconds !== null) {
 			log.warn("forward_failed", { ...fields, error: settlement.error, retryIn: settlement.retryInSeconds });

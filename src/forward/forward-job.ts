@@ -18,6 +18,11 @@ export const ForwardJobSchema = v.object({
 	destination: v.optional(v.nullable(v.string())),
 	/** Failed attempts of this delivery before the job was held back and queued again. */
 	priorAttempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+	/**
+	 * The `replayed` deliveries row that claims this replay (src/forward/replay.ts): renewed while a
+	 * gate holds the job, so the claim does not expire and let a second replay send it again.
+	 */
+	claimId: v.optional(v.pipe(v.number(), v.integer())),
 	/** How many times a pause has held it back: each hold waits longer (src/destinations/gate-policy.ts). */
 	holds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });

@@ -1,3 +1,4 @@
+import { renewClaims } from "../db/deliveries.repository";
 import { admit, holdDelaySeconds } from "../destinations/gate-client";
 import { LEASE_MARGIN_MS } from "../destinations/gate-policy";
 import type { Destinations } from "../destinations/read-destinations";
@@ -50,17 +51,25 @@ export async function admitBatch(
 		}
 		groups.set(name, [...(groups.get(name) ?? []), item]);
 	}
+	// The batch's attempts share its connections: one destination's may wait behind another's, so a
+	// lease lasts as long as the whole batch could, ceil(n / 6) rounds of the longest timeout.
+	const longest = Math.max(
+		0,
+		...[...groups.keys()].map((name) => destinations?.byName.get(name)?.timeoutMs ?? 0),
+		...(destinations?.list ?? []).map((destination) => destination.timeoutMs),
+	);
+	const leaseMs = Math.ceil(parsed.length / attemptsInFlight) * longest + LEASE_MARGIN_MS;
 	await Promise.all(
 		[...groups].map(async ([name, items]) => {
 			const destination = destinations?.byName.get(name);
 			if (destination === undefined) return;
-			// The batch's attempts for it may run in ceil(n / 6) rounds of its timeout.
-			const leaseMs = Math.ceil(items.length / attemptsInFlight) * destination.timeoutMs + LEASE_MARGIN_MS;
+			const returning = items.some((item) => item.job.priorAttempts !== undefined);
 			const admission = await admit(
 				env,
 				destination,
 				items.map((item) => item.job.eventId),
 				leaseMs,
+				returning,
 			);
 			leases.set(name, admission.lease);
 			items.forEach((item, index) => {
@@ -83,7 +92,9 @@ export async function admitBatch(
  * not an attempt. Sent before the originals are acked, so a failure loses nothing; a job that
  * cannot be sent is retried instead, which does count an attempt (logged).
  */
-export async function requeueHeld(queue: Queue, held: readonly Held[]): Promise<void> {
+export async function requeueHeld(env: Pick<Env, "DB" | "FORWARD_QUEUE">, held: readonly Held[]): Promise<void> {
+	const queue = env.FORWARD_QUEUE;
+	await renewHeldClaims(env.DB, held);
 	let group: Array<Held & { body: ForwardJob }> = [];
 	let bytes = 0;
 	const flush = async () => {
@@ -113,6 +124,25 @@ export async function requeueHeld(queue: Queue, held: readonly Held[]): Promise<
 		bytes += size;
 	}
 	await flush();
+}
+
+/**
+ * Best effort, and only for replays: a failed renewal is logged, and the hold goes on (delivery
+ * never needs D1); at worst the claim expires and a later dead replay could send the event again.
+ */
+async function renewHeldClaims(db: D1Database, held: readonly Held[]): Promise<void> {
+	const claimed = held.filter((item) => item.job.claimId !== undefined);
+	if (claimed.length === 0) return;
+	const until = new Date(Date.now() + Math.max(...claimed.map((item) => item.delaySeconds)) * 1000);
+	try {
+		await renewClaims(
+			db,
+			claimed.map((item) => item.job.claimId as number),
+			until,
+		).run();
+	} catch (error) {
+		log.error("replay_claims_not_renewed", { claims: claimed.length, error: errorMessage(error) });
+	}
 }
 
 /** Sends new jobs (a job from before routing, split per destination); false if any send failed. */

@@ -138,8 +138,12 @@ async function sendClaimed(
 	let pendingChars = 0;
 	const flush = async () => {
 		for (const chunk of chunkForQueue(pending)) {
+			// One job per claim (each row has one destination), in the rows' order.
 			await env.FORWARD_QUEUE.sendBatch(
-				chunk.messages.map((message) => ({ ...message, body: { ...message.body, replay: true } })),
+				chunk.messages.map((message, index) => ({
+					...message,
+					body: { ...message.body, replay: true, claimId: chunk.rows[index]?.claimId },
+				})),
 			);
 			for (const row of chunk.rows) sent.add(row.claimId);
 		}

@@ -147,7 +147,12 @@ async function deliver(
 		if ("rerouted" in target) return { ...settled(eventId, name, "skipped", null), rerouted: target.rerouted };
 		destination = target.destination;
 	}
-	if (destination === undefined) return settled(eventId, name, "skipped", `destination "${name}" is not configured`);
+	// Dead, not skipped: recorded and replayable once the destination is configured again (a rename,
+	// a typo, an older version still consuming), where a skip would have been a silent loss.
+	if (destination === undefined) {
+		const error = `destination "${name}" is not configured; replay with {"dead":true,"destination":"${name}"} once it is`;
+		return settled(eventId, name, "dead", error);
+	}
 	const target = { eventId, destination: destination.name };
 	if (destination.signingSecrets.length === 0) {
 		return retryOrDead(schedule, target, attempt, `${destination.secretName} is not set`);

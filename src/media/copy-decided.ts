@@ -7,29 +7,27 @@ export const BANDWIDTH_MEDIA_WINDOW_MS = 48 * 60 * 60 * 1000;
 const NO_CREDENTIALS = "no Bandwidth credentials are configured (BANDWIDTH_CLIENT_ID/SECRET)";
 const TOO_OLD = "the event is older than Bandwidth's 48 hours of media";
 
+type Decided = { status: Extract<MediaStatus, "skipped" | "expired">; reason: string };
+
 /**
- * Why none of a message's files can be copied, known without asking its copier: no credentials,
- * or an event already past Bandwidth's window (a replay, a late retry). The Worker then answers
- * the copies itself, and no copier object, storage row or alarm is created: a deployment without
- * media credentials pays nothing for its MMS. Null: ask the copier.
+ * Without credentials nothing can ever be copied: the Worker answers `skipped` itself, and no
+ * copier object, storage row or alarm is created, so a deployment without media credentials pays
+ * nothing for its MMS. Null: ask the copier.
  */
-export function decidedWithoutCopier(
-	config: MediaConfig,
-	eventTimeMs: number,
-	now: number,
-): { status: Extract<MediaStatus, "skipped" | "expired">; reason: string } | null {
-	if (config.credentials === null) return { status: "skipped", reason: NO_CREDENTIALS };
-	if (now >= eventTimeMs + BANDWIDTH_MEDIA_WINDOW_MS) return { status: "expired", reason: TOO_OLD };
-	return null;
+export function decidedWithoutCopier(config: MediaConfig): Decided | null {
+	return config.credentials === null ? { status: "skipped", reason: NO_CREDENTIALS } : null;
+}
+
+/**
+ * An event already past Bandwidth's window (a replay, a forward held for days) can no longer be
+ * copied. Its copier still answers any copies it made; one that has none stores nothing for it.
+ */
+export function pastWindow(eventTimeMs: number, now: number): Decided | null {
+	return now >= eventTimeMs + BANDWIDTH_MEDIA_WINDOW_MS ? { status: "expired", reason: TOO_OLD } : null;
 }
 
 /** The copies' state as the copier would have answered it for such a message, never stored. */
-export function decidedState(
-	request: MediaRequest,
-	eventTimeMs: number,
-	decided: NonNullable<ReturnType<typeof decidedWithoutCopier>>,
-	now: number,
-): MediaState {
+export function decidedState(request: MediaRequest, eventTimeMs: number, decided: Decided, now: number): MediaState {
 	return {
 		messageId: request.messageId,
 		eventTime: eventTimeMs,

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
-import { BANDWIDTH_MEDIA_WINDOW_MS, eventTimeMs } from "./copy-decided";
+import { BANDWIDTH_MEDIA_WINDOW_MS, decidedState, eventTimeMs, pastWindow } from "./copy-decided";
 import { copyFile } from "./copy-file";
 import { readMediaConfig } from "./media-config";
 import { allowedMediaUrl } from "./media-hosts";
@@ -30,7 +30,6 @@ const FALLBACK_RETENTION_DAYS = 30;
 
 const STATE = "state";
 const ERASED_UNTIL = "erasedUntil";
-
 
 /**
  * The object's storage, counted for the cost meter as Cloudflare bills a SQLite-backed object's
@@ -84,8 +83,11 @@ export class MediaCopier extends DurableObject<Env> {
 			}
 			return existing;
 		}
-		const config = readMediaConfig(this.env);
 		const now = Date.now();
+		// Too old to copy and never copied: answered, not stored (no object, row or alarm for it).
+		const tooOld = pastWindow(eventTimeMs(request.eventTime, now), now);
+		if (tooOld !== null) return decidedState(request, eventTimeMs(request.eventTime, now), tooOld, now);
+		const config = readMediaConfig(this.env);
 		const noCopy = !config.ok
 			? `media settings are invalid: ${config.message}`
 			: config.value.credentials === null

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { classifyElement } from "../bandwidth/classify";
 import { errorMessage, log } from "../log";
-import { decidedWithoutCopier, eventTimeMs } from "./copy-decided";
+import { decidedWithoutCopier, eventTimeMs, pastWindow } from "./copy-decided";
 import { readMediaConfig } from "./media-config";
 import { MediaRequestSchema } from "./media-state";
 
@@ -48,7 +48,8 @@ export async function startMediaCopies(
 		});
 		if (!request.success) return [];
 		// Nothing a copier could do (no credentials, too old): the forward answers the copies itself.
-		if (config.ok && decidedWithoutCopier(config.value, eventTimeMs(time, now), now) !== null) return [];
+		if (config.ok && decidedWithoutCopier(config.value) !== null) return [];
+		if (pastWindow(eventTimeMs(time, now), now) !== null) return [];
 		return [request.output];
 	});
 	await Promise.all(

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { errorMessage, log } from "../log";
-import { readMediaConfig } from "./media-config";
 import { decidedState, decidedWithoutCopier, eventTimeMs } from "./copy-decided";
+import { readMediaConfig } from "./media-config";
 import { mediaCopiesOf } from "./media-copies";
 import { type MediaRequest, MediaRequestSchema, type MediaState } from "./media-state";
 
@@ -77,7 +77,7 @@ export async function withMediaCopies(eventJson: string, env: MediaEnv): Promise
 	if (!request.success) return eventJson;
 	const now = Date.now();
 	const eventTime = eventTimeMs(request.output.eventTime, now);
-	const decided = decidedWithoutCopier(config.value, eventTime, now);
+	const decided = decidedWithoutCopier(config.value);
 	const state =
 		decided === null
 			? await copiesFor(env, request.output, config.value.forwardDelayMs)

@@ -75,3 +75,26 @@ it("records each (event, destination) apart: a failure at one is its own deliver
 		expect.objectContaining({ destination: bad, outcome: "failed", http_status: 503, attempt: 1 }),
 	]);
 });
+
+it("records a job for a destination no longer configured as dead, replayable once it is back, not as a silent skip", async () => {
+	const [kept, gone] = [freshName("kept"), freshName("gone")];
+	const both = destinationsAt([{ name: kept }, { name: gone }]);
+	const [row] = await acceptRouted(both.DESTINATIONS, [element("spec2026__message-delivered_sms.object.json")]);
+	if (row === undefined) throw new Error("no row");
+	// The configuration loses `gone` (a rename, a typo) while its job waits in the queue.
+	const without = JSON.stringify(JSON.parse(both.DESTINATIONS).filter((d: { name: string }) => d.name !== gone));
+	const { result, retries } = await consume(
+		jobsOf([row]).map((body) => ({ body })),
+		{ DESTINATIONS: without, FORWARD_URL: "" } as Record<string, string>,
+	);
+	expect(retries).toEqual([]);
+	expect(result.explicitAcks).toHaveLength(2);
+	expect(await receivedAt(both.paths[gone] as string)).toEqual([]);
+	expect(await deliveriesOf(row.id)).toEqual([
+		expect.objectContaining({
+			destination: gone,
+			outcome: "dead",
+			error: expect.stringContaining("is not configured"),
+		}),
+	]);
+});

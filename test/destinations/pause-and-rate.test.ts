@@ -149,3 +149,16 @@ it("keeps a destination with maxConcurrency 2 at 2 POSTs in flight, holding the 
 	};
 	expect(stats).toMatchObject({ requests: 10, peakInFlight: 2 });
 });
+
+it("opens the breaker on a report that mixes a few successes with many failures, and keeps the last failure", async () => {
+	const gate = gateOf(freshName("mostly-down"));
+	const answer = await gate.report({ lease: null, delivered: 3, failed: 12, lastError: "HTTP 502: bad gateway" });
+	expect(answer.transitions).toEqual(["failing", "opened"]);
+	expect(await gate.status()).toMatchObject({
+		breaker: "open",
+		consecutiveFailures: 12,
+		lastError: "HTTP 502: bad gateway",
+		lastFailureAt: expect.any(String),
+		lastSuccessAt: expect.any(String),
+	});
+});

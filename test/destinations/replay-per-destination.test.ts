@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
 import { deadEventIds } from "../../src/db/deliveries.repository";
 import { replayEvents } from "../../src/forward/replay";
-import { acceptRouted, destinationsAt, freshName, jobsOf, recordingQueue } from "../helpers/destinations";
+import { acceptRouted, destinationsAt, freshName, gateOf, jobsOf, recordingQueue } from "../helpers/destinations";
 import { scriptResponses } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume } from "../helpers/forward";
@@ -38,4 +38,42 @@ it("keeps each destination's dead delivery apart: a dead replay can target one, 
 	const onlyB = recordingQueue();
 	await replayEvents({ DB: env.DB, FORWARD_QUEUE: onlyB.queue }, { messageId: row.message_id, destination: b });
 	expect(onlyB.sent.map(({ body }) => body.destination)).toEqual([b]);
+});
+
+it("keeps a replay's claim while a gate holds its job, so a second dead replay cannot send it again", async () => {
+	const name = freshName("held");
+	const { DESTINATIONS, paths } = destinationsAt([{ name }]);
+	const [row] = await acceptRouted(DESTINATIONS, [element("spec2026__message-delivered_sms.object.json")]);
+	if (row === undefined) throw new Error("no row");
+	await waitForEvents(row.message_id, 1);
+	await scriptResponses(paths[name] as string, [{ status: 410 }]);
+	const vars = { DESTINATIONS, FORWARD_URL: "" } as Record<string, string>;
+	await consume(
+		jobsOf([row]).map((body) => ({ body })),
+		vars,
+	);
+	const first = recordingQueue();
+	expect(await replayEvents({ DB: env.DB, FORWARD_QUEUE: first.queue }, { dead: true, destination: name })).toEqual({
+		enqueued: 1,
+		truncated: false,
+	});
+	const [replayed] = first.sent;
+	expect(replayed?.body.claimId).toEqual(expect.any(Number));
+
+	// Paused: the replayed job is held (for a minute at least), and its claim renewed to the hold's end.
+	await gateOf(name).pause();
+	const held = recordingQueue();
+	await consume([{ body: replayed?.body }], { ...vars, FORWARD_QUEUE: held.queue } as unknown as Record<
+		string,
+		string
+	>);
+	expect(held.sent).toHaveLength(1);
+	const claim = await env.DB.prepare("SELECT at FROM deliveries WHERE id = ?1")
+		.bind(replayed?.body.claimId)
+		.first<{ at: string }>();
+	expect(Date.parse(claim?.at ?? "")).toBeGreaterThan(Date.now() + 50_000);
+	// Eleven minutes on, past a claim's 10-minute expiry counted from the replay, it is still claimed.
+	const later = new Date(Date.now() + 11 * 60_000);
+	expect(await deadEventIds(env.DB, later, 10, name)).toEqual([]);
+	await gateOf(name).resume();
 });

@@ -107,7 +107,7 @@ describe("without Bandwidth credentials", () => {
 	});
 });
 
-describe("what the Worker decides without a copier", () => {
+describe("old events and missing credentials", () => {
 	const copierStorage = (messageId: string) =>
 		runInDurableObject(
 			env.MEDIA_COPIER.getByName(messageId),
@@ -146,5 +146,18 @@ describe("what the Worker decides without a copier", () => {
 			expect.objectContaining({ status: "expired" }),
 		]);
 		expect(await copierStorage(mms.message.id)).toBe(0);
+	});
+
+	it("past 48 hours but copied before: the forward still carries the copies (a replay days later)", async () => {
+		const { mms, eventId, json } = await storedMms((id) => [mediaUrl(id, 0, "kept.png")]);
+		await waitForSettledMedia(mms.message.id);
+		const late = JSON.parse(json) as { time: string };
+		late.time = new Date(Date.now() - 72 * 3600_000).toISOString();
+		const path = freshPath();
+		await consume([{ body: { eventId, event: JSON.stringify(late) } }], { FORWARD_URL: hookUrl(path) });
+		const [request] = await receivedAt(path);
+		expect((JSON.parse(request!.body) as Body).data.mediaCopies).toEqual([
+			expect.objectContaining({ status: "copied", url: expect.stringContaining("/media/") }),
+		]);
 	});
 });
