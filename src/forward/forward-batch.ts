@@ -7,7 +7,7 @@ import { withMediaCopies } from "../media/with-media-copies";
 import { recordDelivery } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
 import { type ForwardJob, ForwardJobSchema } from "./forward-job";
-import { admitBatch, type Parsed, requeueHeld, requeueJobs } from "./gate-batch";
+import { admitBatch, type Parsed, requeueHeld, requeueJobs, waitForTurn } from "./gate-batch";
 import { Limit } from "./limit";
 import { eventLoader } from "./load-event";
 import {
@@ -112,8 +112,6 @@ function parseBatch(batch: MessageBatch<unknown>): { parsed: Parsed[]; malformed
 	return { parsed, malformed: broken };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * The FORWARD_QUEUE consumer: each message is acked, retried, or held back by its destination's
  * gate (rate limit, breaker, pause) and queued again with its attempt count unchanged.
@@ -143,8 +141,10 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 		...(await Promise.all(
 			admitted.map(async (item) => {
 				// Its rate-limit slot: waited for before it takes a connection, so the POST never starts early.
-				const wait = item.startAt - Date.now();
-				if (wait > 0) await sleep(wait);
+				if (item.startAt > 0) {
+					const name = item.job.destination ?? "";
+					await waitForTurn(name, (config.ok && config.value.byName.get(name)?.maxPerSecond) || null, item.startAt);
+				}
 				const settlement = await attempts.run(1, () => settleSafely(item, env, forwarding, schedule));
 				return { message: item.message, job: item.job, attempt: item.attempt, settlement };
 			}),

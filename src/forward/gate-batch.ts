@@ -27,6 +27,31 @@ export interface Held extends Parsed {
 export type Leases = Map<string, string | null>;
 
 const QUEUE_SEND_MAX_BYTES = 240 * 1024;
+
+/** Per isolate, per rate-limited destination: when its next POST may start here. */
+const nextStartHere = new Map<string, number>();
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits for an admitted attempt's turn: its gate slot, and then at least 1/maxPerSecond after
+ * this isolate's previous start for the same destination, taken when it wakes. A consumer its
+ * runtime holds up past several slots wakes its overdue attempts together; they then go one
+ * interval apart instead of at once. Concurrent invocations in one isolate share the spacing.
+ */
+export async function waitForTurn(destination: string, maxPerSecond: number | null, startAt: number): Promise<void> {
+	if (startAt > Date.now()) await sleep(startAt - Date.now());
+	if (maxPerSecond === null) return;
+	for (;;) {
+		const now = Date.now();
+		const next = nextStartHere.get(destination) ?? 0;
+		if (now >= next) {
+			nextStartHere.set(destination, now + 1000 / maxPerSecond);
+			return;
+		}
+		await sleep(next - now);
+	}
+}
 const encoder = new TextEncoder();
 
 /**

@@ -59,13 +59,13 @@ describe(`a burst of ${EVENTS} events to a destination limited to ${PER_SECOND}/
 			}
 			return most;
 		};
-		// Each POST starts no earlier than its slot, 1/limit after the one before. A consumer its
-		// runtime holds up starts its overdue ones together on waking (measured here: 9 within 10 ms,
-		// on a 2-core machine also ingesting the burst), so a window holds at most the limit's worth
-		// plus that one burst, whatever its length: the excess does not grow with the window.
-		const burst = PER_SECOND / 4;
+		// Each POST starts no earlier than its gate slot, and a consumer's overdue POSTs go one interval
+		// apart (src/forward/gate-batch.ts waitForTurn). Measured here on a quiet machine: 49 in the
+		// busiest second, 477 in the busiest ten. The slack is for arrival times read by this process
+		// while it is also running the relay's test traffic.
+		const slack = PER_SECOND / 10;
 		for (const seconds of [1, 2, 5, 10]) {
-			expect(busiest(seconds * 1000), `the busiest ${seconds} s`).toBeLessThanOrEqual(PER_SECOND * seconds + burst);
+			expect(busiest(seconds * 1000), `the busiest ${seconds} s`).toBeLessThanOrEqual(PER_SECOND * seconds + slack);
 		}
 		const seconds = ((times.at(-1) as number) - (times[0] as number)) / 1000;
 		expect(seconds).toBeGreaterThanOrEqual((EVENTS - 1) / PER_SECOND - 1);
