@@ -82,6 +82,47 @@ export function signingSecretsVar(name: string) {
 	);
 }
 
+/**
+ * A variable holding JSON: a string is parsed, or an issue names the variable; any other value (a
+ * TOML table or array from wrangler.toml [vars]) is taken as it is.
+ */
+export function jsonText<TInput = unknown>(name: string) {
+	return v.rawTransform<TInput, unknown>(({ dataset, addIssue, NEVER }) => {
+		if (typeof dataset.value !== "string") return dataset.value;
+		try {
+			return JSON.parse(dataset.value) as unknown;
+		} catch {
+			addIssue({ message: `${name} is not valid JSON` });
+			return NEVER;
+		}
+	});
+}
+
+/**
+ * Checks each entry of a list variable on its own, so that a message names the entry and the
+ * field: `NAME[1] ("label").field[0]: …`, the label (when `labelOf` gives one) saying which entry.
+ */
+export function eachEntry<TEntry extends v.GenericSchema>(
+	name: string,
+	entry: TEntry,
+	labelOf: (value: unknown) => string = () => "",
+) {
+	return v.rawTransform<unknown[], Array<v.InferOutput<TEntry>>>(({ dataset, addIssue, NEVER }) => {
+		const entries: Array<v.InferOutput<TEntry>> = [];
+		for (const [index, value] of dataset.value.entries()) {
+			const parsed = v.safeParse(entry, value);
+			if (parsed.success) entries.push(parsed.output);
+			for (const issue of parsed.issues ?? []) {
+				const field = (issue.path ?? []).map((item) =>
+					typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`,
+				);
+				addIssue({ message: `${name}[${index}]${labelOf(value)}${field.join("")}: ${issue.message}` });
+			}
+		}
+		return entries.length === dataset.value.length ? entries : NEVER;
+	});
+}
+
 export type ConfigResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
 type EnvSchema = v.ObjectSchema<v.ObjectEntries, undefined>;

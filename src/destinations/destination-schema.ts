@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "../bandwidth/event-types";
+import { eachEntry, jsonText } from "../env-vars";
 
 /*
  * DESTINATIONS: the forward targets and the events each one takes. It arrives either as a TOML
@@ -66,32 +67,12 @@ export type DestinationSettings = v.InferOutput<typeof DestinationSchema>;
 /** `DESTINATIONS`, each entry checked on its own so that a message names it and its field. */
 export const DestinationsSchema = v.pipe(
 	v.unknown(),
-	v.rawTransform(({ dataset, addIssue, NEVER }) => {
-		if (typeof dataset.value !== "string") return dataset.value;
-		try {
-			return JSON.parse(dataset.value) as unknown;
-		} catch {
-			addIssue({ message: "DESTINATIONS is not valid JSON" });
-			return NEVER;
-		}
-	}),
+	jsonText("DESTINATIONS"),
 	v.array(v.unknown(), "DESTINATIONS must be an array of destinations"),
 	v.maxLength(MAX_DESTINATIONS, `DESTINATIONS lists more than ${MAX_DESTINATIONS} destinations`),
-	v.rawTransform(({ dataset, addIssue, NEVER }) => {
-		const destinations: DestinationSettings[] = [];
-		for (const [index, entry] of dataset.value.entries()) {
-			const parsed = v.safeParse(DestinationSchema, entry);
-			if (parsed.success) destinations.push(parsed.output);
-			const name = (entry as { name?: unknown } | null)?.name;
-			const label = typeof name === "string" ? ` (${JSON.stringify(name.slice(0, 40))})` : "";
-			for (const issue of parsed.issues ?? []) {
-				const field = (issue.path ?? []).map((item) =>
-					typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`,
-				);
-				addIssue({ message: `DESTINATIONS[${index}]${label}${field.join("")}: ${issue.message}` });
-			}
-		}
-		return destinations.length === dataset.value.length ? destinations : NEVER;
+	eachEntry("DESTINATIONS", DestinationSchema, (entry) => {
+		const name = (entry as { name?: unknown } | null)?.name;
+		return typeof name === "string" ? ` (${JSON.stringify(name.slice(0, 40))})` : "";
 	}),
 	v.check(
 		(list) => new Set(list.map((destination) => destination.name)).size === list.length,

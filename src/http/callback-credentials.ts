@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "hono/utils/buffer";
 import * as v from "valibot";
+import { eachEntry, jsonText } from "../env-vars";
 
 /*
  * Who may post callbacks, and for which Bandwidth applications. BANDWIDTH_CREDENTIALS (a secret)
@@ -40,31 +41,11 @@ const CredentialSchema = v.strictObject({
 /** The secret's value: a JSON array of credentials, usernames unique. */
 export const CallbackCredentialsSchema = v.pipe(
 	v.string(),
-	v.rawTransform(({ dataset, addIssue, NEVER }) => {
-		try {
-			return JSON.parse(dataset.value) as unknown;
-		} catch {
-			addIssue({ message: "BANDWIDTH_CREDENTIALS is not valid JSON" });
-			return NEVER;
-		}
-	}),
+	jsonText<string>("BANDWIDTH_CREDENTIALS"),
 	v.array(v.unknown(), "BANDWIDTH_CREDENTIALS must be a JSON array"),
 	v.nonEmpty("BANDWIDTH_CREDENTIALS lists no credential"),
-	// Each entry on its own, so that a message names the entry and field: BANDWIDTH_CREDENTIALS[1].password.
-	v.rawTransform(({ dataset, addIssue, NEVER }) => {
-		const credentials: Array<v.InferOutput<typeof CredentialSchema>> = [];
-		for (const [index, entry] of dataset.value.entries()) {
-			const parsed = v.safeParse(CredentialSchema, entry);
-			if (parsed.success) credentials.push(parsed.output);
-			for (const issue of parsed.issues ?? []) {
-				const field = (issue.path ?? []).map((item) =>
-					typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`,
-				);
-				addIssue({ message: `BANDWIDTH_CREDENTIALS[${index}]${field.join("")}: ${issue.message}` });
-			}
-		}
-		return credentials.length === dataset.value.length ? credentials : NEVER;
-	}),
+	// A message names the entry and field: BANDWIDTH_CREDENTIALS[1].password.
+	eachEntry("BANDWIDTH_CREDENTIALS", CredentialSchema),
 	v.check(
 		(list) => new Set(list.map((credential) => credential.username)).size === list.length,
 		"BANDWIDTH_CREDENTIALS names a username twice",

@@ -94,6 +94,22 @@ export const OpenApiDocumentSchema = v.looseObject({
 	paths: v.record(v.string(), v.looseObject({})),
 });
 
+/** POST /v1/destinations/:name/pause and …/resume: the same shape, one verb apart. */
+function destinationAction(action: "pause" | "resume", summary: string) {
+	return {
+		method: "post",
+		path: `/v1/destinations/:name/${action}`,
+		operationId: `${action}Destination`,
+		summary,
+		auth: true,
+		params: DestinationParamsSchema,
+		responses: {
+			200: { description: "the destination", schema: DestinationStatusSchema },
+			...errors(400, 401, 404, 503),
+		},
+	} as const;
+}
+
 export const OPERATIONS: readonly Operation[] = [
 	{
 		method: "get",
@@ -204,30 +220,8 @@ export const OPERATIONS: readonly Operation[] = [
 			...errors(401, 503),
 		},
 	},
-	{
-		method: "post",
-		path: "/v1/destinations/:name/pause",
-		operationId: "pauseDestination",
-		summary: "Hold a destination's events (kept, not sent) until it is resumed",
-		auth: true,
-		params: DestinationParamsSchema,
-		responses: {
-			200: { description: "the destination", schema: DestinationStatusSchema },
-			...errors(400, 401, 404, 503),
-		},
-	},
-	{
-		method: "post",
-		path: "/v1/destinations/:name/resume",
-		operationId: "resumeDestination",
-		summary: "Let a paused destination's events go again; its backlog drains at its rate limit",
-		auth: true,
-		params: DestinationParamsSchema,
-		responses: {
-			200: { description: "the destination", schema: DestinationStatusSchema },
-			...errors(400, 401, 404, 503),
-		},
-	},
+	destinationAction("pause", "Hold a destination's events (kept, not sent) until it is resumed"),
+	destinationAction("resume", "Let a paused destination's events go again; its backlog drains at its rate limit"),
 	{
 		method: "post",
 		path: "/v1/replay",
