@@ -4,6 +4,7 @@ import type {
 	DeliverySchema,
 	DestinationsResponseSchema,
 	HealthResponseSchema,
+	MediaResponseSchema,
 	MessageResponseSchema,
 	QuarantineItemSchema,
 	ReplayResponseSchema,
@@ -25,6 +26,7 @@ export type Health = v.InferOutput<typeof HealthResponseSchema>;
 export type Stats = v.InferOutput<typeof StatsResponseSchema>;
 export type CloudEvent = v.InferOutput<typeof CloudEventSchema>;
 export type Delivery = v.InferOutput<typeof DeliverySchema>;
+export type MediaView = v.InferOutput<typeof MediaResponseSchema>;
 export type Destinations = v.InferOutput<typeof DestinationsResponseSchema>;
 export type MessageView = v.InferOutput<typeof MessageResponseSchema>;
 export type QuarantineItem = v.InferOutput<typeof QuarantineItemSchema>;

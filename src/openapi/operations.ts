@@ -10,7 +10,7 @@ import {
 	ErasureResponseSchema,
 } from "../routes/admin/erase.route";
 import { EventsQuerySchema, EventsResponseSchema } from "../routes/admin/events.route";
-import { MediaParamsSchema, MediaResponseSchema } from "../routes/admin/media.route";
+import { MediaParamsSchema } from "../routes/admin/media.route";
 import { MessageParamsSchema, MessageQuerySchema } from "../routes/admin/messages.route";
 import { MeterResetResponseSchema, MeterResponseSchema } from "../routes/admin/meter.route";
 import {
@@ -24,6 +24,7 @@ import {
 	DestinationsResponseSchema,
 	ErrorBodySchema,
 	HealthResponseSchema,
+	MediaResponseSchema,
 	MessageResponseSchema,
 	ReplayResponseSchema,
 	ReprocessResponseSchema,

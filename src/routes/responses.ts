@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { NORMALIZED_TYPES } from "../bandwidth/event-types";
 import { DELIVERY_OUTCOMES } from "../db/delivery-outcomes";
 import { ErasureReportSchema } from "../erase/erasure-counts";
+import { MediaCopySchema } from "../media/media-copies";
 
 /*
  * The shapes the admin API answers, as valibot schemas. Nothing validates a response at run time;
@@ -164,6 +165,13 @@ export const ReprocessResponseSchema = v.strictObject({
 
 /** POST /v1/replay. */
 export const ReplayResponseSchema = v.strictObject({ enqueued: v.number(), truncated: v.boolean() });
+
+/** GET /v1/media/:messageId (src/routes/admin/media.route.ts). */
+export const MediaResponseSchema = v.object({
+	messageId: v.string(),
+	/** One per media URL of the inbound message, in its order; each copied one with a fresh link. */
+	items: v.array(MediaCopySchema),
+});
 
 /** One destination as GET /v1/destinations shows it (src/destinations). */
 export const DestinationStatusSchema = v.strictObject({

@@ -1,6 +1,6 @@
-import { admin, query } from "../api";
+import { ApiError, admin, query } from "../api";
 import { appendRows, type Child, code, errorBox, field, formatTime, h, heading, showError, table } from "../dom";
-import type { CloudEvent, Delivery, MessageView } from "../types";
+import type { CloudEvent, Delivery, MediaView, MessageView } from "../types";
 
 /** Bandwidth's code and name, and its description under them: what on-call reads first on a failure. */
 function errorCell(error: CloudEvent["data"]["error"]): Child {
@@ -34,6 +34,28 @@ export function deliveryRow(delivery: Delivery): Child[] {
 }
 
 export const DELIVERY_HEADERS = ["Event", "Attempt", "Outcome", "HTTP", "Error", "At"];
+
+/** An inbound MMS's copies (GET /v1/media/:id), with fresh links; null when it has none (404). */
+async function mediaOf(messageId: string): Promise<MediaView | null> {
+	try {
+		return await admin<MediaView>(`/media/${encodeURIComponent(messageId)}`);
+	} catch (caught) {
+		if (caught instanceof ApiError && caught.status === 404) return null;
+		throw caught;
+	}
+}
+
+function mediaSection(media: MediaView): HTMLElement[] {
+	const rows = media.items.map((item) => [
+		item.index,
+		h("span", { class: `outcome ${item.status === "copied" ? "delivered" : item.status}` }, item.status),
+		item.url === null ? "—" : h("a", { href: item.url, target: "_blank", rel: "noopener" }, "open copy"),
+		item.contentType ?? "—",
+		item.bytes ?? "—",
+		item.reason ?? "—",
+	]);
+	return [h("h2", {}, "Media"), table("Media copies", ["#", "Copy", "Link", "Type", "Bytes", "Reason"], rows)];
+}
 
 /** #/message or #/message/<id>: a lookup form, then the message's recipients, timeline and deliveries. */
 export async function messagePage(main: HTMLElement, messageId: string | undefined): Promise<void> {
@@ -83,6 +105,9 @@ export async function messagePage(main: HTMLElement, messageId: string | undefin
 			deliveries,
 		);
 		if (note) main.append(note);
+		// Copied media where it exists (inbound MMS); a failure here must not hide the rest.
+		const media = await mediaOf(messageId).catch(() => null);
+		if (media !== null && media.items.length > 0) main.append(...mediaSection(media));
 		let cursor = view.nextCursor;
 		if (cursor !== null) {
 			const more = h("button", { type: "button" }, "Load more");

@@ -4,17 +4,11 @@ import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotConfiguredError, NotFoundError } from "../../http/errors";
 import { log } from "../../log";
 import { readMediaConfig } from "../../media/media-config";
-import { MediaCopySchema, mediaCopiesOf } from "../../media/media-copies";
+import { mediaCopiesOf } from "../../media/media-copies";
 import { MediaNotConfiguredError } from "../../media/media-errors";
 import { parseInput, TextParam } from "./params";
 
 export const MediaParamsSchema = v.object({ messageId: TextParam });
-
-export const MediaResponseSchema = v.object({
-	messageId: v.string(),
-	/** One per media URL of the inbound message, in its order; each copied one with a fresh link. */
-	items: v.array(MediaCopySchema),
-});
 
 /** A message's media copies, with links minted now (valid MEDIA_URL_TTL_HOURS). */
 export const mediaAdminRoute = new Hono<AppEnv>()
