@@ -105,8 +105,12 @@ export async function messagePage(main: HTMLElement, messageId: string | undefin
 			deliveries,
 		);
 		if (note) main.append(note);
-		// Copied media where it exists (inbound MMS); a failure here must not hide the rest.
-		const media = await mediaOf(messageId).catch(() => null);
+		// Copied media where it exists: only an inbound MMS has any, so only then is it asked for
+		// (another message would draw a 404); a failure here must not hide the rest.
+		const inboundMms = view.events.some(
+			(event) => event.type === "bandwidth.message.received" && event.data.media.length > 0,
+		);
+		const media = inboundMms ? await mediaOf(messageId).catch(() => null) : null;
 		if (media !== null && media.items.length > 0) main.append(...mediaSection(media));
 		let cursor = view.nextCursor;
 		if (cursor !== null) {
