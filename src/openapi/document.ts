@@ -2,7 +2,8 @@ import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs 
 import type * as v from "valibot";
 import { NAMED_SCHEMAS } from "../routes/responses";
 import { RELAY_VERSION } from "../version";
-import { OPERATIONS, type Operation, openApiPath, type ParametersSchema, type ResponseSpec } from "./operations";
+import { type Operation, openApiPath, type ParametersSchema, type ResponseSpec } from "./operation";
+import { OPERATIONS } from "./operations";
 
 /*
  * The admin API's OpenAPI 3.1 document, generated from the valibot schemas the routes validate

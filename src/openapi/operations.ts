@@ -1,4 +1,3 @@
-import * as v from "valibot";
 import { ReplayRequestSchema } from "../forward/replay";
 import { ArchiveListQuerySchema, ArchiveListResponseSchema, ArchiveParamsSchema } from "../routes/admin/archive.route";
 import { DeliveriesQuerySchema, DeliveriesResponseSchema } from "../routes/admin/deliveries.route";
@@ -30,6 +29,7 @@ import {
 	ReprocessResponseSchema,
 	StatsResponseSchema,
 } from "../routes/responses";
+import { errors, OpenApiDocumentSchema, type Operation, type ResponseSpec } from "./operation";
 
 /*
  * The registry of documented routes: one entry per method and path the app mounts under /v1, and
@@ -38,62 +38,10 @@ import {
  * compares this list with the routes Hono actually holds, so a route added without an entry fails.
  */
 
-/** An object schema whose entries become parameters, one each. */
-export type ParametersSchema = v.GenericSchema & { readonly entries: v.ObjectEntries };
-
-export interface ResponseSpec {
-	description: string;
-	/** JSON body; absent for `gzip`. */
-	schema?: v.GenericSchema;
-	/** The body is a stored archive object, served as is. */
-	gzip?: true;
-}
-
-export interface Operation {
-	method: "get" | "post" | "delete";
-	/** As mounted in Hono (`:name`, `:name{regex}`). */
-	path: string;
-	operationId: string;
-	summary: string;
-	description?: string;
-	/** False for the one public route, /health. */
-	auth: boolean;
-	params?: ParametersSchema;
-	query?: ParametersSchema;
-	/** Query parameters the route requires itself, though its schema has them optional. */
-	requiredQuery?: readonly string[];
-	body?: v.GenericSchema;
-	responses: Record<number, ResponseSpec>;
-}
-
-const ERROR_DESCRIPTIONS: Record<number, string> = {
-	400: "`invalid_parameter`, its message starting with the parameter's name; `invalid_json` for a body that is not JSON",
-	401: "`unauthorized`: no bearer token, or a wrong one",
-	404: "`not_found`",
-	409: "`replay_in_progress`",
-	413: "`payload_too_large`",
-	415: "`unsupported_media_type`",
-	500: "`storage_unavailable`",
-	503: "the work could not finish; the call is safe to repeat",
-};
-
 const ARCHIVE_NOT_FOUND: ResponseSpec = {
 	description: "`not_found`, or `archive_not_configured` when no ARCHIVE bucket is bound",
 	schema: ErrorBodySchema,
 };
-
-function errors(...statuses: number[]): Record<number, ResponseSpec> {
-	return Object.fromEntries(
-		statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status] ?? "error", schema: ErrorBodySchema }]),
-	);
-}
-
-/** The document describes itself loosely: its own shape is OpenAPI's. */
-export const OpenApiDocumentSchema = v.looseObject({
-	openapi: v.string(),
-	info: v.looseObject({ title: v.string(), version: v.string() }),
-	paths: v.record(v.string(), v.looseObject({})),
-});
 
 /** POST /v1/destinations/:name/pause and …/resume: the same shape, one verb apart. */
 function destinationAction(action: "pause" | "resume", summary: string) {
@@ -302,8 +250,3 @@ export const OPERATIONS: readonly Operation[] = [
 		responses: { 200: { description: "the new start", schema: MeterResetResponseSchema }, ...errors(401, 404) },
 	},
 ];
-
-/** `/v1/messages/:messageId` → `/v1/messages/{messageId}`; a `{regex}` constraint is dropped. */
-export function openApiPath(path: string): string {
-	return path.replace(/:(\w+)(\{[^/]*\})?/g, "{$1}");
-}

@@ -1,6 +1,6 @@
 import { type Schema, Validator } from "@cfworker/json-schema";
 import { expect } from "vitest";
-import { openApiPath } from "../../src/openapi/operations";
+import { openApiPath } from "../../src/openapi/operation";
 import { adminFetch } from "../helpers/admin";
 
 /*
