@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
-import { TEST_ENV } from "../../setup/test-env.ts";
-import { relayPorts } from "../support/ports.ts";
-import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
-import { type RelayProcess, startRelay } from "../support/relay-process.ts";
+import type { RecordingSink } from "../support/recording-sink.ts";
+import type { RelayProcess } from "../support/relay-process.ts";
+import { startRelayAndSink, stopRelayAndSink } from "./support/relay-and-sink.ts";
 import {
 	adminGet,
 	adminListAll,
@@ -28,17 +26,12 @@ let relay: RelayProcess;
 let sink: RecordingSink;
 
 beforeAll(async () => {
-	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
-	relay = await startRelay({
-		...(await relayPorts("concurrentDuplicates")),
-		vars: { FORWARD_URL: sink.url },
-	});
+	({ relay, sink } = await startRelayAndSink("concurrentDuplicates", (sinkUrl) => ({
+		vars: { FORWARD_URL: sinkUrl },
+	})));
 });
 
-afterAll(async () => {
-	await relay?.stop();
-	await sink?.close();
-});
+afterAll(() => stopRelayAndSink({ relay, sink }));
 
 function groupByMessage(plan: readonly PlannedEvent[]): Map<string, PlannedEvent[]> {
 	const groups = new Map<string, PlannedEvent[]>();

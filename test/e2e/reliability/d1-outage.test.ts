@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
 import { isRunning } from "../../../scripts/lib/process-group.ts";
-import { TEST_ENV } from "../../setup/test-env.ts";
-import { relayPorts } from "../support/ports.ts";
-import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
-import { type RelayProcess, startRelay } from "../support/relay-process.ts";
+import type { RecordingSink } from "../support/recording-sink.ts";
+import type { RelayProcess } from "../support/relay-process.ts";
 import { executeLocalD1 } from "./support/local-d1.ts";
+import { startRelayAndSink, stopRelayAndSink } from "./support/relay-and-sink.ts";
 import {
 	adminListAll,
 	type CallbackAnswer,
@@ -31,18 +29,13 @@ let sink: RecordingSink;
 const lines: string[] = [];
 
 beforeAll(async () => {
-	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
-	relay = await startRelay({
-		...(await relayPorts("d1Outage")),
-		vars: { FORWARD_URL: sink.url },
+	({ relay, sink } = await startRelayAndSink("d1Outage", (sinkUrl) => ({
+		vars: { FORWARD_URL: sinkUrl },
 		onLine: (line) => lines.push(line),
-	});
+	})));
 });
 
-afterAll(async () => {
-	await relay?.stop();
-	await sink?.close();
-});
+afterAll(() => stopRelayAndSink({ relay, sink }));
 
 async function health(): Promise<{ status: number; body: unknown }> {
 	const response = await fetch(`${relay.url}/health`, { signal: AbortSignal.timeout(10_000) });

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
-import { TEST_ENV } from "../../setup/test-env.ts";
-import { relayPorts } from "../support/ports.ts";
-import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
-import { type RelayProcess, startRelay } from "../support/relay-process.ts";
+import type { RecordingSink } from "../support/recording-sink.ts";
+import type { RelayProcess } from "../support/relay-process.ts";
+import { startRelayAndSink, stopRelayAndSink } from "./support/relay-and-sink.ts";
 import { adminListAll, type Delivery, deliveredTwice, mapLimit, postCallback, sleep } from "./support/relay-api.ts";
 import { planTraffic } from "./support/traffic.ts";
 
@@ -18,20 +16,15 @@ let relay: RelayProcess;
 let sink: RecordingSink;
 
 beforeAll(async () => {
-	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
-	relay = await startRelay({
-		...(await relayPorts("rateLimitBurst")),
+	({ relay, sink } = await startRelayAndSink("rateLimitBurst", (sinkUrl) => ({
 		vars: {
 			FORWARD_URL: "",
-			DESTINATIONS: JSON.stringify([{ name: "limited", url: sink.url, maxPerSecond: PER_SECOND }]),
+			DESTINATIONS: JSON.stringify([{ name: "limited", url: sinkUrl, maxPerSecond: PER_SECOND }]),
 		},
-	});
+	})));
 });
 
-afterAll(async () => {
-	await relay?.stop();
-	await sink?.close();
-});
+afterAll(() => stopRelayAndSink({ relay, sink }));
 
 describe(`a burst of ${EVENTS} events to a destination limited to ${PER_SECOND}/s`, () => {
 	const plan = planTraffic(EVENTS, SEED);
