@@ -22,6 +22,22 @@ export function integerVar(name: string, fallback: number, min: number, max = Nu
 	);
 }
 
+/** As integerVar, but unset is undefined rather than a default. */
+export function optionalIntegerVar(name: string, min: number) {
+	return v.pipe(
+		v.unknown(),
+		v.transform(unset),
+		v.optional(
+			v.pipe(
+				v.string(),
+				v.regex(/^\d+$/, `${name} must be a whole number`),
+				v.transform(Number),
+				v.minValue(min, `${name} must be at least ${min}`),
+			),
+		),
+	);
+}
+
 export function listVar<const TOptions extends readonly string[]>(name: string, options: TOptions) {
 	return v.pipe(
 		v.unknown(),

@@ -13,7 +13,7 @@ function seedOf(path: string): number {
 	return seed;
 }
 
-export function mediaBytes(path: string, size: number): Uint8Array {
+function mediaBytes(path: string, size: number): Uint8Array {
 	const seed = seedOf(path);
 	const bytes = new Uint8Array(size);
 	for (let i = 0; i < size; i++) bytes[i] = (seed + i * 131 + (i >>> 8)) & 0xff;

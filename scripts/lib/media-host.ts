@@ -38,7 +38,6 @@ const json = (status: number, value: unknown): MediaHostAnswer => ({
 export function createMediaHost(credentials: MediaHostCredentials) {
 	const issued = new Set<string>();
 	return {
-		isMediaHostPath: (path: string) => path === TOKEN_PATH || MEDIA_PATH.test(path),
 		/** The answer for a request on one of its paths, or null for any other path. */
 		answer(method: string, url: URL, authorization: string, body: string): MediaHostAnswer | null {
 			if (url.pathname === TOKEN_PATH) {

@@ -37,7 +37,7 @@ export function withSequence(normalizedJson: string, sequence: number): string {
 }
 
 /** The row for an event whose sequence the ledger has yet to assign. */
-export function eventRecordOf(event: NormalizedEvent, eventTime: string): Omit<EventRow, "sequence"> {
+export function eventRecordOf(event: NormalizedEvent, eventTime: string): Omit<EventRow, "sequence" | "destinations"> {
 	const { data } = event;
 	return {
 		id: event.id,

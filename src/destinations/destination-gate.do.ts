@@ -223,32 +223,28 @@ export class DestinationGate extends DurableObject<Env> {
 		return { transitions, clear: this.#clear() };
 	}
 
-	async pause(): Promise<GateStatus> {
+	/** The operator's pause (true) or resume (false); `changed` when it was not already so. */
+	async setPaused(paused: boolean): Promise<{ changed: boolean; status: GateStatus }> {
 		meter.add("doRequests");
-		this.#load();
-		if (this.#state.pausedBy === null) {
-			this.#state.pausedBy = "operator";
-			this.#state.pausedAt = Date.now();
+		const state = this.#load();
+		const changed = (state.pausedBy !== null) !== paused;
+		if (changed) {
+			state.pausedBy = paused ? "operator" : null;
+			state.pausedAt = paused ? Date.now() : null;
 			this.#save();
 		}
-		return this.status();
-	}
-
-	async resume(): Promise<GateStatus> {
-		meter.add("doRequests");
-		this.#load();
-		if (this.#state.pausedBy !== null) {
-			this.#state.pausedBy = null;
-			this.#state.pausedAt = null;
-			this.#save();
-		}
-		return this.status();
+		return { changed, status: this.#status() };
 	}
 
 	async status(): Promise<GateStatus> {
 		meter.add("doRequests");
+		this.#load();
+		return this.#status();
+	}
+
+	#status(): GateStatus {
 		const now = Date.now();
-		const state = this.#load();
+		const state = this.#state;
 		return {
 			breaker: state.breaker,
 			paused: state.pausedBy !== null,

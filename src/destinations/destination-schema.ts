@@ -14,7 +14,7 @@ import { eachEntry, jsonText } from "../env-vars";
 
 /** Names become secret names (DESTINATION_<NAME>_SIGNING_SECRET) and Durable Object keys. */
 export const DESTINATION_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
-export const MAX_DESTINATIONS = 20;
+const MAX_DESTINATIONS = 20;
 /** One consumer invocation holds at most 6 connections (src/forward/forward-batch.ts). */
 const MAX_CONCURRENCY = 1000;
 
@@ -26,7 +26,7 @@ const nonEmptyList = <TItem extends v.GenericSchema<unknown, string>>(item: TIte
 
 const FilterString = v.pipe(v.string("filters hold strings"), v.nonEmpty("a filter value must not be empty"));
 
-export const DestinationSchema = v.strictObject({
+const DestinationSchema = v.strictObject({
 	name: v.pipe(
 		v.string("name must be a string"),
 		v.regex(DESTINATION_NAME, "name must be 1–40 lowercase letters, digits and inner '-'"),

@@ -16,7 +16,7 @@ const GATE_TIMEOUT_MS = 3_000;
  * no request and no row per event. A failure is told at once. The price: a pause, or a breaker
  * opened by another isolate's failures, reaches this isolate within CLEAR_FOR_MS.
  */
-export const CLEAR_FOR_MS = 30_000;
+const CLEAR_FOR_MS = 30_000;
 const REPORT_EVERY_MS = 60_000;
 const REPORT_EVERY = 1000;
 

@@ -14,8 +14,8 @@
 export const BREAKER_FAILURES = 10;
 /** Early warning: relay.destination.failing, before the breaker opens. */
 export const FAILING_AFTER = 5;
-export const PROBE_FIRST_MS = 30_000;
-export const PROBE_MAX_MS = 10 * 60_000;
+const PROBE_FIRST_MS = 30_000;
+const PROBE_MAX_MS = 10 * 60_000;
 /** A rate-limited attempt waits in its invocation for a slot this close; a later one goes back to the queue. */
 export const SLOT_HORIZON_MS = 5_000;
 /**
@@ -24,7 +24,7 @@ export const SLOT_HORIZON_MS = 5_000;
  * cost one every minute, and a resumed destination drains within PAUSE_HOLD_MAX_MS.
  */
 export const PAUSE_HOLD_FIRST_MS = 60_000;
-export const PAUSE_HOLD_MAX_MS = 15 * 60_000;
+const PAUSE_HOLD_MAX_MS = 15 * 60_000;
 /** An admitted attempt that never reports (its Worker was cancelled) frees its concurrency slot after this. */
 export const LEASE_MARGIN_MS = 30_000;
 

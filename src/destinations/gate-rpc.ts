@@ -12,7 +12,7 @@ export interface AdmitRequest {
 	leaseMs: number;
 }
 
-export type HoldReason = "paused" | "breaker" | "rate" | "concurrency";
+type HoldReason = "paused" | "breaker" | "rate" | "concurrency";
 
 export interface Admission {
 	/**

@@ -1,7 +1,7 @@
 import type { BreakerState } from "./gate-policy";
 
 /** One minute of a destination's attempts, for its recent failure rate and current rate. */
-export interface MinuteCounts {
+interface MinuteCounts {
 	minute: number;
 	admitted: number;
 	delivered: number;
@@ -29,7 +29,7 @@ export interface GateState {
 	recent: MinuteCounts[];
 }
 
-export const RECENT_MINUTES = 15;
+const RECENT_MINUTES = 15;
 
 export function initialState(): GateState {
 	return {

@@ -1,7 +1,7 @@
 import type { Destination } from "./read-destinations";
 
 /** The fields routing reads: an event's D1 row has them all. */
-export interface RoutedFields {
+interface RoutedFields {
 	type: string;
 	direction: string | null;
 	owner: string | null;

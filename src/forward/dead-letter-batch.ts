@@ -1,7 +1,9 @@
+import * as v from "valibot";
 import { raiseAlert } from "../alerts/raise-alert";
 import { insertDelivery } from "../db/deliveries.repository";
-import { DEFAULT_DESTINATION } from "../destinations/read-destinations";
 import { log } from "../log";
+import { ForwardJobSchema } from "./forward-job";
+import { destinationOf } from "./settle-message";
 
 /**
  * Messages Cloudflare gave up on (the consumer crashed on them max_retries times) land here. They
@@ -10,18 +12,13 @@ import { log } from "../log";
 export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const at = new Date().toISOString();
 	const dead = batch.messages.map((message) => {
-		const body = message.body as { eventId?: unknown; destination?: unknown; priorAttempts?: unknown } | null;
-		const eventId = typeof body?.eventId === "string" ? body.eventId : "unknown";
-		const destination =
-			body?.destination === null
-				? "none"
-				: typeof body?.destination === "string"
-					? body.destination
-					: DEFAULT_DESTINATION;
-		// Attempts before a hold re-queued it count too, as the consumer counts them.
-		const prior = typeof body?.priorAttempts === "number" ? body.priorAttempts : 0;
+		// Read as the consumer reads it, so its destination and attempt count match the consumer's.
+		const job = v.safeParse(ForwardJobSchema, message.body);
+		const eventId = job.success ? job.output.eventId : "unknown";
+		const destination = job.success ? destinationOf(job.output) : "none";
+		const attempt = (job.success ? (job.output.priorAttempts ?? 0) : 0) + message.attempts;
 		log.error("forward_dead_lettered", { eventId, destination, queueMessageId: message.id });
-		return { eventId, destination, attempt: prior + message.attempts, queueMessageId: message.id };
+		return { eventId, destination, attempt, queueMessageId: message.id };
 	});
 	// If D1 is down this throws, and the dead-letter queue redelivers the batch later.
 	await env.DB.batch(

@@ -3,7 +3,7 @@ import { DEFAULT_RETRY_SCHEDULE } from "../config";
 import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { readDestinations } from "../destinations/read-destinations";
 import { errorMessage, log } from "../log";
-import { withMediaCopies } from "../media/with-media-copies";
+import { mediaWaitMs, withMediaCopies } from "../media/with-media-copies";
 import { recordDelivery } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
 import { type ForwardJob, ForwardJobSchema } from "./forward-job";
@@ -112,6 +112,19 @@ function parseBatch(batch: MessageBatch<unknown>): { parsed: Parsed[]; malformed
 	return { parsed, malformed: broken };
 }
 
+/** An event fanned out to several destinations in one batch asks for its media once. */
+function oncePerBody(withMedia: (eventJson: string) => Promise<string>): (eventJson: string) => Promise<string> {
+	const answers = new Map<string, Promise<string>>();
+	return (eventJson) => {
+		let answer = answers.get(eventJson);
+		if (answer === undefined) {
+			answer = withMedia(eventJson);
+			answers.set(eventJson, answer);
+		}
+		return answer;
+	};
+}
+
 /**
  * The FORWARD_QUEUE consumer: each message is acked, retried, or held back by its destination's
  * gate (rate limit, breaker, pause) and queued again with its attempt count unchanged.
@@ -122,14 +135,20 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	if (!config.ok) log.error("config_invalid", { message: config.message });
 	const schedule = config.ok ? config.value.forward.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
 	const { parsed, malformed: broken } = parseBatch(batch);
-	const { admitted, held, leases } = await admitBatch(env, config.ok ? config.value : null, parsed, ATTEMPTS_IN_FLIGHT);
+	const { admitted, held, leases } = await admitBatch(
+		env,
+		config.ok ? config.value : null,
+		parsed,
+		ATTEMPTS_IN_FLIGHT,
+		mediaWaitMs(env),
+	);
 	const requeued = requeueHeld(env, held);
 	// Per invocation, as the runtime counts connections (and a waiter must not outlive its request).
 	const attempts = new Limit(ATTEMPTS_IN_FLIGHT);
 	const forwarding: Forwarding = {
 		loadEvent: eventLoader(env),
 		bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT),
-		withMedia: (eventJson) => withMediaCopies(eventJson, env),
+		withMedia: oncePerBody((eventJson) => withMediaCopies(eventJson, env)),
 	};
 	const settled = [
 		...broken.map((message) => ({
@@ -154,7 +173,11 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	const counts = new Map<string, number>();
 	const rows: NewDeliveryRow[] = [];
 	for (const { message, job, attempt, settlement } of settled) {
-		if (settlement.rerouted !== undefined) continue;
+		if (settlement.rerouted !== undefined) {
+			// A replay's claim gets its outcome here; each routed job records its own.
+			if (job?.replay === true) rows.push(deliveryRow(settlement, attempt));
+			continue;
+		}
 		recordDelivery(env, message.body, attempt, settlement);
 		if (job === null || isRecorded(settlement, attempt, job)) rows.push(deliveryRow(settlement, attempt));
 		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);

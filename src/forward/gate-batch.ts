@@ -1,7 +1,9 @@
 import { renewClaims } from "../db/deliveries.repository";
+import { utf8Bytes } from "../db/row-size";
 import { admit, holdDelaySeconds } from "../destinations/gate-client";
 import { LEASE_MARGIN_MS } from "../destinations/gate-policy";
 import type { Destinations } from "../destinations/read-destinations";
+import { BATCH_MAX_BYTES, BATCH_MAX_MESSAGES, MESSAGE_OVERHEAD_BYTES } from "../ledger/queue-chunks";
 import { errorMessage, log } from "../log";
 import type { ForwardJob } from "./forward-job";
 
@@ -12,7 +14,7 @@ export interface Parsed {
 	attempt: number;
 }
 
-export interface Admitted extends Parsed {
+interface Admitted extends Parsed {
 	/** When its rate-limit slot comes (epoch ms; 0: now): it does not start before. */
 	startAt: number;
 }
@@ -25,8 +27,6 @@ export interface Held extends Parsed {
 
 /** Per destination: the gate's lease on the batch's admitted attempts, to report them with. */
 export type Leases = Map<string, string | null>;
-
-const QUEUE_SEND_MAX_BYTES = 240 * 1024;
 
 /** Per isolate, per rate-limited destination: when its next POST may start here. */
 const nextStartHere = new Map<string, number>();
@@ -52,7 +52,6 @@ export async function waitForTurn(destination: string, maxPerSecond: number | nu
 		await sleep(next - now);
 	}
 }
-const encoder = new TextEncoder();
 
 /**
  * Asks each destination's gate which of its jobs go now. Jobs without a configured destination
@@ -63,6 +62,8 @@ export async function admitBatch(
 	destinations: Destinations | null,
 	parsed: readonly Parsed[],
 	attemptsInFlight: number,
+	/** The most an attempt may also wait for media before its POST (src/media/with-media-copies.ts). */
+	mediaWaitMs: number,
 ): Promise<{ admitted: Admitted[]; held: Held[]; leases: Leases }> {
 	const admitted: Admitted[] = [];
 	const held: Held[] = [];
@@ -77,13 +78,10 @@ export async function admitBatch(
 		groups.set(name, [...(groups.get(name) ?? []), item]);
 	}
 	// The batch's attempts share its connections: one destination's may wait behind another's, so a
-	// lease lasts as long as the whole batch could, ceil(n / 6) rounds of the longest timeout.
-	const longest = Math.max(
-		0,
-		...[...groups.keys()].map((name) => destinations?.byName.get(name)?.timeoutMs ?? 0),
-		...(destinations?.list ?? []).map((destination) => destination.timeoutMs),
-	);
-	const leaseMs = Math.ceil(parsed.length / attemptsInFlight) * longest + LEASE_MARGIN_MS;
+	// lease lasts as long as the whole batch could: ceil(n / 6) rounds of the longest timeout, each
+	// after the longest wait for media.
+	const longest = Math.max(0, ...(destinations?.list ?? []).map((destination) => destination.timeoutMs));
+	const leaseMs = Math.ceil(parsed.length / attemptsInFlight) * (longest + mediaWaitMs) + LEASE_MARGIN_MS;
 	await Promise.all(
 		[...groups].map(async ([name, items]) => {
 			const destination = destinations?.byName.get(name);
@@ -143,8 +141,8 @@ export async function requeueHeld(env: Pick<Env, "DB" | "FORWARD_QUEUE">, held: 
 			priorAttempts: item.attempt - 1,
 			...(item.paused ? { holds: (item.job.holds ?? 0) + 1 } : {}),
 		};
-		const size = encoder.encode(JSON.stringify(body)).byteLength + 128;
-		if (group.length === 100 || bytes + size > QUEUE_SEND_MAX_BYTES) await flush();
+		const size = utf8Bytes(JSON.stringify(body)) + MESSAGE_OVERHEAD_BYTES;
+		if (group.length === BATCH_MAX_MESSAGES || bytes + size > BATCH_MAX_BYTES) await flush();
 		group.push({ ...item, body });
 		bytes += size;
 	}
@@ -170,22 +168,13 @@ async function renewHeldClaims(db: D1Database, held: readonly Held[]): Promise<v
 	}
 }
 
-/** Sends new jobs (a job from before routing, split per destination); false if any send failed. */
+/**
+ * Sends one message's new jobs (a job from before routing, split per destination) in one
+ * sendBatch, which jobsFor sized to fit: sent all or none, so a retry never repeats part of them.
+ */
 export async function requeueJobs(queue: Queue, jobs: readonly ForwardJob[]): Promise<boolean> {
 	try {
-		let group: ForwardJob[] = [];
-		let bytes = 0;
-		for (const job of jobs) {
-			const size = encoder.encode(JSON.stringify(job)).byteLength + 128;
-			if (group.length > 0 && (group.length === 100 || bytes + size > QUEUE_SEND_MAX_BYTES)) {
-				await queue.sendBatch(group.map((body) => ({ body, contentType: "json" })));
-				group = [];
-				bytes = 0;
-			}
-			group.push(job);
-			bytes += size;
-		}
-		if (group.length > 0) await queue.sendBatch(group.map((body) => ({ body, contentType: "json" })));
+		await queue.sendBatch(jobs.map((body) => ({ body, contentType: "json" })));
 		return true;
 	} catch (error) {
 		log.error("forward_reroute_failed", { jobs: jobs.length, error: errorMessage(error) });

@@ -134,7 +134,8 @@ async function sendClaimed(
 	rows: readonly ClaimedRow[],
 	sent: Set<number>,
 ): Promise<void> {
-	let pending: Array<Omit<ClaimedRow, "destinations"> & { normalized_json: string; destinations: string[] }> = [];
+	let pending: Array<Omit<ClaimedRow, "destinations"> & { normalized_json: string; destinations: string[] | null }> =
+		[];
 	let pendingChars = 0;
 	const flush = async () => {
 		for (const chunk of chunkForQueue(pending)) {
@@ -156,13 +157,18 @@ async function sendClaimed(
 			env.DB,
 			group.map((row) => row.id),
 		);
+		// An event claimed for several destinations is decoded once.
+		const decoded = new Map<string, Promise<string>>();
 		for (const row of group) {
 			const body = bodies.get(row.id);
 			// Purged since it was claimed (retention, the byte budget): nothing left to send.
 			if (body === undefined) continue;
-			const json = await decodeEvent(body);
-			// One job per claim: the claim's own destination.
-			pending.push({ ...row, normalized_json: json, destinations: [row.destination] });
+			if (!decoded.has(row.id)) decoded.set(row.id, decodeEvent(body));
+			const json = (await decoded.get(row.id)) as string;
+			// One job per claim, to the claim's own destination; an event accepted unrouted (while
+			// DESTINATIONS was invalid) goes as it was queued, routed by the consumer as it reads it.
+			const unrouted = row.destinations === null && row.destination === DEFAULT_DESTINATION;
+			pending.push({ ...row, normalized_json: json, destinations: unrouted ? null : [row.destination] });
 			pendingChars += json.length;
 			if (pendingChars >= SEND_GROUP_MAX_CHARS) await flush();
 		}

@@ -84,7 +84,7 @@ function legacySkipReason(destination: Destination | undefined, eventJson: strin
 	return null;
 }
 
-type Target = { destination: Destination } | { skip: string } | { rerouted: ForwardJob[] };
+type Target = { destination: Destination } | { skip: string } | { rerouted: ForwardJob[]; routes: string[] };
 
 /**
  * Where a job queued before routing goes, decided now: to FORWARD_URL as before when that is the
@@ -96,6 +96,7 @@ function legacyTarget(destinations: Destinations, job: ForwardJob, eventJson: st
 		const skip = legacySkipReason(fallback, eventJson);
 		return skip === null && fallback !== undefined ? { destination: fallback } : { skip: skip ?? "no destination" };
 	}
+	if (readEventHead(eventJson) === null) return { skip: "the stored event is not a relay CloudEvent" };
 	const event = JSON.parse(eventJson) as {
 		type: string;
 		data: { direction: string | null; owner: string | null; applicationId: string | null; messageId: string };
@@ -110,7 +111,7 @@ function legacyTarget(destinations: Destinations, job: ForwardJob, eventJson: st
 	if (only !== undefined) return { destination: only };
 	if (routes.length === 0) return { skip: "it matches no destination" };
 	const row = { id: job.eventId, message_id: event.data.messageId, normalized_json: eventJson, destinations: routes };
-	return { rerouted: jobsFor(row).jobs.map((routed) => ({ ...routed, replay: job.replay })) };
+	return { rerouted: jobsFor(row).jobs.map((routed) => ({ ...routed, replay: job.replay })), routes };
 }
 
 /**
@@ -144,7 +145,12 @@ async function deliver(
 	if (job.destination === undefined) {
 		const target = legacyTarget(destinations, job, eventJson);
 		if ("skip" in target) return settled(eventId, name, "skipped", target.skip);
-		if ("rerouted" in target) return { ...settled(eventId, name, "skipped", null), rerouted: target.rerouted };
+		if ("rerouted" in target) {
+			return {
+				...settled(eventId, name, "skipped", `routed now to ${target.routes.join(", ")}`),
+				rerouted: target.rerouted,
+			};
+		}
 		destination = target.destination;
 	}
 	// Dead, not skipped: recorded and replayable once the destination is configured again (a rename,

@@ -20,11 +20,15 @@ export interface WebhookRequest {
 	body: Uint8Array;
 }
 
+/** The key bytes of a `whsec_<base64>` secret (checked when the setting is read, src/env-vars.ts). */
+export function signingKeyBytes(secret: string): Uint8Array<ArrayBuffer> {
+	return Uint8Array.from(atob(secret.slice("whsec_".length)), (char) => char.charCodeAt(0));
+}
+
 function keyFor(secret: string): Promise<CryptoKey> {
 	let key = keys.get(secret);
 	if (key === undefined) {
-		const raw = Uint8Array.from(atob(secret.slice("whsec_".length)), (char) => char.charCodeAt(0));
-		key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+		key = crypto.subtle.importKey("raw", signingKeyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 		keys.set(secret, key);
 	}
 	return key;

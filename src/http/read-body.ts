@@ -9,7 +9,17 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
 	if (declared > maxBytes) throw tooLarge(maxBytes);
 	if (request.body === null) return new Uint8Array(0);
 
-	const reader = request.body.getReader();
+	const body = await readStreamCapped(request.body, maxBytes);
+	if (body === null) throw tooLarge(maxBytes);
+	return body;
+}
+
+/** A stream's bytes, or null once they pass `maxBytes` (the rest is never read). */
+export async function readStreamCapped(
+	stream: ReadableStream<Uint8Array>,
+	maxBytes: number,
+): Promise<Uint8Array | null> {
+	const reader = stream.getReader();
 	const chunks: Uint8Array[] = [];
 	let total = 0;
 	for (;;) {
@@ -18,7 +28,7 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
 		total += value.byteLength;
 		if (total > maxBytes) {
 			await reader.cancel().catch(() => {});
-			throw tooLarge(maxBytes);
+			return null;
 		}
 		chunks.push(value);
 	}

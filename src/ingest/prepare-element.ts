@@ -81,8 +81,7 @@ export async function prepareElement(raw: unknown, receivedAt: string): Promise<
 			const record = eventRecordOf(event, toUtcIso(event.time) ?? receivedAt);
 			// The whole row counts: a huge sender, recipient list or id is copied into its own
 			// column and into the normalized event as well as the original.
-			const { destinations: _, ...columns } = record;
-			const bytes = oversizedRow(columns);
+			const bytes = oversizedRow(record);
 			if (bytes !== null) {
 				const reason = `element: too large to store as an event (a ${bytes}-byte row; at most ${MAX_ROW_BYTES})`;
 				return quarantined(JSON.stringify(raw), reason, receivedAt);

@@ -8,9 +8,9 @@ import type { ForwardJob } from "../forward/forward-job";
  * back a large inbound text either.
  */
 export const INLINE_EVENT_MAX_BYTES = 96 * 1024;
-const BATCH_MAX_MESSAGES = 100;
-const BATCH_MAX_BYTES = 240 * 1024;
-const MESSAGE_OVERHEAD_BYTES = 128;
+export const BATCH_MAX_MESSAGES = 100;
+export const BATCH_MAX_BYTES = 240 * 1024;
+export const MESSAGE_OVERHEAD_BYTES = 128;
 const DESTINATION_KEY_BYTES = ',"destination":""'.length;
 
 const encoder = new TextEncoder();

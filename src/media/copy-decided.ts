@@ -1,10 +1,10 @@
 import type { MediaConfig } from "./media-config";
-import type { MediaRequest, MediaState, MediaStatus } from "./media-state";
+import { type MediaRequest, type MediaState, type MediaStatus, uncopiedItem } from "./media-state";
 
 /** Bandwidth keeps a message's media for about 48 hours (shared/bandwidth/REFERENCE.md §8). */
 export const BANDWIDTH_MEDIA_WINDOW_MS = 48 * 60 * 60 * 1000;
 
-const NO_CREDENTIALS = "no Bandwidth credentials are configured (BANDWIDTH_CLIENT_ID/SECRET)";
+export const NO_CREDENTIALS = "no Bandwidth credentials are configured (BANDWIDTH_CLIENT_ID/SECRET)";
 const TOO_OLD = "the event is older than Bandwidth's 48 hours of media";
 
 type Decided = { status: Extract<MediaStatus, "skipped" | "expired">; reason: string };
@@ -33,18 +33,7 @@ export function decidedState(request: MediaRequest, eventTimeMs: number, decided
 		eventTime: eventTimeMs,
 		startedAt: now,
 		origin: request.origin,
-		items: request.media.map((originalUrl, index) => ({
-			index,
-			originalUrl,
-			status: decided.status,
-			key: null,
-			contentType: null,
-			bytes: null,
-			sha256: null,
-			reason: decided.reason,
-			attempts: 0,
-			lastTriedAt: null,
-		})),
+		items: request.media.map((originalUrl, index) => uncopiedItem(index, originalUrl, decided.status, decided.reason)),
 	};
 }
 

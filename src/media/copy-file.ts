@@ -1,3 +1,4 @@
+import { readStreamCapped } from "../http/read-body";
 import { errorMessage } from "../log";
 import { authorizationFor, forgetToken, type MediaCredentials } from "./bandwidth-token";
 import { allowedMediaUrl, type MediaHost } from "./media-hosts";
@@ -29,30 +30,6 @@ function hex(bytes: ArrayBuffer): string {
 	return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** The body, or null once it passes `maxBytes` (the rest is never read). */
-async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | null> {
-	const chunks: Uint8Array[] = [];
-	let total = 0;
-	const reader = body.getReader();
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		total += value.byteLength;
-		if (total > maxBytes) {
-			await reader.cancel();
-			return null;
-		}
-		chunks.push(value);
-	}
-	const whole = new Uint8Array(total);
-	let offset = 0;
-	for (const chunk of chunks) {
-		whole.set(chunk, offset);
-		offset += chunk.byteLength;
-	}
-	return whole;
-}
-
 async function download(url: URL, input: CopyInput): Promise<CopyOutcome> {
 	let authorization: string;
 	try {
@@ -81,7 +58,7 @@ async function download(url: URL, input: CopyInput): Promise<CopyOutcome> {
 		await response.body?.cancel();
 		return response.body === null ? { status: "failed", reason: "empty response" } : tooLarge;
 	}
-	const bytes = await readCapped(response.body, input.maxBytes);
+	const bytes = await readStreamCapped(response.body, input.maxBytes);
 	if (bytes === null) return tooLarge;
 	const contentType = response.headers.get("content-type") ?? "application/octet-stream";
 	const sha256 = hex(await crypto.subtle.digest("SHA-256", bytes));

@@ -1,7 +1,10 @@
 import * as v from "valibot";
-import { DEFAULT_RETENTION_CONFIG, effectiveRetentionDays, readRetentionConfig } from "../config";
-import { integerVar, OptionalString, reader, signingSecretsVar, unset } from "../env-vars";
+import { DEFAULT_RETENTION_CONFIG, effectiveRetentionDays, readForwardConfig, readRetentionConfig } from "../config";
+import { integerVar, OptionalString, optionalIntegerVar, reader } from "../env-vars";
+import { NotConfiguredError } from "../http/errors";
+import { log } from "../log";
 import type { MediaCredentials } from "./bandwidth-token";
+import { MediaNotConfiguredError } from "./media-errors";
 import { isSafeTokenUrl, MediaHostsSchema } from "./media-hosts";
 
 /*
@@ -36,22 +39,10 @@ const MediaConfigSchema = v.object({
 	MEDIA_MAX_BYTES: integerVar("MEDIA_MAX_BYTES", DEFAULT_MAX_BYTES, 1, MAX_MAX_BYTES),
 	MEDIA_FORWARD_DELAY_MS: integerVar("MEDIA_FORWARD_DELAY_MS", DEFAULT_FORWARD_DELAY_MS, 0, 60_000),
 	MEDIA_URL_TTL_HOURS: integerVar("MEDIA_URL_TTL_HOURS", DEFAULT_URL_TTL_HOURS, 1, 24 * 400),
-	MEDIA_RETENTION_DAYS: v.pipe(
-		v.unknown(),
-		v.transform(unset),
-		v.optional(
-			v.pipe(
-				v.string(),
-				v.regex(/^\d+$/, "MEDIA_RETENTION_DAYS must be a whole number"),
-				v.transform(Number),
-				// Bandwidth keeps its files 2 days: a shorter copy would be no better than the original.
-				v.minValue(2, "MEDIA_RETENTION_DAYS must be at least 2"),
-			),
-		),
-	),
+	// Bandwidth keeps its files 2 days: a shorter copy would be no better than the original.
+	MEDIA_RETENTION_DAYS: optionalIntegerVar("MEDIA_RETENTION_DAYS", 2),
 	MEDIA_URL_SECRET: OptionalString,
 	PUBLIC_URL: optionalUrl("PUBLIC_URL"),
-	FORWARD_SIGNING_SECRET: signingSecretsVar("FORWARD_SIGNING_SECRET"),
 });
 
 function credentialsOf(env: v.InferOutput<typeof MediaConfigSchema>): MediaCredentials | null {
@@ -79,11 +70,14 @@ const readMediaVars = reader(MediaConfigSchema, (env) => ({
 	ownRetentionDays: env.MEDIA_RETENTION_DAYS ?? null,
 	/** Raw key material for links: MEDIA_URL_SECRET, else derived from the first forward secret (media-link.ts). */
 	linkSecret: env.MEDIA_URL_SECRET ?? null,
-	forwardSecret: env.FORWARD_SIGNING_SECRET[0] ?? null,
 	publicUrl: env.PUBLIC_URL === undefined ? null : new URL(env.PUBLIC_URL).origin,
 }));
 
-export type MediaConfig = Extract<ReturnType<typeof readMediaVars>, { ok: true }>["value"] & { retentionDays: number };
+export type MediaConfig = Extract<ReturnType<typeof readMediaVars>, { ok: true }>["value"] & {
+	retentionDays: number;
+	/** The first FORWARD_SIGNING_SECRET (read, and reported when invalid, with forwarding's settings). */
+	forwardSecret: string | null;
+};
 
 /** The media settings, with the retention that applies: MEDIA_RETENTION_DAYS, else the events' own. */
 export function readMediaConfig(env: object): { ok: true; value: MediaConfig } | { ok: false; message: string } {
@@ -94,12 +88,30 @@ export function readMediaConfig(env: object): { ok: true; value: MediaConfig } |
 		env,
 		(retention.ok ? retention.value : DEFAULT_RETENTION_CONFIG).retentionDays,
 	);
-	return { ok: true, value: { ...own.value, retentionDays: own.value.ownRetentionDays ?? eventDays } };
+	const forward = readForwardConfig(env);
+	const forwardSecret = (forward.ok ? forward.value.signingSecrets[0] : undefined) ?? null;
+	return { ok: true, value: { ...own.value, retentionDays: own.value.ownRetentionDays ?? eventDays, forwardSecret } };
 }
 
 /** For /health and its log line, beside src/config.ts's configProblems: only while MEDIA is bound. */
 export function mediaConfigProblems(env: { MEDIA?: unknown }): string[] {
 	if (env.MEDIA === undefined) return [];
 	const config = readMediaConfig(env);
-	return config.ok ? [] : [config.message];
+	if (!config.ok) return [config.message];
+	// Destinations may all have their own secrets: links then need MEDIA_URL_SECRET.
+	if (config.value.linkSecret === null && config.value.forwardSecret === null) {
+		return ["media links cannot be signed: set MEDIA_URL_SECRET (or FORWARD_SIGNING_SECRET)"];
+	}
+	return [];
+}
+
+/** What both media routes need first: valid settings and a MEDIA bucket, or the error to answer. */
+export function servingMediaConfig(env: Pick<Env, "MEDIA"> | object): MediaConfig {
+	const config = readMediaConfig(env);
+	if (!config.ok) {
+		log.error("config_invalid", { message: config.message });
+		throw new NotConfiguredError();
+	}
+	if ((env as { MEDIA?: unknown }).MEDIA === undefined) throw new MediaNotConfiguredError();
+	return config.value;
 }

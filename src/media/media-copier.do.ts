@@ -1,12 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
+import { DEFAULT_RETENTION_CONFIG } from "../config";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
-import { BANDWIDTH_MEDIA_WINDOW_MS, decidedState, eventTimeMs, pastWindow } from "./copy-decided";
+import { BANDWIDTH_MEDIA_WINDOW_MS, decidedState, eventTimeMs, NO_CREDENTIALS, pastWindow } from "./copy-decided";
 import { copyFile } from "./copy-file";
 import { readMediaConfig } from "./media-config";
 import { allowedMediaUrl } from "./media-hosts";
-import { type MediaItem, type MediaRequest, type MediaState, mediaKey } from "./media-state";
+import { type MediaItem, type MediaRequest, type MediaState, mediaKey, uncopiedItem } from "./media-state";
 
 /*
  * One object per inbound MMS (getByName(messageId)): the state of its media copies, and the alarm
@@ -18,7 +19,6 @@ import { type MediaItem, type MediaRequest, type MediaState, mediaKey } from "./
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
-/** Bandwidth keeps inbound media "up to 48 hours" (REFERENCE §8): no copy is tried after that. */
 /** Seconds between tries of a file, by attempt; the last repeats until the window closes. */
 const RETRY_SECONDS = [30, 120, 600, 1800, 3600, 7200];
 const FETCH_TIMEOUT_MS = 30_000;
@@ -26,7 +26,7 @@ const FETCH_TIMEOUT_MS = 30_000;
 const TOMBSTONE_MS = BANDWIDTH_MEDIA_WINDOW_MS + DAY_MS;
 
 /** RETENTION_DAYS' default, for a purge while the settings are invalid (the error is logged elsewhere). */
-const FALLBACK_RETENTION_DAYS = 30;
+const FALLBACK_RETENTION_DAYS = DEFAULT_RETENTION_CONFIG.retentionDays;
 
 const STATE = "state";
 const ERASED_UNTIL = "erasedUntil";
@@ -88,29 +88,22 @@ export class MediaCopier extends DurableObject<Env> {
 		const tooOld = pastWindow(eventTimeMs(request.eventTime, now), now);
 		if (tooOld !== null) return decidedState(request, eventTimeMs(request.eventTime, now), tooOld, now);
 		const config = readMediaConfig(this.env);
+		// Its callers ask only with valid settings, credentials and a bucket; a deploy between their
+		// check and this one is the only way here without them.
 		const noCopy = !config.ok
 			? `media settings are invalid: ${config.message}`
 			: config.value.credentials === null
-				? "no Bandwidth credentials are configured (BANDWIDTH_CLIENT_ID/SECRET)"
+				? NO_CREDENTIALS
 				: this.env.MEDIA === undefined
 					? "no MEDIA bucket is bound"
 					: null;
 		const items = request.media.map((originalUrl, index): MediaItem => {
-			const base = {
-				index,
-				originalUrl,
-				key: null,
-				contentType: null,
-				bytes: null,
-				sha256: null,
-				attempts: 0,
-				lastTriedAt: null,
-			};
-			if (noCopy !== null) return { ...base, status: "skipped", reason: noCopy };
+			if (noCopy !== null) return uncopiedItem(index, originalUrl, "skipped", noCopy);
 			if (config.ok && allowedMediaUrl(originalUrl, config.value.hosts) === null) {
-				return { ...base, status: "failed", reason: "the URL's host is not in BANDWIDTH_MEDIA_HOSTS (https only)" };
+				const reason = "the URL's host is not in BANDWIDTH_MEDIA_HOSTS (https only)";
+				return uncopiedItem(index, originalUrl, "failed", reason);
 			}
-			return { ...base, status: "pending", reason: null };
+			return uncopiedItem(index, originalUrl, "pending", null);
 		});
 		const state: MediaState = {
 			messageId: request.messageId,

@@ -24,7 +24,7 @@ function hostnameOf(host: string): string {
 	return host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : (host.split(":")[0] ?? "");
 }
 
-export function isLoopbackWithPort(host: string): boolean {
+function isLoopbackWithPort(host: string): boolean {
 	return LOOPBACK_HOSTNAMES.has(hostnameOf(host)) && /:\d{1,5}$/.test(host);
 }
 

@@ -6,6 +6,9 @@
  * MEDIA_URL_SECRET) ends the links minted before; GET /v1/media/:messageId mints new ones.
  */
 
+import { signingKeyBytes } from "../forward/webhook-request";
+import { fromBase64url, toBase64url } from "../http/base64url";
+
 const encoder = new TextEncoder();
 const DERIVATION_LABEL = "bandwidth-relay media links";
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -15,20 +18,13 @@ export interface LinkSecret {
 	forwardSecret: string | null;
 }
 
-function base64url(bytes: ArrayBuffer): string {
-	return btoa(String.fromCharCode(...new Uint8Array(bytes)))
-		.replaceAll("+", "-")
-		.replaceAll("/", "_")
-		.replace(/=+$/, "");
-}
-
 const hmacKey = (raw: BufferSource, usages: Array<"sign" | "verify">) =>
 	crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, usages);
 
 async function deriveKey(secret: LinkSecret): Promise<CryptoKey> {
 	if (secret.linkSecret !== null) return hmacKey(encoder.encode(secret.linkSecret), ["sign", "verify"]);
 	const forward = secret.forwardSecret as string;
-	const raw = Uint8Array.from(atob(forward.slice("whsec_".length)), (char) => char.charCodeAt(0));
+	const raw = signingKeyBytes(forward);
 	const derived = await crypto.subtle.sign("HMAC", await hmacKey(raw, ["sign"]), encoder.encode(DERIVATION_LABEL));
 	return hmacKey(derived, ["sign", "verify"]);
 }
@@ -47,7 +43,7 @@ function keyFor(secret: LinkSecret): Promise<CryptoKey> | null {
 
 const signed = (key: string, exp: number) => encoder.encode(`${key}\n${exp}`);
 
-export function mediaPath(key: string): string {
+function mediaPath(key: string): string {
 	return `/media/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
@@ -55,7 +51,7 @@ export function mediaPath(key: string): string {
 export async function mintLink(secret: LinkSecret, base: string, key: string, exp: number): Promise<string | null> {
 	const cryptoKey = keyFor(secret);
 	if (cryptoKey === null) return null;
-	const sig = base64url(await crypto.subtle.sign("HMAC", await cryptoKey, signed(key, exp)));
+	const sig = toBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", await cryptoKey, signed(key, exp))));
 	return `${base}${mediaPath(key)}?exp=${exp}&sig=${sig}`;
 }
 
@@ -71,9 +67,8 @@ export async function checkLink(
 	const cryptoKey = keyFor(secret);
 	if (cryptoKey === null || exp === undefined || sig === undefined || !/^\d{1,12}$/.test(exp)) return "bad_signature";
 	if (!/^[A-Za-z0-9_-]{43}$/.test(sig)) return "bad_signature";
-	const raw = Uint8Array.from(atob(sig.replaceAll("-", "+").replaceAll("_", "/")), (char) => char.charCodeAt(0));
 	// verify() compares in constant time.
-	const ok = await crypto.subtle.verify("HMAC", await cryptoKey, raw, signed(key, Number(exp)));
+	const ok = await crypto.subtle.verify("HMAC", await cryptoKey, fromBase64url(sig), signed(key, Number(exp)));
 	if (!ok) return "bad_signature";
 	return Number(exp) * 1000 <= now ? "expired" : "valid";
 }

@@ -7,7 +7,7 @@ import * as v from "valibot";
  * no credentials configured) or `expired` (Bandwidth's 48 hours ran out before a copy succeeded).
  */
 
-export const MEDIA_STATUSES = ["copied", "pending", "failed", "skipped", "expired"] as const;
+const MEDIA_STATUSES = ["copied", "pending", "failed", "skipped", "expired"] as const;
 export const MediaStatusSchema = v.picklist(MEDIA_STATUSES);
 export type MediaStatus = v.InferOutput<typeof MediaStatusSchema>;
 
@@ -47,5 +47,26 @@ export const MediaRequestSchema = v.object({
 	origin: v.nullable(v.string()),
 });
 export type MediaRequest = v.InferOutput<typeof MediaRequestSchema>;
+
+/** A file not copied (yet): what every new item and every decided one starts from. */
+export function uncopiedItem(
+	index: number,
+	originalUrl: string,
+	status: MediaStatus,
+	reason: string | null,
+): MediaItem {
+	return {
+		index,
+		originalUrl,
+		status,
+		key: null,
+		contentType: null,
+		bytes: null,
+		sha256: null,
+		reason,
+		attempts: 0,
+		lastTriedAt: null,
+	};
+}
 
 export const mediaKey = (messageId: string, index: number) => `${messageId}/${index}`;

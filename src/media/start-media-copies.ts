@@ -1,56 +1,44 @@
 import * as v from "valibot";
-import { classifyElement } from "../bandwidth/classify";
+import type { EventRow } from "../db/events.repository";
 import { errorMessage, log } from "../log";
 import { decidedWithoutCopier, eventTimeMs, pastWindow } from "./copy-decided";
 import { readMediaConfig } from "./media-config";
 import { MediaRequestSchema } from "./media-state";
 
 /*
- * Called after the callback's 200 (waitUntil): starts the copies of each inbound MMS in the batch
- * at once, so they usually finish before the forward asks for them, and records the origin the
- * callback came to, for links when PUBLIC_URL is unset. Best effort: the forward consumer starts
- * any copy this missed (with-media-copies.ts).
+ * Called after the callback's 200 (waitUntil) with the events its ledgers just stored: starts the
+ * copies of each inbound MMS among them at once, so they usually finish before the forward asks
+ * for them, and records the origin the callback came to, for links when PUBLIC_URL is unset.
+ * Only stored events: a duplicate's copy started with its first arrival, and a quarantined element
+ * is never forwarded. Best effort: the forward consumer starts any copy this missed.
  */
 
-const InboundElementSchema = v.object({
-	type: v.literal("message-received"),
-	time: v.string(),
-	message: v.object({
-		id: v.string(),
-		direction: v.literal("in"),
-		applicationId: v.optional(v.string()),
-		media: v.pipe(v.array(v.string()), v.minLength(1)),
-	}),
-});
+type StoredRow = Pick<EventRow, "type" | "direction" | "message_id" | "event_time" | "normalized_json">;
+
+function mediaOf(row: StoredRow): unknown {
+	return (JSON.parse(row.normalized_json) as { data?: { media?: unknown } }).data?.media;
+}
 
 export async function startMediaCopies(
 	env: Pick<Env, "MEDIA_COPIER"> & Partial<Pick<Env, "MEDIA">>,
-	elements: readonly unknown[],
+	rows: readonly StoredRow[],
 	origin: string,
-	applications: ReadonlySet<string> | null,
 ): Promise<void> {
 	if (env.MEDIA === undefined) return;
 	const config = readMediaConfig(env);
-	// Invalid settings: the copier records why for each file, as it always has.
+	// Nothing a copier could do (invalid settings, no credentials): the forward answers the copies itself.
+	if (!config.ok || decidedWithoutCopier(config.value) !== null) return;
 	const now = Date.now();
-	const starts = elements.flatMap((element) => {
-		const inbound = v.safeParse(InboundElementSchema, element);
-		// Only what ingest stores: an element it quarantines gets no copy (nothing would forward it).
-		if (!inbound.success || classifyElement(element).kind !== "event") return [];
-		const { message, time } = inbound.output;
-		// A credential limited to some applications copies nothing for the others (they were refused).
-		if (applications !== null && !applications.has(message.applicationId ?? "")) return [];
+	const starts = rows.flatMap((row) => {
+		if (row.type !== "bandwidth.message.received" || row.direction !== "inbound") return [];
+		if (pastWindow(eventTimeMs(row.event_time, now), now) !== null) return [];
 		const request = v.safeParse(MediaRequestSchema, {
-			messageId: message.id,
-			eventTime: time,
-			media: message.media,
+			messageId: row.message_id,
+			eventTime: row.event_time,
+			media: mediaOf(row),
 			origin,
 		});
-		if (!request.success) return [];
-		// Nothing a copier could do (no credentials, too old): the forward answers the copies itself.
-		if (config.ok && decidedWithoutCopier(config.value) !== null) return [];
-		if (pastWindow(eventTimeMs(time, now), now) !== null) return [];
-		return [request.output];
+		return request.success ? [request.output] : [];
 	});
 	await Promise.all(
 		starts.map(async (request) => {

@@ -1,9 +1,10 @@
 import * as v from "valibot";
 import { errorMessage, log } from "../log";
+import { within } from "../within";
 import { decidedState, decidedWithoutCopier, eventTimeMs } from "./copy-decided";
 import { readMediaConfig } from "./media-config";
 import { mediaCopiesOf } from "./media-copies";
-import { type MediaRequest, MediaRequestSchema, type MediaState } from "./media-state";
+import { type MediaRequest, MediaRequestSchema, type MediaState, uncopiedItem } from "./media-state";
 
 /*
  * The one seam between forwarding and media: the forward consumer passes each event body through
@@ -12,6 +13,8 @@ import { type MediaRequest, MediaRequestSchema, type MediaState } from "./media-
  * touched. It also starts the copy if the callback's own start was lost (waitUntil is best effort),
  * so a copy is as durable as the forward job.
  */
+
+const COPIER_MARGIN_MS = 5_000;
 
 type MediaEnv = Pick<Env, "MEDIA_COPIER"> & Partial<Pick<Env, "MEDIA">>;
 
@@ -30,9 +33,13 @@ const InboundMmsSchema = v.object({
  * marked pending: forwarding must not stop for media. The copy goes on if the callback started it;
  * if that start was lost too, no copy is made, and `media_state_unavailable` says so in the log.
  */
-export async function copiesFor(env: MediaEnv, request: MediaRequest, waitMs: number): Promise<MediaState | null> {
+async function copiesFor(env: MediaEnv, request: MediaRequest, waitMs: number): Promise<MediaState | null> {
 	try {
-		return await env.MEDIA_COPIER.getByName(request.messageId).copies(request, waitMs);
+		// The copier answers within waitMs; past that and a margin, the forward goes without it.
+		const copies = env.MEDIA_COPIER.getByName(request.messageId).copies(request, waitMs);
+		return await within(copies, waitMs + COPIER_MARGIN_MS, () => {
+			throw new Error(`the copier did not answer in ${waitMs + COPIER_MARGIN_MS} ms`);
+		});
 	} catch (error) {
 		log.error("media_state_unavailable", { messageId: request.messageId, error: errorMessage(error) });
 		const now = Date.now();
@@ -41,18 +48,9 @@ export async function copiesFor(env: MediaEnv, request: MediaRequest, waitMs: nu
 			eventTime: now,
 			startedAt: now,
 			origin: null,
-			items: request.media.map((originalUrl, index) => ({
-				index,
-				originalUrl,
-				status: "pending",
-				key: null,
-				contentType: null,
-				bytes: null,
-				sha256: null,
-				reason: "the copy's state could not be read",
-				attempts: 0,
-				lastTriedAt: null,
-			})),
+			items: request.media.map((originalUrl, index) =>
+				uncopiedItem(index, originalUrl, "pending", "the copy's state could not be read"),
+			),
 		};
 	}
 }
@@ -86,4 +84,15 @@ export async function withMediaCopies(eventJson: string, env: MediaEnv): Promise
 	// Links minted after the wait, so each is valid its full MEDIA_URL_TTL_HOURS from the send.
 	event.data.mediaCopies = await mediaCopiesOf(state, config.value);
 	return JSON.stringify(event);
+}
+
+/**
+ * The most a forward can wait for media: what a consumer adds to the time its attempts hold a
+ * destination's concurrency slots. Zero where nothing is copied.
+ */
+export function mediaWaitMs(env: MediaEnv): number {
+	if (env.MEDIA === undefined) return 0;
+	const config = readMediaConfig(env);
+	if (!config.ok || decidedWithoutCopier(config.value) !== null) return 0;
+	return config.value.forwardDelayMs + COPIER_MARGIN_MS;
 }

@@ -36,10 +36,9 @@ export const ingestRoute = new Hono<AppEnv>()
 		const result = await ingestBatch(c.env, elements, new Date().toISOString(), c.get("callbackApplications"));
 		// After the answer, not before: the 200 waits only for the ledgers' durable write.
 		c.executionCtx.waitUntil(drainHandoffs(c.env, result.handoffs));
+		const stored = result.handoffs.flatMap((handoff) => handoff.rows);
+		c.executionCtx.waitUntil(startMediaCopies(c.env, stored, new URL(c.req.url).origin));
 		if (!result.ok) throw new StorageUnavailableError();
-		c.executionCtx.waitUntil(
-			startMediaCopies(c.env, elements, new URL(c.req.url).origin, c.get("callbackApplications")),
-		);
 		return c.json(result.counts, 200);
 	})
 	.all("/bandwidth/messaging", () => {

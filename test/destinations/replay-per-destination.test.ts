@@ -61,7 +61,7 @@ it("keeps a replay's claim while a gate holds its job, so a second dead replay c
 	expect(replayed?.body.claimId).toEqual(expect.any(Number));
 
 	// Paused: the replayed job is held (for a minute at least), and its claim renewed to the hold's end.
-	await gateOf(name).pause();
+	await gateOf(name).setPaused(true);
 	const held = recordingQueue();
 	await consume([{ body: replayed?.body }], { ...vars, FORWARD_QUEUE: held.queue } as unknown as Record<
 		string,
@@ -75,5 +75,5 @@ it("keeps a replay's claim while a gate holds its job, so a second dead replay c
 	// Eleven minutes on, past a claim's 10-minute expiry counted from the replay, it is still claimed.
 	const later = new Date(Date.now() + 11 * 60_000);
 	expect(await deadEventIds(env.DB, later, 10, name)).toEqual([]);
-	await gateOf(name).resume();
+	await gateOf(name).setPaused(false);
 });

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { DestinationGate } from "../../src/destinations/destination-gate.do";
+import { gateOf as gateOfEnv } from "../../src/destinations/gate-client";
 import type { ForwardJob } from "../../src/forward/forward-job";
 import { ingestBatch } from "../../src/ingest/ingest-batch";
 import { drainHandoffs } from "../../src/ledger/drain-handoffs";
@@ -68,9 +69,7 @@ export function recordingQueue(): { queue: Queue; sent: Array<{ body: ForwardJob
 	return { queue, sent };
 }
 
-export function gateOf(name: string) {
-	return env.DESTINATION_GATE.get(env.DESTINATION_GATE.idFromName(name));
-}
+export const gateOf = (name: string) => gateOfEnv(env, name);
 
 /** Brings a gate's next probe forward to now, as if its backoff had passed. */
 export async function probeNow(name: string): Promise<void> {

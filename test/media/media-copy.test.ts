@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { MediaCopy } from "../../src/media/media-copies";
 import { eventIdOfElement } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
-import { waitForForwarded } from "../helpers/downstream";
+import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { expectedFile, inboundMms, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
 
@@ -87,6 +87,7 @@ describe("an inbound MMS", () => {
 		await postCallback([mms]);
 		const items = await waitForSettledMedia(mms.message.id);
 		expect(items).toEqual([expect.objectContaining({ status: "copied" })]);
+		expect(await receivedAt(mediaPathOf(mms.message.id, 0, "a.png"))).toHaveLength(1);
 	});
 });
 

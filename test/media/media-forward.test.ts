@@ -9,7 +9,7 @@ import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, scriptResponses, waitForForwarded } from "../helpers/downstream";
 import { consume, storedEvent } from "../helpers/forward";
 import { inboundMms, mediaOf, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
-import { eventsOf } from "../helpers/storage";
+import { eventsOf, waitForEvents } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 
 const FORWARD_DELAY_MS = Number(TEST_ENV.MEDIA_FORWARD_DELAY_MS);
@@ -53,7 +53,13 @@ describe("the forward of an inbound MMS", () => {
 	});
 
 	it("is not held when the event is skipped, and its copy is made anyway (started by the callback)", async () => {
-		const { mms, eventId, json } = await storedMms((id) => [mediaUrl(id, 0, "kept.png")]);
+		// A file slower than the forward's whole wait: a skipped event that waited would show it.
+		const mms = inboundMms((id) => [`${mediaUrl(id, 0, "kept.png")}?delayMs=${FORWARD_DELAY_MS + 1500}`]);
+		await postCallback([mms]);
+		const eventId = await eventIdOfElement(mms);
+		const [row] = await waitForEvents(mms.message.id, 1);
+		const json = row!.normalized_json;
+		expect((await mediaOf(mms.message.id)).items).toEqual([expect.objectContaining({ status: "pending" })]);
 		const started = Date.now();
 		const { result } = await consume([{ body: { eventId, event: json } }], { FORWARD_URL: "" });
 		expect(result.explicitAcks).toHaveLength(1);

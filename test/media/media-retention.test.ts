@@ -4,8 +4,9 @@ import { describe, expect, it, vi } from "vitest";
 import type { MediaState } from "../../src/media/media-state";
 import { adminFetch, adminPost } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
+import { receivedAt } from "../helpers/downstream";
 import { newMessageId } from "../helpers/fixtures";
-import { inboundMms, mediaOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
+import { inboundMms, mediaOf, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
 import { waitForEvents } from "../helpers/storage";
 
 const DAY_MS = 24 * 3600_000;
@@ -82,7 +83,11 @@ describe("erasure", () => {
 		await postCallback([mms]);
 		await waitForEvents(mms.message.id, 1);
 		const stub = env.MEDIA_COPIER.getByName(mms.message.id);
-		await vi.waitUntil(async () => (await stub.view()) !== null, { timeout: 10_000, interval: 20 });
+		// The slow file's request is out: the erasure comes while its copy is in flight.
+		await vi.waitUntil(async () => (await receivedAt(mediaPathOf(mms.message.id, 0, "slow.png"))).length > 0, {
+			timeout: 10_000,
+			interval: 20,
+		});
 		expect((await adminFetch(`/v1/messages/${mms.message.id}`, { method: "DELETE" })).status).toBe(200);
 		// The slow file's answer comes after the erasure; give the copier time to finish with it.
 		await new Promise((resolve) => setTimeout(resolve, 2500));

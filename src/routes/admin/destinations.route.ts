@@ -73,11 +73,9 @@ async function gateStatus(env: Env, name: string): Promise<GateStatus | null> {
 function pauseRoute(action: "pause" | "resume") {
 	return async (c: Context<AppEnv>) => {
 		const destination = destinationNamed(c.env, c.req.param());
-		const gate = gateOf(c.env, destination.name);
-		const before = await gate.status();
-		const after = action === "pause" ? await gate.pause() : await gate.resume();
+		const { changed, status: after } = await gateOf(c.env, destination.name).setPaused(action === "pause");
 		forgetClear(destination.name);
-		if (before.paused !== after.paused) {
+		if (changed) {
 			log.warn(`destination_${action}d`, { destination: destination.name, backlog: after.backlog });
 			await alertOperatorChange(c.env, destination.name, after);
 		}

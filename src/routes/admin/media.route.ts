@@ -1,11 +1,9 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { AppEnv } from "../../http/app-env";
-import { MethodNotAllowedError, NotConfiguredError, NotFoundError } from "../../http/errors";
-import { log } from "../../log";
-import { readMediaConfig } from "../../media/media-config";
+import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
+import { servingMediaConfig } from "../../media/media-config";
 import { mediaCopiesOf } from "../../media/media-copies";
-import { MediaNotConfiguredError } from "../../media/media-errors";
 import { parseInput, TextParam } from "./params";
 
 export const MediaParamsSchema = v.object({ messageId: TextParam });
@@ -14,17 +12,12 @@ export const MediaParamsSchema = v.object({ messageId: TextParam });
 export const mediaAdminRoute = new Hono<AppEnv>()
 	.get("/media/:messageId", async (c) => {
 		const { messageId } = parseInput(MediaParamsSchema, c.req.param(), "path");
-		const config = readMediaConfig(c.env);
-		if (!config.ok) {
-			log.error("config_invalid", { message: config.message });
-			throw new NotConfiguredError();
-		}
-		if (c.env.MEDIA === undefined) throw new MediaNotConfiguredError();
+		const config = servingMediaConfig(c.env);
 		const state = await c.env.MEDIA_COPIER.getByName(messageId).view();
 		if (state === null) throw new NotFoundError("no media copies are kept for this message id");
 		// The console's own origin when PUBLIC_URL is unset and the callback's was not recorded.
 		const withOrigin = { ...state, origin: state.origin ?? new URL(c.req.url).origin };
-		return c.json({ messageId, items: await mediaCopiesOf(withOrigin, config.value) });
+		return c.json({ messageId, items: await mediaCopiesOf(withOrigin, config) });
 	})
 	.all("/media/:messageId", () => {
 		throw new MethodNotAllowedError(["GET"]);
