@@ -106,12 +106,12 @@ export function mediaConfigProblems(env: { MEDIA?: unknown }): string[] {
 }
 
 /** What both media routes need first: valid settings and a MEDIA bucket, or the error to answer. */
-export function servingMediaConfig(env: Pick<Env, "MEDIA"> | object): MediaConfig {
+export function servingMediaConfig(env: { MEDIA?: unknown }): MediaConfig {
 	const config = readMediaConfig(env);
 	if (!config.ok) {
 		log.error("config_invalid", { message: config.message });
 		throw new NotConfiguredError();
 	}
-	if ((env as { MEDIA?: unknown }).MEDIA === undefined) throw new MediaNotConfiguredError();
+	if (env.MEDIA === undefined) throw new MediaNotConfiguredError();
 	return config.value;
 }

@@ -25,6 +25,7 @@ function eventRow(event: CloudEvent): Child[] {
 export function deliveryRow(delivery: Delivery): Child[] {
 	return [
 		code(delivery.eventId),
+		code(delivery.destination),
 		delivery.attempt,
 		h("span", { class: `outcome ${delivery.outcome}` }, delivery.outcome),
 		delivery.httpStatus ?? "—",
@@ -33,7 +34,7 @@ export function deliveryRow(delivery: Delivery): Child[] {
 	];
 }
 
-export const DELIVERY_HEADERS = ["Event", "Attempt", "Outcome", "HTTP", "Error", "At"];
+export const DELIVERY_HEADERS = ["Event", "Destination", "Attempt", "Outcome", "HTTP", "Error", "At"];
 
 /** An inbound MMS's copies (GET /v1/media/:id), with fresh links; null when it has none (404). */
 async function mediaOf(messageId: string): Promise<MediaView | null> {
