@@ -26,6 +26,8 @@ export interface Secret {
 	name: string;
 	required: boolean;
 	hint: string;
+	/** Another secret that does this one's job: when that one is set, this one is not missing. */
+	orInstead?: string;
 }
 
 export const SECRETS: readonly Secret[] = [
@@ -37,6 +39,19 @@ export const SECRETS: readonly Secret[] = [
 		hint: 'whsec_ + base64 of 32 random bytes: echo "whsec_$(openssl rand -base64 32)"',
 	},
 	{ name: "ADMIN_TOKEN", required: false, hint: "optional: enables the admin API (/v1/*)" },
+	// Media copying needs an API credential; a deployment on the legacy API user has one already.
+	{
+		name: "BANDWIDTH_CLIENT_ID",
+		required: false,
+		hint: "optional: copies inbound MMS media (OAuth2 client id)",
+		orInstead: "BANDWIDTH_API_USERNAME",
+	},
+	{
+		name: "BANDWIDTH_CLIENT_SECRET",
+		required: false,
+		hint: "optional: its client secret",
+		orInstead: "BANDWIDTH_API_PASSWORD",
+	},
 ];
 
 export interface CommandResult {
@@ -206,7 +221,9 @@ async function missingSecrets(run: WranglerRunner): Promise<Secret[]> {
 			"Its output was not a JSON list.",
 		);
 	const present = namesIn(secrets, "name");
-	return SECRETS.filter((secret) => !present.has(secret.name));
+	return SECRETS.filter(
+		(secret) => !present.has(secret.name) && !(secret.orInstead !== undefined && present.has(secret.orInstead)),
+	);
 }
 
 export async function deployRelay(run: WranglerRunner, say: (line: string) => void): Promise<DeployReport> {

@@ -169,13 +169,22 @@ describe("npm run deploy", () => {
 			"BANDWIDTH_PASSWORD",
 			"FORWARD_SIGNING_SECRET",
 			"ADMIN_TOKEN",
+			"BANDWIDTH_CLIENT_ID",
+			"BANDWIDTH_CLIENT_SECRET",
 		]);
 	});
 
 	it("run again creates nothing, and applies migrations before the deploy", async () => {
 		const account = newAccount();
 		await deployRelay(fakeWrangler(account).run, quiet);
-		account.secrets.push("BANDWIDTH_USERNAME", "BANDWIDTH_PASSWORD", "FORWARD_SIGNING_SECRET", "ADMIN_TOKEN");
+		account.secrets.push(
+			"BANDWIDTH_USERNAME",
+			"BANDWIDTH_PASSWORD",
+			"FORWARD_SIGNING_SECRET",
+			"ADMIN_TOKEN",
+			"BANDWIDTH_CLIENT_ID",
+			"BANDWIDTH_CLIENT_SECRET",
+		);
 		MIGRATIONS.push("0003_newer.sql");
 		try {
 			const { run, calls } = fakeWrangler(account);
@@ -214,7 +223,8 @@ describe("npm run deploy", () => {
 
 	it("lists the missing secrets as wrangler secret put lines, with the Bandwidth settings to paste", async () => {
 		const account = newAccount({
-			secrets: ["BANDWIDTH_USERNAME", "ADMIN_TOKEN"],
+			// The legacy API user copies media, so the OAuth2 pair is not asked for.
+			secrets: ["BANDWIDTH_USERNAME", "ADMIN_TOKEN", "BANDWIDTH_API_USERNAME", "BANDWIDTH_API_PASSWORD"],
 			forwardUrl: "https://example.com/hook",
 		});
 		const report = await deployRelay(fakeWrangler(account).run, quiet);
@@ -228,7 +238,7 @@ describe("npm run deploy", () => {
 		expect(text).toContain("BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD");
 		expect(text).toMatch(/npx wrangler secret put BANDWIDTH_PASSWORD\s+#/);
 		expect(text).toMatch(/npx wrangler secret put FORWARD_SIGNING_SECRET\s+#/);
-		expect(text).not.toMatch(/secret put (BANDWIDTH_USERNAME|ADMIN_TOKEN)/);
+		expect(text).not.toMatch(/secret put (BANDWIDTH_USERNAME|ADMIN_TOKEN|BANDWIDTH_CLIENT_)/);
 		expect(text).toContain("503 not_configured");
 		expect(text).not.toContain("FORWARD_URL is empty");
 	});
