@@ -61,10 +61,10 @@ export async function eraseMessage(
 	let after: string | null;
 	if (cursor === null) {
 		const ledger = await ledgerFor(env, messageId).erase(messageId);
-		await eraseMedia(env, [messageId]);
+		const mediaObjects = await eraseMedia(env, [messageId]);
 		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);
 		budget.spend(5);
-		counts = addCounts(counts, { ...d1, ledgerRows: ledger.rows });
+		counts = addCounts(counts, { ...d1, ledgerRows: ledger.rows, mediaObjects });
 		const retention = readRetentionConfig(env);
 		runs = messageHours({
 			ledgerHours: ledger.hours,

@@ -19,8 +19,8 @@ export async function eraseMessages(
 	messageIds: readonly string[],
 	budget: ErasureBudget,
 	options: { ledgers: boolean; knownEventIds?: readonly string[] },
-): Promise<Pick<ErasureCounts, "events" | "deliveries" | "quarantine" | "ledgerRows">> {
-	if (messageIds.length === 0) return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0 };
+): Promise<Pick<ErasureCounts, "events" | "deliveries" | "quarantine" | "ledgerRows" | "mediaObjects">> {
+	if (messageIds.length === 0) return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0, mediaObjects: 0 };
 	const eventIds = [...(options.knownEventIds ?? [])];
 	let ledgerRows = 0;
 	if (options.ledgers) {
@@ -42,9 +42,9 @@ export async function eraseMessages(
 		budget.spend(groups.length);
 	}
 	// Media copies can outlive the ledger's memory (MEDIA_RETENTION_DAYS): asked for every message.
-	await eraseMedia(env, messageIds);
+	const mediaObjects = await eraseMedia(env, messageIds);
 	budget.spend(messageIds.length);
 	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
 	budget.spend(4);
-	return { events: d1.events, deliveries: d1.deliveries, quarantine: d1.quarantine, ledgerRows };
+	return { events: d1.events, deliveries: d1.deliveries, quarantine: d1.quarantine, ledgerRows, mediaObjects };
 }

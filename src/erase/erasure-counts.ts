@@ -16,6 +16,8 @@ export const ErasureCountsSchema = v.strictObject({
 	archiveObjectsRewritten: Count,
 	/** Lines (CloudEvents) taken out of archive objects. */
 	archiveEvents: Count,
+	/** Inbound MMS media copies deleted from R2 `MEDIA`. */
+	mediaObjects: Count,
 });
 export type ErasureCounts = v.InferOutput<typeof ErasureCountsSchema>;
 
@@ -33,7 +35,15 @@ export type ErasureResult = { ok: true; value: ErasureReport } | { ok: false; re
 export const COUNT_KEYS = Object.keys(ErasureCountsSchema.entries) as Array<keyof ErasureCounts>;
 
 export function noCounts(): ErasureCounts {
-	return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0, archiveObjectsRewritten: 0, archiveEvents: 0 };
+	return {
+		events: 0,
+		deliveries: 0,
+		quarantine: 0,
+		ledgerRows: 0,
+		archiveObjectsRewritten: 0,
+		archiveEvents: 0,
+		mediaObjects: 0,
+	};
 }
 
 export function addCounts(a: ErasureCounts, b: Partial<ErasureCounts>): ErasureCounts {

@@ -85,6 +85,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 			ledgerRows: 2,
 			archiveObjectsRewritten: keysHolding.size,
 			archiveEvents: 2,
+			mediaObjects: 0,
 			complete: true,
 			cursor: null,
 		});
@@ -139,6 +140,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 			...NOTHING_ERASED,
 			archiveObjectsRewritten: 2,
 			archiveEvents: 2,
+			mediaObjects: 0,
 		});
 		// Rewritten in place, under the same key, with its counts; an object left empty is removed.
 		const rewritten = await archiveObject(shared);
@@ -166,6 +168,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 			events: 1,
 			archiveObjectsRewritten: 1,
 			archiveEvents: 1,
+			mediaObjects: 0,
 		});
 		expect((await archiveObject(key))?.ids).toEqual(["evt_kept"]);
 	});

@@ -164,6 +164,7 @@ describe("POST /v1/erase", () => {
 			// The old object is rewritten, keeping its unrelated line.
 			archiveObjectsRewritten: keysHolding.size,
 			archiveEvents: 7,
+			mediaObjects: 0,
 			complete: true,
 			cursor: null,
 		});

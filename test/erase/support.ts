@@ -21,6 +21,7 @@ export const NOTHING_ERASED: ErasureAnswer = {
 	ledgerRows: 0,
 	archiveObjectsRewritten: 0,
 	archiveEvents: 0,
+	mediaObjects: 0,
 	complete: true,
 	cursor: null,
 };

@@ -67,6 +67,7 @@ describe("erasure", () => {
 		const mms = await copiedMms();
 		const response = await adminFetch(`/v1/messages/${mms.message.id}`, { method: "DELETE" });
 		expect(response.status).toBe(200);
+		expect(await response.json()).toMatchObject({ mediaObjects: 2, complete: true });
 		for (const index of [0, 1]) expect(await env.MEDIA.head(`${mms.message.id}/${index}`)).toBeNull();
 		expect((await mediaOf(mms.message.id)).status).toBe(404);
 		const again = await env.MEDIA_COPIER.getByName(mms.message.id).start({
@@ -100,6 +101,7 @@ describe("erasure", () => {
 		const mms = await copiedMms(number);
 		const response = await adminPost("/v1/erase", { phoneNumber: number });
 		expect(response.status).toBe(200);
+		expect(await response.json()).toMatchObject({ mediaObjects: 2, complete: true });
 		for (const index of [0, 1]) expect(await env.MEDIA.head(`${mms.message.id}/${index}`)).toBeNull();
 		expect((await mediaOf(mms.message.id)).status).toBe(404);
 	});
