@@ -142,6 +142,26 @@ describe("old events and missing credentials", () => {
 		expect(await receivedAt(mediaPathOf(mms.message.id, 0, "none.png"))).toEqual([]);
 	});
 
+	it("skipped for want of credentials, then copied by a replay once they are set (within 48 hours)", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "later.png")]);
+		mms.time = new Date().toISOString();
+		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
+		const job = JSON.parse(stored.json) as { data: Record<string, unknown>; type: string; time: string };
+		job.type = "bandwidth.message.received";
+		job.time = mms.time;
+		Object.assign(job.data, { messageId: mms.message.id, direction: "inbound", media: mms.message.media });
+		const body = { eventId: stored.id, event: JSON.stringify(job) };
+		const before = freshPath();
+		await consume([{ body }], { FORWARD_URL: hookUrl(before), BANDWIDTH_CLIENT_ID: "", BANDWIDTH_CLIENT_SECRET: "" });
+		const after = freshPath();
+		// The same job again, as a replay sends it, on a deployment that has the credentials now.
+		await consume([{ body }], { FORWARD_URL: hookUrl(after) });
+		const copiesAt = async (path: string) => (JSON.parse((await receivedAt(path))[0]!.body) as Body).data.mediaCopies;
+		expect(await copiesAt(before)).toEqual([expect.objectContaining({ status: "skipped" })]);
+		expect(await copiesAt(after)).toEqual([expect.objectContaining({ status: "copied", sha256: expect.any(String) })]);
+		expect(await receivedAt(mediaPathOf(mms.message.id, 0, "later.png"))).toHaveLength(1);
+	});
+
 	it("past Bandwidth's 48 hours: expired in the forward, and no copier object is stored", async () => {
 		const mms = inboundMms((id) => [mediaUrl(id, 0, "old.png")]);
 		mms.time = new Date(Date.now() - 49 * 3600_000).toISOString();
