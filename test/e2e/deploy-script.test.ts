@@ -9,6 +9,7 @@ import {
 	deployRelay,
 	forwardUrlIn,
 	QUEUES,
+	SECRETS,
 	summary,
 	tableColumn,
 	WORKER_NAME,
@@ -177,14 +178,7 @@ describe("npm run deploy", () => {
 	it("run again creates nothing, and applies migrations before the deploy", async () => {
 		const account = newAccount();
 		await deployRelay(fakeWrangler(account).run, quiet);
-		account.secrets.push(
-			"BANDWIDTH_USERNAME",
-			"BANDWIDTH_PASSWORD",
-			"FORWARD_SIGNING_SECRET",
-			"ADMIN_TOKEN",
-			"BANDWIDTH_CLIENT_ID",
-			"BANDWIDTH_CLIENT_SECRET",
-		);
+		account.secrets.push(...SECRETS.map((secret) => secret.name));
 		MIGRATIONS.push("0003_newer.sql");
 		try {
 			const { run, calls } = fakeWrangler(account);

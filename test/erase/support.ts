@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { archiveKey } from "../../src/archive/archive-layout";
-import type { ErasureReport } from "../../src/erase/erasure-counts";
+import { type ErasureReport, noCounts } from "../../src/erase/erasure-counts";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
 import { hourOf } from "../../src/ledger/partitions";
@@ -14,17 +14,7 @@ export const DAY_MS = 24 * HOUR_MS;
 /** What an erasure call answers, as JSON. */
 export type ErasureAnswer = ErasureReport;
 
-export const NOTHING_ERASED: ErasureAnswer = {
-	events: 0,
-	deliveries: 0,
-	quarantine: 0,
-	ledgerRows: 0,
-	archiveObjectsRewritten: 0,
-	archiveEvents: 0,
-	mediaObjects: 0,
-	complete: true,
-	cursor: null,
-};
+export const NOTHING_ERASED: ErasureAnswer = { ...noCounts(), complete: true, cursor: null };
 
 /** A fresh message id whose events land in the same ledger bucket (and so the same archive objects) as `messageId`'s. */
 export function sameBucketMessageId(messageId: string): string {
