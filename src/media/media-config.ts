@@ -106,12 +106,12 @@ export function mediaConfigProblems(env: { MEDIA?: unknown }): string[] {
 }
 
 /** What both media routes need first: valid settings and a MEDIA bucket, or the error to answer. */
-export function servingMediaConfig(env: { MEDIA?: unknown }): MediaConfig {
+export function servingMedia(env: { MEDIA?: R2Bucket }): { config: MediaConfig; bucket: R2Bucket } {
 	const config = readMediaConfig(env);
 	if (!config.ok) {
 		log.error("config_invalid", { message: config.message });
 		throw new NotConfiguredError();
 	}
 	if (env.MEDIA === undefined) throw new MediaNotConfiguredError();
-	return config.value;
+	return { config: config.value, bucket: env.MEDIA };
 }

@@ -84,9 +84,10 @@ export class MediaCopier extends DurableObject<Env> {
 			return existing;
 		}
 		const now = Date.now();
+		const eventTime = eventTimeMs(request.eventTime, now);
 		// Too old to copy and never copied: answered, not stored (no object, row or alarm for it).
-		const tooOld = pastWindow(eventTimeMs(request.eventTime, now), now);
-		if (tooOld !== null) return decidedState(request, eventTimeMs(request.eventTime, now), tooOld, now);
+		const tooOld = pastWindow(eventTime, now);
+		if (tooOld !== null) return decidedState(request, eventTime, tooOld, now);
 		const config = readMediaConfig(this.env);
 		// Its callers ask only with valid settings, credentials and a bucket; a deploy between their
 		// check and this one is the only way here without them.
@@ -107,7 +108,7 @@ export class MediaCopier extends DurableObject<Env> {
 		});
 		const state: MediaState = {
 			messageId: request.messageId,
-			eventTime: eventTimeMs(request.eventTime, now),
+			eventTime,
 			startedAt: now,
 			origin: request.origin,
 			items,

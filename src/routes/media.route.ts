@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../http/errors";
-import { servingMediaConfig } from "../media/media-config";
+import { servingMedia } from "../media/media-config";
 import { MediaLinkError } from "../media/media-errors";
 import { checkLink } from "../media/media-link";
 import { mediaKey } from "../media/media-state";
@@ -17,11 +17,11 @@ const INLINE_TYPES = /^(image\/(png|jpeg|gif|webp|bmp|heic|heif)|audio\/[\w.+-]+
 
 export const mediaRoute = new Hono<AppEnv>()
 	.get("/media/:messageId{[A-Za-z0-9_-]{1,128}}/:index{\\d{1,2}}", async (c) => {
-		const config = servingMediaConfig(c.env);
+		const { config, bucket } = servingMedia(c.env);
 		const key = mediaKey(c.req.param("messageId"), Number(c.req.param("index")));
 		const check = await checkLink(config, key, c.req.query("exp"), c.req.query("sig"));
 		if (check !== "valid") throw new MediaLinkError(check);
-		const object = await (c.env.MEDIA as R2Bucket).get(key);
+		const object = await bucket.get(key);
 		if (object === null) throw new NotFoundError("this media copy is no longer stored");
 		const contentType = object.httpMetadata?.contentType ?? "application/octet-stream";
 		const headers = new Headers({

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
-import { servingMediaConfig } from "../../media/media-config";
+import { servingMedia } from "../../media/media-config";
 import { mediaCopiesOf } from "../../media/media-copies";
 import { parseInput, TextParam } from "./params";
 
@@ -12,7 +12,7 @@ export const MediaParamsSchema = v.object({ messageId: TextParam });
 export const mediaAdminRoute = new Hono<AppEnv>()
 	.get("/media/:messageId", async (c) => {
 		const { messageId } = parseInput(MediaParamsSchema, c.req.param(), "path");
-		const config = servingMediaConfig(c.env);
+		const { config } = servingMedia(c.env);
 		const state = await c.env.MEDIA_COPIER.getByName(messageId).view();
 		if (state === null) throw new NotFoundError("no media copies are kept for this message id");
 		// The console's own origin when PUBLIC_URL is unset and the callback's was not recorded.
