@@ -78,9 +78,14 @@ async function phase(
 	let forwardedTwice = 0;
 	let deliveries = 0;
 	let lastArrival = 0;
+	const complete = new Set(expected);
 	for (const path of paths) {
 		const arrivals = await ctx.sink.arrivals(path);
-		for (const id of expected) if (!arrivals.has(id)) lost += 1;
+		for (const id of expected) {
+			if (arrivals.has(id)) continue;
+			lost += 1;
+			complete.delete(id);
+		}
 		for (const arrival of arrivals.values()) {
 			deliveries += 1;
 			if (arrival.count > 1) forwardedTwice += 1;
@@ -95,7 +100,7 @@ async function phase(
 		deliveries,
 		lost,
 		forwardedTwice,
-		deliveredEventsPerSecond: expected.size / seconds,
+		deliveredEventsPerSecond: complete.size / seconds,
 		deliveriesPerSecond: deliveries / seconds,
 		usdPerMillionEvents: cost?.usdPerMillionEvents ?? null,
 		perEvent: cost?.perEvent ?? null,

@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { expect, it } from "vitest";
-import { acceptRouted, destinationsAt, freshName, jobsOf, SECRET_A } from "../helpers/destinations";
+import { replayEvents } from "../../src/forward/replay";
+import { acceptRouted, destinationsAt, freshName, jobsOf, recordingQueue, SECRET_A } from "../helpers/destinations";
 import { receivedAt, scriptResponses } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume } from "../helpers/forward";
@@ -89,7 +91,6 @@ it("records a job for a destination no longer configured as dead, replayable onc
 	);
 	expect(retries).toEqual([]);
 	expect(result.explicitAcks).toHaveLength(2);
-	expect(await receivedAt(both.paths[gone] as string)).toEqual([]);
 	expect(await deliveriesOf(row.id)).toEqual([
 		expect.objectContaining({
 			destination: gone,
@@ -97,4 +98,20 @@ it("records a job for a destination no longer configured as dead, replayable onc
 			error: expect.stringContaining("is not configured"),
 		}),
 	]);
+
+	// Configured again: the dead delivery replays to it, and only to it.
+	const replay = recordingQueue();
+	expect(await replayEvents({ DB: env.DB, FORWARD_QUEUE: replay.queue }, { dead: true, destination: gone })).toEqual({
+		enqueued: 1,
+		truncated: false,
+	});
+	const again = await consume(
+		replay.sent.map(({ body }) => ({ body })),
+		{ DESTINATIONS: both.DESTINATIONS, FORWARD_URL: "" } as Record<string, string>,
+	);
+	expect(again.retries).toEqual([]);
+	expect((await receivedAt(both.paths[gone] as string)).map((request) => request.headers["webhook-id"])).toEqual([
+		row.id,
+	]);
+	expect(await receivedAt(both.paths[kept] as string)).toHaveLength(1);
 });

@@ -41,8 +41,7 @@ export async function acceptRouted(DESTINATIONS: string, elements: unknown[]): P
 	const routed = { ...env, DESTINATIONS, FORWARD_URL: "" } as Env;
 	const result = await ingestBatch(routed, elements, new Date().toISOString());
 	if (!result.ok) throw new Error("ingest failed");
-	const kept = { send: async () => {}, sendBatch: async () => {} } as unknown as Queue;
-	await drainHandoffs({ ...routed, FORWARD_QUEUE: kept }, result.handoffs);
+	await drainHandoffs({ ...routed, FORWARD_QUEUE: recordingQueue().queue }, result.handoffs);
 	return result.handoffs.flatMap((handoff) => handoff.rows);
 }
 

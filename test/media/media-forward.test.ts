@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { MediaCopier } from "../../src/media/media-copier.do";
 import type { MediaCopy } from "../../src/media/media-copies";
 import { eventIdOfElement } from "../helpers/admin";
@@ -10,6 +10,7 @@ import { freshPath, hookUrl, receivedAt, scriptResponses, waitForForwarded } fro
 import { consume, storedEvent } from "../helpers/forward";
 import { inboundMms, mediaOf, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
 import { eventsOf, waitForEvents } from "../helpers/storage";
+import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 import { TEST_ENV } from "../setup/test-env";
 
 const FORWARD_DELAY_MS = Number(TEST_ENV.MEDIA_FORWARD_DELAY_MS);
@@ -59,7 +60,15 @@ describe("the forward of an inbound MMS", () => {
 		const eventId = await eventIdOfElement(mms);
 		const [row] = await waitForEvents(mms.message.id, 1);
 		const json = row!.normalized_json;
-		expect((await mediaOf(mms.message.id)).items).toEqual([expect.objectContaining({ status: "pending" })]);
+		// The copy starts after the 2xx, beside the D1 write: either may come first.
+		const copies = await vi.waitUntil(
+			async () => {
+				const media = await mediaOf(mms.message.id);
+				return media.status === 200 ? media.items : undefined;
+			},
+			{ timeout: BACKGROUND_WAIT_MS, interval: 20 },
+		);
+		expect(copies).toEqual([expect.objectContaining({ status: "pending" })]);
 		const started = Date.now();
 		const { result } = await consume([{ body: { eventId, event: json } }], { FORWARD_URL: "" });
 		expect(result.explicitAcks).toHaveLength(1);
@@ -120,18 +129,24 @@ describe("old events and missing credentials", () => {
 			async (_instance: MediaCopier, state) => (await state.storage.list()).size,
 		);
 
+	/**
+	 * A forward job for this MMS that no callback brought (so nothing started its copy): a stored
+	 * delivery receipt made into the MMS's inbound event, as ingest would have stored it.
+	 */
+	async function unpostedJob(mms: ReturnType<typeof inboundMms>): Promise<{ eventId: string; event: string }> {
+		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
+		const event = JSON.parse(stored.json) as { data: Record<string, unknown>; type: string; time: string };
+		event.type = "bandwidth.message.received";
+		event.time = mms.time;
+		Object.assign(event.data, { messageId: mms.message.id, direction: "inbound", media: mms.message.media });
+		return { eventId: stored.id, event: JSON.stringify(event) };
+	}
+
 	it("without credentials: each file skipped in the forward, and no copier object is stored", async () => {
 		const mms = inboundMms((id) => [mediaUrl(id, 0, "none.png"), mediaUrl(id, 1, "none.png")]);
-		mms.time = new Date().toISOString();
 		const path = freshPath();
 		const noCredentials = { FORWARD_URL: hookUrl(path), BANDWIDTH_CLIENT_ID: "", BANDWIDTH_CLIENT_SECRET: "" };
-		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
-		const job = JSON.parse(stored.json) as { data: Record<string, unknown>; type: string; time: string };
-		// The stored delivery receipt made into this MMS's inbound event, as ingest would have stored it.
-		job.type = "bandwidth.message.received";
-		job.time = mms.time;
-		Object.assign(job.data, { messageId: mms.message.id, direction: "inbound", media: mms.message.media });
-		await consume([{ body: { eventId: stored.id, event: JSON.stringify(job) } }], noCredentials);
+		await consume([{ body: await unpostedJob(mms) }], noCredentials);
 		const [request] = await receivedAt(path);
 		const copies = (JSON.parse(request!.body) as Body).data.mediaCopies;
 		expect(copies).toEqual([
@@ -144,13 +159,7 @@ describe("old events and missing credentials", () => {
 
 	it("skipped for want of credentials, then copied by a replay once they are set (within 48 hours)", async () => {
 		const mms = inboundMms((id) => [mediaUrl(id, 0, "later.png")]);
-		mms.time = new Date().toISOString();
-		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
-		const job = JSON.parse(stored.json) as { data: Record<string, unknown>; type: string; time: string };
-		job.type = "bandwidth.message.received";
-		job.time = mms.time;
-		Object.assign(job.data, { messageId: mms.message.id, direction: "inbound", media: mms.message.media });
-		const body = { eventId: stored.id, event: JSON.stringify(job) };
+		const body = await unpostedJob(mms);
 		const before = freshPath();
 		await consume([{ body }], { FORWARD_URL: hookUrl(before), BANDWIDTH_CLIENT_ID: "", BANDWIDTH_CLIENT_SECRET: "" });
 		const after = freshPath();

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signingSecrets } from "../../../scripts/lib/dev-vars.ts";
 import { isRunning } from "../../../scripts/lib/process-group.ts";
-import { TEST_ENV } from "../../setup/test-env.ts";
-import { relayPorts } from "../support/ports.ts";
-import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
-import { type RelayProcess, startRelay } from "../support/relay-process.ts";
+import type { RecordingSink } from "../support/recording-sink.ts";
+import type { RelayProcess } from "../support/relay-process.ts";
 import { cloudEventProblems } from "./support/cloud-event-shape.ts";
 import { generateCorpus } from "./support/corpus/generate.ts";
 import type { CorpusCase } from "./support/corpus/model.ts";
 import { answerProblems, quarantineProblems, storageProblems } from "./support/corpus/verify.ts";
 import { DroppedConnectionError, exchange, type RawResponse } from "./support/http-exchange.ts";
+import { startRelayAndSink, stopRelayAndSink } from "./support/relay-and-sink.ts";
 import {
 	adminListAll,
 	deliveredTwice,
@@ -74,18 +72,13 @@ function corpusAgainst(label: string, maxBodyBytes: number | null): void {
 
 	describe(`malformed-input corpus (seed ${SEED}, ${label})`, () => {
 		beforeAll(async () => {
-			sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
-			relay = await startRelay({
-				...(await relayPorts("malformedCorpus")),
-				vars: { FORWARD_URL: sink.url, ...(maxBodyBytes === null ? {} : { MAX_BODY_BYTES: String(maxBodyBytes) }) },
+			({ relay, sink } = await startRelayAndSink("malformedCorpus", (sinkUrl) => ({
+				vars: { FORWARD_URL: sinkUrl, ...(maxBodyBytes === null ? {} : { MAX_BODY_BYTES: String(maxBodyBytes) }) },
 				onLine: (line) => lines.push(line),
-			});
+			})));
 		});
 
-		afterAll(async () => {
-			await relay?.stop();
-			await sink?.close();
-		});
+		afterAll(() => stopRelayAndSink({ relay, sink }));
 
 		it("has at least 200 distinct cases, and the same ones for the same seed", () => {
 			expect(cases.length).toBeGreaterThanOrEqual(200);

@@ -42,7 +42,7 @@ describe(`a burst of ${EVENTS} events to a destination limited to ${PER_SECOND}/
 		expect(sink.verifiedIds()).toEqual(expectedIds);
 		expect(deliveredTwice(sink.deliveries.map((delivery) => delivery.webhookId))).toEqual({});
 
-		// Measured at the sink: in any one second, at most the limit (one more for a slot on the edge).
+		// Measured at the sink: in any window, at most the limit's share of it, give or take jitter.
 		const times = [...sink.arrivals].sort((a, b) => a - b);
 		const busiest = (windowMs: number) => {
 			let most = 0;
@@ -53,11 +53,13 @@ describe(`a burst of ${EVENTS} events to a destination limited to ${PER_SECOND}/
 			return most;
 		};
 		// Each POST starts no earlier than its gate slot, and a consumer's overdue POSTs go one interval
-		// apart (src/forward/gate-batch.ts waitForTurn). Local wrangler dev runs one consumer isolate, so
-		// this measures both together; the gate's spacing alone: test/destinations/pause-and-rate.test.ts. Measured here on a quiet machine: 49 in the
-		// busiest second, 477 in the busiest ten. The slack is for arrival times read by this process
-		// while it is also running the relay's test traffic.
-		const slack = PER_SECOND / 10;
+		// apart (src/forward/gate-batch.ts waitForTurn). Local wrangler dev runs one consumer isolate,
+		// so this measures both together; the gate's spacing alone is checked slot by slot in
+		// test/destinations/pause-and-rate.test.ts. Measured on a quiet machine: 49 in the busiest
+		// second, 477 in the busiest ten. Arrival times are read by this process while it also runs
+		// the test traffic: a 200 ms stall bunches that much of the stream into any window, whatever
+		// its length, so the slack is the same count for each.
+		const slack = PER_SECOND * 0.2;
 		for (const seconds of [1, 2, 5, 10]) {
 			expect(busiest(seconds * 1000), `the busiest ${seconds} s`).toBeLessThanOrEqual(PER_SECOND * seconds + slack);
 		}
