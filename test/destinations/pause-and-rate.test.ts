@@ -3,7 +3,7 @@ import type { AlertEvent } from "../../src/alerts/alert-message";
 import { PAUSE_HOLD_FIRST_MS, SLOT_HORIZON_MS } from "../../src/destinations/gate-policy";
 import { adminFetch } from "../helpers/admin";
 import { acceptRouted, destinationsAt, freshName, gateOf, jobsOf, recordingQueue } from "../helpers/destinations";
-import { downstreamBase, freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
+import { freshPath, hookUrl, receivedAt, scriptResponses, statsOf } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
@@ -37,6 +37,7 @@ it("keeps a paused destination's events and delivers them once resumed, telling 
 	const listed = await (await adminFetch("/v1/destinations")).json();
 	expect(listed).toMatchObject({ items: [{ name: "default", paused: true, backlog: 1, breaker: "closed" }] });
 
+	const resumedAt = new Date().toISOString();
 	const resumed = await adminFetch("/v1/destinations/default/resume", { method: "POST" });
 	expect(await resumed.json()).toMatchObject({ paused: false, backlog: 1 });
 	const { retries } = await consume(
@@ -60,12 +61,10 @@ it("keeps a paused destination's events and delivers them once resumed, telling 
 		},
 		{ timeout: BACKGROUND_WAIT_MS, interval: 50 },
 	);
-	expect(alerts.map((alert) => [alert.type, alert.data.cause, alert.data.backlog])).toEqual(
-		expect.arrayContaining([
-			["relay.destination.paused", "operator", 0],
-			["relay.destination.recovered", "operator", 1],
-		]),
-	);
+	// Ours was sent between our pause and our resume: the OpenAPI test's would have to land in that
+	// moment to stand in for it.
+	const pausedMeanwhile = alerts.filter((alert) => alert.type === "relay.destination.paused" && alert.time < resumedAt);
+	expect(pausedMeanwhile.map((alert) => [alert.data.cause, alert.data.backlog])).toContainEqual(["operator", 0]);
 });
 
 it("answers 404 for an unknown destination and 400 for a malformed name", async () => {
@@ -160,11 +159,7 @@ it("keeps a destination with maxConcurrency 2 at 2 POSTs in flight, holding the 
 		pending = sent.map(({ body }) => ({ body }));
 	}
 	expect(pending).toEqual([]);
-	const stats = (await (await fetch(`${downstreamBase()}/__stats?path=${encodeURIComponent(path)}`)).json()) as {
-		requests: number;
-		peakInFlight: number;
-	};
-	expect(stats).toMatchObject({ requests: 10, peakInFlight: 2 });
+	expect(await statsOf(path)).toMatchObject({ requests: 10, peakInFlight: 2 });
 });
 
 it("opens the breaker on a report that mixes a few successes with many failures, and keeps the last failure", async () => {

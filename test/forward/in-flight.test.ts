@@ -4,27 +4,21 @@ import { ATTEMPTS_IN_FLIGHT, BODY_BYTES_IN_FLIGHT } from "../../src/forward/forw
 import { postCallback } from "../helpers/callback";
 import {
 	DEFAULT_HOOK_PATH,
-	downstreamBase,
 	freshPath,
 	hookUrl,
 	receivedAt,
 	scriptResponses,
+	statsOf,
 	waitForAllForwarded,
 } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume, countedDuring, jobFor, storedEvents } from "../helpers/forward";
 import { ledgerStub } from "../helpers/ledger";
-import type { DownstreamStats } from "../support/downstream-types";
 
 /*
  * How much one consumer invocation has in flight. Local workerd does not hold back a 7th
  * connection as Cloudflare does, so these measure the relay's own bounds, at the sink.
  */
-
-async function statsOf(path: string): Promise<DownstreamStats> {
-	const response = await fetch(`${downstreamBase()}/__stats?path=${encodeURIComponent(path)}`);
-	return response.json();
-}
 
 function webhookIds(requests: Array<{ headers: Record<string, string> }>): string[] {
 	return requests.map((request) => request.headers["webhook-id"] ?? "").sort();

@@ -1,5 +1,5 @@
 import { inject, vi } from "vitest";
-import type { RecordedRequest, ScriptedResponse } from "../support/downstream-types";
+import type { DownstreamStats, RecordedRequest, ScriptedResponse } from "../support/downstream-types";
 import { BACKGROUND_WAIT_MS } from "./wait";
 
 export const downstreamBase = () => `http://127.0.0.1:${inject("downstreamPort")}`;
@@ -11,6 +11,12 @@ export function hookUrl(path: string): string {
 
 export async function receivedAt(path: string = DEFAULT_HOOK_PATH): Promise<RecordedRequest[]> {
 	const response = await fetch(`${downstreamBase()}/__requests?path=${encodeURIComponent(path)}`);
+	return response.json();
+}
+
+/** How many requests `path` has had at once, and how many bytes, as the downstream counts them. */
+export async function statsOf(path: string): Promise<DownstreamStats> {
+	const response = await fetch(`${downstreamBase()}/__stats?path=${encodeURIComponent(path)}`);
 	return response.json();
 }
 
