@@ -1,10 +1,7 @@
 import * as v from "valibot";
 import { DEFAULT_RETENTION_CONFIG, effectiveRetentionDays, readForwardConfig, readRetentionConfig } from "../config";
 import { integerVar, OptionalString, optionalIntegerVar, reader } from "../env-vars";
-import { NotConfiguredError } from "../http/errors";
-import { log } from "../log";
 import type { MediaCredentials } from "./bandwidth-token";
-import { MediaNotConfiguredError } from "./media-errors";
 import { isSafeTokenUrl, MediaHostsSchema } from "./media-hosts";
 
 /*
@@ -103,15 +100,4 @@ export function mediaConfigProblems(env: { MEDIA?: unknown }): string[] {
 		return ["media links cannot be signed: set MEDIA_URL_SECRET (or FORWARD_SIGNING_SECRET)"];
 	}
 	return [];
-}
-
-/** What both media routes need first: valid settings and a MEDIA bucket, or the error to answer. */
-export function servingMedia(env: { MEDIA?: R2Bucket }): { config: MediaConfig; bucket: R2Bucket } {
-	const config = readMediaConfig(env);
-	if (!config.ok) {
-		log.error("config_invalid", { message: config.message });
-		throw new NotConfiguredError();
-	}
-	if (env.MEDIA === undefined) throw new MediaNotConfiguredError();
-	return { config: config.value, bucket: env.MEDIA };
 }

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../http/errors";
-import { servingMedia } from "../media/media-config";
 import { MediaLinkError } from "../media/media-errors";
 import { checkLink } from "../media/media-link";
 import { mediaKey } from "../media/media-state";
+import { servingMedia } from "../media/serving-media";
 
 /*
  * GET /media/<messageId>/<index>?exp=&sig=: a copied file, for whoever holds a signed link (the

@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
-import { servingMedia } from "../../media/media-config";
 import { mediaCopiesOf } from "../../media/media-copies";
+import { servingMedia } from "../../media/serving-media";
 import { parseInput, TextParam } from "./params";
 
 export const MediaParamsSchema = v.object({ messageId: TextParam });
