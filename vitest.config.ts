@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_ENV } from "./test/setup/test-env.ts";
+import { APP_A as SIM_APP_A } from "./test/sim/harness/app-ids.ts";
 
 /*
  * Two projects:
@@ -44,9 +45,57 @@ export default defineConfig(async () => {
 						// Tests wait for real background work (queues, alarms); see test/helpers/wait.ts.
 						testTimeout: 60_000,
 						include: ["test/**/*.test.ts"],
-						exclude: ["test/e2e/**"],
+						exclude: ["test/e2e/**", "test/sim/**"],
 						globalSetup: ["./test/setup/downstream.global.ts"],
 						setupFiles: ["./test/setup/apply-migrations.ts"],
+					},
+				},
+				{
+					plugins: [
+						cloudflareTest(({ inject }) => {
+							const sink = `http://127.0.0.1:${inject<number>("simSinkPort")}`;
+							return {
+								wrangler: { configPath: "./wrangler.toml" },
+								miniflare: {
+									bindings: {
+										...TEST_ENV,
+										FORWARD_URL: "",
+										// Three destinations that overlap, as test/sim/harness/invariants.ts routes them.
+										DESTINATIONS: JSON.stringify([
+											{ name: "all", url: `${sink}/d/all` },
+											{ name: "inbound", url: `${sink}/d/inbound`, directions: ["inbound"] },
+											{
+												name: "app-a",
+												url: `${sink}/d/app-a`,
+												applicationIds: [SIM_APP_A],
+												types: ["bandwidth.message.delivered", "bandwidth.message.failed"],
+												maxPerSecond: 50,
+											},
+										]),
+										ALERT_URL: `${sink}/alerts`,
+										BANDWIDTH_MEDIA_HOSTS: `127.0.0.1:${inject<number>("simSinkPort")}`,
+										BANDWIDTH_TOKEN_URL: `${sink}/api/v1/oauth2/token`,
+										// Small enough that a run fills it: the budget must evict (test/sim/harness/run-seed.ts).
+										D1_BUDGET_MB: "1",
+										// Longer than the longest late receipt (73 h), so quarantine is still there to check after the workload.
+										RETENTION_DAYS: "5",
+										FORWARD_TIMEOUT_MS: "1000",
+										MEDIA_FORWARD_DELAY_MS: "300",
+										TEST_MIGRATIONS: migrations,
+									},
+									queueConsumers: {
+										"bandwidth-relay-forward": { maxBatchTimeout: 0.02 },
+										"bandwidth-relay-forward-dlq": { maxBatchTimeout: 0.02 },
+									},
+								},
+							};
+						}),
+					],
+					test: {
+						name: "sim",
+						include: ["test/sim/**/*.test.ts"],
+						testTimeout: 300_000,
+						globalSetup: ["./test/sim/support/sim.global.ts"],
 					},
 				},
 				{

@@ -13,5 +13,9 @@ declare global {
 declare module "vitest" {
 	interface ProvidedContext {
 		downstreamPort: number;
+		/** The fault simulation's sink (test/sim/support/sim.global.ts). */
+		simSinkPort: number;
+		simSeeds: number[];
+		simDebug: boolean;
 	}
 }

@@ -1,3 +1,4 @@
+import { bindingCalls } from "./binding-calls";
 import { meter } from "./meter";
 
 /*
@@ -29,12 +30,14 @@ class MeteredStatement implements D1PreparedStatement {
 	}
 
 	async run<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+		bindingCalls.add("d1.statement");
 		const result = await this.inner.run<T>();
 		count(this.database, result.meta);
 		return result;
 	}
 
 	async all<T = Record<string, unknown>>(): Promise<D1Result<T>> {
+		bindingCalls.add("d1.statement");
 		const result = await this.inner.all<T>();
 		count(this.database, result.meta);
 		return result;
@@ -69,6 +72,7 @@ function unwrap(statement: D1PreparedStatement): D1PreparedStatement {
 
 function meteredBatch(database: string, target: Pick<D1Database, "batch">): D1Database["batch"] {
 	return async <T>(statements: D1PreparedStatement[]) => {
+		bindingCalls.add("d1.batch");
 		const results = await target.batch<T>(statements.map(unwrap));
 		for (const result of results) count(database, result.meta);
 		return results;
@@ -81,7 +85,10 @@ export function meteredD1(db: D1Database, database: string): D1Database {
 		prepare: (query) => new MeteredStatement(db.prepare(query), database),
 		batch: meteredBatch(database, db),
 		// exec() reports no rows; the relay runs it only for migrations and tests.
-		exec: (query) => db.exec(query),
+		exec: (query) => {
+			bindingCalls.add("d1.exec");
+			return db.exec(query);
+		},
 		withSession(constraintOrBookmark) {
 			const session = db.withSession(constraintOrBookmark);
 			return {

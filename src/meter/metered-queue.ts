@@ -1,3 +1,4 @@
+import { bindingCalls } from "./binding-calls";
 import { meter } from "./meter";
 
 /*
@@ -27,11 +28,13 @@ export function meteredQueue<Body>(queue: Queue<Body>): Queue<Body> {
 	return {
 		metrics: () => queue.metrics(),
 		async send(body, options) {
+			bindingCalls.add("queue.send");
 			const response = await queue.send(body, options);
 			meter.add("queueOps", queueOpsOf(body, options?.contentType));
 			return response;
 		},
 		async sendBatch(messages, options) {
+			bindingCalls.add("queue.sendBatch");
 			const list = [...messages];
 			const response = await queue.sendBatch(list, options);
 			for (const message of list) meter.add("queueOps", queueOpsOf(message.body, message.contentType));

@@ -1,3 +1,4 @@
+import { bindingCalls } from "./binding-calls";
 import { meter } from "./meter";
 
 /*
@@ -36,6 +37,7 @@ class MeteredR2 implements R2Bucket {
 	constructor(private readonly bucket: R2Bucket) {}
 
 	async head(key: string): Promise<R2Object | null> {
+		bindingCalls.add("r2.head");
 		const object = await this.bucket.head(key);
 		meter.add("r2ClassB");
 		return object;
@@ -47,6 +49,7 @@ class MeteredR2 implements R2Bucket {
 	): Promise<R2ObjectBody | R2Object | null>;
 	get(key: string, options?: R2GetOptions): Promise<R2ObjectBody | null>;
 	async get(key: string, options?: R2GetOptions): Promise<R2ObjectBody | R2Object | null> {
+		bindingCalls.add("r2.get");
 		const object = await this.bucket.get(key, options);
 		meter.add("r2ClassB");
 		return object;
@@ -59,6 +62,7 @@ class MeteredR2 implements R2Bucket {
 	): Promise<R2Object | null>;
 	put(key: string, value: R2Value, options?: R2PutOptions): Promise<R2Object>;
 	async put(key: string, value: R2Value, options?: R2PutOptions): Promise<R2Object | null> {
+		bindingCalls.add("r2.put");
 		const object = await this.bucket.put(key, value, options);
 		meter.add("r2ClassA");
 		stored(object);
@@ -66,6 +70,7 @@ class MeteredR2 implements R2Bucket {
 	}
 
 	async createMultipartUpload(key: string, options?: R2MultipartOptions): Promise<R2MultipartUpload> {
+		bindingCalls.add("r2.createMultipartUpload");
 		const upload = await this.bucket.createMultipartUpload(key, options);
 		meter.add("r2ClassA");
 		return meteredUpload(upload);
@@ -76,10 +81,12 @@ class MeteredR2 implements R2Bucket {
 	}
 
 	delete(keys: string | string[]): Promise<void> {
+		bindingCalls.add("r2.delete");
 		return this.bucket.delete(keys);
 	}
 
 	async list(options?: R2ListOptions): Promise<R2Objects> {
+		bindingCalls.add("r2.list");
 		const objects = await this.bucket.list(options);
 		meter.add("r2ClassA");
 		return objects;
