@@ -30,6 +30,7 @@ export interface CheckInput {
 	alarmsRun: number;
 	logs: Array<Record<string, unknown>>;
 	unsettled: number;
+	unsettledWhy: readonly string[];
 	forwardTimeoutMs: number;
 }
 
@@ -264,7 +265,7 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantResul
 	results.push({
 		name: "the relay settles (nothing hangs)",
 		checked: 1,
-		violations: input.unsettled > 0 ? [`${input.unsettled} waits for quiet ran out`] : [],
+		violations: input.unsettled > 0 ? [`${input.unsettled} waits for quiet ran out: ${input.unsettledWhy.slice(0, 3).join("; ")}`] : [],
 	});
 	return results;
 }

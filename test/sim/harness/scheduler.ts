@@ -32,8 +32,10 @@ export interface SchedulerOptions {
 
 export class Scheduler {
 	readonly #options: SchedulerOptions;
-	/** Alarm times the relay set, conservatively: a scan runs only when one is due. */
-	readonly #alarmTimes: number[] = [];
+	/** The earliest alarm each object's storage set since it was last looked at. */
+	readonly #pending = new Map<object, number>();
+	/** Each storage seen, and the stub of its object. */
+	readonly #stubs = new WeakMap<object, DurableObjectStub>();
 	#lastCron = Number.NEGATIVE_INFINITY;
 	#restore: (() => void) | null = null;
 	alarmsRun = 0;
@@ -46,22 +48,23 @@ export class Scheduler {
 	cronFailures = 0;
 	/** Settles that hit their limit with work still running (a hang the relay did not bound). */
 	unsettled = 0;
+	readonly unsettledWhy: string[] = [];
 
 	constructor(options: SchedulerOptions) {
 		this.#options = options;
 	}
 
-	/** Watches setAlarm, so the scheduler knows when to look for due alarms. */
+	/** Watches setAlarm, so the scheduler knows when, and in which object, an alarm may be due. */
 	async install(): Promise<void> {
 		const { env, injection } = this.#options;
-		const storageProto = (await runInDurableObject(
-			injection.raw.stub(env.ALERT_DESK, "sim-probe"),
-			(_instance, state) => Object.getPrototypeOf(state.storage),
+		const storageProto = (await runInDurableObject(injection.raw.stub(env.ALERT_DESK, "sim-probe"), (_instance, state) =>
+			Object.getPrototypeOf(state.storage),
 		)) as Proto;
-		const original = storageProto.setAlarm as (this: unknown, at: number | Date, ...rest: unknown[]) => Promise<void>;
-		const times = this.#alarmTimes;
-		storageProto.setAlarm = function (this: unknown, at: number | Date, ...rest: unknown[]) {
-			times.push(typeof at === "number" ? at : at.getTime());
+		const original = storageProto.setAlarm as (this: object, at: number | Date, ...rest: unknown[]) => Promise<void>;
+		const pending = this.#pending;
+		storageProto.setAlarm = function (this: object, at: number | Date, ...rest: unknown[]) {
+			const time = typeof at === "number" ? at : at.getTime();
+			pending.set(this, Math.min(pending.get(this) ?? Number.POSITIVE_INFINITY, time));
 			return original.call(this, at, ...rest);
 		};
 		this.#restore = () => {
@@ -78,32 +81,43 @@ export class Scheduler {
 		return [env.MESSAGE_LEDGER, env.DESTINATION_GATE, env.MEDIA_COPIER, env.ALERT_DESK] as DurableObjectNamespace[];
 	}
 
-	/** The earliest recorded alarm still ahead, or Infinity. */
+	/** The earliest alarm set and not yet looked at, or Infinity. */
 	nextAlarm(): number {
-		return this.#alarmTimes.reduce((min, at) => Math.min(min, at), Number.POSITIVE_INFINITY);
+		let min = Number.POSITIVE_INFINITY;
+		for (const at of this.#pending.values()) min = Math.min(min, at);
+		return min;
+	}
+
+	/** Runs the object's alarm if it is due; remembers which object a storage belongs to. */
+	async #runIfDue(stub: DurableObjectStub): Promise<boolean> {
+		this.scanned += 1;
+		const at = await runInDurableObject(stub, (_instance, state) => {
+			this.#stubs.set(state.storage, stub);
+			return state.storage.getAlarm();
+		});
+		if (at === null || at > this.#options.clock.now()) return false;
+		this.due += 1;
+		return runDurableObjectAlarm(stub);
 	}
 
 	/** Runs every alarm due by virtual now; answers how many ran. */
 	async runDueAlarms(): Promise<number> {
 		const now = this.#options.clock.now();
-		if (!this.#alarmTimes.some((at) => at <= now)) return 0;
-		// In place: the setAlarm patch holds this array.
-		const later = this.#alarmTimes.filter((at) => at > now);
-		this.#alarmTimes.splice(0, this.#alarmTimes.length, ...later);
-		const { raw } = this.#options.injection;
+		const due = [...this.#pending].filter(([, at]) => at <= now).map(([storage]) => storage);
+		if (due.length === 0) return 0;
+		for (const storage of due) this.#pending.delete(storage);
 		let ran = 0;
-		for (const namespace of this.#namespaces()) {
-			const ids = await listDurableObjectIds(namespace);
-			await Promise.all(
-				ids.map(async (id) => {
-					const stub = raw.stubOf(namespace, id);
-					const at = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
-					this.scanned += 1;
-					if (at === null || at > this.#options.clock.now()) return;
-					this.due += 1;
-					if (await runDurableObjectAlarm(stub)) ran += 1;
-				}),
-			);
+		const known = due.map((storage) => this.#stubs.get(storage));
+		if (known.every((stub) => stub !== undefined)) {
+			for (const stub of new Set(known)) if (stub !== undefined && (await this.#runIfDue(stub))) ran += 1;
+		} else {
+			// An object not seen yet (new, or a new instance after an eviction): look at them all once.
+			const { raw } = this.#options.injection;
+			for (const namespace of this.#namespaces()) {
+				const ids = await listDurableObjectIds(namespace);
+				const results = await Promise.all(ids.map((id) => this.#runIfDue(raw.stubOf(namespace, id))));
+				ran += results.filter(Boolean).length;
+			}
 		}
 		this.alarmsRun += ran;
 		return ran;
@@ -124,23 +138,26 @@ export class Scheduler {
 		await waitOnExecutionContext(ctx).catch(() => undefined);
 	}
 
-	/** Waits until nothing runs; false if `limitMs` (real) passed first. */
-	async settle(limitMs = 30_000): Promise<boolean> {
-		const { injection, clock } = this.#options;
+	/**
+	 * Waits until nothing runs; false if `limitMs` (real) passed first. Alarms and held messages
+	 * that come due meanwhile wait for the next stop of `advance`: a retry on a backoff would
+	 * otherwise keep the relay busy for as long as the backoff keeps coming due.
+	 */
+	async settle(limitMs = 15_000): Promise<boolean> {
+		const { injection } = this.#options;
 		const started = realNow();
 		let quiet = 0;
 		let last = "";
 		while (realNow() - started < limitMs) {
 			await sleep(10);
-			const released = await injection.delayLine.release(clock.now());
-			const alarms = await this.runDueAlarms();
-			const busy = injection.inFlight > 0 || injection.queues.total > 0 || released > 0 || alarms > 0;
+			const busy = injection.inFlight > 0 || injection.queues.total > 0;
 			const reading = JSON.stringify(meter.snapshot());
 			quiet = !busy && reading === last ? quiet + 1 : 0;
 			last = reading;
 			if (quiet >= 3) return true;
 		}
 		this.unsettled += 1;
+		this.unsettledWhy.push(`inFlight ${injection.inFlight}, queued ${injection.queues.total}`);
 		return false;
 	}
 

@@ -35,6 +35,8 @@ export class World {
 	readonly posts: PostRecord[] = [];
 	/** When each element was first answered 2xx (virtual). */
 	readonly acceptedAt = new Map<string, number>();
+	/** Every 2xx answer to a callback holding the element: a retry after an erasure is accepted anew. */
+	readonly answeredAt = new Map<string, number[]>();
 	readonly erasures: ErasureRecord[] = [];
 	readonly replays: ReplayRecord[] = [];
 	/** Answers that broke a promise by themselves (a 4xx to a genuine event). */
@@ -44,26 +46,37 @@ export class World {
 
 	accepted(element: SimElement, at: number): void {
 		if (!this.acceptedAt.has(element.tag)) this.acceptedAt.set(element.tag, at);
+		this.answeredAt.set(element.tag, [...(this.answeredAt.get(element.tag) ?? []), at]);
 	}
 
-	/** The erasures an element's event must have been removed by: it was accepted before they started. */
+	/**
+	 * The erasures an element's event must have been removed by: it was accepted before one
+	 * started, and Bandwidth did not send it again after (the ledger forgets an erased id, so a
+	 * retry is a new event).
+	 */
 	erasedBy(element: SimElement): ErasureRecord[] {
 		const accepted = this.acceptedAt.get(element.tag);
 		if (accepted === undefined) return [];
+		const answers = this.answeredAt.get(element.tag) ?? [];
 		return this.erasures.filter(
-			(erasure) => erasure.complete && erasure.messageIds.has(element.messageId) && accepted < erasure.startedAt,
+			(erasure) =>
+				erasure.complete &&
+				erasure.messageIds.has(element.messageId) &&
+				accepted < erasure.startedAt &&
+				answers.every((at) => at < erasure.startedAt),
 		);
 	}
 
-	/** Accepted while an erasure of its message ran: either outcome is right. */
+	/**
+	 * Accepted again while an erasure of its message ran: either outcome is right. (Accepted again
+	 * after the erasure finished, it is a new event and must be kept.)
+	 */
 	erasureAmbiguous(element: SimElement): boolean {
-		const accepted = this.acceptedAt.get(element.tag);
-		if (accepted === undefined) return false;
+		const answers = this.answeredAt.get(element.tag) ?? [];
 		return this.erasures.some(
 			(erasure) =>
 				erasure.messageIds.has(element.messageId) &&
-				accepted >= erasure.startedAt &&
-				accepted <= (erasure.completedAt ?? Number.POSITIVE_INFINITY),
+				answers.some((at) => at >= erasure.startedAt && at <= (erasure.completedAt ?? Number.POSITIVE_INFINITY)),
 		);
 	}
 
