@@ -19,6 +19,8 @@ const SUMMARIES: Record<AlertType, (event: AlertEvent) => string> = {
 		`D1 is at ${Math.round(Number(event.data.ratio) * 100)} % of D1_BUDGET_MB; the oldest events are evicted past it`,
 	"relay.outbox.stalled": (event) =>
 		`${event.data.rows} copy(ies) in ${event.data.ledgers} ledger(s) have waited since ${event.data.oldest}: D1 or the queue refuses them`,
+	"relay.archive.failing": (event) =>
+		`${event.data.ledgers} ledger(s) could not write to the R2 archive (${event.data.error ?? "unknown"}); the hours from ${event.data.oldestHourWaiting ?? "?"} wait in the ledgers and in D1, and are written when R2 answers`,
 	"relay.destination.failing": (event) =>
 		`destination ${event.subject} keeps failing (last: ${event.data.lastError ?? "unknown"}); its breaker opens if it goes on`,
 	"relay.destination.paused": (event) =>

@@ -8,6 +8,7 @@ export const ALERT_TYPES = [
 	"relay.event.dead",
 	"relay.storage.near_budget",
 	"relay.outbox.stalled",
+	"relay.archive.failing",
 	"relay.destination.failing",
 	"relay.destination.paused",
 	"relay.destination.recovered",
@@ -27,6 +28,9 @@ export const ALERT_POLICIES: Record<AlertType, AlertPolicy> = {
 	"relay.event.dead": { gatherMs: 30_000, windowMs: 15 * MINUTE_MS },
 	"relay.storage.near_budget": { gatherMs: 0, windowMs: 6 * 60 * MINUTE_MS },
 	"relay.outbox.stalled": { gatherMs: 0, windowMs: 60 * MINUTE_MS },
+	// Events wait in the ledgers (and in D1) until their hour is written: nothing is lost, but a
+	// long R2 outage holds back retention and forgetting, so say so once an hour while it lasts.
+	"relay.archive.failing": { gatherMs: 0, windowMs: 60 * MINUTE_MS },
 	// A destination's changes are told as they happen, each kind at most once per window: a
 	// breaker that flaps opens many times but alerts once per 15 minutes with the count.
 	"relay.destination.failing": { gatherMs: 0, windowMs: 15 * MINUTE_MS },

@@ -184,3 +184,13 @@ export function scanQuarantine(
 export function deleteQuarantineIds(db: D1Database, ids: readonly string[]): D1PreparedStatement {
 	return db.prepare("DELETE FROM quarantine WHERE id IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(ids));
 }
+
+/** message.id of a quarantined element's JSON, when it has a string one (as QUARANTINE_MESSAGE_ID reads it in SQL). */
+export function messageIdOfQuarantined(rawJson: string): string | null {
+	try {
+		const id = (JSON.parse(rawJson) as { message?: { id?: unknown } } | null)?.message?.id;
+		return typeof id === "string" ? id : null;
+	} catch {
+		return null;
+	}
+}

@@ -64,7 +64,12 @@ export async function eraseMessage(
 		const mediaObjects = await eraseMedia(env, [messageId]);
 		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);
 		budget.spend(5);
-		counts = addCounts(counts, { ...d1, ledgerRows: ledger.rows, mediaObjects });
+		counts = addCounts(counts, {
+			...d1,
+			quarantine: d1.quarantine + ledger.quarantine,
+			ledgerRows: ledger.rows,
+			mediaObjects,
+		});
 		const retention = readRetentionConfig(env);
 		runs = messageHours({
 			ledgerHours: ledger.hours,

@@ -23,6 +23,7 @@ export async function eraseMessages(
 	if (messageIds.length === 0) return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0, mediaObjects: 0 };
 	const eventIds = [...(options.knownEventIds ?? [])];
 	let ledgerRows = 0;
+	let heldQuarantine = 0;
 	if (options.ledgers) {
 		const byLedger = new Map<string, string[]>();
 		for (const messageId of messageIds) {
@@ -36,6 +37,7 @@ export async function eraseMessages(
 			);
 			for (const result of erased) {
 				ledgerRows += result.rows;
+				heldQuarantine += result.quarantine;
 				eventIds.push(...result.eventIds);
 			}
 		}
@@ -46,5 +48,11 @@ export async function eraseMessages(
 	budget.spend(messageIds.length);
 	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
 	budget.spend(4);
-	return { events: d1.events, deliveries: d1.deliveries, quarantine: d1.quarantine, ledgerRows, mediaObjects };
+	return {
+		events: d1.events,
+		deliveries: d1.deliveries,
+		quarantine: d1.quarantine + heldQuarantine,
+		ledgerRows,
+		mediaObjects,
+	};
 }

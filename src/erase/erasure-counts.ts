@@ -8,7 +8,7 @@ export const ErasureCountsSchema = v.strictObject({
 	events: Count,
 	/** D1 `deliveries` rows of those events. */
 	deliveries: Count,
-	/** D1 `quarantine` rows. */
+	/** Quarantined elements: D1 `quarantine` rows, and those a ledger held while D1 refused them. */
 	quarantine: Count,
 	/** Events the ledgers still remembered (their outbox entries go with them). */
 	ledgerRows: Count,

@@ -1,5 +1,5 @@
 import { encodeEvent } from "../db/event-body";
-import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
+import { insertQuarantine, messageIdOfQuarantined, type NewQuarantineRow } from "../db/quarantine.repository";
 import { readDestinations } from "../destinations/read-destinations";
 import { routeEvent } from "../destinations/route-event";
 import { Limit } from "../forward/limit";
@@ -63,7 +63,14 @@ async function quarantine(env: Pick<Env, "DB" | "MESSAGE_LEDGER">, rows: readonl
 		await env.DB.batch(insertQuarantine(env.DB, rows));
 	} catch (error) {
 		log.warn("quarantine_write_deferred", { elements: rows.length, error: errorMessage(error) });
-		await ledgerNamed(env, ledgerNameOf(rows[0]?.id ?? "")).holdQuarantine([...rows]);
+		// Each in its message's ledger, so erasing the message finds it there; an element without a
+		// message id in the ledger its quarantine id hashes to.
+		const byLedger = new Map<string, NewQuarantineRow[]>();
+		for (const row of rows) {
+			const name = ledgerNameOf(messageIdOfQuarantined(row.raw_json) ?? row.id);
+			byLedger.set(name, [...(byLedger.get(name) ?? []), row]);
+		}
+		await Promise.all([...byLedger].map(([name, held]) => ledgerNamed(env, name).holdQuarantine(held)));
 	}
 	for (const row of rows) log.warn("element_quarantined", { quarantineId: row.id, reason: row.reason });
 	recordQuarantined(env, rows);

@@ -31,4 +31,6 @@ export interface MaintainReport {
 	reclaimed: number;
 	outbox: number;
 	outboxSince: number | null; // when the oldest outbox row was accepted; null: empty
+	/** Why archiving stopped short this run (an R2 write failed); null when it did not. */
+	archiveError: string | null;
 }

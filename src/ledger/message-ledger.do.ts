@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { NewQuarantineRow } from "../db/quarantine.repository";
+import { messageIdOfQuarantined, type NewQuarantineRow } from "../db/quarantine.repository";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
@@ -63,6 +63,10 @@ export class MessageLedger extends DurableObject<Env> {
 	/** New rows are archived under this hour at the earliest: the hours before it are written. */
 	#openHour: Hour | null;
 	#alarmAt: number | null | undefined = undefined;
+	/** Erasures so far: an archive write that overlaps one writes its hour again. */
+	#erasures = 0;
+	/** The archive run in progress, which an erasure waits for (its hour may be written again without the erased rows). */
+	#archiving: Promise<unknown> | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		// Its D1, queue and R2 calls are counted like the Worker's (src/meter).
@@ -164,9 +168,12 @@ export class MessageLedger extends DurableObject<Env> {
 		const erased = this.#db.transaction((): MessagesErased => {
 			const deleted = messageIds.flatMap((messageId) => this.#days.erase(messageId));
 			const outbox = messageIds.reduce((sum, messageId) => sum + this.#outbox.erase(messageId), 0);
+			const ids = new Set(messageIds);
+			const quarantine = this.#quarantine.erase((rawJson) => ids.has(messageIdOfQuarantined(rawJson) ?? ""));
 			return {
 				rows: deleted.length,
 				outbox,
+				quarantine,
 				eventIds: deleted.map((row) => row.id),
 				hours: [...new Set(deleted.map((row) => row.hour))].sort(),
 			};
@@ -174,6 +181,24 @@ export class MessageLedger extends DurableObject<Env> {
 		for (const [key, handoff] of this.#outstanding) {
 			if (messageIds.includes(handoff.messageId)) this.#outstanding.delete(key);
 		}
+		this.#erasures += 1;
+		// Copies that read these rows before they went are let finish first: a drain's D1 write then
+		// lands before the caller erases D1, and an archive write is redone without them before the
+		// caller scans the archive.
+		await Promise.all([this.#archiving?.catch(() => undefined), this.#drain.idle()]);
+		return erased;
+	}
+
+	/**
+	 * Erasure by phone number: quarantined elements held here (while D1 refused them) that mention
+	 * the number anywhere, as the D1 quarantine step matches them. Held rows are few and rare.
+	 */
+	async eraseHeldQuarantine(needles: string[]): Promise<number> {
+		meter.add("doRequests");
+		const erased = this.#db.transaction(() =>
+			this.#quarantine.erase((rawJson) => needles.some((needle) => rawJson.includes(needle))),
+		);
+		await this.#drain.idle();
 		return erased;
 	}
 
@@ -191,15 +216,27 @@ export class MessageLedger extends DurableObject<Env> {
 			reclaimed: this.#reclaim(now),
 			outbox: 0,
 			outboxSince: null,
+			archiveError: null,
 		};
 		if (this.env.ARCHIVE !== undefined) {
-			const archived = await archiveClosedHours(
-				{ archive: this.env.ARCHIVE, ledger: this.#name, db: this.#db, days: this.#days },
+			const running = archiveClosedHours(
+				{
+					archive: this.env.ARCHIVE,
+					ledger: this.#name,
+					db: this.#db,
+					days: this.#days,
+					erasures: () => this.#erasures,
+				},
 				{ get: () => this.#openHour, set: (hour) => (this.#openHour = hour) },
 				now,
 			);
+			this.#archiving = running;
+			const archived = await running.finally(() => {
+				if (this.#archiving === running) this.#archiving = null;
+			});
 			report.archivedThrough = archived.through;
 			report.archivedEvents = archived.events;
+			report.archiveError = archived.error;
 		}
 		report.dropped = forgetDays(
 			{ name: this.#name, env: this.env, days: this.#days, outbox: this.#outbox },

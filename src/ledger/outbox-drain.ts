@@ -52,6 +52,11 @@ export class OutboxDrain {
 		return Math.min(queueAt, d1At);
 	}
 
+	/** Resolves once no drain is running (at once when none is). */
+	async idle(): Promise<void> {
+		await this.#running?.catch(() => undefined);
+	}
+
 	/** Copies the outbox out; returns the copies still missing when it stopped (0 once it is empty). */
 	run(): Promise<number> {
 		// Alarms never overlap, but an alarm run by hand (tests, maintenance) could.

@@ -25,6 +25,19 @@ export async function alertStalledOutboxes(env: Env, reports: readonly MaintainR
 	});
 }
 
+/** Ledgers whose archive write failed this run: their hours wait, and the operator is told once an hour. */
+export async function alertArchiveFailures(env: Env, reports: readonly MaintainReport[]): Promise<void> {
+	const failing = reports.filter((report) => report.archiveError !== null);
+	if (failing.length === 0) return;
+	const oldest = failing.map((report) => report.archivedThrough ?? "").sort()[0] ?? null;
+	await raiseAlert(env, {
+		type: "relay.archive.failing",
+		key: "archive",
+		count: failing.length,
+		data: { ledgers: failing.length, oldestHourWaiting: oldest, error: failing[0]?.archiveError ?? null },
+	});
+}
+
 /**
  * The cron (every minute). The ledgers go first: they archive the closed hours, and how far
  * they got bounds what retention and the byte budget may take out of D1 — an event leaves D1
@@ -41,6 +54,7 @@ export async function runMaintenance(env: Env, now: number): Promise<void> {
 		});
 	}
 	await alertStalledOutboxes(env, ledgers.reports, now);
+	await alertArchiveFailures(env, ledgers.reports);
 	await purgeRetention(env, now, ledgers.archivedBefore);
 	await enforceBudget(env, now, ledgers.archivedBefore);
 	if (env.ARCHIVE !== undefined) await purgeArchive(env, now);

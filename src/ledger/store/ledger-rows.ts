@@ -41,6 +41,8 @@ export interface MessagesErased {
 	rows: number;
 	/** Outbox entries deleted with them. */
 	outbox: number;
+	/** Quarantined elements of these messages the ledger held for D1. */
+	quarantine: number;
 	eventIds: string[];
 	/** The archive hours those events were filed under. */
 	hours: Hour[];

@@ -50,6 +50,17 @@ export class QuarantineHold {
 		return rows;
 	}
 
+	/** Deletes the held rows whose element `matches` (an erasure); answers how many. */
+	erase(matches: (rawJson: string) => boolean): number {
+		if (!this.#exists) return 0;
+		const ids = this.#db
+			.all<{ id: string; row: string }>("SELECT id, row FROM quarantine_outbox")
+			.filter(({ row }) => matches((JSON.parse(row) as NewQuarantineRow).raw_json))
+			.map(({ id }) => id);
+		this.release(ids);
+		return ids.length;
+	}
+
 	release(ids: readonly string[]): void {
 		if (ids.length === 0 || !this.#exists) return;
 		this.#db.run("DELETE FROM quarantine_outbox WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));

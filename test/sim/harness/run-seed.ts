@@ -378,7 +378,8 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 		if (!ok && settings.debug) {
 			// Forensics for each element a violation names: its posts, the faults around it, and the lines about its message.
 			const byTarget = new Map<string, number>();
-			for (const fault of decider.log) byTarget.set(`${fault.target}:${fault.kind}`, (byTarget.get(`${fault.target}:${fault.kind}`) ?? 0) + 1);
+			for (const fault of decider.log)
+				byTarget.set(`${fault.target}:${fault.kind}`, (byTarget.get(`${fault.target}:${fault.kind}`) ?? 0) + 1);
 			say(`[sim ${seed}] faults ${JSON.stringify(Object.fromEntries(byTarget))}`);
 			const named = new Set(
 				results.flatMap((result) => result.violations.flatMap((line) => line.match(/s\d+-e\d+/g) ?? [])),

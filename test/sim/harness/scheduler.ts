@@ -57,8 +57,9 @@ export class Scheduler {
 	/** Watches setAlarm, so the scheduler knows when, and in which object, an alarm may be due. */
 	async install(): Promise<void> {
 		const { env, injection } = this.#options;
-		const storageProto = (await runInDurableObject(injection.raw.stub(env.ALERT_DESK, "sim-probe"), (_instance, state) =>
-			Object.getPrototypeOf(state.storage),
+		const storageProto = (await runInDurableObject(
+			injection.raw.stub(env.ALERT_DESK, "sim-probe"),
+			(_instance, state) => Object.getPrototypeOf(state.storage),
 		)) as Proto;
 		const original = storageProto.setAlarm as (this: object, at: number | Date, ...rest: unknown[]) => Promise<void>;
 		const pending = this.#pending;
