@@ -6,8 +6,8 @@ import { meteredEnv } from "../meter/metered-env";
 import { BANDWIDTH_MEDIA_WINDOW_MS, decidedState, eventTimeMs, NO_CREDENTIALS, pastWindow } from "./copy-decided";
 import { copyFile } from "./copy-file";
 import { readMediaConfig } from "./media-config";
-import { allowedMediaUrl } from "./media-hosts";
 import { type MediaItem, type MediaRequest, type MediaState, mediaKey, uncopiedItem } from "./media-state";
+import { checkMediaUrl } from "./media-url";
 
 /*
  * One object per inbound MMS (getByName(messageId)): the state of its media copies, and the alarm
@@ -100,10 +100,8 @@ export class MediaCopier extends DurableObject<Env> {
 					: null;
 		const items = request.media.map((originalUrl, index): MediaItem => {
 			if (noCopy !== null) return uncopiedItem(index, originalUrl, "skipped", noCopy);
-			if (config.ok && allowedMediaUrl(originalUrl, config.value.hosts) === null) {
-				const reason = "the URL's host is not in BANDWIDTH_MEDIA_HOSTS (https only)";
-				return uncopiedItem(index, originalUrl, "failed", reason);
-			}
+			const checked = config.ok ? checkMediaUrl(originalUrl, config.value.hosts, request.messageId) : null;
+			if (checked?.ok === false) return uncopiedItem(index, originalUrl, checked.status, checked.reason);
 			return uncopiedItem(index, originalUrl, "pending", null);
 		});
 		const state: MediaState = {
@@ -203,6 +201,7 @@ export class MediaCopier extends DurableObject<Env> {
 				const key = mediaKey(state.messageId, item.index);
 				const outcome = await copyFile({
 					url: item.originalUrl,
+					messageId: state.messageId,
 					key,
 					hosts: config.value.hosts,
 					credentials: config.value.credentials,
