@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OPERATIONS } from "../../src/openapi/operations";
 import { adminFetch, adminPost, RELAY_URL, storeElements } from "../helpers/admin";
@@ -92,6 +92,21 @@ describe("every route answers what the OpenAPI document declares", () => {
 
 		const erased = await adminPost("/v1/erase", { phoneNumber: "+15550009999" });
 		expect(await expectConforms(erased, "POST", "/v1/erase")).toMatchObject({ complete: expect.any(Boolean) });
+	});
+
+	it("answers naming an event whose D1 body cannot be read: messages, events and replay", async () => {
+		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
+		await env.DB.prepare("UPDATE events SET event_gz = X'00' WHERE id = ?1").bind(stored.id).run();
+		const message = await get(`/v1/messages/${stored.messageId}`, "/v1/messages/:messageId");
+		expect(message).toMatchObject({ events: [], unreadableEventIds: [stored.id] });
+		const events = await get(`/v1/events?messageId=${stored.messageId}`, "/v1/events");
+		expect(events).toMatchObject({ items: [], unreadableEventIds: [stored.id] });
+		const replayed = await expectConforms(
+			await adminPost("/v1/replay", { eventIds: [stored.id] }),
+			"POST",
+			"/v1/replay",
+		);
+		expect(replayed).toEqual({ enqueued: 0, truncated: false, unreadableEventIds: [stored.id] });
 	});
 
 	it("GET /v1/destinations and POST /v1/destinations/:name/pause|resume", async () => {
