@@ -20,7 +20,10 @@ function checkerFor(credentials: IngestConfig["credentials"]): MiddlewareHandler
 		checker = basicAuth({
 			verifyUser: async (username, password, c: Context<AppEnv>) => {
 				const credential = await matchCredential(credentials, username, password);
-				if (credential !== null) c.set("callbackApplications", credential.applicationIds);
+				if (credential !== null) {
+					c.set("callbackApplications", credential.applicationIds);
+					c.set("authenticated", true);
+				}
 				return credential !== null;
 			},
 			realm: REALM,

@@ -176,6 +176,11 @@ describe("every route answers what the OpenAPI document declares", () => {
 		await expectConforms(notJson, "POST", "/v1/replay");
 		await expectConforms(await adminPost("/v1/erase", { phoneNumber: "555" }), "POST", "/v1/erase");
 		await expectConforms(await adminFetch("/v1/openapi.json", { token: null }), "GET", "/v1/openapi.json");
+		const guesser = { headers: { "cf-connecting-ip": "198.51.100.77" } };
+		for (let i = 0; i < 10; i += 1) await adminFetch("/v1/events", { ...guesser, token: `guess-${i}` });
+		const limited = await adminFetch("/v1/events", { ...guesser, token: "guess-10" });
+		expect(limited.status).toBe(429);
+		await expectConforms(limited, "GET", "/v1/events");
 	});
 
 	it("answered every documented operation successfully at least once", () => {
