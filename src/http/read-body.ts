@@ -45,3 +45,32 @@ export async function readStreamCapped(
 function tooLarge(maxBytes: number): PayloadTooLargeError {
 	return new PayloadTooLargeError(`the body is larger than ${maxBytes} bytes`);
 }
+
+/**
+ * The first `maxChars` UTF-16 units of a stream's text, reading no more than they need; the rest
+ * is cancelled, never read. A stream that fails midway (a timeout, a reset) answers what it had.
+ */
+export async function readTextExcerpt(stream: ReadableStream<Uint8Array> | null, maxChars: number): Promise<string> {
+	if (stream === null) return "";
+	const reader = stream.getReader();
+	const decoder = new TextDecoder();
+	let text = "";
+	try {
+		while (text.length < maxChars) {
+			const { done, value } = await reader.read();
+			if (done) {
+				text += decoder.decode();
+				break;
+			}
+			// Three UTF-8 bytes always make at least one UTF-16 unit (plus three held for a split
+			// character), so this much of a chunk completes the excerpt whenever the chunk has it,
+			// and what is cut off is never needed.
+			text += decoder.decode(value.subarray(0, (maxChars - text.length) * 3 + 3), { stream: true });
+		}
+	} catch {
+		// What arrived before the failure is the excerpt.
+	} finally {
+		await reader.cancel().catch(() => {});
+	}
+	return text.slice(0, maxChars);
+}
