@@ -1,4 +1,3 @@
-import { encodeEvent } from "../db/event-body";
 import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
 import { readDestinations } from "../destinations/read-destinations";
 import { routeEvent } from "../destinations/route-event";
@@ -7,6 +6,7 @@ import { outOfScopeReason } from "../http/callback-credentials";
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { Handoff } from "../ledger/ledger-rpc";
 import { MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
+import { packBody } from "../ledger/store/ledger-body";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { errorMessage, log } from "../log";
 import { recordCallback, recordQuarantined } from "../metrics/record-metrics";
@@ -26,16 +26,17 @@ export type IngestResult =
 	| { ok: false; reason: "storage_unavailable"; handoffs: Handoff[] };
 
 /**
- * Compresses each event as its ledger stores it, here rather than in the ledger, whose transaction
- * cannot wait and whose thread every message of its bucket shares. A few at a time: each gzip
- * stream holds ~256 KB of zlib state, and a batch can hold 1,000 events.
+ * Compresses each event as its ledger stores it (with its routing, so after routeEvent), here
+ * rather than in the ledger, whose transaction cannot wait and whose thread every message of its
+ * bucket shares. A few at a time: each deflate stream holds ~256 KB of zlib state, and a batch can
+ * hold 1,000 events.
  */
 async function compressBodies(entries: LedgerEntry[]): Promise<void> {
 	const limit = new Limit(COMPRESSING_AT_ONCE);
 	await Promise.all(
 		entries.map((entry) =>
 			limit.run(1, async () => {
-				entry.body_gz = await encodeEvent(entry.normalized_json);
+				entry.packed = await packBody(entry);
 			}),
 		),
 	);
