@@ -37,6 +37,7 @@ const D1 = "https://developers.cloudflare.com/d1/platform/pricing/";
 const QUEUES = "https://developers.cloudflare.com/queues/platform/pricing/";
 const R2 = "https://developers.cloudflare.com/r2/pricing/";
 const LOGS = "https://developers.cloudflare.com/observability/pricing/";
+const ANALYTICS_ENGINE = "https://developers.cloudflare.com/analytics/analytics-engine/pricing/";
 
 /** null: counted, not billed. */
 export const PRICES: Record<MeterUnit, Price | null> = {
@@ -71,6 +72,7 @@ export const PRICES: Record<MeterUnit, Price | null> = {
 		included: "50 GB ingested, 12 GB-month stored",
 		page: LOGS,
 	},
+	aeDataPoints: { kind: "per-unit", usdPerMillion: 0.25, included: "10M/month", page: ANALYTICS_ENGINE },
 	eventsAccepted: null,
 };
 

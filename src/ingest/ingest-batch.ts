@@ -9,7 +9,7 @@ import { MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
 import { packBody } from "../ledger/store/ledger-body";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { errorMessage, log } from "../log";
-import { recordCallback, recordQuarantined } from "../metrics/record-metrics";
+import { recordCallback } from "../metrics/record-metrics";
 import { prepareElement, refusedRow } from "./prepare-element";
 
 const COMPRESSING_AT_ONCE = 8;
@@ -67,7 +67,6 @@ async function quarantine(env: Pick<Env, "DB" | "MESSAGE_LEDGER">, rows: readonl
 		await ledgerNamed(env, ledgerNameOf(rows[0]?.id ?? "")).holdQuarantine([...rows]);
 	}
 	for (const row of rows) log.warn("element_quarantined", { quarantineId: row.id, reason: row.reason });
-	recordQuarantined(env, rows);
 }
 
 const REFUSED_REASON = `message.id: the message already has ${MAX_EVENTS_PER_MESSAGE} events; more are quarantined, not stored`;
@@ -135,17 +134,19 @@ export async function ingestBatch(
 			error: errorMessage(accept.reason),
 		});
 	});
+	const reasons = invalid.map((row) => row.reason);
 	if (refused.length > 0) {
 		// Rare (a flood under one message id): a second quarantine write, after the ledgers said no.
 		try {
 			await quarantine(env, await Promise.all(refused.map((entry) => refusedRow(entry, REFUSED_REASON, receivedAt))));
 			counts.quarantined += refused.length;
+			reasons.push(...refused.map(() => REFUSED_REASON));
 		} catch (error) {
 			failed = true;
 			log.error("quarantine_write_failed", { elements: refused.length, error: errorMessage(error) });
 		}
 	}
 	// Even after a failure, what was accepted is handed back: it must still be copied out.
-	if (!failed) recordCallback(env, counts, entries);
+	if (!failed) recordCallback(env, counts, entries, reasons);
 	return failed ? { ok: false, reason: "storage_unavailable", handoffs } : { ok: true, counts, handoffs };
 }

@@ -26,6 +26,8 @@ export const METER_UNITS = [
 	"r2BytesWritten",
 	/** Log events as Workers Logs counts them: the code's own lines and one invocation log per invocation. */
 	"logLines",
+	/** Workers Analytics Engine data points written (each writeDataPoint). */
+	"aeDataPoints",
 	/** Events accepted by a ledger (the denominator). */
 	"eventsAccepted",
 ] as const;

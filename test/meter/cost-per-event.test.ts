@@ -29,6 +29,7 @@ const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
 	r2ClassB: 0,
 	r2BytesWritten: 0,
 	logLines: 0, // invocation logs are off (wrangler.toml) and the common path writes no line
+	aeDataPoints: 2, // one for the callback, one for the consumer's batch (here of this one event; up to 24 share it)
 	eventsAccepted: 1,
 };
 

@@ -143,12 +143,33 @@ describe("R2", () => {
 	});
 });
 
+describe("Analytics Engine", () => {
+	it("counts one data point per writeDataPoint, whatever the point holds, and none that throws", async () => {
+		const dataset = meteredEnv(env).METRICS;
+		const spent = await spentBy(async () => {
+			dataset.writeDataPoint({ indexes: ["a"], blobs: ["x"], doubles: [1, 2, 3] });
+			dataset.writeDataPoint();
+		});
+		expect(spent).toEqual({ aeDataPoints: 2 });
+		const throwing = meteredEnv({
+			METRICS: {
+				writeDataPoint() {
+					throw new Error("refused");
+				},
+			},
+		}).METRICS;
+		const refused = await spentBy(async () => expect(() => throwing.writeDataPoint()).toThrow("refused"));
+		expect(refused).toEqual({});
+	});
+});
+
 describe("meteredEnv", () => {
-	it("meters D1, Queues and R2, passes everything else, and never meters twice", () => {
+	it("meters D1, Queues, R2 and Analytics Engine, passes everything else, and never meters twice", () => {
 		const metered = meteredEnv(env);
 		expect(metered.DB).not.toBe(env.DB);
 		expect(metered.FORWARD_QUEUE).not.toBe(env.FORWARD_QUEUE);
 		expect(metered.ARCHIVE).not.toBe(env.ARCHIVE);
+		expect(metered.METRICS).not.toBe(env.METRICS);
 		expect(metered.MESSAGE_LEDGER).toBe(env.MESSAGE_LEDGER);
 		expect(metered.RETENTION_DAYS).toBe(env.RETENTION_DAYS);
 		expect(meteredEnv(env)).toBe(metered);
