@@ -3,7 +3,7 @@ import { readDestinations } from "../destinations/read-destinations";
 import { routeEvent } from "../destinations/route-event";
 import { Limit } from "../forward/limit";
 import { outOfScopeReason } from "../http/callback-credentials";
-import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
+import { type LedgerEnv, ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { Handoff } from "../ledger/ledger-rpc";
 import { MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
 import { packBody } from "../ledger/store/ledger-body";
@@ -43,10 +43,10 @@ async function compressBodies(entries: LedgerEntry[]): Promise<void> {
 }
 
 /** One accept per ledger bucket: a batch's messages that hash alike share the call. */
-function groupByLedger(entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
+function groupByLedger(env: LedgerEnv, entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
 	const groups = new Map<string, LedgerEntry[]>();
 	for (const entry of entries) {
-		const name = ledgerNameOf(entry.message_id);
+		const name = ledgerNameOf(env, entry.message_id);
 		const group = groups.get(name);
 		if (group === undefined) groups.set(name, [entry]);
 		else group.push(entry);
@@ -64,7 +64,7 @@ async function quarantine(env: Pick<Env, "DB" | "MESSAGE_LEDGER">, rows: readonl
 		await env.DB.batch(insertQuarantine(env.DB, rows));
 	} catch (error) {
 		log.warn("quarantine_write_deferred", { elements: rows.length, error: errorMessage(error) });
-		await ledgerNamed(env, ledgerNameOf(rows[0]?.id ?? "")).holdQuarantine([...rows]);
+		await ledgerNamed(env, ledgerNameOf(env, rows[0]?.id ?? "")).holdQuarantine([...rows]);
 	}
 	for (const row of rows) log.warn("element_quarantined", { quarantineId: row.id, reason: row.reason });
 }
@@ -105,7 +105,7 @@ export async function ingestBatch(
 	const routing = readDestinations(env);
 	for (const entry of entries) entry.destinations = routing.ok ? routeEvent(routing.value.list, entry) : null;
 	await compressBodies(entries);
-	const groups = [...groupByLedger(entries)];
+	const groups = [...groupByLedger(env, entries)];
 	const [quarantineWrite, ...accepts] = await Promise.allSettled([
 		quarantine(env, invalid),
 		...groups.map(([name, group]) => ledgerNamed(env, name).accept(group)),

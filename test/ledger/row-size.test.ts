@@ -134,7 +134,7 @@ describe("a ledger's bytes per event on Bandwidth's documented mix", () => {
 		const made: LedgerEntry[] = [];
 		for (let i = 0; i < events; i++) made.push(await entryOf(TEMPLATES[i % TEMPLATES.length]!.element));
 		shuffle(made);
-		const buckets = Map.groupBy(made, (entry) => `mix-${ledgerNameOf(entry.message_id)}`);
+		const buckets = Map.groupBy(made, (entry) => `mix-${ledgerNameOf(env, entry.message_id)}`);
 		let grown = 0;
 		for (const [name, entries] of buckets) {
 			const before = await databaseSize(name);

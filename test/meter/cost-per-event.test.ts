@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import { type MeterCounts, meter } from "../../src/meter/meter";
@@ -71,7 +72,7 @@ async function postAndSettle(event: ReturnType<typeof element>): Promise<MeterCo
 function sameLedgerAs(messageId: string): string {
 	for (;;) {
 		const candidate = newMessageId();
-		if (ledgerNameOf(candidate) === ledgerNameOf(messageId)) return candidate;
+		if (ledgerNameOf(env, candidate) === ledgerNameOf(env, messageId)) return candidate;
 	}
 }
 
