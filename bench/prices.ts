@@ -45,6 +45,14 @@ export const PRICES: Record<MeterUnit, Price | null> = {
 	doRequests: { kind: "per-unit", usdPerMillion: 0.15, included: "1M/month", page: DO },
 	doRowsWritten: { kind: "per-unit", usdPerMillion: 1, included: "50M/month", page: DO },
 	doRowsRead: { kind: "per-unit", usdPerMillion: 0.001, included: "25B/month", page: DO },
+	doBytesStored: {
+		kind: "storage",
+		usdPerGbMonth: 0.2,
+		holdDays: 6,
+		why: "DEDUPE_DAYS' default, plus the day a ledger is still writing (it drops a day's table whole)",
+		included: "5 GB-month",
+		page: DO,
+	},
 	d1RowsWritten: { kind: "per-unit", usdPerMillion: 1, included: "50M/month", page: D1 },
 	d1RowsRead: { kind: "per-unit", usdPerMillion: 0.001, included: "25B/month", page: D1 },
 	d1BytesStored: {

@@ -13,6 +13,8 @@ export const METER_UNITS = [
 	/** Durable Object SQLite rows written (cursor.rowsWritten), each setAlarm, each row a deleteAll drops. */
 	"doRowsWritten",
 	"doRowsRead",
+	/** Growth of Durable Objects' SQLite databases (ctx.storage.sql.databaseSize), page-granular. */
+	"doBytesStored",
 	/** D1 rows as the runtime reports them (meta.rows_written / rows_read). */
 	"d1RowsWritten",
 	"d1RowsRead",

@@ -15,10 +15,11 @@ import type { RecordedRequest } from "../support/downstream-types";
  * a request or a queue operation per event changes one of these numbers: update them only on
  * purpose, and say why in the commit.
  *
- * d1BytesStored is left out: D1 grows by whole pages, so one event adds 0 or 4,096 bytes depending
- * on what ran before (the bench measures it over thousands).
+ * d1BytesStored and doBytesStored are left out: D1 and a ledger grow by whole pages, so one event
+ * adds 0 or 4,096 bytes depending on what ran before (the bench measures them over thousands, and
+ * test/ledger/row-size.test.ts a ledger's bytes per event).
  */
-const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
+const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"> = {
 	workerRequests: 2, // the callback, the consumer's batch
 	doRequests: 2, // the ledger: accept, then the report after the 200; the destination gate is not asked (src/destinations/gate-client.ts)
 	doRowsWritten: 2,
@@ -83,7 +84,11 @@ it("pins the billable units of one event on the common path", async () => {
 	const event = element("spec2026__message-delivered_sms.object.json", { messageId: sameLedgerAs(warmUp.message.id) });
 	const after = await postAndSettle(event);
 
-	const { d1BytesStored: _, ...spent } = Object.fromEntries(
+	const {
+		d1BytesStored: _d1,
+		doBytesStored: _do,
+		...spent
+	} = Object.fromEntries(
 		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
 	) as MeterCounts;
 	expect(spent).toEqual(COMMON_PATH_PER_EVENT);

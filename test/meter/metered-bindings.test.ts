@@ -75,13 +75,13 @@ describe("Queues", () => {
 		expect(queueOpsOf(new Uint8Array(130_000), "bytes")).toBe(3);
 	});
 
-	function batchOf(count: number) {
+	function batchOf(count: number, queue = "meter-probe", attempts = 1) {
 		return createMessageBatch(
-			"meter-probe",
+			queue,
 			Array.from({ length: count }, (_, i) => ({
 				id: `m${i}`,
 				timestamp: new Date(),
-				attempts: 1,
+				attempts,
 				body: { eventId: `evt_${i}` },
 			})),
 		);
@@ -105,6 +105,13 @@ describe("Queues", () => {
 			tracked.settle(false);
 		});
 		expect(spent.queueOps).toBe(2 + 1);
+	});
+
+	it("counts the write that moved a message to a dead-letter queue, once, on its first delivery from it", async () => {
+		const first = await spentBy(async () => trackedBatch(batchOf(2, "bandwidth-relay-forward-dlq")).settle(true));
+		expect(first.queueOps).toBe(2 * (1 + 1 + 1)); // the dead-letter write, the read, the delete
+		const again = await spentBy(async () => trackedBatch(batchOf(2, "bandwidth-relay-forward-dlq", 2)).settle(true));
+		expect(again.queueOps).toBe(2 * (1 + 1));
 	});
 
 	it("lets a message's own decision win over the batch's", async () => {

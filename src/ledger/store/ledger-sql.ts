@@ -1,4 +1,4 @@
-import { meter } from "../../meter/meter";
+import { MeteredStorage } from "../../meter/metered-storage";
 
 const META_SCHEMA = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID";
 
@@ -9,13 +9,13 @@ const META_SCHEMA = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KE
  */
 export class LedgerSql {
 	readonly #storage: DurableObjectStorage;
-	readonly #sql: SqlStorage;
+	readonly #metered: MeteredStorage;
 	/** Each table's CREATE statement as SQLite keeps it (ALTERs included). */
 	#tables = new Map<string, string>();
 
 	constructor(storage: DurableObjectStorage) {
 		this.#storage = storage;
-		this.#sql = storage.sql;
+		this.#metered = new MeteredStorage(storage);
 		this.refresh();
 	}
 
@@ -64,10 +64,12 @@ export class LedgerSql {
 	}
 
 	all<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): T[] {
-		const cursor = this.#sql.exec<T>(query, ...params);
-		const rows = cursor.toArray();
-		meter.sql(cursor);
-		return rows;
+		return this.#metered.all<T>(query, ...params);
+	}
+
+	/** One row written, as Durable Objects bill a setAlarm. */
+	setAlarm(at: number): Promise<void> {
+		return this.#metered.setAlarm(at);
 	}
 
 	run(query: string, ...params: SqlStorageValue[]): void {
