@@ -26,7 +26,9 @@ const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"
 	doRowsRead: 2,
 	d1RowsWritten: 4,
 	d1RowsRead: 0,
+	d1Writes: 2, // the handoff's batch, the consumer's first-try counter: two transactions on D1's single writer
 	queueOps: 3, // write, read, delete of one job under 64 KB
+	queueMessages: 1,
 	r2ClassA: 0,
 	r2ClassB: 0,
 	r2BytesWritten: 0,

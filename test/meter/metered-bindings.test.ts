@@ -39,6 +39,8 @@ describe("D1", () => {
 		});
 		expect(reported).toBe(6);
 		expect(spent.d1RowsWritten).toBe(reported);
+		// The statement, then the batch: two transactions on the database's single writer.
+		expect(spent.d1Writes).toBe(2);
 	});
 
 	it("answers first() and raw() as D1 does, and counts the rows they read", async () => {
@@ -112,6 +114,15 @@ describe("Queues", () => {
 		expect(first.queueOps).toBe(2 * (1 + 1 + 1)); // the dead-letter write, the read, the delete
 		const again = await spentBy(async () => trackedBatch(batchOf(2, "bandwidth-relay-forward-dlq", 2)).settle(true));
 		expect(again.queueOps).toBe(2 * (1 + 1));
+	});
+
+	it("counts each message sent, apart from its operations", async () => {
+		const queue = meteredEnv(env).FORWARD_QUEUE;
+		const spent = await spentBy(async () => {
+			await queue.send({ eventId: "evt_meter_send" });
+			await queue.sendBatch([{ body: { eventId: "evt_meter_a" } }, { body: "x".repeat(70_000), contentType: "text" }]);
+		});
+		expect(spent).toMatchObject({ queueMessages: 3, queueOps: 1 + 1 + 2 });
 	});
 
 	it("lets a message's own decision win over the batch's", async () => {
