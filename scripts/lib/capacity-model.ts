@@ -106,7 +106,10 @@ export function limitsAt(rate: number, perEvent: PerEvent, settings: Settings = 
 			load: times(doBytes, (rate * ledgerHoldSeconds) / settings.buckets),
 			scales: true,
 			fails: true,
-			note: "past it the bucket's writes fail (SQLITE_FULL)",
+			note:
+				"past it the bucket's writes fail (SQLITE_FULL); the bench's growth per event comes from short rounds that start " +
+				"a day table in every bucket with a few events each, more than a full bucket takes " +
+				"(test/ledger/row-size.test.ts: 796–902 B at 100 events per bucket)",
 		}),
 		row({
 			limit: "D1 storage (D1_BUDGET_MB of its 10 GB), one database",
