@@ -17,7 +17,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const PARALLEL = 6;
 
 async function eraseHeldQuarantine(env: ErasureEnv, needles: string[]): Promise<number> {
-	const names = allLedgerNames();
+	const names = allLedgerNames(env);
 	let erased = 0;
 	for (let start = 0; start < names.length; start += PARALLEL) {
 		const counts = await Promise.all(

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import { type MeterCounts, meter } from "../../src/meter/meter";
@@ -14,21 +15,25 @@ import type { RecordedRequest } from "../support/downstream-types";
  * a request or a queue operation per event changes one of these numbers: update them only on
  * purpose, and say why in the commit.
  *
- * d1BytesStored is left out: D1 grows by whole pages, so one event adds 0 or 4,096 bytes depending
- * on what ran before (the bench measures it over thousands).
+ * d1BytesStored and doBytesStored are left out: D1 and a ledger grow by whole pages, so one event
+ * adds 0 or 4,096 bytes depending on what ran before (the bench measures them over thousands, and
+ * test/ledger/row-size.test.ts a ledger's bytes per event).
  */
-const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
+const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"> = {
 	workerRequests: 2, // the callback, the consumer's batch
 	doRequests: 2, // the ledger: accept, then the report after the 200; the destination gate is not asked (src/destinations/gate-client.ts)
 	doRowsWritten: 2,
 	doRowsRead: 2,
 	d1RowsWritten: 4,
 	d1RowsRead: 0,
+	d1Writes: 2, // the handoff's batch, the consumer's first-try counter: two transactions on D1's single writer
 	queueOps: 3, // write, read, delete of one job under 64 KB
+	queueMessages: 1,
 	r2ClassA: 0,
 	r2ClassB: 0,
 	r2BytesWritten: 0,
 	logLines: 0, // invocation logs are off (wrangler.toml) and the common path writes no line
+	aeDataPoints: 2, // one for the callback, one for the consumer's batch (here of this one event; up to 24 share it)
 	eventsAccepted: 1,
 };
 
@@ -70,7 +75,7 @@ async function postAndSettle(event: ReturnType<typeof element>): Promise<MeterCo
 function sameLedgerAs(messageId: string): string {
 	for (;;) {
 		const candidate = newMessageId();
-		if (ledgerNameOf(candidate) === ledgerNameOf(messageId)) return candidate;
+		if (ledgerNameOf(env, candidate) === ledgerNameOf(env, messageId)) return candidate;
 	}
 }
 
@@ -81,7 +86,11 @@ it("pins the billable units of one event on the common path", async () => {
 	const event = element("spec2026__message-delivered_sms.object.json", { messageId: sameLedgerAs(warmUp.message.id) });
 	const after = await postAndSettle(event);
 
-	const { d1BytesStored: _, ...spent } = Object.fromEntries(
+	const {
+		d1BytesStored: _d1,
+		doBytesStored: _do,
+		...spent
+	} = Object.fromEntries(
 		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
 	) as MeterCounts;
 	expect(spent).toEqual(COMMON_PATH_PER_EVENT);

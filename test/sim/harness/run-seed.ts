@@ -291,7 +291,7 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 					if (element === undefined) break;
 					const name =
 						step.namespace === "MESSAGE_LEDGER"
-							? ledgerNameOf(element.messageId)
+							? ledgerNameOf(env, element.messageId)
 							: step.namespace === "MEDIA_COPIER"
 								? element.messageId
 								: rng.pick(DESTINATION_NAMES);
