@@ -79,6 +79,22 @@ describe("erasure", () => {
 		expect(again).toBeNull();
 	});
 
+	it("of an inbound MMS whose copies had not started leaves a tombstone: its forward, still queued, copies nothing", async () => {
+		const mms = inboundMms((id) => [mediaUrl(id, 0, "never.png")]);
+		// Erased before its copier ever heard of it (the callback's copy start still on its way, or failed).
+		const response = await adminFetch(`/v1/messages/${mms.message.id}`, { method: "DELETE" });
+		expect(response.status).toBe(200);
+		const late = await env.MEDIA_COPIER.getByName(mms.message.id).start({
+			messageId: mms.message.id,
+			eventTime: mms.time,
+			media: mms.message.media as string[],
+			origin: null,
+		});
+		expect(late).toBeNull();
+		expect(await env.MEDIA.head(`${mms.message.id}/0`)).toBeNull();
+		expect((await receivedAt(mediaPathOf(mms.message.id, 0, "never.png"))).length).toBe(0);
+	});
+
 	it("during a copy in flight keeps nothing of it: the file being downloaded is not left in R2", async () => {
 		const mms = inboundMms((id) => [`${mediaUrl(id, 0, "slow.png")}?delayMs=1500`, mediaUrl(id, 1, "next.png")]);
 		await postCallback([mms]);

@@ -1,0 +1,108 @@
+import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect, it, vi } from "vitest";
+import { adminFetch, adminPost } from "../helpers/admin";
+import { aroundMethod, gate } from "../helpers/binding-faults";
+import { postCallback } from "../helpers/callback";
+import { element } from "../helpers/fixtures";
+import { ledgerStub, pendingInLedger } from "../helpers/ledger";
+import { eventsOf, quarantineRows } from "../helpers/storage";
+import { freshNumber } from "./support";
+
+/*
+ * Erasure while copies are in flight (findings of the fault simulation, issue 17): what a ledger
+ * holds for D1, and what a ledger's drain is writing to D1 as the erasure runs, must not survive it.
+ */
+
+/** D1 refuses inserts into `table` (a real SQL error, as from a failing database) while `body` runs. */
+async function refusingInserts<T>(table: string, body: () => Promise<T>): Promise<T> {
+	await env.DB.exec(
+		`CREATE TRIGGER refuse_${table} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'offline'); END`,
+	);
+	try {
+		return await body();
+	} finally {
+		await env.DB.exec(`DROP TRIGGER refuse_${table}`);
+	}
+}
+
+/** The quarantined elements every ledger holds for D1, as their JSON text. */
+async function heldQuarantine(): Promise<string[]> {
+	const held: string[] = [];
+	for (const id of await listDurableObjectIds(env.MESSAGE_LEDGER)) {
+		const rows = await runInDurableObject(env.MESSAGE_LEDGER.get(id), (_instance, state) => {
+			const sql = state.storage.sql;
+			if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'quarantine_outbox'").toArray().length === 0) return [];
+			return sql
+				.exec<{ row: string }>("SELECT row FROM quarantine_outbox")
+				.toArray()
+				.map((row) => row.row);
+		});
+		held.push(...rows);
+	}
+	return held;
+}
+
+function invalidElement(fields: { from?: string } = {}) {
+	const invalid = element("spec2026__message-delivered_sms.object.json", {
+		message: fields.from === undefined ? {} : { from: fields.from },
+	});
+	invalid.time = "not a time";
+	return invalid;
+}
+
+it("erasing a message removes its quarantined elements a ledger holds while D1 refuses them", async () => {
+	const invalid = invalidElement();
+	await refusingInserts("quarantine", async () => {
+		expect(await (await postCallback([invalid])).json()).toMatchObject({ quarantined: 1 });
+		expect((await heldQuarantine()).some((row) => row.includes(invalid.message.id))).toBe(true);
+		const response = await adminFetch(`/v1/messages/${invalid.message.id}`, { method: "DELETE" });
+		expect(response.status).toBe(200);
+		expect(await response.json()).toMatchObject({ quarantine: 1, complete: true });
+	});
+	expect((await heldQuarantine()).some((row) => row.includes(invalid.message.id))).toBe(false);
+	expect((await quarantineRows()).some((row) => row.raw_json.includes(invalid.message.id))).toBe(false);
+});
+
+it("erasing a phone number removes the quarantined elements mentioning it that a ledger holds", async () => {
+	const number = freshNumber();
+	const invalid = invalidElement({ from: number });
+	await refusingInserts("quarantine", async () => {
+		expect(await (await postCallback([invalid])).json()).toMatchObject({ quarantined: 1 });
+		const response = await adminPost("/v1/erase", { phoneNumber: number });
+		expect(response.status).toBe(200);
+		expect(await response.json()).toMatchObject({ quarantine: 1, complete: true });
+	});
+	expect((await heldQuarantine()).some((row) => row.includes(number))).toBe(false);
+});
+
+it("erasing a message while its ledger's drain is writing it to D1 leaves nothing in D1", async () => {
+	const event = element("spec2026__message-delivered_sms.object.json");
+	const messageId = event.message.id;
+	// The Worker's own copy to D1 fails: the row waits in the ledger's outbox for the drain.
+	await refusingInserts("events", async () => {
+		expect((await postCallback([event])).status).toBe(200);
+		await vi.waitUntil(async () => (await pendingInLedger(messageId)).length === 1, { timeout: 10_000, interval: 20 });
+	});
+	// The drain's D1 write is held in flight, as a slow database would.
+	const held = gate();
+	let landed: Promise<unknown> = Promise.resolve();
+	aroundMethod(env.DB, "batch", (call, args) => {
+		const statements = args[0] as Array<{ statement?: string }>;
+		if (!statements.some((statement) => String(statement.statement ?? "").includes("INSERT INTO events")))
+			return call();
+		landed = held.wait().then(call);
+		return landed;
+	});
+	void runDurableObjectAlarm(ledgerStub(messageId));
+	await held.entered;
+	const erasure = adminFetch(`/v1/messages/${messageId}`, { method: "DELETE" });
+	// The write lands once the erasure has answered, or (an erasure that waits for it) after 1.5 s.
+	void erasure.finally(() => held.release());
+	setTimeout(() => held.release(), 1500);
+	const answer = await erasure;
+	expect(answer.status).toBe(200);
+	expect(await answer.json()).toMatchObject({ complete: true });
+	await landed.catch(() => undefined);
+	expect(await eventsOf(messageId)).toEqual([]);
+});
