@@ -12,7 +12,7 @@ import { FaultDecider } from "./fault-plan";
 import { checkInvariants, type InvariantResult } from "./invariants";
 import { observe } from "./observe";
 import { Rng } from "./rng";
-import { Scheduler } from "./scheduler";
+import { Scheduler, SeedOutOfTime } from "./scheduler";
 import { installVirtualClock, realNow } from "./virtual-clock";
 import { DESTINATION_NAMES, type DestinationName, drawWorkload, type SimElement, type Step } from "./workload";
 import { World } from "./world";
@@ -47,6 +47,8 @@ export interface SimSettings {
 	/** Bytes the D1 database may hold (D1_BUDGET_MB × 1,000,000): the run fills it near that. */
 	budgetBytes: number;
 	debug?: boolean;
+	/** Real milliseconds a seed may take before it is stopped and reported. */
+	budgetMs?: number;
 }
 
 /** The relay's JSON log lines, kept instead of printed (faults make many); the tail is shown for a failure. */
@@ -116,6 +118,8 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 	const scheduler = new Scheduler({ env, clock, injection, worker, cronEveryMs: 10 * MINUTE });
 	const world = new World();
 	const faultRng = rng.fork("fault-steps");
+	scheduler.deadline = startedReal + (settings.budgetMs ?? 180_000);
+	let phase = "setup";
 	try {
 		await scheduler.install();
 		// Fill D1 close to its budget, so the run's own events push it over and the budget must evict.
@@ -310,6 +314,7 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 			}
 		};
 
+		phase = "workload";
 		// The workload, on the virtual clock.
 		for (const [index, step] of workload.steps.entries()) {
 			const due = start + step.at;
@@ -323,6 +328,7 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 		debug("workload done");
 		await scheduler.advance(10 * MINUTE);
 
+		phase = "heal";
 		// The world heals: faults off, endpoints answer, Bandwidth's retries land, the operator resumes and replays.
 		decider.enabled = false;
 		await sink("/__heal", { method: "POST" });
@@ -349,6 +355,8 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 		await scheduler.settle();
 		debug("a week on");
 
+		phase = "checks";
+		scheduler.deadline = Number.POSITIVE_INFINITY;
 		const records = async () => (await (await sink("/__records")).json()) as SinkRecord[];
 		const observed = await observe(env, injection.raw, records);
 		for (const tag of quarantineTags) observed.quarantineTags.add(tag);
@@ -432,6 +440,22 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 				sinkRequests: observed.sink.length,
 			},
 			logTail: ok ? [] : logs.lines.slice(-40).map((line) => JSON.stringify(line)),
+			realMs: realNow() - startedReal,
+		};
+	} catch (error) {
+		if (!(error instanceof SeedOutOfTime)) throw error;
+		return {
+			seed,
+			ok: false,
+			results: [
+				{
+					name: "the relay settles (nothing hangs)",
+					checked: 1,
+					violations: [`out of real time in the ${phase} phase at ${new Date(clock.now()).toISOString()}: ${error.message}`],
+				},
+			],
+			stats: { stops: scheduler.stops, alarms: scheduler.alarmsRun, crons: scheduler.cronRuns },
+			logTail: logs.lines.slice(-40).map((line) => JSON.stringify(line)),
 			realMs: realNow() - startedReal,
 		};
 	} finally {
