@@ -86,13 +86,17 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 				`[sim ${seed}] ${((realNow() - startedReal) / 1000).toFixed(1)}s ${what} ${JSON.stringify({ stops: scheduler.stops, alarms: scheduler.alarmsRun, scanned: scheduler.scanned, due: scheduler.due, next: scheduler.nextAlarm() - clock.now(), crons: scheduler.cronRuns, timing: scheduler.timing, held: injection.delayLine.held.length, queued: injection.queues.total })}`,
 			);
 	};
+	// A clean world: no stored data, and no object still holding the last seed's state in memory.
 	await reset();
+	await abortAllDurableObjects().catch(() => undefined);
 	await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 	const sink = (path: string, init?: RequestInit) => fetch(`${settings.sinkBase}${path}`, init);
 	await sink("/__reset", { method: "POST" });
 
 	const rng = new Rng(seed);
-	const start = Date.UTC(2031, 0, 1) + rng.int(0, 300) * DAY + rng.int(0, 23) * HOUR + rng.int(0, 59) * MINUTE;
+	// Each seed has its own month of virtual time, later seeds later: a cache the Worker keeps in
+	// memory with an expiry time (the gate's answers, a media token) never carries from one to the next.
+	const start = Date.UTC(2031, 0, 1) + seed * 40 * DAY + rng.int(0, 23) * HOUR + rng.int(0, 59) * MINUTE;
 	const workload = drawWorkload(rng.fork("workload"), { start, mediaBase: settings.sinkBase });
 	const clock = installVirtualClock(start);
 	const decider = new FaultDecider([], rng.fork("faults"), clock.now);
