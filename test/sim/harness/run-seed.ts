@@ -1,4 +1,4 @@
-import { applyD1Migrations, env, evictDurableObject, reset } from "cloudflare:test";
+import { abortAllDurableObjects, applyD1Migrations, env, evictDurableObject, reset } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { eventIdOf } from "../../../src/bandwidth/event-id";
 import worker from "../../../src/index";
