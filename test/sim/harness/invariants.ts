@@ -265,7 +265,10 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantResul
 	results.push({
 		name: "the relay settles (nothing hangs)",
 		checked: 1,
-		violations: input.unsettled > 0 ? [`${input.unsettled} waits for quiet ran out: ${input.unsettledWhy.slice(0, 3).join("; ")}`] : [],
+		violations:
+			input.unsettled > 0
+				? [`${input.unsettled} waits for quiet ran out: ${input.unsettledWhy.slice(0, 3).join("; ")}`]
+				: [],
 	});
 	return results;
 }

@@ -62,8 +62,9 @@ export class Scheduler {
 	/** Watches setAlarm, so the scheduler knows when, and in which object, an alarm may be due. */
 	async install(): Promise<void> {
 		const { env, injection } = this.#options;
-		const storageProto = (await runInDurableObject(injection.raw.stub(env.ALERT_DESK, "sim-probe"), (_instance, state) =>
-			Object.getPrototypeOf(state.storage),
+		const storageProto = (await runInDurableObject(
+			injection.raw.stub(env.ALERT_DESK, "sim-probe"),
+			(_instance, state) => Object.getPrototypeOf(state.storage),
 		)) as Proto;
 		const original = storageProto.setAlarm as (this: object, at: number | Date, ...rest: unknown[]) => Promise<void>;
 		const pending = this.#pending;
@@ -154,7 +155,8 @@ export class Scheduler {
 		let quiet = 0;
 		let last = "";
 		while (realNow() - started < limitMs) {
-			if (realNow() > this.deadline) throw new SeedOutOfTime(`inFlight ${injection.inFlight}, queued ${injection.queues.total}`);
+			if (realNow() > this.deadline)
+				throw new SeedOutOfTime(`inFlight ${injection.inFlight}, queued ${injection.queues.total}`);
 			await sleep(10);
 			const busy = injection.inFlight > 0 || injection.queues.total > 0;
 			const reading = JSON.stringify(meter.snapshot());
