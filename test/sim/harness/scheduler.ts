@@ -19,6 +19,9 @@ import { realNow, type VirtualClock } from "./virtual-clock";
  */
 
 type Proto = Record<string, unknown>;
+
+/** A seed that ran past its real-time budget: the relay kept something running that never ended. */
+export class SeedOutOfTime extends Error {}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface SchedulerOptions {
@@ -48,6 +51,8 @@ export class Scheduler {
 	cronFailures = 0;
 	/** Settles that hit their limit with work still running (a hang the relay did not bound). */
 	unsettled = 0;
+	/** Real time by which the seed must be done; past it every wait gives up at once. */
+	deadline = Number.POSITIVE_INFINITY;
 	readonly unsettledWhy: string[] = [];
 
 	constructor(options: SchedulerOptions) {
@@ -150,6 +155,8 @@ export class Scheduler {
 		let quiet = 0;
 		let last = "";
 		while (realNow() - started < limitMs) {
+			if (realNow() > this.deadline)
+				throw new SeedOutOfTime(`inFlight ${injection.inFlight}, queued ${injection.queues.total}`);
 			await sleep(10);
 			const busy = injection.inFlight > 0 || injection.queues.total > 0;
 			const reading = JSON.stringify(meter.snapshot());
@@ -171,6 +178,7 @@ export class Scheduler {
 		const cronEvery = options.cronEveryMs ?? this.#options.cronEveryMs;
 		const end = clock.now() + ms;
 		for (let stops = 0; clock.now() < end && stops < (options.maxStops ?? 400); stops += 1) {
+			if (realNow() > this.deadline) throw new SeedOutOfTime("advancing");
 			const nextCron = Math.max(this.#lastCron + cronEvery, clock.now());
 			const next = Math.min(end, injection.delayLine.nextDue(), this.nextAlarm(), nextCron);
 			clock.advanceTo(Math.max(next, clock.now() + 1));
