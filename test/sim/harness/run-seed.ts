@@ -274,11 +274,16 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 				}
 				case "eraseMessage": {
 					const element = workload.elements.get(step.tag);
-					if (element) await erase("message", element.messageId, new Set([element.messageId]));
+					if (element === undefined) break;
+					const erasure = erase("message", element.messageId, new Set([element.messageId]));
+					await Promise.all([erasure, step.duringCron ? scheduler.cron() : undefined]);
 					break;
 				}
 				case "eraseNumber":
-					await erase("number", step.number, messagesWith(step.number));
+					await Promise.all([
+						erase("number", step.number, messagesWith(step.number)),
+						step.duringCron ? scheduler.cron() : undefined,
+					]);
 					break;
 				case "reprocess": {
 					const listed = await admin("/v1/quarantine");
@@ -429,6 +434,11 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 						});
 				say(
 					`  event ${id} numbers ${element.numbers} ledger holds message ${observed.ledgerMessages.has(element.messageId)} id ${observed.ledgerEventIds.has(id)} sink ${observed.sink.filter((record) => record.eventId === id).map((record) => `${record.path}:${record.status}`)}`,
+				);
+				for (const line of logs.lines.filter((line) => id !== "" && JSON.stringify(line).includes(id)).slice(0, 20))
+					say(`  log(id) ${JSON.stringify(line)}`);
+				say(
+					`  replays ${JSON.stringify(world.replays.map((replay) => [replay.status, replay.body, new Date(replay.at).toISOString()]))}`,
 				);
 				for (const erasure of world.erasures)
 					say(

@@ -46,8 +46,8 @@ export type Step =
 	| { at: number; kind: "pause" | "resume"; destination: DestinationName }
 	| { at: number; kind: "replay"; body: Record<string, unknown>; concurrent: number }
 	| { at: number; kind: "replayMessage"; tag: string }
-	| { at: number; kind: "eraseMessage"; tag: string }
-	| { at: number; kind: "eraseNumber"; number: string }
+	| { at: number; kind: "eraseMessage"; tag: string; duringCron: boolean }
+	| { at: number; kind: "eraseNumber"; number: string; duringCron: boolean }
 	| { at: number; kind: "reprocess" }
 	| { at: number; kind: "fault"; rule: FaultRule }
 	| { at: number; kind: "evict"; namespace: "MESSAGE_LEDGER" | "DESTINATION_GATE" | "MEDIA_COPIER"; tag: string }
@@ -281,25 +281,41 @@ export function drawWorkload(rng: Rng, options: { start: number; mediaBase: stri
 		steps.push({ at: at() + 30 * MINUTE, kind: "replay", body: { dead: true }, concurrent: rng.chance(0.3) ? 2 : 1 });
 	}
 	if (rng.chance(0.3)) steps.push({ at: at(), kind: "replayMessage", tag: rng.pick(tags) });
-	for (let index = 0; index < rng.int(0, 2); index += 1) {
+	// Erasures, most while the message's copies are in flight: right after its post (gap 0: no
+	// settling between), or while the cron writes archive hours.
+	for (let index = 0; index < rng.int(0, 3); index += 1) {
 		const tag = rng.pick(tags);
 		const element = elements.get(tag) as SimElement;
-		// Soon after its event was posted: its copies are likely still in flight.
 		const posted = steps.find((step) => step.kind === "post" && callbacks[step.callback]?.elements.includes(element));
-		steps.push({ at: (posted?.at ?? at()) + rng.int(0, 3000), kind: "eraseMessage", tag });
-	}
-	if (rng.chance(0.6)) {
-		const groupOnly = [...elements.values()].flatMap((element) => {
-			const to = (element.element.message.to as string[]) ?? [];
-			return to.filter(
-				(number) =>
-					number !== element.element.to &&
-					number !== element.element.message.from &&
-					number !== element.element.message.owner,
-			);
+		const when = rng.weighted([
+			["with its post", 3],
+			["soon after", 1],
+			["during the cron", 2],
+		] as const);
+		const base = posted?.at ?? at();
+		steps.push({
+			at:
+				when === "with its post"
+					? base
+					: when === "soon after"
+						? base + rng.int(1, 3000)
+						: base + rng.int(HOUR, 2 * HOUR),
+			kind: "eraseMessage",
+			tag,
+			duringCron: when === "during the cron",
 		});
-		const number = groupOnly.length > 0 && rng.chance(0.5) ? rng.pick(groupOnly) : rng.pick(theirs);
-		steps.push({ at: at(), kind: "eraseNumber", number });
+	}
+	if (rng.chance(0.7)) {
+		// A number named only in message.to (the other members of a group message) is the hardest to find.
+		const toOnly = new Set<string>();
+		for (const story of stories) {
+			const named = new Set(
+				story.events.flatMap(({ element }) => [element.message.from, element.message.owner, element.to].map(String)),
+			);
+			for (const number of story.to) if (!named.has(number)) toOnly.add(number);
+		}
+		const number = toOnly.size > 0 && rng.chance(0.7) ? rng.pick([...toOnly].sort()) : rng.pick(theirs);
+		steps.push({ at: at(), kind: "eraseNumber", number, duringCron: rng.chance(0.4) });
 	}
 	if (rng.chance(0.3)) steps.push({ at: at() + 10 * MINUTE, kind: "reprocess" });
 	if (rng.chance(0.5)) {
