@@ -77,6 +77,9 @@ export default defineConfig(async () => {
 										BANDWIDTH_TOKEN_URL: `${sink}/api/v1/oauth2/token`,
 										// Small enough that a run fills it: the budget must evict (test/sim/harness/run-seed.ts).
 										D1_BUDGET_MB: "1",
+										// Few buckets: more messages share a ledger (more contention to test), and the cron's
+										// visit of every bucket stays cheap enough to run often.
+										LEDGER_BUCKETS: "8",
 										// Longer than the longest late receipt (73 h), so quarantine is still there to check after the workload.
 										RETENTION_DAYS: "5",
 										FORWARD_TIMEOUT_MS: "1000",

@@ -358,7 +358,7 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 		await replay({ dead: true }, 1);
 		await scheduler.advance(2 * HOUR, { cronEveryMs: 30 * MINUTE });
 		// A week on: every hour archived, D1's retention and the ledgers' forgetting have run.
-		await scheduler.advance(7 * DAY, { cronEveryMs: 12 * HOUR });
+		await scheduler.advance(7 * DAY, { cronEveryMs: DAY });
 		await scheduler.settle();
 		debug("a week on");
 
