@@ -38,7 +38,8 @@ export function eventTableEnd(name: string): number | null {
 	return day === null ? null : day + DAY_MS;
 }
 
-const dayTableSchema = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
+/** The DDL of a day table: created on first write, so it lives here rather than in a migration. */
+export const dayTableSchema = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
   message_id TEXT NOT NULL,
   id TEXT NOT NULL,                   -- evt_…, also the CloudEvents id and the webhook-id
   sequence INTEGER NOT NULL,          -- per message, assigned by its ledger

@@ -188,7 +188,7 @@ describe("retention purge", () => {
 			env.DB.prepare(`SELECT count(*) AS n FROM ${table}`),
 			env.DB.prepare(`DROP TABLE ${table}`),
 		]);
-		expect((count?.results[0] as { n: number }).n).toBe(300);
+		expect(count?.results[0]).toEqual({ n: 300 });
 		// What D1 reports, and what the meter counts: no row written (the schema's rows are read).
 		expect(drop?.meta.rows_written).toBe(0);
 		expect(await eventIdsHeld()).toEqual([]);
