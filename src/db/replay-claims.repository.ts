@@ -1,4 +1,4 @@
-import { LEGACY_EVENTS_TABLE, unionsOf, withEventTables } from "./event-tables";
+import { existsInAny, LEGACY_EVENTS_TABLE, withEventTables } from "./event-tables";
 
 /*
  * Replay claims. A `replayed` row is a replay's claim on its event, written before the send so the
@@ -20,12 +20,11 @@ export const REPLAY_CLAIM_TTL_MS = 10 * 60 * 1000;
  * the legacy table (whose rows may lack the message id: written before migration 0006).
  */
 function eventHeld(tables: readonly string[]): string {
-	const unions = unionsOf(tables, (table) =>
+	return existsInAny(tables, (table) =>
 		table === LEGACY_EVENTS_TABLE
 			? `SELECT 1 FROM ${table} WHERE id = d.event_id`
 			: `SELECT 1 FROM ${table} WHERE message_id = d.message_id AND id = d.event_id`,
 	);
-	return unions.length === 0 ? "0" : `(${unions.map((union) => `EXISTS (${union})`).join(" OR ")})`;
 }
 
 /**
