@@ -47,7 +47,7 @@ function forwardOf(messageId: string): (request: RecordedRequest) => boolean {
 
 /**
  * The counts once everything the event set off has run: the forward arrived downstream, and then
- * the meter stopped moving (the consumer's delete, the ledger's report after the 200).
+ * the meter stopped moving (the consumer's delete, the Worker's D1 write after the 200).
  */
 async function settledCounts(messageId: string): Promise<MeterCounts> {
 	await vi.waitUntil(async () => (await receivedAt()).some(forwardOf(messageId)), {
