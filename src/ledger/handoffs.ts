@@ -1,4 +1,5 @@
 import { errorMessage, log } from "../log";
+import { within } from "../within";
 import { findInD1, type HandoffKey, handoffKeyOf } from "./handoff-check";
 import { DAY_MS, hourOf, partitionOf } from "./partitions";
 import type { DayTables } from "./store/day-tables";
@@ -15,6 +16,10 @@ export const HANDOFF_COPY_WINDOW_MS = 25_000;
 export const HANDOFF_GRACE_MS = 60_000;
 /** One check covers the handoffs of the next few seconds too: a busy bucket runs about one a minute. */
 export const CHECK_SLACK_MS = 5_000;
+/** A check D1 does not answer this fast is tried again later: the cron's visit must not hang on it. */
+const CHECK_TIMEOUT_MS = 10_000;
+/** The soonest a check D1 could not answer is tried again, whatever the backoff says. */
+const CHECK_RETRY_MIN_MS = 1000;
 /** Where a ledger notes that every row it accepted before this time (epoch ms) is accounted for. */
 export const VERIFIED_THROUGH = "handoffs_verified_through";
 /**
@@ -129,7 +134,9 @@ export class Handoffs {
 		let found: Set<string> | null = null;
 		if (toFind.length > 0 && gate.ready(Date.now())) {
 			try {
-				found = await findInD1(db, toFind);
+				found = await within(findInD1(db, toFind), CHECK_TIMEOUT_MS, () => {
+					throw new Error(`D1 did not answer within ${CHECK_TIMEOUT_MS} ms`);
+				});
 			} catch (error) {
 				gate.failed(Date.now());
 				log.warn("ledger_handoff_check_failed", {
@@ -171,8 +178,13 @@ export class Handoffs {
 				notInD1: absent.length,
 			});
 		}
-		const waiting = toFind.length > 0 && found === null;
-		const nextAt = Math.min(this.oldest() + HANDOFF_GRACE_MS + CHECK_SLACK_MS, waiting ? gate.retryAt() : Infinity);
+		// What is due and still here waits for D1's backoff; the rest for its own grace.
+		const stillDue = [...this.#outstanding.values()].filter((handoff) => handoff.acceptedAt <= now - HANDOFF_GRACE_MS);
+		const notDue = [...this.#outstanding.values()].filter((handoff) => handoff.acceptedAt > now - HANDOFF_GRACE_MS);
+		const nextAt = Math.min(
+			Math.min(...notDue.map((handoff) => handoff.acceptedAt)) + HANDOFF_GRACE_MS + CHECK_SLACK_MS,
+			stillDue.length > 0 ? Math.max(gate.retryAt(), Date.now() + CHECK_RETRY_MIN_MS) : Number.POSITIVE_INFINITY,
+		);
 		return { reclaimed: reclaimed.length, nextAt };
 	}
 
