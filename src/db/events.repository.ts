@@ -1,5 +1,6 @@
 import { type MessageStatus, STATUS_RANK } from "../bandwidth/event-types";
 import type { NormalizedEvent } from "../bandwidth/normalize";
+import { errorMessage, log } from "../log";
 import { decodeEvent } from "./event-body";
 import {
 	batchIntoDayTables,
@@ -147,6 +148,24 @@ export function eventOf(json: string): NormalizedEvent {
 /** Where a stored event is: its table and key. */
 export type StoredEventKey = { source: string; message_id: string; id: string };
 
+/** Logs a row whose body cannot be read; its readers skip it and name it instead of failing. */
+function unreadable(eventId: string, error: unknown): void {
+	log.error("d1_event_unreadable", { eventId, error: errorMessage(error) });
+}
+
+/**
+ * The row's CloudEvent JSON, or null (logged as `d1_event_unreadable`) when its body cannot be
+ * decoded: one damaged row must not fail every read around it.
+ */
+export async function readableBody(eventId: string, body: unknown): Promise<string | null> {
+	try {
+		return await decodeEvent(body);
+	} catch (error) {
+		unreadable(eventId, error);
+		return null;
+	}
+}
+
 /**
  * An event listed without its body, which is read afterwards within a byte budget
  * (readEventsWithin). `stored_bytes` is the body's size in D1: `length()` of a BLOB reads the
@@ -207,34 +226,52 @@ export function readEnd(rows: readonly { stored_bytes: number }[], start: number
 	);
 }
 
+/** What readEventsWithin read of a page's rows. */
+export interface EventsRead {
+	/** The readable events, in the rows' order; a row deleted since it was listed is left out. */
+	events: NormalizedEvent[];
+	/** How many of the rows the read went through: the page ends after the last of them. */
+	consumed: number;
+	/** Ids of the rows among them whose body could not be decoded or parsed (each logged). */
+	unreadable: string[];
+}
+
 /**
- * The CloudEvents (JSON) of the leading `rows` whose total stays within `maxChars` — the first
- * always — in order; null for a row deleted since it was listed. Bodies are read and decoded a
- * slice at a time and the reading stops at the budget, so the Worker never holds more than about
- * `maxChars` of them: gzip can shrink a large repetitive text a thousandfold, so the stored size
- * alone bounds nothing. The answer's length is how many rows the page consumed.
+ * The CloudEvents of the leading `rows` whose JSON stays within `maxChars` in all — the first
+ * always — in order. Bodies are read and decoded a slice at a time and the reading stops at the
+ * budget, so the Worker never holds more than about `maxChars` of them: gzip can shrink a large
+ * repetitive text a thousandfold, so the stored size alone bounds nothing.
  */
 export async function readEventsWithin(
 	db: D1Database,
 	rows: readonly EventPageRow[],
 	maxChars: number,
-): Promise<Array<string | null>> {
-	const events: Array<string | null> = [];
+): Promise<EventsRead> {
+	const read: EventsRead = { events: [], consumed: 0, unreadable: [] };
 	let chars = 0;
-	let next = 0;
-	while (next < rows.length) {
+	while (read.consumed < rows.length) {
+		const next = read.consumed;
 		// Stored bytes seldom exceed the JSON they hold: a read beyond the budget left would be wasted.
 		const group = rows.slice(next, readEnd(rows, next, Math.min(BODY_READ_MAX_STORED_BYTES, maxChars - chars)));
 		const bodies = await readEventBodies(db, group);
 		for (const row of group) {
 			const body = bodies.get(row.id);
-			const json = body === undefined ? null : await decodeEvent(body);
+			const json = body === undefined ? null : await readableBody(row.id, body);
 			const size = json?.length ?? 0;
-			if (events.length > 0 && chars + size > maxChars) return events;
-			events.push(json);
+			if (read.consumed > 0 && chars + size > maxChars) return read;
+			read.consumed += 1;
 			chars += size;
+			if (json === null) {
+				if (body !== undefined) read.unreadable.push(row.id);
+				continue;
+			}
+			try {
+				read.events.push(eventOf(json));
+			} catch (error) {
+				unreadable(row.id, error);
+				read.unreadable.push(row.id);
+			}
 		}
-		next += group.length;
 	}
-	return events;
+	return read;
 }

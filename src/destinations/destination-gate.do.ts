@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { meter } from "../meter/meter";
+import { MeteredStorage } from "../meter/metered-storage";
 import { BREAKER_FAILURES, FAILING_AFTER, probeDelayMs, SLOT_HORIZON_MS } from "./gate-policy";
 import type { Admission, AdmitRequest, AttemptReport, GateStatus, GateTransition, ReportAnswer } from "./gate-rpc";
 import { type GateState, initialState, summarize, thisMinute } from "./gate-state";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS gate (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;`;
+const SCHEMA = [
+	"CREATE TABLE IF NOT EXISTS gate (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID",
+];
 
 /** How long a held event waits when the gate cannot say better: a concurrency slot frees within a POST. */
 const CONCURRENCY_HOLD_MS = 2_000;
@@ -23,7 +25,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * cannot reach it posts anyway (src/destinations/gate-client.ts).
  */
 export class DestinationGate extends DurableObject<Env> {
-	#sql: SqlStorage;
+	/** Every statement through the cost meter (one statement a call, so each cursor's rows are its own). */
+	#storage: MeteredStorage;
 	/** Read from its row at each call: one row read, and the row is the only truth. */
 	#state: GateState = initialState();
 	/** Concurrency leases: admitted attempts not yet reported, with when they stop counting. */
@@ -31,8 +34,8 @@ export class DestinationGate extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.#sql = ctx.storage.sql;
-		this.#sql.exec(SCHEMA);
+		this.#storage = new MeteredStorage(ctx.storage);
+		for (const statement of SCHEMA) this.#storage.run(statement);
 	}
 
 	#load(): GateState {
@@ -152,12 +155,8 @@ export class DestinationGate extends DurableObject<Env> {
 		return state.pausedBy === null && state.breaker === "closed" && state.consecutiveFailures === 0;
 	}
 
-	/** Runs a statement to its end and counts its rows for the cost meter. */
 	#exec(query: string, ...bindings: SqlStorageValue[]): Record<string, SqlStorageValue>[] {
-		const cursor = this.#sql.exec(query, ...bindings);
-		const rows = cursor.toArray();
-		meter.sql(cursor);
-		return rows;
+		return this.#storage.all(query, ...bindings);
 	}
 
 	async admit(request: AdmitRequest): Promise<Admission> {

@@ -84,7 +84,7 @@ export async function eraseMessage(
 	} else {
 		const scanned = await scanHours(
 			env.ARCHIVE,
-			ledgerNameOf(messageId),
+			ledgerNameOf(env, messageId),
 			{ runs, after },
 			budget,
 			linesOfMessages(new Set([messageId])),

@@ -26,7 +26,7 @@ export async function eraseMessages(
 	if (options.ledgers) {
 		const byLedger = new Map<string, string[]>();
 		for (const messageId of messageIds) {
-			const name = ledgerNameOf(messageId);
+			const name = ledgerNameOf(env, messageId);
 			byLedger.set(name, [...(byLedger.get(name) ?? []), messageId]);
 		}
 		const groups = [...byLedger];

@@ -4,7 +4,7 @@ import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/de
 import { readDestinations } from "../destinations/read-destinations";
 import { errorMessage, log } from "../log";
 import { mediaWaitMs, withMediaCopies } from "../media/with-media-copies";
-import { recordDelivery } from "../metrics/record-metrics";
+import { recordConsumerBatch } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
 import { type ForwardJob, ForwardJobSchema, messageIdOfJob } from "./forward-job";
 import { admitBatch, type Parsed, requeueHeld, requeueJobs, waitForTurn } from "./gate-batch";
@@ -173,16 +173,22 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	await requeued;
 	const counts = new Map<string, number>();
 	const rows: NewDeliveryRow[] = [];
-	for (const { message, job, attempt, settlement } of settled) {
+	for (const { job, attempt, settlement } of settled) {
 		if (settlement.rerouted !== undefined) {
 			// A replay's claim gets its outcome here; each routed job records its own.
 			if (job?.replay === true) rows.push(deliveryRow(settlement, attempt, job));
 			continue;
 		}
-		recordDelivery(env, message.body, attempt, settlement);
 		if (job === null || isRecorded(settlement, attempt, job)) rows.push(deliveryRow(settlement, attempt, job));
 		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);
 	}
+	// One data point for the batch's attempts (a rerouted replay is attempted by its routed jobs).
+	recordConsumerBatch(
+		env,
+		settled.flatMap(({ attempt, settlement }) =>
+			settlement.rerouted === undefined ? [{ ...settlement, attempt }] : [],
+		),
+	);
 	const recorded = await recordDeliveries(env.DB, rows, counts);
 	for (const { message, attempt, settlement } of settled) {
 		const fields = {

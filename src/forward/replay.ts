@@ -1,8 +1,7 @@
 import * as v from "valibot";
 import { isRfc3339, toUtcIso } from "../bandwidth/timestamp";
 import { deleteDeliveries } from "../db/deliveries.repository";
-import { decodeEvent } from "../db/event-body";
-import { BODY_READ_MAX_STORED_BYTES, readEnd, readEventBodies } from "../db/events.repository";
+import { BODY_READ_MAX_STORED_BYTES, readableBody, readEnd, readEventBodies } from "../db/events.repository";
 import { acquireLease, releaseLease } from "../db/leases.repository";
 import { type Claim, claimDeadEvents, claimEvents, deadEventIds } from "../db/replay-claims.repository";
 import { messageIdsOf, type ReplayRow, rowsInWindow, rowsOfEvents, rowsOfMessage } from "../db/replay-rows.repository";
@@ -56,6 +55,8 @@ type ChosenRequest = Exclude<ReplayRequest, { dead: true }>;
 export interface ReplayResult {
 	enqueued: number;
 	truncated: boolean;
+	/** Chosen events whose D1 body could not be decoded: not sent, their claims taken back. */
+	unreadableEventIds?: string[];
 }
 
 type ClaimedRow = ReplayRow & { claimId: number; destination: string };
@@ -108,16 +109,26 @@ function selectClaimed(db: D1Database, claims: readonly Claim[]): Promise<Replay
 	);
 }
 
+/** What sendClaimed did with the claims it was given. */
+interface SendProgress {
+	/** Claims whose job is on the queue. */
+	sent: Set<number>;
+	/** Claims of events whose body could not be decoded (logged), by event id: never sent. */
+	unreadable: Map<number, string>;
+}
+
 /**
  * Sends the claimed events to the queue a slice at a time: bodies read within
- * BODY_READ_MAX_STORED_BYTES, decoded, and sent once SEND_GROUP_MAX_CHARS of them are held. Adds
- * each sent claim to `sent`.
+ * BODY_READ_MAX_STORED_BYTES, decoded, and sent once SEND_GROUP_MAX_CHARS of them are held. A
+ * body that cannot be decoded is skipped and recorded, so one damaged row does not fail the replay
+ * of every event around it.
  */
 async function sendClaimed(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
 	rows: readonly ClaimedRow[],
-	sent: Set<number>,
+	progress: SendProgress,
 ): Promise<void> {
+	const { sent } = progress;
 	let pending: Array<Omit<ClaimedRow, "destinations"> & { normalized_json: string; destinations: string[] | null }> =
 		[];
 	let pendingChars = 0;
@@ -139,13 +150,17 @@ async function sendClaimed(
 		const group = rows.slice(start, readEnd(rows, start, BODY_READ_MAX_STORED_BYTES));
 		const bodies = await readEventBodies(env.DB, group);
 		// An event claimed for several destinations is decoded once.
-		const decoded = new Map<string, Promise<string>>();
+		const decoded = new Map<string, Promise<string | null>>();
 		for (const row of group) {
 			const body = bodies.get(row.id);
 			// Purged since it was claimed (retention, the byte budget): nothing left to send.
 			if (body === undefined) continue;
-			if (!decoded.has(row.id)) decoded.set(row.id, decodeEvent(body));
-			const json = (await decoded.get(row.id)) as string;
+			if (!decoded.has(row.id)) decoded.set(row.id, readableBody(row.id, body));
+			const json = await decoded.get(row.id);
+			if (json == null) {
+				progress.unreadable.set(row.claimId, row.id);
+				continue;
+			}
 			// One job per claim, to the claim's own destination; an event accepted unrouted (while
 			// DESTINATIONS was invalid) goes as it was queued, routed by the consumer as it reads it.
 			const unrouted = row.destinations === null && row.destination === DEFAULT_DESTINATION;
@@ -183,7 +198,8 @@ export async function replayEvents(
 		"dead" in request
 			? await claimDeadEvents(db, now, limit, request.destination ?? null)
 			: await claimEvents(db, pairsOf(chosen.slice(0, limit), request.destination), now);
-	const sent = new Set<number>();
+	const progress: SendProgress = { sent: new Set(), unreadable: new Map() };
+	const { sent } = progress;
 	try {
 		// Whatever is still dead once this call's share is claimed lies beyond it.
 		const truncated =
@@ -191,8 +207,11 @@ export async function replayEvents(
 				? claims.length === limit && (await deadEventIds(db, now, 1, request.destination ?? null)).length > 0
 				: chosen.length > limit;
 		const rows = "dead" in request ? await selectClaimed(db, claims) : chosen;
-		await sendClaimed(env, claimedRows(rows, claims), sent);
-		return { enqueued: sent.size, truncated };
+		await sendClaimed(env, claimedRows(rows, claims), progress);
+		// An unsent claim would hide a dead event behind a `replayed` row until it expired.
+		await deleteDeliveries(db, [...progress.unreadable.keys()]);
+		const unreadable = [...new Set(progress.unreadable.values())];
+		return { enqueued: sent.size, truncated, ...(unreadable.length > 0 ? { unreadableEventIds: unreadable } : {}) };
 	} catch (error) {
 		const unsent = claims.filter((row) => !sent.has(row.id)).map((row) => row.id);
 		try {

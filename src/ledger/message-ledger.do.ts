@@ -7,7 +7,7 @@ import { ARCHIVED_THROUGH, archiveClosedHours } from "./archive-hours";
 import { forgetDays } from "./forget-days";
 import { CHECK_SLACK_MS, type D1Gate, HANDOFF_GRACE_MS, Handoffs } from "./handoffs";
 import type { AcceptResult, MaintainReport } from "./ledger-rpc";
-import { drainLegacyLedger, isLegacyLedger } from "./legacy-ledger";
+import { drainLegacyLedger, LEGACY_LEDGER_TABLE } from "./legacy-ledger";
 import { OutboxDrain } from "./outbox-drain";
 import { type Hour, hourOf } from "./partitions";
 import { DayTables } from "./store/day-tables";
@@ -218,7 +218,7 @@ export class MessageLedger extends DurableObject<Env> {
 		meter.add("doRequests");
 		this.#alarmAt = null;
 		try {
-			if (isLegacyLedger(this.ctx.storage.sql)) {
+			if (this.#db.has(LEGACY_LEDGER_TABLE)) {
 				await drainLegacyLedger(this.ctx, this.env);
 				return;
 			}
@@ -253,8 +253,7 @@ export class MessageLedger extends DurableObject<Env> {
 	async #arm(at: number): Promise<void> {
 		if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
 		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
-		await this.ctx.storage.setAlarm(at);
-		meter.add("doRowsWritten");
+		await this.#db.setAlarm(at);
 		this.#alarmAt = at;
 	}
 }

@@ -24,10 +24,10 @@ export interface LedgersMaintained {
 
 /** Visits every ledger bucket once: check handoffs, archive, forget (MessageLedger.maintain). */
 export async function maintainLedgers(
-	env: Pick<Env, "MESSAGE_LEDGER" | "ARCHIVE">,
+	env: Pick<Env, "MESSAGE_LEDGER" | "ARCHIVE" | "LEDGER_BUCKETS">,
 	now: number,
 ): Promise<LedgersMaintained> {
-	const names = allLedgerNames();
+	const names = allLedgerNames(env);
 	const reports: MaintainReport[] = [];
 	let failed = 0;
 	for (let start = 0; start < names.length; start += PARALLEL) {

@@ -113,7 +113,11 @@ describe("D1's day tables", () => {
 		expect((await readMessageEvents(env.DB, messageId)).map((row) => row.id)).toEqual([first.id, last.id]);
 		expect((await listEvents(env.DB, { from: "+15550001111" }, 10)).map((row) => row.id)).toEqual([first.id, last.id]);
 		const page = await listEvents(env.DB, { from: "+15550001111" }, 10);
-		expect(await readEventsWithin(env.DB, page, 1_000_000)).toEqual([first.normalized_json, last.normalized_json]);
+		expect(await readEventsWithin(env.DB, page, 1_000_000)).toEqual({
+			events: [JSON.parse(first.normalized_json), JSON.parse(last.normalized_json)],
+			consumed: 2,
+			unreadable: [],
+		});
 		await insertDeliveryRow(first.id, "dead", new Date().toISOString(), messageId);
 		const stats = await readStats(env.DB, new Date(Date.now() - 2 * DAY_MS).toISOString());
 		expect(stats.events.byType).toEqual({ "bandwidth.message.delivered": 1 });

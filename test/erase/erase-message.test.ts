@@ -125,8 +125,8 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("scans the archive from the creation time in the message id to five days later, in the message's own bucket", async () => {
 		const created = Date.now() - 20 * DAY_MS;
 		const messageId = messageIdCreatedAt(created);
-		const bucket = ledgerNameOf(messageId);
-		const elsewhere = ledgerNameOf(otherBucketMessageId(messageId));
+		const bucket = ledgerNameOf(env, messageId);
+		const elsewhere = ledgerNameOf(env, otherBucketMessageId(messageId));
 		const shared = archiveKeyAt(created + 2 * HOUR_MS, bucket);
 		const onlyOurs = archiveKeyAt(created + 4.5 * DAY_MS, bucket);
 		const tooLate = archiveKeyAt(created + 6 * DAY_MS, bucket);
@@ -162,7 +162,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 		await env.DB.prepare(`UPDATE ${eventTableOf(new Date(receivedAt).toISOString())} SET message_id = ?1 WHERE id = ?2`)
 			.bind(messageId, eventId)
 			.run();
-		const key = archiveKeyAt(receivedAt, ledgerNameOf(messageId));
+		const key = archiveKeyAt(receivedAt, ledgerNameOf(env, messageId));
 		await putArchiveObject(key, [archivedLine(eventId, messageId), archivedLine("evt_kept", "another-message")]);
 
 		expect(await erased(messageId)).toEqual({
@@ -177,7 +177,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("stops when its budget runs out and answers a cursor that finishes the job", async () => {
 		const created = Date.now() - 30 * DAY_MS;
 		const messageId = messageIdCreatedAt(created);
-		const bucket = ledgerNameOf(messageId);
+		const bucket = ledgerNameOf(env, messageId);
 		const keys = [1, 30, 60, 90, 110].map((hours) => archiveKeyAt(created + hours * HOUR_MS, bucket));
 		for (const [index, key] of keys.entries()) {
 			await putArchiveObject(key, [
@@ -269,7 +269,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("refuses a cursor made for another message", async () => {
 		const created = Date.now() - 30 * DAY_MS;
 		const messageId = messageIdCreatedAt(created);
-		await putArchiveObject(archiveKeyAt(created + HOUR_MS, ledgerNameOf(messageId)), [
+		await putArchiveObject(archiveKeyAt(created + HOUR_MS, ledgerNameOf(env, messageId)), [
 			archivedLine("evt_c", messageId),
 		]);
 		const partial = await eraseMessage(env, messageId, { limits: { operations: 1 } });

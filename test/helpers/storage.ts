@@ -138,3 +138,15 @@ export async function messageOfEvent(eventId: string): Promise<string | undefine
 	}
 	return undefined;
 }
+
+/**
+ * Overwrites a stored event's D1 body with `bytes` in whichever table holds it (a day table, or
+ * the legacy one): what a torn write or a bad manual fix would leave.
+ */
+export async function damageStoredBody(eventId: string, bytes: Uint8Array): Promise<void> {
+	for (const table of await listEventTables(env.DB)) {
+		const changed = await env.DB.prepare(`UPDATE ${table} SET event_gz = ?1 WHERE id = ?2`).bind(bytes, eventId).run();
+		if (changed.meta.changes > 0) return;
+	}
+	throw new Error(`no D1 table holds event ${eventId}`);
+}

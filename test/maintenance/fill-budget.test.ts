@@ -33,7 +33,7 @@ async function d1Size(): Promise<number> {
 async function acceptAndStore(entries: readonly LedgerEntry[], report = true): Promise<void> {
 	const groups = new Map<string, LedgerEntry[]>();
 	for (const entry of entries) {
-		const name = ledgerNameOf(entry.message_id);
+		const name = ledgerNameOf(env, entry.message_id);
 		groups.set(name, [...(groups.get(name) ?? []), entry]);
 	}
 	for (const [name, group] of groups) {
@@ -127,7 +127,7 @@ it("writes an hour again under the same keys after a crash between the write and
 		entries.push(prepared.entry);
 	}
 	await acceptAndStore(entries);
-	const name = ledgerNameOf(entries[0]!.message_id);
+	const name = ledgerNameOf(env, entries[0]!.message_id);
 	const stub = ledgerNamed(env, name);
 	// The first run dies right after its first R2 write, before it can note the hour as archived.
 	// (The real bucket does the write; only the failure after it is injected.)
@@ -154,6 +154,6 @@ it("writes an hour again under the same keys after a crash between the write and
 	expect(String(crashed)).toMatch(/went away/);
 	await stub.maintain(later);
 	const counts = await archiveCounts();
-	const mine = entries.filter((entry) => ledgerNameOf(entry.message_id) === name);
+	const mine = entries.filter((entry) => ledgerNameOf(env, entry.message_id) === name);
 	expect(mine.map((entry) => counts.get(entry.id))).toEqual(mine.map(() => 1));
 }, 60_000);

@@ -16,10 +16,11 @@ import type { RecordedRequest } from "../support/downstream-types";
  * a request or a queue operation per event changes one of these numbers: update them only on
  * purpose, and say why in the commit.
  *
- * d1BytesStored is left out: D1 grows by whole pages, so one event adds 0 or 4,096 bytes depending
- * on what ran before (the bench measures it over thousands).
+ * d1BytesStored and doBytesStored are left out: D1 and a ledger grow by whole pages, so one event
+ * adds 0 or 4,096 bytes depending on what ran before (the bench measures them over thousands, and
+ * test/ledger/row-size.test.ts a ledger's bytes per event).
  */
-const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
+const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"> = {
 	workerRequests: 2, // the callback, the consumer's batch
 	// The ledger's accept. No report follows: both copies were made, and the ledger finds the row in
 	// D1 after the grace, one check per bucket for a minute of events (pinned below). The
@@ -32,11 +33,14 @@ const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
 	// (DROP TABLE: 0 rows); the byte budget, if it comes first, deletes it (1 row).
 	d1RowsWritten: 2,
 	d1RowsRead: 0,
+	d1Writes: 2, // the handoff's batch, the consumer's first-try counter: two transactions on D1's single writer
 	queueOps: 3, // write, read, delete of one job under 64 KB
+	queueMessages: 1,
 	r2ClassA: 0,
 	r2ClassB: 0,
 	r2BytesWritten: 0,
 	logLines: 0, // invocation logs are off (wrangler.toml) and the common path writes no line
+	aeDataPoints: 2, // one for the callback, one for the consumer's batch (here of this one event; up to 24 share it)
 	eventsAccepted: 1,
 };
 
@@ -78,7 +82,7 @@ async function postAndSettle(event: ReturnType<typeof element>): Promise<MeterCo
 function sameLedgerAs(messageId: string): string {
 	for (;;) {
 		const candidate = newMessageId();
-		if (ledgerNameOf(candidate) === ledgerNameOf(messageId)) return candidate;
+		if (ledgerNameOf(env, candidate) === ledgerNameOf(env, messageId)) return candidate;
 	}
 }
 
@@ -89,7 +93,11 @@ it("pins the billable units of one event on the common path", async () => {
 	const event = element("spec2026__message-delivered_sms.object.json", { messageId: sameLedgerAs(warmUp.message.id) });
 	const after = await postAndSettle(event);
 
-	const { d1BytesStored: _, ...spent } = Object.fromEntries(
+	const {
+		d1BytesStored: _d1,
+		doBytesStored: _do,
+		...spent
+	} = Object.fromEntries(
 		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
 	) as MeterCounts;
 	expect(spent).toEqual(COMMON_PATH_PER_EVENT);

@@ -3,10 +3,11 @@ import * as v from "valibot";
 import { type DeliveryPageRow, deliveryOf, selectDeliveriesOfMessage } from "../../db/deliveries.repository";
 import { messageEventsOf, selectMessageEvents } from "../../db/event-list.repository";
 import { withEventTables } from "../../db/event-tables";
-import { eventOf, readEventsWithin } from "../../db/events.repository";
+import { readEventsWithin } from "../../db/events.repository";
 import { recipientStatuses } from "../../db/message-status.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
+import { unreadableField } from "../responses";
 import { cursorParam, encodeCursor, PAGE_MAX_BYTES } from "./cursor";
 import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 
@@ -49,9 +50,9 @@ export const messagesRoute = new Hono<AppEnv>()
 
 		const eventRows =
 			afterSequence === null ? [] : events.filter((row) => row.sequence > afterSequence).slice(0, limit + 1);
-		const bodies = await readEventsWithin(db, eventRows.slice(0, limit), PAGE_MAX_BYTES);
-		const lastEvent = eventRows[bodies.length - 1];
-		const moreEvents = bodies.length < eventRows.length && lastEvent !== undefined;
+		const read = await readEventsWithin(db, eventRows.slice(0, limit), PAGE_MAX_BYTES);
+		const lastEvent = eventRows[read.consumed - 1];
+		const moreEvents = read.consumed < eventRows.length && lastEvent !== undefined;
 
 		const deliveryRows = ((deliveries?.results ?? []) as DeliveryPageRow[]).slice(0, limit);
 		const lastDelivery = deliveryRows.at(-1);
@@ -60,12 +61,13 @@ export const messagesRoute = new Hono<AppEnv>()
 		return c.json({
 			messageId,
 			recipients: recipientStatuses(events),
-			events: bodies.flatMap((json) => (json === null ? [] : [eventOf(json)])),
+			events: read.events,
 			deliveries: deliveryRows.map(deliveryOf),
 			nextCursor:
 				moreEvents || moreDeliveries
 					? encodeCursor([moreEvents ? lastEvent.sequence : null, moreDeliveries ? lastDelivery.id : null])
 					: null,
+			...unreadableField(read.unreadable),
 		});
 	})
 	.all("/messages/:messageId", () => {
