@@ -123,7 +123,7 @@ export function limitsAt(rate: number, perEvent: PerEvent, settings: Settings = 
 				d1Bytes === null
 					? null
 					: `${fmt(Math.min(settings.retentionDays, settings.d1BudgetBytes / (d1Bytes * rate * DAY_SECONDS)), 1)} of ${settings.retentionDays} days held`,
-			note: "past 100 % the budget evicts the oldest events (once archived): D1 holds fewer days of history, the archive the rest",
+			note: "past 100 % the budget evicts the oldest day's events (once archived and found by their ledgers): D1 holds fewer days of history, the archive the rest",
 		}),
 		row({
 			limit: "D1 write transactions, one database",
@@ -167,7 +167,7 @@ export function limitsAt(rate: number, perEvent: PerEvent, settings: Settings = 
 		}),
 		row({
 			limit: "Subrequests, per callback invocation",
-			use: `a ${MAX_CALLBACK_EVENTS}-event callback: accept and report per bucket touched, queue and D1 batches of 100`,
+			use: `a ${MAX_CALLBACK_EVENTS}-event callback: accept per bucket touched and its report after a failed copy, queue and D1 batches of 100`,
 			capacity: 10_000,
 			unit: "subrequests",
 			load:

@@ -47,7 +47,7 @@ export async function eraseMessages(
 	const mediaObjects = await eraseMedia(env, messageIds);
 	budget.spend(messageIds.length);
 	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
-	budget.spend(4);
+	budget.spend(d1.statements);
 	return {
 		events: d1.events,
 		deliveries: d1.deliveries,

@@ -128,3 +128,18 @@ export function readEventHead(json: string): EventHead | null {
 	}, done);
 	return read && type !== undefined && direction !== undefined ? { type, direction } : null;
 }
+
+/** `subject` of a relay CloudEvent (its message id), read in place; null when it has none. */
+export function readEventSubject(json: string): string | null {
+	const cursor = new Cursor(json);
+	let subject: string | undefined;
+	cursor.members(
+		(key) => {
+			if (key !== "subject") return cursor.skip();
+			subject = cursor.string();
+			return subject !== undefined;
+		},
+		() => subject !== undefined,
+	);
+	return subject ?? null;
+}

@@ -6,7 +6,7 @@ import { errorMessage, log } from "../log";
 import { mediaWaitMs, withMediaCopies } from "../media/with-media-copies";
 import { recordConsumerBatch } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
-import { type ForwardJob, ForwardJobSchema } from "./forward-job";
+import { type ForwardJob, ForwardJobSchema, messageIdOfJob } from "./forward-job";
 import { admitBatch, type Parsed, requeueHeld, requeueJobs, waitForTurn } from "./gate-batch";
 import { Limit } from "./limit";
 import { eventLoader } from "./load-event";
@@ -86,9 +86,10 @@ async function recordDeliveries(
 	}
 }
 
-function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
+function deliveryRow(settlement: Settlement, attempt: number, job: ForwardJob | null): NewDeliveryRow {
 	return {
 		event_id: settlement.eventId,
+		message_id: job === null ? null : messageIdOfJob(job),
 		destination: settlement.destination,
 		attempt,
 		outcome: settlement.outcome,
@@ -175,10 +176,10 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	for (const { job, attempt, settlement } of settled) {
 		if (settlement.rerouted !== undefined) {
 			// A replay's claim gets its outcome here; each routed job records its own.
-			if (job?.replay === true) rows.push(deliveryRow(settlement, attempt));
+			if (job?.replay === true) rows.push(deliveryRow(settlement, attempt, job));
 			continue;
 		}
-		if (job === null || isRecorded(settlement, attempt, job)) rows.push(deliveryRow(settlement, attempt));
+		if (job === null || isRecorded(settlement, attempt, job)) rows.push(deliveryRow(settlement, attempt, job));
 		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);
 	}
 	// One data point for the batch's attempts (a rerouted replay is attempted by its routed jobs).

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import { deadEventIds } from "../../src/db/deliveries.repository";
+import { deadEventIds } from "../../src/db/replay-claims.repository";
 import { replayEvents } from "../../src/forward/replay";
 import { acceptRouted, destinationsAt, freshName, gateOf, jobsOf, recordingQueue } from "../helpers/destinations";
 import { scriptResponses } from "../helpers/downstream";

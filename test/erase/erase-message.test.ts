@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { eventTableOf, listEventTables } from "../../src/db/event-tables";
 import { insertQuarantine } from "../../src/db/quarantine.repository";
 import { eraseMessage } from "../../src/erase/erase-message";
 import { eraseMessagesStatements } from "../../src/erase/erasure.repository";
@@ -14,7 +15,7 @@ import { waitForAllForwarded, waitForForwarded } from "../helpers/downstream";
 import { type BandwidthElement, element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
 import { ledgerStub, pendingInLedger } from "../helpers/ledger";
-import { deliveriesOf, eventsOf, markDead, withTableRenamed } from "../helpers/storage";
+import { deliveriesOf, eventsOf, markDead, withEventTablesBroken } from "../helpers/storage";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 import {
 	archivedLine,
@@ -158,7 +159,9 @@ describe("DELETE /v1/messages/:messageId", () => {
 		const messageId = `legacy-${crypto.randomUUID()}`;
 		const receivedAt = Date.now() - 40 * DAY_MS;
 		const [eventId = ""] = await insertEventRows([{ eventTime: new Date(receivedAt).toISOString() }]);
-		await env.DB.prepare("UPDATE events SET message_id = ?1 WHERE id = ?2").bind(messageId, eventId).run();
+		await env.DB.prepare(`UPDATE ${eventTableOf(new Date(receivedAt).toISOString())} SET message_id = ?1 WHERE id = ?2`)
+			.bind(messageId, eventId)
+			.run();
 		const key = archiveKeyAt(receivedAt, ledgerNameOf(env, messageId));
 		await putArchiveObject(key, [archivedLine(eventId, messageId), archivedLine("evt_kept", "another-message")]);
 
@@ -208,7 +211,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("erases what waits in the ledger's outbox while D1 is down, so it never reaches D1 afterwards", async () => {
 		const event = element("spec2026__message-delivered_sms.object.json");
 		const messageId = event.message.id;
-		await withTableRenamed("events", async () => {
+		await withEventTablesBroken(async () => {
 			expect((await postCallback([event])).status).toBe(200);
 			const [pending] = await vi.waitUntil(
 				async () => {
@@ -228,7 +231,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 		expect(await erased(messageId)).toMatchObject({ events: 0, complete: true });
 	});
 
-	it("finds a message's rows in D1 on indexes, without reading the rest of the tables", async () => {
+	it("finds a message's rows in D1 on each table's key and indexes, without reading the rest of the tables", async () => {
 		const crowd = await insertEventRows(
 			Array.from({ length: 300 }, (_, i) => ({ eventTime: new Date(Date.now() - i * 1000).toISOString() })),
 		);
@@ -244,10 +247,13 @@ describe("DELETE /v1/messages/:messageId", () => {
 		await env.DB.batch(insertQuarantine(env.DB, rows));
 		const target = crowd[150] ?? "";
 
-		const results = await env.DB.batch(eraseMessagesStatements(env.DB, [`msg-${target}`], [target]));
-		const [found, deliveries, events, quarantine] = results.map((result) => result.meta);
-		expect([events?.changes, quarantine?.changes]).toEqual([1, 1]);
-		for (const meta of [found, deliveries, events, quarantine]) expect(meta?.rows_read).toBeLessThan(20);
+		const statements = eraseMessagesStatements(env.DB, await listEventTables(env.DB), [`msg-${target}`], [target]);
+		const { found, deliveries, events, quarantine } = statements;
+		const results = await env.DB.batch([...found, deliveries, ...events, quarantine]);
+		const metas = results.map((result) => result.meta);
+		const erased = metas.slice(found.length + 1, found.length + 1 + events.length);
+		expect([erased.reduce((sum, meta) => sum + meta.changes, 0), metas.at(-1)?.changes]).toEqual([1, 1]);
+		for (const meta of metas) expect(meta.rows_read).toBeLessThan(20);
 	});
 
 	it.each([

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
-import { ledgerNameOf } from "../../src/ledger/ledger-client";
+import { CHECK_SLACK_MS, HANDOFF_GRACE_MS } from "../../src/ledger/handoffs";
+import { ledgerFor, ledgerNameOf } from "../../src/ledger/ledger-client";
 import { type MeterCounts, meter } from "../../src/meter/meter";
 import { postCallback } from "../helpers/callback";
 import { receivedAt } from "../helpers/downstream";
@@ -21,10 +22,16 @@ import type { RecordedRequest } from "../support/downstream-types";
  */
 const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"> = {
 	workerRequests: 2, // the callback, the consumer's batch
-	doRequests: 2, // the ledger: accept, then the report after the 200; the destination gate is not asked (src/destinations/gate-client.ts)
-	doRowsWritten: 2,
-	doRowsRead: 2,
-	d1RowsWritten: 4,
+	// The ledger's accept. No report follows: both copies were made, and the ledger finds the row in
+	// D1 after the grace, one check per bucket for a minute of events (pinned below). The
+	// destination gate is not asked (src/destinations/gate-client.ts).
+	doRequests: 1,
+	doRowsWritten: 1, // the event in its day table; no copy state written
+	doRowsRead: 0,
+	// The event in its day table (no secondary index), and the first-try counter (one upsert per
+	// outcome per consumer batch: this batch holds one event). Retention drops its day whole later
+	// (DROP TABLE: 0 rows); the byte budget, if it comes first, deletes it (1 row).
+	d1RowsWritten: 2,
 	d1RowsRead: 0,
 	d1Writes: 2, // the handoff's batch, the consumer's first-try counter: two transactions on D1's single writer
 	queueOps: 3, // write, read, delete of one job under 64 KB
@@ -44,7 +51,7 @@ function forwardOf(messageId: string): (request: RecordedRequest) => boolean {
 
 /**
  * The counts once everything the event set off has run: the forward arrived downstream, and then
- * the meter stopped moving (the consumer's delete, the ledger's report after the 200).
+ * the meter stopped moving (the consumer's delete, the Worker's D1 write after the 200).
  */
 async function settledCounts(messageId: string): Promise<MeterCounts> {
 	await vi.waitUntil(async () => (await receivedAt()).some(forwardOf(messageId)), {
@@ -94,4 +101,47 @@ it("pins the billable units of one event on the common path", async () => {
 		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
 	) as MeterCounts;
 	expect(spent).toEqual(COMMON_PATH_PER_EVENT);
+});
+
+/**
+ * The ledger's check of its handoffs in D1 after the grace, which replaced the per-event report: one
+ * request a bucket pays about once a minute (its alarm, or the cron's visit, which it makes anyway),
+ * and one lookup per event in D1 — rows read (its key, and the row found), at a thousandth of a row
+ * written. The watermark a new instance reads from costs a row at most every 10 minutes per bucket,
+ * not here: the run before this one wrote it.
+ */
+const CHECK_PER_RUN = { doRequests: 1, doRowsWritten: 0, d1RowsWritten: 0, queueOps: 0 };
+const CHECK_D1_ROWS_READ_PER_EVENT = 2;
+
+it("pins what the ledger's check of its handoffs in D1 costs", async () => {
+	const warmUp = element("spec2026__message-sending.object.json");
+	await postAndSettle(warmUp);
+	const stub = ledgerFor(env, warmUp.message.id);
+	const later = () => Date.now() + HANDOFF_GRACE_MS + CHECK_SLACK_MS + 1000;
+	// Checks what is outstanding, archives what is due, writes the watermark.
+	let previous = await stub.maintain(later());
+	for (let attempt = 0; ; attempt += 1) {
+		const events = [0, 1, 2].map(() =>
+			element("spec2026__message-delivered_sms.object.json", { messageId: sameLedgerAs(warmUp.message.id) }),
+		);
+		for (const event of events) await postAndSettle(event);
+		const before = meter.snapshot();
+		const report = await stub.maintain(later());
+		const after = meter.snapshot();
+		// An hour closed between the two visits: this one archived it too. Measure again.
+		if (report.archivedThrough !== previous.archivedThrough && attempt === 0) {
+			previous = report;
+			continue;
+		}
+		expect(report.reclaimed).toBe(0);
+		const spent = (unit: keyof MeterCounts) => after[unit] - before[unit];
+		expect({
+			doRequests: spent("doRequests"),
+			doRowsWritten: spent("doRowsWritten"),
+			d1RowsWritten: spent("d1RowsWritten"),
+			queueOps: spent("queueOps"),
+		}).toEqual(CHECK_PER_RUN);
+		expect(spent("d1RowsRead")).toBe(events.length * CHECK_D1_ROWS_READ_PER_EVENT);
+		return;
+	}
 });

@@ -4,6 +4,8 @@ import { describe, expect, it, vi } from "vitest";
 import { AlertDesk } from "../../src/alerts/alert-desk.do";
 import { DestinationGate } from "../../src/destinations/destination-gate.do";
 import { prepareElement } from "../../src/ingest/prepare-element";
+import { storeInD1 } from "../../src/ledger/copy-out";
+import { CHECK_SLACK_MS, HANDOFF_GRACE_MS } from "../../src/ledger/handoffs";
 import { MessageLedger } from "../../src/ledger/message-ledger.do";
 import { packBody } from "../../src/ledger/store/ledger-body";
 import { COPIED, type LedgerEntry } from "../../src/ledger/store/ledger-rows";
@@ -115,9 +117,13 @@ async function entryOf(sample: string): Promise<LedgerEntry> {
 }
 
 describe("the cost meter sees every row a Durable Object writes", () => {
-	it("MessageLedger: accept, report, hold a quarantine row, read, erase, maintain, alarm", async () => {
+	it("MessageLedger: accept, a failed copy's report, the check in D1 after the grace, a quarantine row, read, erase, maintain, alarm", async () => {
 		const entries = await Promise.all(
-			["spec2026__message-sending.object.json", "spec2026__message-delivered_sms.object.json"].map(entryOf),
+			[
+				"spec2026__message-sending.object.json",
+				"spec2026__message-delivered_sms.object.json",
+				"spec2026__message-sent.object.json",
+			].map(entryOf),
 		);
 		const watched = await runInDurableObject(
 			stubOf(env.MESSAGE_LEDGER, "metered-ledger"),
@@ -125,20 +131,22 @@ describe("the cost meter sees every row a Durable Object writes", () => {
 				watch(state, async () => {
 					const ledger = new MessageLedger(state, env);
 					const { handoff } = await ledger.accept(entries);
-					await ledger.settle(
-						handoff!.rows.map((row) => ({
-							partition: row.partition,
-							messageId: row.message_id,
-							id: row.id,
-							copied: COPIED.queue,
-						})),
-					);
+					const [stored, failed] = handoff!.rows;
+					// The common path: the Worker queued and stored the first, and reports nothing.
+					expect((await storeInD1(env.DB, [stored!])).error).toBeNull();
+					// The only report: the second was queued, its D1 write failed.
+					await ledger.settle([
+						{ partition: failed!.partition, messageId: failed!.message_id, id: failed!.id, copied: COPIED.queue },
+					]);
 					await ledger.holdQuarantine([
 						{ id: "qtn_metered", received_at: new Date().toISOString(), reason: "time: bad", raw_json: "{}" },
 					]);
 					await ledger.body(entries[0]!.message_id, entries[0]!.id);
-					await ledger.erase(entries[1]!.message_id);
-					await ledger.maintain(Date.now());
+					await ledger.erase(entries[2]!.message_id);
+					// After the grace, the check finds the first in D1: the handoffs' lookups and watermark.
+					const checked = await ledger.maintain(Date.now() + HANDOFF_GRACE_MS + CHECK_SLACK_MS + 1000);
+					expect(checked.reclaimed).toBe(0);
+					// Drains the second's D1 copy and the quarantine row.
 					await ledger.alarm();
 				}),
 		);

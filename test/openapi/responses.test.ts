@@ -1,4 +1,4 @@
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OPERATIONS } from "../../src/openapi/operations";
 import { adminFetch, adminPost, RELAY_URL, storeElements } from "../helpers/admin";
@@ -9,6 +9,7 @@ import { element, newMessageId } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { fetchWithVars } from "../helpers/http";
 import { inboundMms, mediaUrl, waitForSettledMedia } from "../helpers/media";
+import { damageStoredBody } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 import { checked, expectConforms } from "./conformance";
 
@@ -96,7 +97,7 @@ describe("every route answers what the OpenAPI document declares", () => {
 
 	it("answers naming an event whose D1 body cannot be read: messages, events and replay", async () => {
 		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
-		await env.DB.prepare("UPDATE events SET event_gz = X'00' WHERE id = ?1").bind(stored.id).run();
+		await damageStoredBody(stored.id, new Uint8Array([0x00]));
 		const message = await get(`/v1/messages/${stored.messageId}`, "/v1/messages/:messageId");
 		expect(message).toMatchObject({ events: [], unreadableEventIds: [stored.id] });
 		const events = await get(`/v1/events?messageId=${stored.messageId}`, "/v1/events");

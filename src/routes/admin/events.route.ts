@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "../../bandwidth/event-types";
-import { listEvents, readEventsWithin } from "../../db/events.repository";
+import { listEvents } from "../../db/event-list.repository";
+import { readEventsWithin } from "../../db/events.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
 import { CloudEventSchema, pageSchema, UnreadableEventIdsSchema, unreadableField } from "../responses";
@@ -31,7 +32,8 @@ export const EventsQuerySchema = v.strictObject(
 /**
  * Oldest first by (event time, id); follow `nextCursor` until it is null. A page ends at `limit`
  * rows or PAGE_MAX_BYTES of CloudEvents, whichever comes first: the rows are listed without their
- * bodies, and the bodies read within the budget.
+ * bodies, and the bodies read within the budget. Without `messageId` a page scans the day tables
+ * from the one before `since` (or the cursor's time) on, each table's share bounded by the limit.
  */
 export const eventsRoute = new Hono<AppEnv>()
 	.get("/events", async (c) => {

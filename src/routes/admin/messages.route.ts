@@ -1,13 +1,10 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { type DeliveryPageRow, deliveryOf, selectDeliveriesOfMessage } from "../../db/deliveries.repository";
-import {
-	type EventPageRow,
-	readEventsWithin,
-	selectAnyEventOfMessage,
-	selectEventsOfMessage,
-} from "../../db/events.repository";
-import { type MessageStatusRow, recipientStatusOf, selectStatusesOfMessage } from "../../db/message-status.repository";
+import { messageEventsOf, selectMessageEvents } from "../../db/event-list.repository";
+import { withEventTables } from "../../db/event-tables";
+import { readEventsWithin } from "../../db/events.repository";
+import { recipientStatuses } from "../../db/message-status.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
 import { unreadableField } from "../responses";
@@ -36,20 +33,23 @@ export const messagesRoute = new Hono<AppEnv>()
 		const { limit, cursor } = parseInput(MessageQuerySchema, c.req.query(), "query");
 		const [afterSequence, afterDelivery] = cursor ?? [0, 0];
 		const db = c.env.DB;
-		const nothing = db.prepare("SELECT NULL LIMIT 0");
-		// One batch is one transaction: the parts describe the same moment. The events' bodies are
-		// read afterwards, within the page's byte budget.
-		const [found, statuses, events, deliveries] = await db.batch([
-			selectAnyEventOfMessage(db, messageId),
-			selectStatusesOfMessage(db, messageId),
-			afterSequence === null ? nothing : selectEventsOfMessage(db, messageId, afterSequence, limit + 1),
-			afterDelivery === null
-				? nothing
-				: selectDeliveriesOfMessage(db, messageId, afterDelivery, limit + 1, PAGE_MAX_BYTES),
-		]);
-		if ((found?.results ?? []).length === 0) throw new NotFoundError("no events are stored for this message id");
+		// One batch is one transaction: the parts describe the same moment. Every event of the message
+		// is read without its body (a lookup on each day table's key; its statuses come from them),
+		// and the page's bodies afterwards, within the page's byte budget.
+		const [events, deliveries] = await withEventTables(db, async (tables) => {
+			const ofMessage = selectMessageEvents(db, tables, messageId);
+			const results = await db.batch([
+				...ofMessage,
+				afterDelivery === null || tables.length === 0
+					? db.prepare("SELECT NULL LIMIT 0")
+					: selectDeliveriesOfMessage(db, tables, messageId, afterDelivery, limit + 1, PAGE_MAX_BYTES),
+			]);
+			return [messageEventsOf(results.slice(0, ofMessage.length)), results.at(-1)] as const;
+		});
+		if (events.length === 0) throw new NotFoundError("no events are stored for this message id");
 
-		const eventRows = (events?.results ?? []) as EventPageRow[];
+		const eventRows =
+			afterSequence === null ? [] : events.filter((row) => row.sequence > afterSequence).slice(0, limit + 1);
 		const read = await readEventsWithin(db, eventRows.slice(0, limit), PAGE_MAX_BYTES);
 		const lastEvent = eventRows[read.consumed - 1];
 		const moreEvents = read.consumed < eventRows.length && lastEvent !== undefined;
@@ -60,7 +60,7 @@ export const messagesRoute = new Hono<AppEnv>()
 
 		return c.json({
 			messageId,
-			recipients: ((statuses?.results ?? []) as MessageStatusRow[]).map(recipientStatusOf),
+			recipients: recipientStatuses(events),
 			events: read.events,
 			deliveries: deliveryRows.map(deliveryOf),
 			nextCursor:
