@@ -1,6 +1,7 @@
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
+import { createEventTable, eventTableOf } from "../../src/db/event-tables";
 import { adminFetch, adminPost } from "../helpers/admin";
 import { aroundMethod, gate } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
@@ -80,7 +81,9 @@ it("erasing a message while its ledger's drain is writing it to D1 leaves nothin
 	const event = element("spec2026__message-delivered_sms.object.json");
 	const messageId = event.message.id;
 	// The Worker's own copy to D1 fails: the row waits in the ledger's outbox for the drain.
-	await refusingInserts("events", async () => {
+	const table = eventTableOf(new Date().toISOString());
+	await createEventTable(env.DB, table).run();
+	await refusingInserts(table, async () => {
 		expect((await postCallback([event])).status).toBe(200);
 		await vi.waitUntil(async () => (await pendingInLedger(messageId)).length === 1, { timeout: 10_000, interval: 20 });
 	});

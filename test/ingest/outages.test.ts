@@ -141,7 +141,8 @@ describe("the ledger or quarantine write failing", () => {
 		const bad = { ...element("spec2026__message-failed_4432.object.json"), errorCode: 4.25 };
 		const prepared = await prepareElement(bad, new Date().toISOString());
 		if (prepared.kind !== "invalid") throw new Error("the fixture should be invalid");
-		const stub = ledgerNamed(env, ledgerNameOf(env, prepared.row.id));
+		// A held element lives in its message's ledger (so that erasing the message finds it there).
+		const stub = ledgerNamed(env, ledgerNameOf(env, bad.message.id));
 		const placeholder = { ...prepared.row, id: "qtn_placeholder" };
 		// The ledger's holding table exists once it held something; then it is broken.
 		await stub.holdQuarantine([placeholder]);
