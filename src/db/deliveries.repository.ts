@@ -18,13 +18,20 @@ export interface DeliveryRow {
  * `message_id` (migrations/0006) says where the event is: D1 finds an event by its message and id,
  * so the dead list and a replay need it. Null when it is unknown (a malformed job).
  */
-export type NewDeliveryRow = Omit<DeliveryRow, "id"> & { message_id: string | null };
+export type NewDeliveryRow = Omit<DeliveryRow, "id"> & {
+	message_id: string | null;
+	/** When the event was received, if known: an attempt of an event received before its message's erasure is not recorded. */
+	received_at?: string | null;
+};
 
 export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedStatement {
+	// A forward in flight when its message was erased must not leave its trail behind
+	// (migrations/0008); with no receipt time known, any erasure of the message counts.
 	return db
 		.prepare(
 			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination, message_id)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+			 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+			 WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE message_id = ?9 AND (?10 IS NULL OR erased_at >= ?10))`,
 		)
 		.bind(
 			row.event_id,
@@ -36,6 +43,7 @@ export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedS
 			row.at,
 			row.destination,
 			row.message_id,
+			row.received_at ?? null,
 		);
 }
 

@@ -59,6 +59,9 @@ export const dayTableSchema = (name: string) => `CREATE TABLE IF NOT EXISTS ${na
   status_rank INTEGER,
   event_gz BLOB NOT NULL,             -- the CloudEvent as forwarded, gzip (src/db/event-body.ts)
   destinations TEXT,
+  -- The message's other numbers (message.to but the recipient), a JSON array; NULL for most
+  -- events, which have none. An erasure by one of them finds the group message by it.
+  participants TEXT,
   PRIMARY KEY (message_id, id)
 ) WITHOUT ROWID`;
 

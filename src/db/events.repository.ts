@@ -28,6 +28,8 @@ export interface EventRow {
 	received_at: string;
 	status: MessageStatus | null;
 	status_rank: number | null;
+	/** message.to less the recipient, as a JSON array; null when there is no other (src/db/event-tables.ts). */
+	participants: string | null;
 	normalized_json: string;
 	/**
 	 * The destinations routed to when it was accepted (src/destinations/route-event.ts); absent or
@@ -62,8 +64,14 @@ export function eventRecordOf(event: NormalizedEvent, eventTime: string): Omit<E
 		received_at: data.receivedAt,
 		status: data.status,
 		status_rank: data.status === null ? null : STATUS_RANK[data.status],
+		participants: participantsOf(data.to, data.recipient),
 		normalized_json: JSON.stringify(event),
 	};
+}
+
+function participantsOf(to: readonly string[], recipient: string): string | null {
+	const others = [...new Set(to.filter((number) => number !== recipient))];
+	return others.length === 0 ? null : JSON.stringify(others);
 }
 
 /** The table a row goes to: the day of the hour its ledger files it under, else of its receipt. */
@@ -76,11 +84,15 @@ export function tableOfRow(row: Pick<EventRow, "received_at"> & { hour?: string 
  * written: the day table has no secondary index. A known event is left as it is.
  */
 export function insertEvent(db: D1Database, table: string, row: EventRow, eventGz: Uint8Array): D1PreparedStatement {
+	// Not if its message was erased after it was received: a copy in flight must not bring it back
+	// (migrations/0008). A miss on the tombstones' key reads no row.
 	return db
 		.prepare(
 			`INSERT INTO ${table} (id, message_id, sequence, type, direction, recipient, from_number, owner,
-			   application_id, error_code, event_time, received_at, status, status_rank, event_gz, destinations)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+			   application_id, error_code, event_time, received_at, status, status_rank, event_gz, destinations,
+			   participants)
+			 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17
+			 WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE message_id = ?2 AND erased_at >= ?12)
 			 ON CONFLICT DO NOTHING`,
 		)
 		.bind(
@@ -100,6 +112,7 @@ export function insertEvent(db: D1Database, table: string, row: EventRow, eventG
 			row.status_rank,
 			eventGz,
 			row.destinations == null ? null : JSON.stringify(row.destinations),
+			row.participants ?? null,
 		);
 }
 

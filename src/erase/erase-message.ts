@@ -3,7 +3,7 @@ import { ledgerFor, ledgerNameOf } from "../ledger/ledger-client";
 import { eraseMedia } from "../media/erase-media";
 import { creationTimeOf, messageHours, scanHours } from "./archive-hours";
 import type { ArchiveLine } from "./archive-rewrite";
-import { deleteDeliveriesOfEvents, eraseMessagesFromD1 } from "./erasure.repository";
+import { deleteDeliveriesOfEvents, eraseMessagesFromD1, tombstoneMessages } from "./erasure.repository";
 import { logErasure } from "./erasure-audit";
 import { ErasureBudget, type ErasureLimits } from "./erasure-budget";
 import { addCounts, type ErasureResult, noCounts } from "./erasure-counts";
@@ -60,6 +60,8 @@ export async function eraseMessage(
 	let runs: HourRuns;
 	let after: string | null;
 	if (cursor === null) {
+		// First: no copy still in flight may bring the message back to D1 once it is gone.
+		await tombstoneMessages(env.DB, [messageId], new Date(now).toISOString()).run();
 		const ledger = await ledgerFor(env, messageId).erase(messageId);
 		const mediaObjects = await eraseMedia(env, [messageId]);
 		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);

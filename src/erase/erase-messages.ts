@@ -1,7 +1,7 @@
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { MessagesErased } from "../ledger/store/ledger-rows";
 import { eraseMedia } from "../media/erase-media";
-import { eraseMessagesFromD1 } from "./erasure.repository";
+import { eraseMessagesFromD1, tombstoneMessages } from "./erasure.repository";
 import type { ErasureBudget } from "./erasure-budget";
 import type { ErasureCounts } from "./erasure-counts";
 
@@ -21,6 +21,9 @@ export async function eraseMessages(
 	options: { ledgers: boolean; knownEventIds?: readonly string[] },
 ): Promise<Pick<ErasureCounts, "events" | "deliveries" | "quarantine" | "ledgerRows" | "mediaObjects">> {
 	if (messageIds.length === 0) return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0, mediaObjects: 0 };
+	// First: no copy still in flight may bring these messages back to D1 once they are gone.
+	await tombstoneMessages(env.DB, messageIds, new Date().toISOString()).run();
+	budget.spend(1);
 	const eventIds = [...(options.knownEventIds ?? [])];
 	let ledgerRows = 0;
 	let heldQuarantine = 0;

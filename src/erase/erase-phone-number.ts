@@ -12,22 +12,12 @@ import { ErasureBudget } from "./erasure-budget";
 import { addCounts, type ErasureCounts, type ErasureResult, noCounts } from "./erasure-counts";
 import { decodePhoneCursor, encodeErasureCursor, type PhoneCursor, type PhonePhase } from "./erasure-cursor";
 import { erasureSubject } from "./erasure-subject";
+import { quarantineNeedles } from "./number-match";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Ledgers asked at once: a Worker lets six connections wait for headers. */
 const PARALLEL = 6;
 
-async function eraseHeldQuarantine(env: ErasureEnv, needles: string[]): Promise<number> {
-	const names = allLedgerNames(env);
-	let erased = 0;
-	for (let start = 0; start < names.length; start += PARALLEL) {
-		const counts = await Promise.all(
-			names.slice(start, start + PARALLEL).map((name) => ledgerNamed(env, name).eraseHeldQuarantine(needles)),
-		);
-		erased += counts.reduce((sum, count) => sum + count, 0);
-	}
-	return erased;
-}
 const START: readonly [string, string] = ["", ""];
 const FIRST_TABLE: TableKey = ["", "", ""];
 const HOUR_KEY = /^events\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//;
@@ -49,18 +39,43 @@ const keyOf = (after: Position): readonly [string, string] =>
 const tableKeyOf = (after: Position): TableKey => (Array.isArray(after) && after.length === 3 ? after : FIRST_TABLE);
 
 /**
+ * What D1 may not hold yet: every ledger erases the messages of its pending rows (outbox,
+ * unaccounted handoffs) that name the number, and the quarantined elements it holds that mention
+ * it; the messages found are erased from D1 and media too. Asked once, by the erasure's first call.
+ */
+async function pendingStep(walk: Walk): Promise<ErasureCounts> {
+	const { env, phoneNumber, budget } = walk;
+	const names = allLedgerNames(env);
+	const messageIds = new Set<string>();
+	let quarantine = 0;
+	for (let start = 0; start < names.length; start += PARALLEL) {
+		const answers = await Promise.all(
+			names.slice(start, start + PARALLEL).map((name) => ledgerNamed(env, name).eraseNumberPending(phoneNumber)),
+		);
+		for (const answer of answers) {
+			for (const id of answer.messageIds) messageIds.add(id);
+			quarantine += answer.quarantine;
+		}
+	}
+	budget.spend(names.length);
+	const erased = await eraseMessages(env, [...messageIds], budget, { ledgers: false });
+	return addCounts(noCounts(), { ...erased, quarantine: erased.quarantine + quarantine });
+}
+
+/**
  * D1's event tables in name order (the legacy one first, then the days), each in key order, a
  * chunk a step. Every message with an event the number sent, received or owns is erased whole,
  * ledgers included: a group message's events about its other recipients go with it.
  */
 async function eventsStep(walk: Walk, after: Position): Promise<Step> {
 	const { env, phoneNumber, budget } = walk;
+	const pending = after === null ? await pendingStep(walk) : noCounts();
 	const limit = budget.limits.eventChunkRows;
 	const from = tableKeyOf(after);
 	const tables = await listEventTables(env.DB);
 	// The table the walk was in, or the next one if that is gone (dropped by retention or the budget).
 	const table = tables.find((name) => name >= from[0]);
-	if (table === undefined) return { counts: {}, done: true, after: [...from] };
+	if (table === undefined) return { counts: pending, done: true, after: [...from] };
 	const key: TableKey = table === from[0] ? from : [table, "", ""];
 	const next = tables.find((name) => name > table);
 	const nextTable = (): Step =>
@@ -72,11 +87,11 @@ async function eventsStep(walk: Walk, after: Position): Promise<Step> {
 		rows = (await scanEventsForNumber(env.DB, table, phoneNumber, key, limit).all<EventScanRow>()).results;
 	} catch (error) {
 		if (!isNoSuchEventTable(error)) throw error;
-		return nextTable();
+		return { ...nextTable(), counts: pending };
 	}
 	budget.spend(2);
 	const messageIds = [...new Set(rows.filter((row) => row.hit === 1).map((row) => row.message_id))];
-	const counts = await eraseMessages(env, messageIds, budget, { ledgers: true });
+	const counts = addCounts(pending, await eraseMessages(env, messageIds, budget, { ledgers: true }));
 	const last = rows.at(-1);
 	if (rows.length === limit && last !== undefined) {
 		return { counts, done: false, after: [table, last.message_id, last.id] };
@@ -92,15 +107,9 @@ async function eventsStep(walk: Walk, after: Position): Promise<Step> {
 async function quarantineStep(walk: Walk, after: Position): Promise<Step> {
 	const { env, phoneNumber, budget } = walk;
 	const limit = budget.limits.quarantineChunkRows;
-	const quoted = JSON.stringify(phoneNumber);
-	const needles = [quoted, JSON.stringify(quoted).slice(1, -1)];
+	const needles = quarantineNeedles(phoneNumber);
 	const from = keyOf(after);
 	let quarantine = 0;
-	if (after === null) {
-		// Elements a ledger holds while D1 refuses them: any ledger may hold some, so each is asked once.
-		quarantine += await eraseHeldQuarantine(env, needles);
-		budget.spend(1);
-	}
 	const rows = (await scanQuarantine(env.DB, needles, from, limit).all<QuarantineScanRow>()).results;
 	budget.spend(1);
 	const hits = rows.filter((row) => row.hit === 1).map((row) => row.id);

@@ -118,15 +118,37 @@ export function scanEventsForNumber(
 	after: TableKey,
 	limit: number,
 ): D1PreparedStatement {
-	const hit = "(from_number = ?1 OR recipient = ?1 OR owner = ?1) AS hit";
+	const named = "from_number = ?1 OR recipient = ?1 OR owner = ?1";
 	if (table === LEGACY_EVENTS_TABLE) {
+		// Rows from before the day tables have no participants column: a number only in their
+		// message.to is found in the archive step (their lines carry message.to).
 		return db
-			.prepare(`SELECT id, message_id, ${hit} FROM ${table} WHERE id > ?2 ORDER BY id LIMIT ?3`)
+			.prepare(`SELECT id, message_id, (${named}) AS hit FROM ${table} WHERE id > ?2 ORDER BY id LIMIT ?3`)
 			.bind(phoneNumber, after[2], limit);
 	}
+	const hit = `(${named} OR (participants IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(participants) WHERE value = ?1))) AS hit`;
 	return db
 		.prepare(
 			`SELECT id, message_id, ${hit} FROM ${table} WHERE (message_id, id) > (?2, ?3) ORDER BY message_id, id LIMIT ?4`,
 		)
 		.bind(phoneNumber, after[1], after[2], limit);
+}
+
+/**
+ * Tombstones for messages about to be erased (migrations/0008): written before anything else is
+ * erased, so that a copy in flight — an event row, an attempt row — cannot land after the erasure
+ * and bring the message back. One row written per message.
+ */
+export function tombstoneMessages(db: D1Database, messageIds: readonly string[], at: string): D1PreparedStatement {
+	return db
+		.prepare(
+			`INSERT INTO erased_messages (message_id, erased_at) SELECT value, ?2 FROM json_each(?1)
+			 ON CONFLICT (message_id) DO UPDATE SET erased_at = excluded.erased_at`,
+		)
+		.bind(JSON.stringify(messageIds), at);
+}
+
+/** Tombstones older than `cutoff` (RETENTION_DAYS): every copy in flight then has long ended. */
+export function purgeTombstones(db: D1Database, cutoff: string): D1PreparedStatement {
+	return db.prepare("DELETE FROM erased_messages WHERE erased_at < ?1").bind(cutoff);
 }

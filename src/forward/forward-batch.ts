@@ -90,6 +90,7 @@ function deliveryRow(settlement: Settlement, attempt: number, job: ForwardJob | 
 	return {
 		event_id: settlement.eventId,
 		message_id: job === null ? null : messageIdOfJob(job),
+		received_at: job?.event === undefined ? null : receivedAtOf(job.event),
 		destination: settlement.destination,
 		attempt,
 		outcome: settlement.outcome,
@@ -98,6 +99,16 @@ function deliveryRow(settlement: Settlement, attempt: number, job: ForwardJob | 
 		duration_ms: settlement.durationMs,
 		at: new Date().toISOString(),
 	};
+}
+
+/** data.receivedAt of a job's event; null if it cannot be read. */
+function receivedAtOf(eventJson: string): string | null {
+	try {
+		const received = (JSON.parse(eventJson) as { data?: { receivedAt?: unknown } }).data?.receivedAt;
+		return typeof received === "string" ? received : null;
+	} catch {
+		return null;
+	}
 }
 
 /** Jobs parsed; a malformed one is settled dead at once (nothing could ever deliver it). */

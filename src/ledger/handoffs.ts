@@ -3,7 +3,7 @@ import { within } from "../within";
 import { findInD1, type HandoffKey, handoffKeyOf } from "./handoff-check";
 import { DAY_MS, hourOf, partitionOf } from "./partitions";
 import type { DayTables } from "./store/day-tables";
-import { COPIED, type CopyReport, type LedgerRow, reportKey } from "./store/ledger-rows";
+import { COPIED, type CopyReport, type LedgerRow, type OutboxKey, reportKey } from "./store/ledger-rows";
 import type { LedgerSql } from "./store/ledger-sql";
 import type { Outbox } from "./store/outbox";
 
@@ -99,6 +99,16 @@ export class Handoffs {
 		for (const [key, handoff] of this.#outstanding) {
 			if (messageIds.includes(handoff.messageId)) this.#outstanding.delete(key);
 		}
+	}
+
+	/** The rows handed off and not yet accounted for: a Worker may be copying them to D1 right now. */
+	keys(): OutboxKey[] {
+		return [...this.#outstanding.values()].map(({ partition, messageId, id }) => ({
+			partition,
+			messageId,
+			id,
+			missing: COPIED.all,
+		}));
 	}
 
 	/** When the oldest handoff still outstanding was accepted; Infinity for none. */

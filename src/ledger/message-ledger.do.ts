@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { messageIdOfQuarantined, type NewQuarantineRow } from "../db/quarantine.repository";
+import { eventInvolves, quarantineNeedles } from "../erase/number-match";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
@@ -163,6 +164,37 @@ export class MessageLedger extends DurableObject<Env> {
 	 */
 	async erase(...messageIds: string[]): Promise<MessagesErased> {
 		meter.add("doRequests");
+		return this.#erase(messageIds);
+	}
+
+	/**
+	 * Erasure by phone number, for what D1 may not hold yet: the messages of rows still in the
+	 * outbox or handed off and unaccounted for (a Worker may be writing them to D1 now) whose event
+	 * names the number — as sender, owner, recipient or anywhere in message.to — are erased here, and
+	 * their ids answered so the caller erases them elsewhere too; and the quarantined elements held
+	 * here that mention the number anywhere. Reads only those rows, decoded one by one: few, and
+	 * rare but for an outage.
+	 */
+	async eraseNumberPending(phoneNumber: string): Promise<{ messageIds: string[]; quarantine: number }> {
+		meter.add("doRequests");
+		const keys = [...this.#outbox.keys(), ...this.#handoffs.keys()];
+		const involved = new Set<string>();
+		for (const key of keys) {
+			if (involved.has(key.messageId)) continue;
+			const row = await this.#days.get(key.partition, key.messageId, key.id);
+			if (row !== null && eventInvolves(row.normalized_json, phoneNumber)) involved.add(key.messageId);
+		}
+		const needles = quarantineNeedles(phoneNumber);
+		const quarantine = this.#db.transaction(() =>
+			this.#quarantine.erase((rawJson) => needles.some((needle) => rawJson.includes(needle))),
+		);
+		if (involved.size > 0) await this.#erase([...involved]);
+		else await this.#drain.idle();
+		return { messageIds: [...involved], quarantine };
+	}
+
+	/** Not an RPC of its own: a phone erasure's pending step erases through it. */
+	async #erase(messageIds: string[]): Promise<MessagesErased> {
 		const erased = this.#db.transaction((): MessagesErased => {
 			const deleted = messageIds.flatMap((messageId) => this.#days.erase(messageId));
 			const outbox = messageIds.reduce((sum, messageId) => sum + this.#outbox.erase(messageId), 0);
@@ -182,19 +214,6 @@ export class MessageLedger extends DurableObject<Env> {
 		// lands before the caller erases D1, and an archive write is redone without them before the
 		// caller scans the archive.
 		await Promise.all([this.#archiving?.catch(() => undefined), this.#drain.idle()]);
-		return erased;
-	}
-
-	/**
-	 * Erasure by phone number: quarantined elements held here (while D1 refused them) that mention
-	 * the number anywhere, as the D1 quarantine step matches them. Held rows are few and rare.
-	 */
-	async eraseHeldQuarantine(needles: string[]): Promise<number> {
-		meter.add("doRequests");
-		const erased = this.#db.transaction(() =>
-			this.#quarantine.erase((rawJson) => needles.some((needle) => rawJson.includes(needle))),
-		);
-		await this.#drain.idle();
 		return erased;
 	}
 

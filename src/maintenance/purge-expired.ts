@@ -3,6 +3,7 @@ import { deleteDeliveriesBefore, deleteDeliveryCountsBefore } from "../db/delive
 import { deleteDeliveriesOfTable, deleteOldestLegacyEvents, dropEventTable } from "../db/event-expiry.repository";
 import { eventTableEnd, LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
 import { deleteQuarantineBefore } from "../db/quarantine.repository";
+import { purgeTombstones } from "../erase/erasure.repository";
 import { log } from "../log";
 import { earliest, type RemovalBounds, removableBefore } from "./archive-horizon";
 
@@ -210,6 +211,8 @@ export async function purgeRetention(
 	const days = effectiveRetentionDays(env, config.value.retentionDays);
 	const cutoff = new Date(now - days * DAY_MS).toISOString();
 	const report = await purgeExpired(env.DB, { ...bounds, cutoff });
+	// Erasure tombstones: a handful of rows, each outliving every copy that was in flight.
+	await purgeTombstones(env.DB, cutoff).run();
 	log.info("retention_purged", { ...report });
 	return { ok: true, value: report };
 }

@@ -38,6 +38,7 @@ function rowOf(
 		direction: "outbound",
 		recipient: "+15550002222",
 		from_number: "+15550001111",
+		participants: null,
 		owner: "+15550001111",
 		application_id: null,
 		error_code: null,

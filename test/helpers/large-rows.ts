@@ -61,6 +61,7 @@ export async function insertLargeEvents(
 			received_at: time,
 			status: "received" as const,
 			status_rank: 1,
+			participants: null,
 			normalized_json: JSON.stringify(event),
 		};
 		await insertEvents(env.DB, [row], [await encodeEvent(row.normalized_json)]);

@@ -119,6 +119,16 @@ export class Outbox {
 		return rows.sort((a, b) => a.message_id.localeCompare(b.message_id) || a.sequence - b.sequence);
 	}
 
+	/** Every entry's key: what has not reached all its targets. */
+	keys(): OutboxKey[] {
+		if (!this.#exists) return [];
+		return this.#db
+			.all<{ message_id: string; id: string; partition: string; missing: number }>(
+				"SELECT message_id, id, partition, missing FROM outbox",
+			)
+			.map((row) => ({ partition: row.partition, messageId: row.message_id, id: row.id, missing: row.missing }));
+	}
+
 	/** True while a row of the partition still waits here: the day cannot be forgotten yet. */
 	holds(partition: string): boolean {
 		if (!this.#exists) return false;
