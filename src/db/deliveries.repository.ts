@@ -26,7 +26,7 @@ export type NewDeliveryRow = Omit<DeliveryRow, "id"> & {
 
 export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedStatement {
 	// A forward in flight when its message was erased must not leave its trail behind
-	// (migrations/0008); with no receipt time known, any erasure of the message counts.
+	// (migrations/0009); with no receipt time known, any erasure of the message counts.
 	return db
 		.prepare(
 			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination, message_id)

@@ -85,7 +85,7 @@ export function tableOfRow(row: Pick<EventRow, "received_at"> & { hour?: string 
  */
 export function insertEvent(db: D1Database, table: string, row: EventRow, eventGz: Uint8Array): D1PreparedStatement {
 	// Not if its message was erased after it was received: a copy in flight must not bring it back
-	// (migrations/0008). A miss on the tombstones' key reads no row.
+	// (migrations/0009). A miss on the tombstones' key reads no row.
 	return db
 		.prepare(
 			`INSERT INTO ${table} (id, message_id, sequence, type, direction, recipient, from_number, owner,

@@ -135,14 +135,14 @@ export function scanEventsForNumber(
 }
 
 /**
- * Tombstones for messages about to be erased (migrations/0008): written before anything else is
+ * Tombstones for messages about to be erased (migrations/0009): written before anything else is
  * erased, so that a copy in flight — an event row, an attempt row — cannot land after the erasure
  * and bring the message back. One row written per message.
  */
 export function tombstoneMessages(db: D1Database, messageIds: readonly string[], at: string): D1PreparedStatement {
 	return db
 		.prepare(
-			`INSERT INTO erased_messages (message_id, erased_at) SELECT value, ?2 FROM json_each(?1)
+			`INSERT INTO erased_messages (message_id, erased_at) SELECT value, ?2 FROM json_each(?1) WHERE true
 			 ON CONFLICT (message_id) DO UPDATE SET erased_at = excluded.erased_at`,
 		)
 		.bind(JSON.stringify(messageIds), at);

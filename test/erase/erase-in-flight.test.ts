@@ -80,22 +80,23 @@ it("erasing a phone number removes the quarantined elements mentioning it that a
 it("erasing a message while its ledger's drain is writing it to D1 leaves nothing in D1", async () => {
 	const event = element("spec2026__message-delivered_sms.object.json");
 	const messageId = event.message.id;
-	// The Worker's own copy to D1 fails: the row waits in the ledger's outbox for the drain.
+	// The Worker's own copy to D1 fails: the row waits in the ledger's outbox for the drain, whose
+	// D1 write is then held in flight, as a slow database would hold it (whether the ledger's own
+	// alarm or the one run here drains first).
 	const table = eventTableOf(new Date().toISOString());
 	await createEventTable(env.DB, table).run();
+	const held = gate();
+	let landed: Promise<unknown> = Promise.resolve();
 	await refusingInserts(table, async () => {
 		expect((await postCallback([event])).status).toBe(200);
 		await vi.waitUntil(async () => (await pendingInLedger(messageId)).length === 1, { timeout: 10_000, interval: 20 });
-	});
-	// The drain's D1 write is held in flight, as a slow database would.
-	const held = gate();
-	let landed: Promise<unknown> = Promise.resolve();
-	aroundMethod(env.DB, "batch", (call, args) => {
-		const statements = args[0] as Array<{ statement?: string }>;
-		if (!statements.some((statement) => String(statement.statement ?? "").includes("INSERT INTO events")))
-			return call();
-		landed = held.wait().then(call);
-		return landed;
+		aroundMethod(env.DB, "batch", (call, args) => {
+			const statements = args[0] as Array<{ statement?: string }>;
+			if (!statements.some((statement) => String(statement.statement ?? "").includes("INSERT INTO events")))
+				return call();
+			landed = held.wait().then(call);
+			return landed;
+		});
 	});
 	void runDurableObjectAlarm(ledgerStub(messageId));
 	await held.entered;
@@ -108,4 +109,64 @@ it("erasing a message while its ledger's drain is writing it to D1 leaves nothin
 	expect(await answer.json()).toMatchObject({ complete: true });
 	await landed.catch(() => undefined);
 	expect(await eventsOf(messageId)).toEqual([]);
+});
+
+it("erasing a number named only in a group message's to removes that message everywhere", async () => {
+	const other = freshNumber();
+	// An inbound group MMS to one of our numbers: the other members appear only in message.to.
+	const group = element("spec2026__message-received_mms-group.object.json");
+	group.message.to = [group.to, other];
+	group.message.media = [];
+	expect(await (await postCallback([group])).json()).toMatchObject({ stored: 1 });
+	await vi.waitUntil(async () => (await eventsOf(group.message.id)).length === 1, { timeout: 10_000, interval: 20 });
+	const response = await adminPost("/v1/erase", { phoneNumber: other });
+	expect(response.status).toBe(200);
+	expect(await response.json()).toMatchObject({ events: 1, complete: true });
+	expect(await eventsOf(group.message.id)).toEqual([]);
+	expect((await pendingInLedger(group.message.id)).length).toBe(0);
+});
+
+it("erasing a message while the Worker's own D1 write of it is in flight leaves nothing in D1", async () => {
+	const event = element("spec2026__message-delivered_sms.object.json");
+	const messageId = event.message.id;
+	// The Worker's write after the 200 is held, as a slow database would hold it.
+	const held = gate();
+	let landed: Promise<unknown> = Promise.resolve();
+	aroundMethod(env.DB, "batch", (call, args) => {
+		const statements = args[0] as Array<{ statement?: string }>;
+		if (!statements.some((statement) => String(statement.statement ?? "").includes("INSERT INTO events")))
+			return call();
+		landed = held.wait().then(call);
+		return landed;
+	});
+	expect((await postCallback([event])).status).toBe(200);
+	await held.entered;
+	const answer = await adminFetch(`/v1/messages/${messageId}`, { method: "DELETE" });
+	expect(answer.status).toBe(200);
+	// The write lands after the erasure answered.
+	held.release();
+	await landed.catch(() => undefined);
+	expect(await eventsOf(messageId)).toEqual([]);
+});
+
+it("erasing a number while its event waits in a ledger for D1 removes it there, so D1 never gets it", async () => {
+	const number = freshNumber();
+	const event = element("spec2026__message-delivered_sms.object.json", { to: number, message: { to: [number] } });
+	const table = eventTableOf(new Date().toISOString());
+	await createEventTable(env.DB, table).run();
+	await refusingInserts(table, async () => {
+		expect((await postCallback([event])).status).toBe(200);
+		await vi.waitUntil(async () => (await pendingInLedger(event.message.id)).length === 1, {
+			timeout: 10_000,
+			interval: 20,
+		});
+	});
+	const response = await adminPost("/v1/erase", { phoneNumber: number });
+	expect(response.status).toBe(200);
+	expect(await response.json()).toMatchObject({ complete: true });
+	expect((await pendingInLedger(event.message.id)).length).toBe(0);
+	// Whatever the ledger's drain would have done, D1 never gets the event.
+	await runDurableObjectAlarm(ledgerStub(event.message.id));
+	await new Promise((resolve) => setTimeout(resolve, 500));
+	expect(await eventsOf(event.message.id)).toEqual([]);
 });

@@ -1,9 +1,9 @@
 import { onTestFinished } from "vitest";
 
 /*
- * A fault at a binding's own boundary, for one test: the method of the binding's class (the Worker,
- * its Durable Objects and the test share one isolate, so every caller is reached) is wrapped, and
- * put back when the test ends. The binding itself stays real. The fault simulation (test/sim) does
+ * A fault at a binding's own boundary, for one test: the method of the binding's class is wrapped
+ * for calls on this binding (the Worker, its Durable Objects and the test share one isolate and
+ * one binding object, so every caller is reached), and put back when the test ends. The binding itself stays real. The fault simulation (test/sim) does
  * the same for every method at once.
  */
 
@@ -17,6 +17,8 @@ export function aroundMethod(
 	const proto = Object.getPrototypeOf(binding) as Record<string, Call>;
 	const original = proto[method] as Call;
 	proto[method] = function (this: unknown, ...args: unknown[]) {
+		// Only this binding: another test file running beside this one keeps its own calls.
+		if (this !== binding) return original.apply(this, args);
 		return around(() => original.apply(this, args), args);
 	};
 	const restore = () => {

@@ -1,4 +1,4 @@
--- 0008: erasure tombstones (issue 17).
+-- 0009: erasure tombstones (issue 17).
 --
 -- An erasure removes a message from the ledgers, D1, the archive and media, but copies already in
 -- flight — a Worker's D1 write after its callback, a ledger's drain, a consumer recording an
