@@ -94,13 +94,24 @@ async function evictOldest(
 			table === LEGACY_EVENTS_TABLE
 				? deleteOldestLegacyEvents(db, before, rows)
 				: deleteDayTableChunk(db, table, before, rows);
-		const [, events, held] = await db.batch([chunk.deliveries, chunk.events, chunk.held]);
+		const [, events, held, kept] = await db.batch([
+			chunk.deliveries,
+			chunk.events,
+			chunk.held,
+			...(chunk.kept === undefined ? [] : [chunk.kept]),
+		]);
 		const changes = events?.meta.changes ?? 0;
 		const freed = size - (events?.meta.size_after ?? size);
 		evicted += changes;
 		size = events?.meta.size_after ?? size;
 		if (changes < rows) {
-			if ((held?.results[0] as { held: number } | undefined)?.held !== 0) return { evicted, stop: "bound", size };
+			const holds = (held?.results[0] as { held: number } | undefined)?.held !== 0;
+			if (holds && (kept?.results[0] as { kept: number } | undefined)?.kept === 1) {
+				// Only dead events are left here: they stay, and the next day is next.
+				tables.shift();
+				continue;
+			}
+			if (holds) return { evicted, stop: "bound", size };
 			// Emptied: the table goes, and the next oldest is next.
 			const [, drop] = await db.batch(dropEventTable(db, table));
 			size = drop?.meta.size_after ?? size;

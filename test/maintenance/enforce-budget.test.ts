@@ -69,7 +69,7 @@ describe("D1 byte budget", () => {
 		// Inserted newest first: eviction follows the days, not insertion order (within a day, key order).
 		const newer = await insertEventRows(eventsFrom(2, 40));
 		const older = await insertEventRows(eventsFrom(5, 40));
-		for (const id of older.slice(0, 3)) await insertDeliveryRow(id, "dead", daysAgo(4));
+		for (const id of older.slice(0, 3)) await insertDeliveryRow(id, "failed", daysAgo(4));
 		const before = await readStorage(env.DB);
 		expect(before.sizeBytes).toBeGreaterThan(1.5 * MB);
 
@@ -97,6 +97,28 @@ describe("D1 byte budget", () => {
 		);
 		// At the budget after eviction: still over 80 %, so the warning stands.
 		expect(linesOf(warn)).toContainEqual(expect.objectContaining({ event: "d1_near_budget", budgetBytes: MB }));
+	});
+
+	it("keeps a dead event in D1 through the budget, and goes on to the next day's events", async () => {
+		// The older day alone is not enough to get under budget: eviction must go on into the newer one.
+		const older = await insertEventRows(eventsFrom(5, 20));
+		const newer = await insertEventRows(eventsFrom(2, 60));
+		const dead = older.slice(10, 12);
+		for (const id of dead) await insertDeliveryRow(id, "dead", daysAgo(4));
+
+		const report = await enforceBudget(budgetEnv(1), NOW, NO_BOUNDS, { chunkRows: 50, maxRounds: 100 });
+
+		const held = await eventIdsHeld();
+		expect(report.sizeBytes).toBeLessThanOrEqual(MB);
+		// The dead events are still listed and replayable; everything else of their day went first.
+		for (const id of dead) expect(held).toContain(id);
+		expect(held.filter((id) => older.includes(id))).toEqual(expect.arrayContaining(dead));
+		expect(held.filter((id) => older.includes(id) && !dead.includes(id))).toEqual([]);
+		expect(held.some((id) => newer.includes(id))).toBe(true);
+		expect(held.filter((id) => newer.includes(id)).length).toBeLessThan(newer.length);
+		expect((await columnOf("SELECT event_id FROM deliveries WHERE outcome = 'dead'", "event_id")).sort()).toEqual(
+			[...dead].sort(),
+		);
 	});
 
 	it("with an archive, evicts only archived events and reports when the archive is behind", async () => {
