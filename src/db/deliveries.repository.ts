@@ -11,33 +11,32 @@ export interface DeliveryRow {
 	error: string | null;
 	duration_ms: number | null;
 	at: string;
+	/**
+	 * A failed attempt's next try; for a replay's claim held by its destination's gate, the time the
+	 * claim lasts until (migrations/0006). Null otherwise.
+	 */
+	next_at: string | null;
 }
 
-export type NewDeliveryRow = Omit<DeliveryRow, "id">;
+export type NewDeliveryRow = Omit<DeliveryRow, "id" | "next_at"> & { next_at?: string | null };
 
 export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedStatement {
 	return db
 		.prepare(
-			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination, next_at)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
 		)
-		.bind(row.event_id, row.attempt, row.outcome, row.http_status, row.error, row.duration_ms, row.at, row.destination);
-}
-
-/** First-try outcomes of one consumer batch, added to their hour's counters: one row written per outcome. */
-export function addDeliveryCounts(
-	db: D1Database,
-	hour: string,
-	counts: ReadonlyMap<string, number>,
-): D1PreparedStatement[] {
-	return [...counts].map(([outcome, n]) =>
-		db
-			.prepare(
-				`INSERT INTO delivery_counts (hour, outcome, n) VALUES (?1, ?2, ?3)
-				 ON CONFLICT (hour, outcome) DO UPDATE SET n = n + excluded.n`,
-			)
-			.bind(hour, outcome, n),
-	);
+		.bind(
+			row.event_id,
+			row.attempt,
+			row.outcome,
+			row.http_status,
+			row.error,
+			row.duration_ms,
+			row.at,
+			row.destination,
+			row.next_at ?? null,
+		);
 }
 
 export async function deleteDeliveries(db: D1Database, ids: readonly number[]): Promise<void> {
@@ -49,7 +48,8 @@ export async function deleteDeliveries(db: D1Database, ids: readonly number[]): 
 }
 
 export interface Delivery {
-	id: number;
+	/** Null for a first try, which is recorded in its batch's row (src/db/attempts.repository.ts). */
+	id: number | null;
 	eventId: string;
 	destination: string;
 	attempt: number;
@@ -58,6 +58,8 @@ export interface Delivery {
 	error: string | null;
 	durationMs: number | null;
 	at: string;
+	/** A failed attempt's next try; a held replay's claim: how long it is held for. */
+	nextAttemptAt: string | null;
 }
 
 export function deliveryOf(row: DeliveryRow): Delivery {
@@ -71,6 +73,7 @@ export function deliveryOf(row: DeliveryRow): Delivery {
 		error: row.error,
 		durationMs: row.duration_ms,
 		at: row.at,
+		nextAttemptAt: row.next_at ?? null,
 	};
 }
 
@@ -89,10 +92,15 @@ export interface DeliveryFilter {
  * `maxBytes`, the first always; the running total is computed in D1, so a row beyond it never
  * reaches the Worker. Writers keep `error` to a short snippet, but the table does not enforce it.
  */
-function withinBytes(db: D1Database, rows: string, params: readonly unknown[], maxBytes: number): D1PreparedStatement {
+export function withinBytes(
+	db: D1Database,
+	rows: string,
+	params: readonly unknown[],
+	maxBytes: number,
+): D1PreparedStatement {
 	return db
 		.prepare(
-			`SELECT id, event_id, destination, attempt, outcome, http_status, error, duration_ms, at, fetched FROM (
+			`SELECT id, event_id, destination, attempt, outcome, http_status, error, duration_ms, at, next_at, fetched FROM (
 			   SELECT *, sum(bytes) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto,
 			          row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS fetched
 			   FROM (SELECT *, 100 + length(event_id) + coalesce(length(CAST(error AS BLOB)), 0) AS bytes FROM (${rows}))
@@ -145,16 +153,6 @@ export function deleteDeliveriesBefore(db: D1Database, cutoff: string, limit: nu
 		.bind(cutoff, limit);
 }
 
-/** Hourly first-try counts (`hour` is 2026-12-01T04) of the hours before the cutoff's, on the primary key. */
-export function deleteDeliveryCountsBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
-	return db
-		.prepare(
-			`DELETE FROM delivery_counts WHERE (hour, outcome) IN (
-			   SELECT hour, outcome FROM delivery_counts WHERE hour < ?1 ORDER BY hour LIMIT ?2)`,
-		)
-		.bind(cutoff.slice(0, 13), limit);
-}
-
 /*
  * Replay claims. A `replayed` row is a replay's claim on its event, written before the send so the
  * consumer's outcome row comes after it. The dead list is the events whose latest row is `dead`;
@@ -180,25 +178,26 @@ export const REPLAY_CLAIM_TTL_MS = 10 * 60 * 1000;
 const DEAD_NOW = `FROM deliveries d JOIN events e ON e.id = d.event_id
 	WHERE d.outcome IN ('dead', 'replayed')
 	  AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id AND destination = d.destination)
-	  AND (d.outcome = 'dead' OR (d.at < ?1 AND 'dead' = (
+	  AND (d.outcome = 'dead' OR (coalesce(d.next_at, d.at) < ?1 AND 'dead' = (
 	    SELECT outcome FROM deliveries p
 	    WHERE p.event_id = d.event_id AND p.destination = d.destination AND p.outcome <> 'replayed'
 	    ORDER BY p.id DESC LIMIT 1)))`;
 
 /**
  * Keeps the claims of replayed jobs a gate holds back until `until` (the end of their hold): the
- * claim then expires REPLAY_CLAIM_TTL_MS after the hold rather than during it. Only `replayed` rows.
+ * claim then expires REPLAY_CLAIM_TTL_MS after the hold rather than during it. Only `replayed` rows;
+ * `at` stays when the claim was made, so a message's attempts still read in order.
  */
 export function renewClaims(db: D1Database, claimIds: readonly number[], until: Date): D1PreparedStatement {
 	return db
 		.prepare(
-			`UPDATE deliveries SET at = ?2
-			 WHERE id IN (SELECT value FROM json_each(?1)) AND outcome = 'replayed' AND at < ?2`,
+			`UPDATE deliveries SET next_at = ?2
+			 WHERE id IN (SELECT value FROM json_each(?1)) AND outcome = 'replayed' AND coalesce(next_at, at) < ?2`,
 		)
 		.bind(JSON.stringify(claimIds), until.toISOString());
 }
 
-function claimExpiry(now: Date): string {
+export function claimExpiry(now: Date): string {
 	return new Date(now.getTime() - REPLAY_CLAIM_TTL_MS).toISOString();
 }
 

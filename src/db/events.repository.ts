@@ -116,11 +116,28 @@ export interface EventFilter {
 	since?: string | undefined;
 	/** Exclusive. */
 	until?: string | undefined;
-	/** Keyset position: only rows after this (event_time, id). */
+	/** Keyset position: only rows after this (event_time, id), in the listing's order. */
 	after?: readonly [eventTime: string, id: string] | undefined;
+	/** One event, by its id. */
+	eventId?: string | undefined;
+	/** The event's sender, recipient or owner: not indexed, so read within the time range. */
+	number?: string | undefined;
+	/** Newest first instead of oldest first. */
+	newestFirst?: boolean | undefined;
 }
 
-/** Ordered by (event_time, id), which the events_time index serves (migrations/0002). */
+/** The conditions of the filters added for the console's search (eventId, number). */
+function searchConditions(filter: EventFilter, bind: (value: unknown) => string): string[] {
+	const where: string[] = [];
+	if (filter.eventId !== undefined) where.push(`id = ${bind(filter.eventId)}`);
+	if (filter.number !== undefined) {
+		const number = bind(filter.number);
+		where.push(`(from_number = ${number} OR recipient = ${number} OR owner = ${number})`);
+	}
+	return where;
+}
+
+/** Ordered by (event_time, id), either way, which the events_time index serves (migrations/0002). */
 export async function listEvents(db: D1Database, filter: EventFilter, limit: number): Promise<EventPageRow[]> {
 	const params: unknown[] = [];
 	const bind = (value: unknown) => `?${params.push(value)}`;
@@ -132,10 +149,14 @@ export async function listEvents(db: D1Database, filter: EventFilter, limit: num
 	if (filter.recipient !== undefined) where.push(`recipient = ${bind(filter.recipient)}`);
 	if (filter.since !== undefined) where.push(`event_time >= ${bind(filter.since)}`);
 	if (filter.until !== undefined) where.push(`event_time < ${bind(filter.until)}`);
-	if (filter.after !== undefined) where.push(`(event_time, id) > (${bind(filter.after[0])}, ${bind(filter.after[1])})`);
+	const direction = filter.newestFirst === true ? { after: "<", order: "DESC" } : { after: ">", order: "ASC" };
+	if (filter.after !== undefined) {
+		where.push(`(event_time, id) ${direction.after} (${bind(filter.after[0])}, ${bind(filter.after[1])})`);
+	}
+	where.push(...searchConditions(filter, bind));
 	const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
 	const sql = `SELECT id, event_time, sequence, length(event_gz) AS stored_bytes FROM events ${clause}
-	             ORDER BY event_time, id LIMIT ${bind(limit)}`;
+	             ORDER BY event_time ${direction.order}, id ${direction.order} LIMIT ${bind(limit)}`;
 	return (
 		await db
 			.prepare(sql)

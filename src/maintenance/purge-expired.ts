@@ -1,5 +1,6 @@
 import { effectiveRetentionDays, readRetentionConfig } from "../config";
-import { deleteDeliveriesBefore, deleteDeliveryCountsBefore } from "../db/deliveries.repository";
+import { dropAttemptsBefore } from "../db/attempts.repository";
+import { deleteDeliveriesBefore } from "../db/deliveries.repository";
 import { deleteOldestEvents } from "../db/events.repository";
 import { deleteQuarantineBefore } from "../db/quarantine.repository";
 import { log } from "../log";
@@ -22,13 +23,13 @@ export interface PurgeLimits {
  */
 export const DEFAULT_PURGE_LIMITS: PurgeLimits = { chunkRows: 1000, maxRounds: 100 };
 
-const TABLES = ["events", "deliveries", "deliveryCounts", "quarantine"] as const;
+const TABLES = ["events", "deliveries", "quarantine"] as const;
 type Table = (typeof TABLES)[number];
 
 export interface PurgeBounds {
 	/**
-	 * Rows older than this go: events by their own time and receipt, deliveries by `at`, counts by
-	 * hour, quarantine rows by receipt (reprocessed or not).
+	 * Rows older than this go: events by their own time and receipt, deliveries by `at`, quarantine
+	 * rows by receipt (reprocessed or not); first tries by their events' day of receipt.
 	 */
 	cutoff: string;
 	/** Events received from this time on are not in the archive yet and stay (undefined: no archive). */
@@ -41,6 +42,8 @@ export interface PurgeReport {
 	eventsBefore: string;
 	/** `deliveries` counts the rows deleted with their events too. */
 	deleted: Record<Table, number>;
+	/** Days whose first-try table was dropped (src/db/attempts.repository.ts): YYYYMMDD. */
+	attemptDaysDropped: string[];
 	rounds: number;
 	/** False when the round limit stopped the run with expired rows left for the next one. */
 	complete: boolean;
@@ -60,8 +63,6 @@ function chunkOf(db: D1Database, table: Table, cutoff: string, eventsBefore: str
 		}
 		case "deliveries":
 			return [["deliveries", deleteDeliveriesBefore(db, cutoff, limit)]];
-		case "deliveryCounts":
-			return [["deliveryCounts", deleteDeliveryCountsBefore(db, cutoff, limit)]];
 		case "quarantine":
 			return [["quarantine", deleteQuarantineBefore(db, cutoff, limit)]];
 	}
@@ -78,7 +79,7 @@ export async function purgeExpired(
 	limits: PurgeLimits = DEFAULT_PURGE_LIMITS,
 ): Promise<PurgeReport> {
 	const eventsBefore = earliest(bounds.cutoff, bounds.archivedBefore);
-	const deleted: Record<Table, number> = { events: 0, deliveries: 0, deliveryCounts: 0, quarantine: 0 };
+	const deleted: Record<Table, number> = { events: 0, deliveries: 0, quarantine: 0 };
 	let pending: readonly Table[] = TABLES;
 	let rounds = 0;
 	while (pending.length > 0 && rounds < limits.maxRounds) {
@@ -100,7 +101,9 @@ export async function purgeExpired(
 		}
 		pending = next;
 	}
-	return { cutoff: bounds.cutoff, eventsBefore, deleted, rounds, complete: pending.length === 0 };
+	// A day's first tries go whole once every event received that day has gone.
+	const attemptDaysDropped = pending.includes("events") ? [] : await dropAttemptsBefore(db, eventsBefore);
+	return { cutoff: bounds.cutoff, eventsBefore, deleted, attemptDaysDropped, rounds, complete: pending.length === 0 };
 }
 
 export type RetentionPurgeResult = { ok: true; value: PurgeReport } | { ok: false; reason: "config_invalid" };

@@ -1,4 +1,10 @@
 import { env } from "cloudflare:workers";
+import {
+	attemptDays,
+	createAttemptsTable,
+	dropAttemptsDay,
+	insertFirstTries as insertFirstTriesStatements,
+} from "../../src/db/attempts.repository";
 import type { DeliveryOutcome } from "../../src/db/delivery-outcomes";
 
 /*
@@ -47,10 +53,19 @@ export async function insertDeliveryRow(eventId: string, outcome: DeliveryOutcom
 		.run();
 }
 
-export async function insertDeliveryCount(hour: string, outcome: string, n: number): Promise<void> {
-	await env.DB.prepare("INSERT INTO delivery_counts (hour, outcome, n) VALUES (?1, ?2, ?3)")
-		.bind(hour, outcome, n)
-		.run();
+/** First tries of events received at `receivedAt`, as a consumer batch files them (src/db/attempts.repository.ts). */
+export async function insertFirstTries(receivedAt: string, eventIds: readonly string[]): Promise<void> {
+	const firstTries = eventIds.map((eventId) => ({
+		eventId,
+		destination: "default",
+		outcome: "delivered" as const,
+		httpStatus: 204,
+		durationMs: 7,
+		error: null,
+		receivedAt,
+	}));
+	const { days, statements } = insertFirstTriesStatements(env.DB, firstTries, receivedAt);
+	await env.DB.batch([...[...days].map((day) => createAttemptsTable(env.DB, day)), ...statements]);
 }
 
 /** Event ids oldest first, as retention and the budget walk them. */
@@ -66,7 +81,9 @@ export async function columnOf<T>(sql: string, column: string): Promise<T[]> {
 
 /** Tests in a file share one database: each starts from empty tables. */
 export async function clearTables(): Promise<void> {
-	await env.DB.batch(
-		["events", "deliveries", "delivery_counts", "quarantine"].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
-	);
+	const days = await attemptDays(env.DB);
+	await env.DB.batch([
+		...["events", "deliveries", "quarantine"].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
+		...days.map((day) => dropAttemptsDay(env.DB, day)),
+	]);
 }

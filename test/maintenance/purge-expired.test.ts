@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { attemptDays } from "../../src/db/attempts.repository";
 import { deleteOldestEvents } from "../../src/db/events.repository";
 import { insertQuarantine, markReprocessed, type ReprocessOutcome } from "../../src/db/quarantine.repository";
 import { purgeExpired, purgeRetention } from "../../src/maintenance/purge-expired";
@@ -7,9 +8,9 @@ import {
 	clearTables,
 	columnOf,
 	eventIdsHeld,
-	insertDeliveryCount,
 	insertDeliveryRow,
 	insertEventRows,
+	insertFirstTries,
 } from "../helpers/d1-rows";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -30,7 +31,7 @@ async function quarantineRow(
 }
 
 const deliveryEventIds = () => columnOf<string>("SELECT event_id FROM deliveries ORDER BY id", "event_id");
-const countHours = () => columnOf<string>("SELECT hour FROM delivery_counts ORDER BY hour, outcome", "hour");
+const firstTryDays = () => attemptDays(env.DB);
 const quarantineIds = () => columnOf<string>("SELECT id FROM quarantine ORDER BY id", "id");
 
 beforeEach(clearTables);
@@ -51,10 +52,10 @@ describe("retention purge", () => {
 		await insertDeliveryRow(old, "replayed", daysAgo(1));
 		await insertDeliveryRow(recent, "failed", daysAgo(1));
 		await insertDeliveryRow("evt_gone", "dead", daysAgo(35));
-		await insertDeliveryCount(daysAgo(40).slice(0, 13), "delivered", 7);
-		await insertDeliveryCount(daysAgo(40).slice(0, 13), "skipped", 1);
-		await insertDeliveryCount(CUTOFF.slice(0, 13), "delivered", 3);
-		await insertDeliveryCount(daysAgo(1).slice(0, 13), "delivered", 5);
+		// First tries go a day at a time, once the day's events have all gone: the day of the cutoff stays.
+		await insertFirstTries(daysAgo(40), [old]);
+		await insertFirstTries(CUTOFF, ["evt_receivedatcutoff"]);
+		await insertFirstTries(daysAgo(1), [recent, lateReceipt]);
 		// Quarantine rows go by their receipt, whatever became of them: garbage never outlives retention.
 		const resolvedOld = await quarantineRow("resolvedold", daysAgo(40), { at: daysAgo(31), outcome: "stored" });
 		const stillInvalidOld = await quarantineRow("stillinvalidold", daysAgo(40), {
@@ -72,14 +73,15 @@ describe("retention purge", () => {
 			value: {
 				cutoff: CUTOFF,
 				eventsBefore: CUTOFF,
-				deleted: { events: 1, deliveries: 3, deliveryCounts: 2, quarantine: 3 },
+				deleted: { events: 1, deliveries: 3, quarantine: 3 },
+				attemptDaysDropped: ["20310422"],
 				rounds: 1,
 				complete: true,
 			},
 		});
 		expect(await eventIdsHeld()).toEqual([lateReceipt, recent]);
 		expect(await deliveryEventIds()).toEqual([recent]);
-		expect(await countHours()).toEqual([CUTOFF.slice(0, 13), daysAgo(1).slice(0, 13)]);
+		expect(await firstTryDays()).toEqual(["20310502", "20310531"]);
 		expect(await quarantineIds()).toEqual([neverReprocessed, resolvedRecent].sort());
 		for (const id of [resolvedOld, stillInvalidOld, neverReprocessedOld])
 			expect(await quarantineIds()).not.toContain(id);
@@ -130,7 +132,9 @@ describe("retention purge", () => {
 		expect(first).toEqual({
 			cutoff: CUTOFF,
 			eventsBefore: CUTOFF,
-			deleted: { events: 10, deliveries: 10, deliveryCounts: 0, quarantine: 0 },
+			deleted: { events: 10, deliveries: 10, quarantine: 0 },
+			// Expired events are left: their days' first tries stay with them.
+			attemptDaysDropped: [],
 			rounds: 2,
 			complete: false,
 		});
@@ -200,7 +204,7 @@ describe("retention purge", () => {
 		const report = await purgeRetention(env, NOW, undefined);
 		expect(report).toMatchObject({
 			ok: true,
-			value: { deleted: { events: 0, deliveries: 0, deliveryCounts: 0, quarantine: 0 }, rounds: 1, complete: true },
+			value: { deleted: { events: 0, deliveries: 0, quarantine: 0 }, rounds: 1, complete: true },
 		});
 		expect(await eventIdsHeld()).toEqual(ids);
 		expect(await deliveryEventIds()).toEqual([ids[1]]);

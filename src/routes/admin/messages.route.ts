@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { type DeliveryPageRow, deliveryOf, selectDeliveriesOfMessage } from "../../db/deliveries.repository";
+import { receiptsOfMessage } from "../../db/event-receipts";
 import {
 	type EventPageRow,
 	eventOf,
@@ -12,6 +13,7 @@ import { type MessageStatusRow, recipientStatusOf, selectStatusesOfMessage } fro
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
 import { cursorParam, encodeCursor, PAGE_MAX_BYTES } from "./cursor";
+import { firstTryDeliveries, withFirstTries } from "./first-tries";
 import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 
 export const MessageParamsSchema = v.object({ messageId: TextParam });
@@ -27,7 +29,7 @@ export const MessageQuerySchema = v.strictObject(
 
 /**
  * Everything about one message: per-recipient status, its events by sequence, every delivery
- * attempt. The two lists page together: `limit` rows of each (events also end at PAGE_MAX_BYTES),
+ * attempt (first tries, which have no deliveries row, on the first page). The two lists page together: `limit` rows of each (events also end at PAGE_MAX_BYTES),
  * and one `nextCursor` resumes both; a list already complete answers [] on the pages that follow.
  */
 export const messagesRoute = new Hono<AppEnv>()
@@ -58,11 +60,13 @@ export const messagesRoute = new Hono<AppEnv>()
 		const lastDelivery = deliveryRows.at(-1);
 		const moreDeliveries = (deliveryRows[0]?.fetched ?? 0) > deliveryRows.length && lastDelivery !== undefined;
 
+		// First tries have no deliveries row: the first page lists them beside the rows they precede.
+		const firstTries = afterDelivery === 0 ? await firstTryDeliveries(db, await receiptsOfMessage(db, messageId)) : [];
 		return c.json({
 			messageId,
 			recipients: ((statuses?.results ?? []) as MessageStatusRow[]).map(recipientStatusOf),
 			events: bodies.flatMap((json) => (json === null ? [] : [eventOf(json)])),
-			deliveries: deliveryRows.map(deliveryOf),
+			deliveries: withFirstTries(deliveryRows.map(deliveryOf), firstTries),
 			nextCursor:
 				moreEvents || moreDeliveries
 					? encodeCursor([moreEvents ? lastEvent.sequence : null, moreDeliveries ? lastDelivery.id : null])
