@@ -1,7 +1,9 @@
 import { expect, it, vi } from "vitest";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import { type MeterCounts, meter } from "../../src/meter/meter";
+import { adminFetch } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
+import { gateOf } from "../helpers/destinations";
 import { receivedAt } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
@@ -22,6 +24,10 @@ const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored"> = {
 	doRequests: 2, // the ledger: accept, then the report after the 200; the destination gate is not asked (src/destinations/gate-client.ts)
 	doRowsWritten: 2,
 	doRowsRead: 2,
+	// The event and its two index entries, and its consumer batch's first-try row (attempts_YYYYMMDD,
+	// src/db/attempts.repository.ts): one per batch, so 1/24 per event at a full batch of 24. It
+	// replaced the batch's first-try counter upsert (delivery_counts), one per batch too: recording
+	// every first try, readable by event, added no row per event.
 	d1RowsWritten: 4,
 	d1RowsRead: 0,
 	queueOps: 3, // write, read, delete of one job under 64 KB
@@ -85,4 +91,46 @@ it("pins the billable units of one event on the common path", async () => {
 		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
 	) as MeterCounts;
 	expect(spent).toEqual(COMMON_PATH_PER_EVENT);
+});
+
+it("files a consumer batch's first tries in one D1 row, whatever the batch's size", async () => {
+	// Warm: the day's first-try table exists, as it does after a day's first batch.
+	await postAndSettle(element("spec2026__message-sending.object.json"));
+	const before = meter.snapshot();
+	const elements = Array.from({ length: 24 }, () => element("spec2026__message-delivered_sms.object.json"));
+	const response = await postCallback(elements);
+	expect(await response.json()).toMatchObject({ stored: 24 });
+	// Received together, so their first tries share a minute: one row per consumer batch.
+	for (const event of elements) await settledCounts(event.message.id);
+	const after = meter.snapshot();
+	const spent = (unit: keyof MeterCounts) => after[unit] - before[unit];
+	const consumerBatches = spent("workerRequests") - 1;
+	expect(consumerBatches).toBeGreaterThanOrEqual(1);
+	expect(spent("eventsAccepted")).toBe(24);
+	expect(spent("d1RowsWritten")).toBe(3 * 24 + consumerBatches);
+});
+
+it("costs a paused event one more queue round trip, whatever the pause's length, and delivers it once resumed", async () => {
+	await postAndSettle(element("spec2026__message-sending.object.json"));
+	const before = meter.snapshot();
+	expect((await adminFetch("/v1/destinations/default/pause", { method: "POST" })).status).toBe(200);
+	const elements = Array.from({ length: 24 }, () => element("spec2026__message-delivered_sms.object.json"));
+	expect((await postCallback(elements)).status).toBe(200);
+	await vi.waitUntil(async () => (await gateOf("default").status()).backlog === 24, {
+		timeout: BACKGROUND_WAIT_MS,
+		interval: 50,
+	});
+	const parked = meter.snapshot();
+	// Parked, nothing moves: the pause costs nothing while it lasts (its gate looks every 10 minutes).
+	await new Promise((resolve) => setTimeout(resolve, 1500));
+	expect(meter.snapshot().queueOps).toBe(parked.queueOps);
+	expect((await adminFetch("/v1/destinations/default/resume", { method: "POST" })).status).toBe(200);
+	for (const event of elements) await settledCounts(event.message.id);
+	const after = meter.snapshot();
+	const spent = (unit: keyof MeterCounts) => after[unit] - before[unit];
+	// The common path's three operations, and the release's write, read and delete.
+	expect(spent("queueOps")).toBe(24 * (COMMON_PATH_PER_EVENT.queueOps + 3));
+	// The events, and their first tries: parked events still succeed on their first attempt.
+	expect(spent("d1RowsWritten")).toBeLessThanOrEqual(24 * 4);
+	expect(await gateOf("default").status()).toMatchObject({ backlog: 0, paused: false });
 });
