@@ -1,3 +1,4 @@
+import { eraseFirstTries } from "../db/attempts.repository";
 import { deleteQuarantineOfMessages } from "../db/quarantine.repository";
 
 /*
@@ -35,7 +36,7 @@ export function eraseMessagesStatements(
 ] {
 	const ofMessages = "SELECT value FROM json_each(?1)";
 	return [
-		db.prepare(`SELECT received_at FROM events WHERE message_id IN (${ofMessages})`).bind(json(messageIds)),
+		db.prepare(`SELECT id, received_at FROM events WHERE message_id IN (${ofMessages})`).bind(json(messageIds)),
 		db
 			.prepare(
 				`DELETE FROM deliveries WHERE event_id IN (
@@ -53,11 +54,17 @@ export async function eraseMessagesFromD1(
 	eventIds: readonly string[] = [],
 ): Promise<MessagesErasedFromD1> {
 	const [found, deliveries, events, quarantine] = await db.batch(eraseMessagesStatements(db, messageIds, eventIds));
+	const erased = (found?.results ?? []) as Array<{ id: string; received_at: string }>;
+	// Their first tries are filed by receipt time, which only their rows told: found in the same batch.
+	await eraseFirstTries(
+		db,
+		erased.map((row) => ({ id: row.id, receivedAt: row.received_at })),
+	);
 	return {
 		events: events?.meta.changes ?? 0,
 		deliveries: deliveries?.meta.changes ?? 0,
 		quarantine: quarantine?.meta.changes ?? 0,
-		receivedAt: ((found?.results ?? []) as Array<{ received_at: string }>).map((row) => row.received_at),
+		receivedAt: erased.map((row) => row.received_at),
 	};
 }
 

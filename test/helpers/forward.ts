@@ -161,3 +161,17 @@ export async function waitForCounted(
 		{ timeout, interval: 20 },
 	);
 }
+
+/** An event's first-try entries, in whichever day's table holds them. */
+export async function firstTriesOf(eventId: string): Promise<string[]> {
+	const found: string[] = [];
+	for (const day of await attemptDays(env.DB)) {
+		const rows = await env.DB.prepare(
+			`SELECT e.value AS entry FROM ${attemptsTable(day)} a, json_each(a.entries) e WHERE json_extract(e.value, '$[0]') = ?1`,
+		)
+			.bind(eventId)
+			.all<{ entry: string }>();
+		found.push(...rows.results.map((row) => row.entry));
+	}
+	return found;
+}
