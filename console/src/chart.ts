@@ -14,8 +14,8 @@ export interface HourFigures {
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 480;
 const HEIGHT = 120;
-const AXIS = 18;
-const TOP = 14;
+const AXIS = 20;
+const TOP = 18;
 
 function svg<TTag extends keyof SVGElementTagNameMap>(
 	tag: TTag,
@@ -80,6 +80,9 @@ export function hourlyChart(name: string, hours: readonly HourFigures[]): SVGSVG
 		chart.append(group);
 		if (index % 6 === 0) {
 			chart.append(svg("text", { x, y: HEIGHT - 4, class: "label" }, hourOf(hour.hour)));
+		}
+		if (index === hours.length - 1) {
+			chart.append(svg("text", { x: x + width, y: HEIGHT - 4, class: "label", "text-anchor": "end" }, "now"));
 		}
 	});
 	return chart;

@@ -11,7 +11,7 @@ let paused = false;
 export interface Refresher {
 	/** The control: what refreshes, when it last did, and the pause button. */
 	element: HTMLElement;
-	/** Reload now (after an action), and go on. */
+	/** Reload now (the first load, or after an action) and go on; throws what the load threw. */
 	now(): Promise<void>;
 	/** Stop for good (the thing watched is settled). */
 	stop(): void;
@@ -39,9 +39,10 @@ export function autoRefresh(
 		running = (async () => {
 			try {
 				await load();
-				updated.textContent = `Updated ${clock(new Date())} UTC`;
+				updated.textContent = `Updated ${clock(new Date())} UTC.`;
 			} catch (error) {
 				updated.textContent = `Refresh failed: ${error instanceof Error ? error.message : String(error)}`;
+				throw error;
 			} finally {
 				running = null;
 			}
@@ -54,14 +55,15 @@ export function autoRefresh(
 		timer = setTimeout(async () => {
 			// The page was left: this refresher ends with it.
 			if (!owner.isConnected) return;
-			if (!paused && document.visibilityState === "visible") await run();
+			// A failed refresh says so in the control, and the next one tries again.
+			if (!paused && document.visibilityState === "visible") await run().catch(() => undefined);
 			schedule();
 		}, everyMs);
 	};
 	button.addEventListener("click", () => {
 		paused = !paused;
 		label();
-		if (!paused) void run();
+		if (!paused) void run().catch(() => undefined);
 	});
 	schedule();
 	const element = h(
@@ -75,8 +77,11 @@ export function autoRefresh(
 	return {
 		element,
 		now: async () => {
-			await run();
-			schedule();
+			try {
+				await run();
+			} finally {
+				schedule();
+			}
 		},
 		stop: () => {
 			stopped = true;

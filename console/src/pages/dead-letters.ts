@@ -37,11 +37,20 @@ async function deaths(destination: string, history: boolean): Promise<Map<Key, D
 	return found;
 }
 
+const HOLD_WORDS = {
+	paused: "paused",
+	breaker: "breaker open",
+	rate: "rate limit",
+	concurrency: "concurrency limit",
+} as const;
+
 /** What became of the replayed deliveries, in one line. */
 function replaySummary(states: readonly DeliveryState[]): string {
 	const count = (state: DeliveryState["state"]) => states.filter((one) => one.state === state).length;
 	const held = states.filter((state) => state.state === "held");
-	const why = [...new Set(held.map((state) => `${state.destination}: ${state.hold?.reason ?? "held"}`))].join(", ");
+	const why = [
+		...new Set(held.map((state) => `${state.destination}: ${HOLD_WORDS[state.hold?.reason ?? "paused"]}`)),
+	].join(", ");
 	const parts = [
 		`${count("delivered")} delivered`,
 		`${count("dead")} dead again`,
@@ -223,7 +232,7 @@ export async function deadLettersPage(main: HTMLElement, params: URLSearchParams
 		};
 		watcher = autoRefresh(main, load, { everyMs: WATCH_EVERY_MS, what: "Watching the replay" });
 		status.after(watcher.element);
-		void watcher.now();
+		void watcher.now().catch((caught: unknown) => showError(error, caught));
 	};
 
 	const replay = async (requests: Array<{ destination: string; body: Record<string, unknown> }>, keys: Key[]) => {

@@ -2,7 +2,7 @@ import { ApiError, admin } from "../api";
 import { hourlyChart } from "../chart";
 import { confirmAction } from "../confirm";
 import { code, errorBox, formatTime, h, heading, liveStatus, showError } from "../dom";
-import { answerText } from "../names";
+import { answerText, httpText } from "../names";
 import { autoRefresh } from "../refresh";
 import { destinationState } from "../states";
 import type { Destination, Destinations, ReplayResult } from "../types";
@@ -67,7 +67,7 @@ class DestinationCard {
 		this.element = h(
 			"article",
 			{ class: "card destination", "aria-labelledby": `destination-${name}` },
-			h("h2", { id: `destination-${name}` }, code(name)),
+			h("h2", { id: `destination-${name}` }, name),
 			this.#state,
 			this.#figures,
 			this.#chart,
@@ -187,7 +187,7 @@ class DestinationCard {
 /** "503 Service Unavailable: upstream down" from the relay's "HTTP 503: upstream down". */
 function answerTextWithStatus(error: string): string {
 	const status = /^HTTP (\d{3})/.exec(error)?.[1];
-	return status === undefined ? error : `${status}: ${answerText(error)}`;
+	return status === undefined ? error : `${httpText(Number(status))}: ${answerText(error)}`;
 }
 
 /** #/destinations: each destination's state, figures, 24 h chart and actions, refreshed every 10 s. */
@@ -221,7 +221,7 @@ export async function destinationsPage(main: HTMLElement): Promise<void> {
 	const refresher = autoRefresh(main, load);
 	main.append(refresher.element, list);
 	try {
-		await load();
+		await refresher.now();
 	} catch (caught) {
 		showError(error, caught);
 	}

@@ -148,7 +148,7 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
 	const refresher = autoRefresh(main, load);
 	main.append(heading("Overview"), refresher.element, error, content);
 	try {
-		await load();
+		await refresher.now();
 	} catch (caught) {
 		showError(error, caught);
 	}
