@@ -117,7 +117,8 @@ describe("expected recipient status", () => {
 
 	it("with failures, marks outbound messages for the sink (503, 410, timeout) and ends with an outage burst", () => {
 		const failing = planTraffic({ ...options, count: 30, failures: true });
-		const tags = failing.map((plan) => (plan.callbacks[0]?.element.message as { tag?: string }).tag ?? null);
+		const tagOf = (plan: MessagePlan) => (plan.callbacks[0]?.element.message.tag as string | undefined) ?? null;
+		const tags = failing.map(tagOf);
 		const burst = tags.slice(30);
 		expect(burst).toHaveLength(OUTAGE_MESSAGES);
 		expect(new Set(burst)).toEqual(new Set(["relay-sim:outage"]));
@@ -126,9 +127,9 @@ describe("expected recipient status", () => {
 		expect(marked).toEqual(new Set(["relay-sim:503", "relay-sim:410", "relay-sim:timeout"]));
 		// Only outbound messages carry a tag (Bandwidth forwards an outbound message's tag), in every callback's body.
 		for (const plan of failing) {
-			const tag = (plan.callbacks[0]?.element.message as { tag?: string }).tag;
+			const tag = tagOf(plan);
 			if (tag?.startsWith("relay-sim:")) expect(plan.scenario.startsWith("outbound")).toBe(true);
-			for (const callback of plan.callbacks) expect(JSON.parse(callback.body)[0].message.tag).toBe(tag);
+			for (const callback of plan.callbacks) expect(JSON.parse(callback.body)[0].message.tag ?? null).toBe(tag);
 		}
 	});
 });
