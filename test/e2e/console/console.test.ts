@@ -7,7 +7,7 @@ import { adminGet, type Delivery, postCallback, waitUntil } from "../reliability
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import { type ScriptedDownstream, startScriptedDownstream } from "../support/scripted-downstream.ts";
-import { type ConsoleBrowser, confirmDialog, openBrowser, PHONE, waitForText } from "./support/browser.ts";
+import { type ConsoleBrowser, confirmDialog, DESKTOP, openBrowser, PHONE, waitForText } from "./support/browser.ts";
 import { consolePorts, newMessageId, statusElement } from "./support/console-relay.ts";
 
 /*
@@ -216,6 +216,13 @@ describe("the console in Chromium", () => {
 			]);
 			expect(card.state).toMatch(/^default: delivered .*204 No Content · attempt 2/);
 		}
+		// At 1280 px an id is never broken across lines: each code element is one line box.
+		await page.setViewport({ width: 1280, height: 900 });
+		const broken = await page.$$eval("main td code, main .ids code", (codes) =>
+			codes.filter((code) => code.getClientRects().length > 1).map((code) => code.textContent),
+		);
+		expect(broken).toEqual([]);
+		await page.setViewport(DESKTOP);
 		// The forwarded CloudEvent, expandable.
 		await page.click("main article.event details summary");
 		const shown = await page.$eval("main article.event details pre", (pre) => pre.textContent ?? "");
