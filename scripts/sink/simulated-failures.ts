@@ -10,8 +10,9 @@
  *   relay-sim:outage   the sink is "down" for OUTAGE_MS from the first such event: every event is
  *                      answered 503, the destination's breaker opens, probes, and closes once it ends
  *
- * Unmarked events are answered 2xx as always (outside an outage). Attempts are counted per
- * webhook-id, in memory: a restarted sink starts counting again.
+ * Unmarked events are answered 2xx as always (outside an outage), and so are marked ones the sink
+ * first sees during or in the 5 minutes after an outage. Attempts are counted per webhook-id, in
+ * memory: a restarted sink starts counting again.
  */
 
 export const SIMULATED_TAG_PREFIX = "relay-sim:";
@@ -63,7 +64,10 @@ export class SimulatedFailures {
 			const left = Math.ceil((this.#outageUntil - now) / 1000);
 			return { status: 503, delayMs: 0, reason: `simulated outage, ${left} s left` };
 		}
-		if (attempt > 1) return null;
+		// Held back by the breaker, marked events reach the sink for the first time after the outage:
+		// their marks are let go then, or a 410 taken as the breaker's probe would keep it open.
+		const sinceOutage = this.#outageUntil > 0 && now < this.#outageUntil + OUTAGE_QUIET_MS;
+		if (attempt > 1 || sinceOutage) return null;
 		switch (mode) {
 			case "503":
 				return { status: 503, delayMs: 0, reason: "simulated failure (first attempt)" };

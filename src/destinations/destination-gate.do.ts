@@ -3,6 +3,7 @@ import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
 import { applyReport, decide, nextLook, probeDue } from "./gate-decision";
+import { PARKED_MAX_JOBS } from "./gate-policy";
 import { releaseParked, releaseProbe, releaseRetryMs } from "./gate-release";
 import type {
 	Admission,
@@ -144,6 +145,8 @@ export class DestinationGate extends DurableObject<Env> {
 		const state = this.#load();
 		const now = Date.now();
 		state.name = request.destination;
+		// Full: the consumer puts them back on the queue with a delay instead, as before parking.
+		if (state.parkedJobs + request.jobs.length > PARKED_MAX_JOBS) return { parked: 0 };
 		this.#parked.add(request.reason, request.jobs, now);
 		state.parkedJobs += request.jobs.length;
 		state.parkedSince ??= now;

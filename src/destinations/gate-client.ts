@@ -105,10 +105,12 @@ export async function park(
 	jobs: ForwardJob[],
 ): Promise<boolean> {
 	try {
-		await within(gateOf(env, destination).park({ destination, reason, jobs }), GATE_TIMEOUT_MS, () => {
+		const answer = await within(gateOf(env, destination).park({ destination, reason, jobs }), GATE_TIMEOUT_MS, () => {
 			throw new Error(`the gate did not answer in ${GATE_TIMEOUT_MS} ms`);
 		});
-		return true;
+		if (answer.parked === jobs.length) return true;
+		log.warn("gate_park_full", { destination, jobs: jobs.length });
+		return false;
 	} catch (error) {
 		log.error("gate_park_failed", { destination, jobs: jobs.length, error: errorMessage(error) });
 		return false;

@@ -21,9 +21,9 @@ const PROBE_MAX_MS = 10 * 60_000;
 /** A rate-limited attempt waits in its invocation for a slot this close; a later one goes back to the queue. */
 export const SLOT_HORIZON_MS = 5_000;
 /**
- * A paused destination's events come back after this, then after twice as long, up to
- * PAUSE_HOLD_MAX_MS: each hold is three queue operations per event, so a long pause must not
- * cost one every minute, and a resumed destination drains within PAUSE_HOLD_MAX_MS.
+ * A paused destination's events that could not be parked (the gate did not answer in time) go back
+ * to the queue and come back after this, then after twice as long, up to PAUSE_HOLD_MAX_MS: each
+ * such hold is three queue operations per event, so a long pause must not cost one every minute.
  */
 export const PAUSE_HOLD_FIRST_MS = 60_000;
 const PAUSE_HOLD_MAX_MS = 15 * 60_000;
@@ -33,6 +33,11 @@ const PAUSE_HOLD_MAX_MS = 15 * 60_000;
  * rather than wait for a resume nobody can give.
  */
 export const PARKED_CHECK_MS = 10 * 60_000;
+/**
+ * The most jobs one gate parks: about 1.5 GB of typical jobs, well inside a Durable Object's
+ * 10 GB. Past it, held jobs go back to the queue with a growing delay, as they did before parking.
+ */
+export const PARKED_MAX_JOBS = 1_000_000;
 /** A probe the gate sent that never came back through it (lost with its consumer) is sent again after this. */
 export const PROBE_RESEND_MS = 2 * 60_000;
 /** An admitted attempt that never reports (its Worker was cancelled) frees its concurrency slot after this. */

@@ -4,7 +4,7 @@ import { signingSecrets } from "../../scripts/lib/dev-vars.ts";
 import type { Summary } from "../../scripts/simulate/summary.ts";
 import { SimulatedFailures } from "../../scripts/sink/simulated-failures.ts";
 import { TEST_ENV } from "../setup/test-env.ts";
-import { adminListAll, type Delivery, waitUntil } from "./reliability/support/relay-api.ts";
+import { adminGet, adminListAll, type Delivery, waitUntil } from "./reliability/support/relay-api.ts";
 import { relayPorts } from "./support/ports.ts";
 import { type RecordingSink, startRecordingSink } from "./support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "./support/relay-process.ts";
@@ -133,7 +133,29 @@ describe("npm run simulate against the relay in wrangler dev", () => {
 			const dead = await adminListAll<Delivery>(failingRelay, "/v1/deliveries?status=dead&current=true");
 			expect(dead.length).toBeGreaterThan(0);
 			expect(failing.lines.some((line) => /✗ 410 .*simulated 410 Gone/.test(line))).toBe(true);
-			await failing.waitForEvents(summary.events - dead.length, 60_000);
+			const missing = async () => {
+				const stored = (
+					await adminListAll<{ id: string }>(
+						failingRelay,
+						`/v1/events?since=${new Date(Date.now() - 3 * 3600_000).toISOString()}`,
+					)
+				).map((event) => event.id);
+				const lost = stored.filter((id) => !failing.verifiedIds().has(id));
+				const { body } = await adminGet<unknown>(
+					failingRelay,
+					`/v1/deliveries/status?eventIds=${lost.slice(0, 100).join(",")}`,
+				);
+				return `${lost.length} not delivered: ${JSON.stringify(body)}\n${failing.lines.slice(-40).join("\n")}`;
+			};
+			let why = "";
+			await waitUntil(
+				async () => failing.verifiedIds().size >= summary.events - dead.length,
+				90_000,
+				() => why,
+			).catch(async (error: Error) => {
+				why = await missing();
+				throw new Error(`${error.message}${why}`);
+			});
 			// Replayed, they are delivered: the sink answers a 410 only once per event.
 			const replay = await fetch(`${failingRelay.url}/v1/replay`, {
 				method: "POST",
