@@ -5,15 +5,18 @@
  * consumer batch writes its first tries as one row per UTC minute in which their events were
  * received, into a table per UTC day of receipt:
  *
- *   attempts_YYYYMMDD (minute, batch, at, entries)   PRIMARY KEY (minute, batch), WITHOUT ROWID
+ *   attempts_YYYYMMDD (id INTEGER PRIMARY KEY, at, entries)
  *
- * `minute` is the minute of the day (0–1439), `at` when the batch recorded them, and `entries` a
- * JSON array of [eventId, destination, outcome, httpStatus, durationMs, error]. An insert is one
- * row written: there is no other index. An event's first tries are found from its received_at:
- * its day's table, its minute's rows, and of their entries only those with its id, filtered in D1
- * (json_each), so a busy minute's other entries never reach the Worker. The consumer creates a
- * day's table on its first write; retention drops it whole once every event received that day has
- * left D1 (dropAttemptsBefore), as the events' own day tables are.
+ * `id` is the minute of the day (0–1439) times 2^32 plus the row's number within that minute, so a
+ * minute's rows are one range of the table's own key: an insert is one row written (no index), and
+ * a lookup reads only its minute's rows. A rowid table, not WITHOUT ROWID: a batch's row (24
+ * entries, about 1.7 KB) stays in its page, where a WITHOUT ROWID row over about 1 KB spills into
+ * an overflow page of its own. `at` is when the batch recorded them, and `entries` a JSON array of
+ * [eventId, destination, outcome, httpStatus, durationMs, error]. An event's first tries are found
+ * from its received_at: its day's table, its minute's rows, and of their entries only those with
+ * its id, filtered in D1 (json_each), so a busy minute's other entries never reach the Worker. The
+ * consumer creates a day's table on its first write; retention drops it whole once every event
+ * received that day has left D1 (dropAttemptsBefore), as the events' own day tables are.
  */
 
 export type FirstTryOutcome = "delivered" | "skipped";
@@ -65,13 +68,18 @@ export function dayOfIso(iso: string): string {
 	return iso.slice(0, 10).replaceAll("-", "");
 }
 
+/** A minute's rows are the ids from minute × 2^32 on: far more rows than a minute can hold. */
+const MINUTE_SPAN = 2 ** 32;
+
 export function createAttemptsTable(db: D1Database, day: string): D1PreparedStatement {
 	return db.prepare(
-		`CREATE TABLE IF NOT EXISTS ${attemptsTable(day)} (
-		   minute INTEGER NOT NULL, batch TEXT NOT NULL, at TEXT NOT NULL, entries TEXT NOT NULL,
-		   PRIMARY KEY (minute, batch)
-		 ) WITHOUT ROWID`,
+		`CREATE TABLE IF NOT EXISTS ${attemptsTable(day)} (id INTEGER PRIMARY KEY, at TEXT NOT NULL, entries TEXT NOT NULL)`,
 	);
+}
+
+/** The rows of the minutes in JSON array ?1, joined as `a`: one range of the key per minute. */
+function minuteRows(table: string): string {
+	return `json_each(?1) m JOIN ${table} a ON a.id >= m.value * ${MINUTE_SPAN} AND a.id < (m.value + 1) * ${MINUTE_SPAN}`;
 }
 
 /** A batch's first tries, one statement per (day, minute) of receipt; `days` are the tables they need. */
@@ -99,13 +107,17 @@ export function insertFirstTries(
 			attempt.error,
 		]);
 	}
-	// One random key per batch: two batches of the same minute never collide.
-	const batch = crypto.randomUUID().slice(0, 13);
-	const statements = [...groups.values()].map((group) =>
-		db
-			.prepare(`INSERT INTO ${attemptsTable(group.day)} (minute, batch, at, entries) VALUES (?1, ?2, ?3, ?4)`)
-			.bind(group.minute, batch, at, JSON.stringify(group.entries)),
-	);
+	// The minute's next number, found and taken in one statement: D1 runs statements one at a
+	// time, so two batches of a minute never take the same one.
+	const statements = [...groups.values()].map((group) => {
+		const table = attemptsTable(group.day);
+		return db
+			.prepare(
+				`INSERT INTO ${table} (id, at, entries)
+				 SELECT coalesce(max(id) + 1, ?1), ?2, ?3 FROM ${table} WHERE id >= ?1 AND id < ?1 + ${MINUTE_SPAN}`,
+			)
+			.bind(group.minute * MINUTE_SPAN, at, JSON.stringify(group.entries));
+	});
 	return { days: new Set([...groups.values()].map((group) => group.day)), statements };
 }
 
@@ -136,9 +148,8 @@ export async function readFirstTries(
 			try {
 				const rows = await db
 					.prepare(
-						`SELECT a.at, e.value AS entry FROM ${attemptsTable(day)} a, json_each(a.entries) e
-						 WHERE a.minute IN (SELECT value FROM json_each(?1))
-						   AND json_extract(e.value, '$[0]') IN (SELECT value FROM json_each(?2))`,
+						`SELECT a.at, e.value AS entry FROM ${minuteRows(attemptsTable(day))}, json_each(a.entries) e
+						 WHERE json_extract(e.value, '$[0]') IN (SELECT value FROM json_each(?2))`,
 					)
 					.bind(JSON.stringify([...minutes]), JSON.stringify(ids))
 					.all<{ at: string; entry: string }>();
@@ -176,11 +187,12 @@ export async function eraseFirstTries(
 	for (const [day, { minutes, ids }] of byDay) {
 		const erased = "json_extract(value, '$[0]') IN (SELECT value FROM json_each(?2))";
 		try {
+			const table = attemptsTable(day);
 			const result = await db
 				.prepare(
-					`UPDATE ${attemptsTable(day)}
+					`UPDATE ${table}
 					 SET entries = (SELECT json_group_array(json(value)) FROM json_each(entries) WHERE NOT (${erased}))
-					 WHERE minute IN (SELECT value FROM json_each(?1))
+					 WHERE id IN (SELECT a.id FROM ${minuteRows(table)})
 					   AND EXISTS (SELECT 1 FROM json_each(entries) WHERE ${erased})`,
 				)
 				.bind(JSON.stringify([...minutes]), JSON.stringify(ids))
