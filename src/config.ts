@@ -4,6 +4,7 @@ import { readDestinations } from "./destinations/read-destinations";
 import { type ConfigResult, integerVar, listVar, OptionalString, reader, signingSecretsVar, unset } from "./env-vars";
 import { CallbackCredentialsSchema, callbackCredentialsOf } from "./http/callback-credentials";
 import { parseIpRange } from "./http/ip-address";
+import { LedgerBucketsVar } from "./ledger/bucket-schedule";
 
 /*
  * Environment variables arrive as strings (wrangler vars, secrets, .dev.vars). Each concern reads
@@ -91,6 +92,9 @@ const RetentionConfigSchema = v.object({
 
 const AdminConfigSchema = v.object({ ADMIN_TOKEN: OptionalString });
 
+// How many ledger buckets messages hash over, by their creation time (src/ledger/bucket-schedule.ts).
+const LedgerConfigSchema = v.object({ LEDGER_BUCKETS: LedgerBucketsVar });
+
 const AlertConfigSchema = v.object({
 	ALERT_URL: v.pipe(OptionalString, v.optional(v.pipe(v.string(), v.url("ALERT_URL must be an absolute URL")))),
 	ALERT_SIGNING_SECRET: signingSecretsVar("ALERT_SIGNING_SECRET"),
@@ -140,6 +144,8 @@ export const DEFAULT_RETENTION_CONFIG: RetentionConfig = {
 	archiveRetentionDays: DEFAULT_ARCHIVE_RETENTION_DAYS,
 };
 
+export const readLedgerConfig = reader(LedgerConfigSchema, (env) => ({ buckets: env.LEDGER_BUCKETS }));
+
 export const readAdminConfig = reader(AdminConfigSchema, (env) => ({
 	adminToken: env.ADMIN_TOKEN ?? null,
 }));
@@ -181,12 +187,17 @@ export function readAlertConfig(env: object): ConfigResult<AlertConfig> {
  */
 export function configProblems(env: object): string[] {
 	// readDestinations says FORWARD_*'s problems too, and DESTINATIONS's and its secrets'.
-	const problems = [readIngestConfig, readDestinations, readRetentionConfig, readAdminConfig, readAlertConfig].flatMap(
-		(read) => {
-			const result = read(env);
-			return result.ok ? [] : [result.message];
-		},
-	);
+	const problems = [
+		readIngestConfig,
+		readLedgerConfig,
+		readDestinations,
+		readRetentionConfig,
+		readAdminConfig,
+		readAlertConfig,
+	].flatMap((read) => {
+		const result = read(env);
+		return result.ok ? [] : [result.message];
+	});
 	const forward = readForwardConfig(env);
 	const retention = readRetentionConfig(env);
 	if (forward.ok && retention.ok) {

@@ -168,12 +168,12 @@ export async function readFirstTries(
 
 /**
  * Removes these events' entries (an erasure): only rows of their minutes that hold one are
- * rewritten. One statement per day with a table.
+ * rewritten. One statement per day of their receipt (`statements`); `rewritten` rows.
  */
 export async function eraseFirstTries(
 	db: D1Database,
 	events: ReadonlyArray<{ id: string; receivedAt: string }>,
-): Promise<number> {
+): Promise<{ rewritten: number; statements: number }> {
 	const byDay = new Map<string, { minutes: Set<number>; ids: string[] }>();
 	for (const event of events) {
 		const file = fileOf(event.receivedAt);
@@ -202,7 +202,7 @@ export async function eraseFirstTries(
 			if (!isMissingTable(error)) throw error;
 		}
 	}
-	return rewritten;
+	return { rewritten, statements: byDay.size };
 }
 
 /** The days that have a table, oldest first. */

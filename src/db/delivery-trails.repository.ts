@@ -1,11 +1,14 @@
-import { claimExpiry, type DeliveryPageRow, type DeliveryRow, withinBytes } from "./deliveries.repository";
+import { type DeliveryPageRow, type DeliveryRow, withinBytes } from "./deliveries.repository";
+import { withEventTables } from "./event-tables";
+import { claimExpiry, eventHeld } from "./replay-claims.repository";
 
 /**
  * The dead rows of the deliveries that are dead now — what `{"dead": true}` would replay and what
  * the stats' `dead` counts — in the order they died, after `afterId`: a dead row is listed while it
  * is its delivery's latest outcome (a replay's later outcome takes it out) and no replay's claim
- * after it is still in force. Its event must still be in D1, as the count has it. Served by
- * deliveries_outcome, then each row's delivery on deliveries_event.
+ * after it is still in force. Its event must still be in D1, as the count has it (a lookup on
+ * each day table's key by the row's message id). Served by deliveries_outcome, then each row's
+ * delivery on deliveries_event.
  */
 export async function listDeadNow(
 	db: D1Database,
@@ -14,17 +17,20 @@ export async function listDeadNow(
 	maxBytes: number,
 	now = new Date(),
 ): Promise<DeliveryPageRow[]> {
-	const rows = `SELECT d.* FROM deliveries d
+	const rows = (tables: readonly string[]) => `SELECT d.* FROM deliveries d
 	  WHERE d.outcome = 'dead' AND d.id > ?1 AND (?2 IS NULL OR d.destination = ?2)
 	    AND d.id = (SELECT max(id) FROM deliveries p
 	                WHERE p.event_id = d.event_id AND p.destination = d.destination AND p.outcome <> 'replayed')
 	    AND NOT EXISTS (SELECT 1 FROM deliveries c
 	                    WHERE c.event_id = d.event_id AND c.destination = d.destination AND c.id > d.id
 	                      AND c.outcome = 'replayed' AND coalesce(c.next_at, c.at) >= ?3)
-	    AND EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)
+	    AND ${eventHeld(tables)}
 	  ORDER BY d.id LIMIT ?4`;
 	const params = [filter.afterId, filter.destination ?? null, claimExpiry(now), limit];
-	return (await withinBytes(db, rows, params, maxBytes).all<DeliveryPageRow>()).results;
+	const page = await withEventTables(db, (tables) =>
+		withinBytes(db, rows(tables), params, maxBytes).all<DeliveryPageRow>(),
+	);
+	return page.results;
 }
 
 /** Every deliveries row of these events, in the order written (at most `limit`). */

@@ -1,3 +1,6 @@
+import { unionsOf, withEventTables } from "./event-tables";
+import { messageIdsOf } from "./replay-rows.repository";
+
 /*
  * When events were received, and where they were routed: what the admin API needs to find an
  * event's first tries (src/db/attempts.repository.ts) and to say where each of its deliveries
@@ -18,24 +21,39 @@ export interface EventReceipt {
 
 const COLUMNS = "id, message_id, type, recipient, error_code, received_at, destinations";
 
-/** At most this many events of one message are looked at for their first tries. */
-export const MESSAGE_RECEIPTS_MAX = 1000;
-
-export async function receiptsOfEvents(db: D1Database, ids: readonly string[]): Promise<EventReceipt[]> {
+/**
+ * These events' receipts (those D1 holds). D1 finds an event by its message and id
+ * (src/db/event-tables.ts): the messages are those the caller names and those the events'
+ * deliveries rows name (an event that ever failed, died or was replayed has one), looked up on
+ * each table's key. Only when the caller names no message is an id that no deliveries row names
+ * (an event delivered at its first try) looked for by a scan of every day table: D1's whole event
+ * count in rows read, once per call.
+ */
+export async function receiptsOfEvents(
+	db: D1Database,
+	ids: readonly string[],
+	messageIds: readonly string[] = [],
+): Promise<EventReceipt[]> {
 	if (ids.length === 0) return [];
-	const rows = await db
-		.prepare(`SELECT ${COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?1))`)
-		.bind(JSON.stringify(ids))
-		.all<EventReceipt>();
-	return rows.results;
-}
-
-export async function receiptsOfMessage(db: D1Database, messageId: string): Promise<EventReceipt[]> {
-	const rows = await db
-		.prepare(`SELECT ${COLUMNS} FROM events WHERE message_id = ?1 ORDER BY sequence LIMIT ?2`)
-		.bind(messageId, MESSAGE_RECEIPTS_MAX)
-		.all<EventReceipt>();
-	return rows.results;
+	const named = await messageIdsOf(db, ids);
+	const messages = [...new Set([...messageIds, ...named.values()])];
+	const unknown = messageIds.length > 0 ? [] : ids.filter((id) => !named.has(id));
+	const rows = await withEventTables(db, async (tables) => {
+		const byKey = unionsOf(
+			messages.length === 0 ? [] : tables,
+			(table) =>
+				`SELECT ${COLUMNS} FROM ${table}
+				 WHERE message_id IN (SELECT value FROM json_each(?1)) AND id IN (SELECT value FROM json_each(?2))`,
+		).map((union) => db.prepare(union).bind(JSON.stringify(messages), JSON.stringify(ids)));
+		const scanned = unionsOf(
+			unknown.length === 0 ? [] : tables,
+			(table) => `SELECT ${COLUMNS} FROM ${table} WHERE id IN (SELECT value FROM json_each(?1))`,
+		).map((union) => db.prepare(union).bind(JSON.stringify(unknown)));
+		const statements = [...byKey, ...scanned];
+		return statements.length === 0 ? [] : (await db.batch<EventReceipt>(statements)).flatMap((r) => r.results);
+	});
+	// An event stored in two tables (a copy that straddled migration 0006) is answered once.
+	return [...new Map(rows.map((row) => [row.id, row] as const)).values()];
 }
 
 /** The destinations an event's deliveries go to, as the deliveries rows name them. */

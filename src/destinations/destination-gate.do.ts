@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
+import { MeteredStorage } from "../meter/metered-storage";
 import { applyReport, decide, nextLook, probeDue } from "./gate-decision";
 import { PARKED_MAX_JOBS } from "./gate-policy";
 import { releaseParked, releaseProbe, releaseRetryMs } from "./gate-release";
@@ -19,10 +20,12 @@ import { HELD_SCHEMA, HeldRows } from "./held-rows";
 import { PARKED_SCHEMA, ParkedJobs } from "./parked-jobs";
 import { readDestinations } from "./read-destinations";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS gate (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL);
-${HELD_SCHEMA}
-${PARKED_SCHEMA}`;
+/** One statement each: the meter counts each cursor's rows. */
+const SCHEMA = [
+	"CREATE TABLE IF NOT EXISTS gate (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)",
+	HELD_SCHEMA,
+	PARKED_SCHEMA,
+];
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -35,7 +38,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * probe closes the breaker, one at a time as the breaker's probes.
  */
 export class DestinationGate extends DurableObject<Env> {
-	#sql: SqlStorage;
+	/** Every statement through the cost meter (one statement a call, so each cursor's rows are its own). */
+	#storage: MeteredStorage;
 	/** Read from its row at each call: one row read, and the row is the only truth. */
 	#state: GateState = initialState();
 	/** Concurrency leases: admitted attempts not yet reported, with when they stop counting. */
@@ -47,10 +51,10 @@ export class DestinationGate extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		// Its queue sends are counted like the Worker's (src/meter).
 		super(ctx, meteredEnv(env));
-		this.#sql = ctx.storage.sql;
-		this.#sql.exec(SCHEMA);
+		this.#storage = new MeteredStorage(ctx.storage);
+		for (const statement of SCHEMA) this.#storage.run(statement);
 		const exec = (query: string, ...bindings: SqlStorageValue[]) => this.#exec(query, ...bindings);
-		this.#held = new HeldRows(exec, this.#sql);
+		this.#held = new HeldRows(exec);
 		this.#parked = new ParkedJobs(exec);
 	}
 
@@ -85,12 +89,8 @@ export class DestinationGate extends DurableObject<Env> {
 		return state.pausedBy === null && state.breaker === "closed" && state.consecutiveFailures === 0;
 	}
 
-	/** Runs a statement to its end and counts its rows for the cost meter. */
 	#exec(query: string, ...bindings: SqlStorageValue[]): Record<string, SqlStorageValue>[] {
-		const cursor = this.#sql.exec(query, ...bindings);
-		const rows = cursor.toArray();
-		meter.sql(cursor);
-		return rows;
+		return this.#storage.all(query, ...bindings);
 	}
 
 	/** Its destination was removed from DESTINATIONS (a valid one): nobody will resume it. */
@@ -106,8 +106,7 @@ export class DestinationGate extends DurableObject<Env> {
 		if (at === null) return;
 		if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
 		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
-		await this.ctx.storage.setAlarm(at);
-		meter.add("doRowsWritten");
+		await this.#storage.setAlarm(at);
 		this.#alarmAt = at;
 	}
 

@@ -16,13 +16,10 @@ const HELD_FORGET_MS = 30 * 60_000;
 type Exec = (query: string, ...bindings: SqlStorageValue[]) => Record<string, SqlStorageValue>[];
 
 export class HeldRows {
-	constructor(
-		readonly exec: Exec,
-		sql: SqlStorage,
-	) {
+	constructor(readonly exec: Exec) {
 		try {
 			// Gates from before a held row kept its reason.
-			sql.exec("ALTER TABLE held ADD COLUMN reason TEXT");
+			exec("ALTER TABLE held ADD COLUMN reason TEXT");
 		} catch {
 			// Already there.
 		}

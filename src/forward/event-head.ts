@@ -147,3 +147,18 @@ export function readReceivedAt(json: string): string | null {
 	}, done);
 	return receivedAt ?? null;
 }
+
+/** `subject` of a relay CloudEvent (its message id), read in place; null when it has none. */
+export function readEventSubject(json: string): string | null {
+	const cursor = new Cursor(json);
+	let subject: string | undefined;
+	cursor.members(
+		(key) => {
+			if (key !== "subject") return cursor.skip();
+			subject = cursor.string();
+			return subject !== undefined;
+		},
+		() => subject !== undefined,
+	);
+	return subject ?? null;
+}

@@ -3,7 +3,7 @@ import { DEFAULT_RETRY_SCHEDULE } from "../config";
 import { readDestinations } from "../destinations/read-destinations";
 import { errorMessage, log } from "../log";
 import { mediaWaitMs, withMediaCopies } from "../media/with-media-copies";
-import { recordDelivery } from "../metrics/record-metrics";
+import { recordConsumerBatch } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
 import { ForwardJobSchema } from "./forward-job";
 import { admitBatch, type Parsed, requeueJobs, waitForTurn } from "./gate-batch";
@@ -133,15 +133,21 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	await heldBack;
 	const at = new Date().toISOString();
 	const recording: Outcomes = { rows: [], firstTries: [] };
-	for (const { message, job, attempt, settlement } of settled) {
+	for (const { job, attempt, settlement } of settled) {
 		if (settlement.rerouted !== undefined) {
 			// A replay's claim gets its outcome here; each routed job records its own.
-			if (job?.replay === true) recording.rows.push(deliveryRow(settlement, attempt, at));
+			if (job?.replay === true) recording.rows.push(deliveryRow(settlement, attempt, job, at));
 			continue;
 		}
-		recordDelivery(env, message.body, attempt, settlement);
 		addOutcome(recording, settlement, attempt, job, at);
 	}
+	// One data point for the batch's attempts (a rerouted replay is attempted by its routed jobs).
+	recordConsumerBatch(
+		env,
+		settled.flatMap(({ attempt, settlement }) =>
+			settlement.rerouted === undefined ? [{ ...settlement, attempt }] : [],
+		),
+	);
 	const recorded = await recordOutcomes(env.DB, recording, at);
 	for (const { message, attempt, settlement } of settled) {
 		const fields = {

@@ -1,3 +1,4 @@
+import { readTextExcerpt } from "../http/read-body";
 import { errorMessage } from "../log";
 import { classifyStatus, type ResponseClass } from "./classify-response";
 import { parseRetryAfter } from "./retry-schedule";
@@ -35,7 +36,8 @@ export async function postEvent(target: PostTarget, request: WebhookRequest): Pr
 			signal: AbortSignal.timeout(target.timeoutMs),
 		});
 		const responseClass = classifyStatus(response.status);
-		const text = responseClass === "delivered" ? "" : await response.text();
+		// Only what is kept is read: a destination's error page may be megabytes, or never end.
+		const text = responseClass === "delivered" ? "" : await readTextExcerpt(response.body, ERROR_SNIPPET_CHARS);
 		if (responseClass === "delivered") await response.body?.cancel();
 		return {
 			class: responseClass,

@@ -7,7 +7,7 @@ import {
 } from "../db/attempts.repository";
 import { insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { errorMessage, log } from "../log";
-import type { ForwardJob } from "./forward-job";
+import { type ForwardJob, messageIdOfJob } from "./forward-job";
 import type { Settlement } from "./settle-message";
 
 /** What one consumer batch records: a row per attempt that needs one, and its first tries in bulk. */
@@ -45,12 +45,18 @@ export function addOutcome(
 		});
 		return;
 	}
-	outcomes.rows.push(deliveryRow(settlement, attempt, at));
+	outcomes.rows.push(deliveryRow(settlement, attempt, job, at));
 }
 
-export function deliveryRow(settlement: Settlement, attempt: number, at: string): NewDeliveryRow {
+export function deliveryRow(
+	settlement: Settlement,
+	attempt: number,
+	job: ForwardJob | null,
+	at: string,
+): NewDeliveryRow {
 	return {
 		event_id: settlement.eventId,
+		message_id: job === null ? null : messageIdOfJob(job),
 		destination: settlement.destination,
 		attempt,
 		outcome: settlement.outcome,

@@ -1,9 +1,10 @@
 import * as v from "valibot";
 import { isRfc3339, toUtcIso } from "../bandwidth/timestamp";
-import { type Claim, claimDeadEvents, claimEvents, deadEventIds, deleteDeliveries } from "../db/deliveries.repository";
-import { decodeEvent } from "../db/event-body";
-import { BODY_READ_MAX_STORED_BYTES, readEnd, readEventBodies } from "../db/events.repository";
+import { deleteDeliveries } from "../db/deliveries.repository";
+import { BODY_READ_MAX_STORED_BYTES, readableBody, readEnd, readEventBodies } from "../db/events.repository";
 import { acquireLease, releaseLease } from "../db/leases.repository";
+import { type Claim, claimDeadEvents, claimEvents, deadEventIds } from "../db/replay-claims.repository";
+import { messageIdsOf, type ReplayRow, rowsInWindow, rowsOfEvents, rowsOfMessage } from "../db/replay-rows.repository";
 import { DESTINATION_NAME } from "../destinations/destination-schema";
 import { DEFAULT_DESTINATION } from "../destinations/read-destinations";
 import { chunkForQueue } from "../ledger/queue-chunks";
@@ -54,20 +55,11 @@ type ChosenRequest = Exclude<ReplayRequest, { dead: true }>;
 export interface ReplayResult {
 	enqueued: number;
 	truncated: boolean;
-}
-
-/** An event to replay, without its body: bodies are read a slice at a time as they are sent. */
-interface ReplayRow {
-	id: string;
-	message_id: string;
-	stored_bytes: number;
-	/** JSON array of names; NULL for an event from before routing (it went to "default"). */
-	destinations: string | null;
+	/** Chosen events whose D1 body could not be decoded: not sent, their claims taken back. */
+	unreadableEventIds?: string[];
 }
 
 type ClaimedRow = ReplayRow & { claimId: number; destination: string };
-
-const COLUMNS = "SELECT id, message_id, length(event_gz) AS stored_bytes, destinations FROM events";
 
 /** The deliveries a chosen event is replayed to. */
 function pairsOf(rows: readonly ReplayRow[], destination: string | undefined) {
@@ -78,35 +70,24 @@ function pairsOf(rows: readonly ReplayRow[], destination: string | undefined) {
 				: row.destinations === null
 					? [DEFAULT_DESTINATION]
 					: (JSON.parse(row.destinations) as string[]);
-		return targets.map((target) => ({ eventId: row.id, destination: target }));
+		return targets.map((target) => ({ eventId: row.id, messageId: row.message_id, destination: target }));
 	});
-}
-
-async function all(statement: D1PreparedStatement): Promise<ReplayRow[]> {
-	return (await statement.all<ReplayRow>()).results;
 }
 
 async function selectChosen(db: D1Database, request: ChosenRequest, limit: number): Promise<ReplayRow[]> {
 	if ("eventIds" in request) {
-		const ids = JSON.stringify([...new Set(request.eventIds)]);
-		return all(
-			db
-				.prepare(`${COLUMNS} WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY event_time, id LIMIT ?2`)
-				.bind(ids, limit),
+		const ids = [...new Set(request.eventIds)];
+		const messages = await messageIdsOf(db, ids);
+		return rowsOfEvents(
+			db,
+			ids.map((id) => ({ id, messageId: messages.get(id) ?? null })),
+			limit,
 		);
 	}
-	if ("messageId" in request) {
-		return all(
-			db.prepare(`${COLUMNS} WHERE message_id = ?1 ORDER BY sequence LIMIT ?2`).bind(request.messageId, limit),
-		);
-	}
-	const since = toUtcIso(request.since);
-	const until = request.until === undefined ? "9999" : toUtcIso(request.until);
-	return all(
-		db
-			.prepare(`${COLUMNS} WHERE event_time >= ?1 AND event_time < ?2 ORDER BY event_time, id LIMIT ?3`)
-			.bind(since, until, limit),
-	);
+	if ("messageId" in request) return rowsOfMessage(db, request.messageId, limit);
+	const since = toUtcIso(request.since) ?? request.since;
+	const until = request.until === undefined ? "9999" : (toUtcIso(request.until) ?? request.until);
+	return rowsInWindow(db, since, until, limit);
 }
 
 /** The claimed deliveries, in claim order; a claim whose event D1 no longer holds is left out. */
@@ -118,22 +99,36 @@ function claimedRows(rows: readonly ReplayRow[], claims: readonly Claim[]): Clai
 	});
 }
 
-/** The claimed events of a dead replay, found after the claim. */
+/** The claimed events of a dead replay, found after the claim by the key their deliveries rows give. */
 function selectClaimed(db: D1Database, claims: readonly Claim[]): Promise<ReplayRow[]> {
-	const ids = JSON.stringify([...new Set(claims.map((row) => row.event_id))]);
-	return all(db.prepare(`${COLUMNS} WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids));
+	const wanted = new Map(claims.map((claim) => [claim.event_id, claim.message_id]));
+	return rowsOfEvents(
+		db,
+		[...wanted].map(([id, messageId]) => ({ id, messageId })),
+		wanted.size,
+	);
+}
+
+/** What sendClaimed did with the claims it was given. */
+interface SendProgress {
+	/** Claims whose job is on the queue. */
+	sent: Set<number>;
+	/** Claims of events whose body could not be decoded (logged), by event id: never sent. */
+	unreadable: Map<number, string>;
 }
 
 /**
  * Sends the claimed events to the queue a slice at a time: bodies read within
- * BODY_READ_MAX_STORED_BYTES, decoded, and sent once SEND_GROUP_MAX_CHARS of them are held. Adds
- * each sent claim to `sent`.
+ * BODY_READ_MAX_STORED_BYTES, decoded, and sent once SEND_GROUP_MAX_CHARS of them are held. A
+ * body that cannot be decoded is skipped and recorded, so one damaged row does not fail the replay
+ * of every event around it.
  */
 async function sendClaimed(
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
 	rows: readonly ClaimedRow[],
-	sent: Set<number>,
+	progress: SendProgress,
 ): Promise<void> {
+	const { sent } = progress;
 	let pending: Array<Omit<ClaimedRow, "destinations"> & { normalized_json: string; destinations: string[] | null }> =
 		[];
 	let pendingChars = 0;
@@ -153,18 +148,19 @@ async function sendClaimed(
 	};
 	for (let start = 0; start < rows.length; ) {
 		const group = rows.slice(start, readEnd(rows, start, BODY_READ_MAX_STORED_BYTES));
-		const bodies = await readEventBodies(
-			env.DB,
-			group.map((row) => row.id),
-		);
+		const bodies = await readEventBodies(env.DB, group);
 		// An event claimed for several destinations is decoded once.
-		const decoded = new Map<string, Promise<string>>();
+		const decoded = new Map<string, Promise<string | null>>();
 		for (const row of group) {
 			const body = bodies.get(row.id);
 			// Purged since it was claimed (retention, the byte budget): nothing left to send.
 			if (body === undefined) continue;
-			if (!decoded.has(row.id)) decoded.set(row.id, decodeEvent(body));
-			const json = (await decoded.get(row.id)) as string;
+			if (!decoded.has(row.id)) decoded.set(row.id, readableBody(row.id, body));
+			const json = await decoded.get(row.id);
+			if (json == null) {
+				progress.unreadable.set(row.claimId, row.id);
+				continue;
+			}
 			// One job per claim, to the claim's own destination; an event accepted unrouted (while
 			// DESTINATIONS was invalid) goes as it was queued, routed by the consumer as it reads it.
 			const unrouted = row.destinations === null && row.destination === DEFAULT_DESTINATION;
@@ -202,7 +198,8 @@ export async function replayEvents(
 		"dead" in request
 			? await claimDeadEvents(db, now, limit, request.destination ?? null)
 			: await claimEvents(db, pairsOf(chosen.slice(0, limit), request.destination), now);
-	const sent = new Set<number>();
+	const progress: SendProgress = { sent: new Set(), unreadable: new Map() };
+	const { sent } = progress;
 	try {
 		// Whatever is still dead once this call's share is claimed lies beyond it.
 		const truncated =
@@ -210,8 +207,11 @@ export async function replayEvents(
 				? claims.length === limit && (await deadEventIds(db, now, 1, request.destination ?? null)).length > 0
 				: chosen.length > limit;
 		const rows = "dead" in request ? await selectClaimed(db, claims) : chosen;
-		await sendClaimed(env, claimedRows(rows, claims), sent);
-		return { enqueued: sent.size, truncated };
+		await sendClaimed(env, claimedRows(rows, claims), progress);
+		// An unsent claim would hide a dead event behind a `replayed` row until it expired.
+		await deleteDeliveries(db, [...progress.unreadable.keys()]);
+		const unreadable = [...new Set(progress.unreadable.values())];
+		return { enqueued: sent.size, truncated, ...(unreadable.length > 0 ? { unreadableEventIds: unreadable } : {}) };
 	} catch (error) {
 		const unsent = claims.filter((row) => !sent.has(row.id)).map((row) => row.id);
 		try {

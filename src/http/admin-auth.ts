@@ -2,7 +2,9 @@ import type { MiddlewareHandler } from "hono";
 import { readAdminConfig } from "../config";
 import { log } from "../log";
 import type { AppEnv } from "./app-env";
-import { NotFoundError, UnauthorizedError } from "./errors";
+import { NotFoundError, RateLimitedError, UnauthorizedError } from "./errors";
+import { CLIENT_IP_HEADER, isLoopback, parseIp, rateLimitKeyOf } from "./ip-address";
+import { WrongTokenBound } from "./wrong-token-bound";
 
 const CHALLENGE = 'Bearer realm="bandwidth-relay"';
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -18,6 +20,18 @@ async function sameToken(presented: string, expected: string): Promise<boolean> 
 	return crypto.subtle.timingSafeEqual(a, b);
 }
 
+const wrongTokens = new WrongTokenBound();
+
+/**
+ * The key wrong tokens are bounded by: the client's address (an IPv6 client's /64). None for a
+ * request without one, or from this machine: behind Cloudflare every request has one, and a local
+ * run is not what the bound guards against (as for the callback's rate limit).
+ */
+function guesserKeyOf(header: string | undefined): string | null {
+	const address = header === undefined ? null : parseIp(header.trim());
+	return address === null || isLoopback(address) ? null : rateLimitKeyOf(address);
+}
+
 /**
  * Bearer ADMIN_TOKEN for /v1/*. While the token is unset the admin API answers exactly like a route
  * that does not exist, so a deployment without it exposes nothing, not even that it exists.
@@ -30,6 +44,13 @@ export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 	const presented = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
 	if (presented === undefined) throw new UnauthorizedError("a bearer token is required", CHALLENGE);
-	if (!(await sameToken(presented, token))) throw new UnauthorizedError("wrong token", CHALLENGE);
+	const guesser = guesserKeyOf(c.req.header(CLIENT_IP_HEADER));
+	const retryAfter = guesser === null ? null : wrongTokens.retryAfterSeconds(guesser);
+	if (retryAfter !== null) throw new RateLimitedError(retryAfter);
+	if (!(await sameToken(presented, token))) {
+		if (guesser !== null) wrongTokens.fail(guesser);
+		throw new UnauthorizedError("wrong token", CHALLENGE);
+	}
+	c.set("authenticated", true);
 	await next();
 };

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { errorMessage, log } from "../log";
 import { adminRoute } from "../routes/admin/admin.route";
@@ -7,6 +7,8 @@ import { ingestRoute } from "../routes/ingest.route";
 import { mediaRoute } from "../routes/media.route";
 import type { AppEnv } from "./app-env";
 import { HttpError, NotFoundError } from "./errors";
+import { loggedPath } from "./logged-path";
+import { logRejection } from "./rejection-log";
 
 export const app = new Hono<AppEnv>();
 
@@ -18,17 +20,18 @@ app.route("/", healthRoute);
 app.route("/v1", adminRoute);
 app.route("/", mediaRoute);
 
-app.notFound(() => new NotFoundError().toResponse());
+function rejected(error: HttpError, c: Context<AppEnv>): Response {
+	logRejection(error, c.req.path, c.get("authenticated") === true);
+	return error.toResponse();
+}
+
+app.notFound((c) => rejected(new NotFoundError(), c));
 
 app.onError((error, c) => {
-	if (error instanceof HttpError) {
-		if (error.status >= 500)
-			log.error("request_failed", { path: c.req.path, code: error.code, message: error.message });
-		else log.warn("request_rejected", { path: c.req.path, code: error.code, message: error.message });
-		return error.toResponse();
-	}
+	if (error instanceof HttpError) return rejected(error, c);
 	// Hono's own middleware (basic auth) answers through HTTPException with a ready response.
 	if (error instanceof HTTPException) return error.getResponse();
-	log.error("request_crashed", { path: c.req.path, error: errorMessage(error), stack: (error as Error).stack });
+	const path = loggedPath(c.req.path);
+	log.error("request_crashed", { ...path, error: errorMessage(error), stack: (error as Error).stack });
 	return Response.json({ error: { code: "internal_error", message: "unexpected error" } }, { status: 500 });
 });

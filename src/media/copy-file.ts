@@ -1,12 +1,14 @@
 import { readStreamCapped } from "../http/read-body";
 import { errorMessage } from "../log";
 import { authorizationFor, forgetToken, type MediaCredentials } from "./bandwidth-token";
-import { allowedMediaUrl, type MediaHost } from "./media-hosts";
+import type { MediaHost } from "./media-hosts";
+import { checkMediaUrl } from "./media-url";
 
 /*
  * One download from Bandwidth's media host into R2. This is the only code that attaches Bandwidth
- * credentials to a media request, so it checks the host itself, whatever its caller checked, and
- * never follows a redirect: fetch's own redirect handling would resend the Authorization header.
+ * credentials to a media request, so it checks the host and path itself, whatever its caller
+ * checked, and never follows a redirect: fetch's own redirect handling would resend the
+ * Authorization header.
  */
 
 export type CopyOutcome =
@@ -15,6 +17,8 @@ export type CopyOutcome =
 
 export interface CopyInput {
 	url: string;
+	/** The event's message id: the only media path the URL may name. */
+	messageId: string;
 	key: string;
 	hosts: readonly MediaHost[];
 	credentials: MediaCredentials;
@@ -71,10 +75,10 @@ async function download(url: URL, input: CopyInput): Promise<CopyOutcome> {
 }
 
 export async function copyFile(input: CopyInput): Promise<CopyOutcome> {
-	const url = allowedMediaUrl(input.url, input.hosts);
-	if (url === null) return { status: "failed", reason: "the URL's host is not in BANDWIDTH_MEDIA_HOSTS (https only)" };
+	const checked = checkMediaUrl(input.url, input.hosts, input.messageId);
+	if (!checked.ok) return { status: checked.status, reason: checked.reason };
 	try {
-		return await download(url, input);
+		return await download(checked.url, input);
 	} catch (error) {
 		const timedOut = error instanceof DOMException && error.name === "TimeoutError";
 		return { status: "retry", reason: timedOut ? `timed out after ${input.timeoutMs} ms` : errorMessage(error) };

@@ -3,11 +3,12 @@ import { DEFAULT_RETENTION_CONFIG } from "../config";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
+import { CopierStore } from "./copier-store";
 import { BANDWIDTH_MEDIA_WINDOW_MS, decidedState, eventTimeMs, NO_CREDENTIALS, pastWindow } from "./copy-decided";
 import { copyFile } from "./copy-file";
 import { readMediaConfig } from "./media-config";
-import { allowedMediaUrl } from "./media-hosts";
 import { type MediaItem, type MediaRequest, type MediaState, mediaKey, uncopiedItem } from "./media-state";
+import { checkMediaUrl } from "./media-url";
 
 /*
  * One object per inbound MMS (getByName(messageId)): the state of its media copies, and the alarm
@@ -29,42 +30,17 @@ const TOMBSTONE_MS = BANDWIDTH_MEDIA_WINDOW_MS + DAY_MS;
 const FALLBACK_RETENTION_DAYS = DEFAULT_RETENTION_CONFIG.retentionDays;
 
 const STATE = "state";
-const ERASED_UNTIL = "erasedUntil";
-
-/**
- * The object's storage, counted for the cost meter as Cloudflare bills a SQLite-backed object's
- * key-value calls: a get reads one row, a put writes one, an alarm set is one written, and
- * deleteAll writes one per key it drops (this object holds at most two).
- */
-function meteredStorage(storage: DurableObjectStorage) {
-	return {
-		async get<T>(key: string): Promise<T | undefined> {
-			meter.add("doRowsRead");
-			return storage.get<T>(key);
-		},
-		async put(key: string, value: unknown): Promise<void> {
-			meter.add("doRowsWritten");
-			await storage.put(key, value);
-		},
-		async setAlarm(at: number): Promise<void> {
-			meter.add("doRowsWritten");
-			await storage.setAlarm(at);
-		},
-		async deleteAll(): Promise<void> {
-			meter.add("doRowsWritten", (await storage.list()).size);
-			await storage.deleteAll();
-		},
-	};
-}
+const ERASED_UNTIL = "erasedUntil"; // the keys src/media/copier-store.ts moves from an older object
 
 export class MediaCopier extends DurableObject<Env> {
 	/** Resolvers of callers waiting in copies() for a change. */
 	#waiters = new Set<() => void>();
-	#storage: ReturnType<typeof meteredStorage>;
+	/** Its state, through the cost meter (rows as the runtime counts them). */
+	#storage: CopierStore;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, meteredEnv(env));
-		this.#storage = meteredStorage(ctx.storage);
+		this.#storage = new CopierStore(ctx.storage);
 	}
 
 	/** Records the message's media and schedules the copy; a second call only adds a missing origin. */
@@ -100,10 +76,8 @@ export class MediaCopier extends DurableObject<Env> {
 					: null;
 		const items = request.media.map((originalUrl, index): MediaItem => {
 			if (noCopy !== null) return uncopiedItem(index, originalUrl, "skipped", noCopy);
-			if (config.ok && allowedMediaUrl(originalUrl, config.value.hosts) === null) {
-				const reason = "the URL's host is not in BANDWIDTH_MEDIA_HOSTS (https only)";
-				return uncopiedItem(index, originalUrl, "failed", reason);
-			}
+			const checked = config.ok ? checkMediaUrl(originalUrl, config.value.hosts, request.messageId) : null;
+			if (checked?.ok === false) return uncopiedItem(index, originalUrl, checked.status, checked.reason);
 			return uncopiedItem(index, originalUrl, "pending", null);
 		});
 		const state: MediaState = {
@@ -203,6 +177,7 @@ export class MediaCopier extends DurableObject<Env> {
 				const key = mediaKey(state.messageId, item.index);
 				const outcome = await copyFile({
 					url: item.originalUrl,
+					messageId: state.messageId,
 					key,
 					hosts: config.value.hosts,
 					credentials: config.value.credentials,

@@ -2,7 +2,7 @@ import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs 
 import type * as v from "valibot";
 import { NAMED_SCHEMAS } from "../routes/responses";
 import { RELAY_VERSION } from "../version";
-import { type Operation, openApiPath, type ParametersSchema, type ResponseSpec } from "./operation";
+import { errors, type Operation, openApiPath, type ParametersSchema, type ResponseSpec } from "./operation";
 import { OPERATIONS } from "./operations";
 
 /*
@@ -75,7 +75,11 @@ function operationOf(operation: Operation) {
 					},
 				}),
 		responses: Object.fromEntries(
-			Object.entries(operation.responses).map(([status, spec]) => [status, responseOf(spec)]),
+			// Every bearer route can answer 429 to an address that sent too many wrong tokens.
+			Object.entries({ ...operation.responses, ...(operation.auth ? errors(429) : {}) }).map(([status, spec]) => [
+				status,
+				responseOf(spec),
+			]),
 		),
 	};
 }

@@ -41,6 +41,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 	409: "`replay_in_progress`",
 	413: "`payload_too_large`",
 	415: "`unsupported_media_type`",
+	429: "`rate_limited`: too many wrong tokens from this address; wait `Retry-After` seconds",
 	500: "`storage_unavailable`",
 	503: "the work could not finish; the call is safe to repeat",
 };

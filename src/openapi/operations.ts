@@ -174,7 +174,8 @@ export const OPERATIONS: readonly Operation[] = [
 		path: "/v1/deliveries/status",
 		operationId: "getDeliveryStatus",
 		summary: "Where each delivery of some events stands: settled, retrying, held at its gate and why, or queued",
-		description: "`eventIds`: up to 100, comma-separated. Events D1 no longer holds are left out.",
+		description:
+			"`eventIds`: up to 100, comma-separated. Events D1 no longer holds are left out. `messageIds` (optional, up to 100): the messages the events belong to, so D1 finds each by key; without it, an event no deliveries row names (one delivered at its first try) is looked for by a scan of every day table.",
 		auth: true,
 		query: DeliveryStatusQuerySchema,
 		requiredQuery: ["eventIds"],

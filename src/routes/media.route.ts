@@ -4,16 +4,16 @@ import { MethodNotAllowedError, NotFoundError } from "../http/errors";
 import { MediaLinkError } from "../media/media-errors";
 import { checkLink } from "../media/media-link";
 import { mediaKey } from "../media/media-state";
+import { servedType } from "../media/served-type";
 import { servingMedia } from "../media/serving-media";
 
 /*
  * GET /media/<messageId>/<index>?exp=&sig=: a copied file, for whoever holds a signed link (the
  * downstream, or the people it shows the picture to). The file came from a stranger's phone and is
  * served from the relay's own origin, which also serves the console: it is sandboxed, never
- * sniffed, and anything but an image, audio or video downloads instead of rendering.
+ * sniffed, and anything but an image, audio or video downloads instead of rendering
+ * (served-type.ts).
  */
-
-const INLINE_TYPES = /^(image\/(png|jpeg|gif|webp|bmp|heic|heif)|audio\/[\w.+-]+|video\/[\w.+-]+)$/i;
 
 export const mediaRoute = new Hono<AppEnv>()
 	.get("/media/:messageId{[A-Za-z0-9_-]{1,128}}/:index{\\d{1,2}}", async (c) => {
@@ -23,16 +23,16 @@ export const mediaRoute = new Hono<AppEnv>()
 		if (check !== "valid") throw new MediaLinkError(check);
 		const object = await bucket.get(key);
 		if (object === null) throw new NotFoundError("this media copy is no longer stored");
-		const contentType = object.httpMetadata?.contentType ?? "application/octet-stream";
+		const served = servedType(object.httpMetadata?.contentType);
 		const headers = new Headers({
-			"content-type": contentType,
+			"content-type": served.contentType,
 			"content-length": String(object.size),
 			etag: object.httpEtag,
 			"cache-control": "private, max-age=3600",
 			"x-content-type-options": "nosniff",
 			"content-security-policy": "sandbox; default-src 'none'",
 		});
-		if (!INLINE_TYPES.test(contentType.split(";")[0]?.trim() ?? "")) headers.set("content-disposition", "attachment");
+		if (!served.inline) headers.set("content-disposition", "attachment");
 		return new Response(object.body, { headers });
 	})
 	.all("/media/*", (c) => {

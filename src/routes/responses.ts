@@ -26,6 +26,23 @@ export const ErrorBodySchema = v.pipe(
 	v.title("Error"),
 );
 
+/**
+ * Present only when some of the answer's events are stored in D1 but their body could not be
+ * read (a damaged row, logged as `d1_event_unreadable`): they are left out, and named here, so one
+ * bad row never fails the answer around it.
+ */
+export const UnreadableEventIdsSchema = v.optional(
+	v.pipe(
+		v.array(v.string()),
+		v.description("ids of events left out of this answer because their stored body could not be read"),
+	),
+);
+
+/** The `unreadableEventIds` field of an answer: absent while every event could be read. */
+export function unreadableField(ids: readonly string[]): { unreadableEventIds?: string[] } {
+	return ids.length === 0 ? {} : { unreadableEventIds: [...ids] };
+}
+
 /** A list: `items`, then `nextCursor` to pass back as `cursor` (null on the last page). */
 export function pageSchema<TItem extends v.GenericSchema>(item: TItem) {
 	return v.strictObject({ items: v.array(item), nextCursor: v.nullable(v.string()) });
@@ -197,6 +214,7 @@ export const MessageResponseSchema = v.strictObject({
 	events: v.array(CloudEventSchema),
 	deliveries: v.array(DeliverySchema),
 	nextCursor: v.nullable(v.string()),
+	unreadableEventIds: UnreadableEventIdsSchema,
 });
 
 /** POST /v1/quarantine/:id/reprocess. */
@@ -210,7 +228,11 @@ export const ReprocessResponseSchema = v.strictObject({
 });
 
 /** POST /v1/replay. */
-export const ReplayResponseSchema = v.strictObject({ enqueued: v.number(), truncated: v.boolean() });
+export const ReplayResponseSchema = v.strictObject({
+	enqueued: v.number(),
+	truncated: v.boolean(),
+	unreadableEventIds: UnreadableEventIdsSchema,
+});
 
 /** GET /v1/media/:messageId (src/routes/admin/media.route.ts). */
 export const MediaResponseSchema = v.object({

@@ -9,7 +9,7 @@ import { element, newMessageId } from "../helpers/fixtures";
 import { consume, deliveryCounts, settledDeliveryCounts, waitForCounted } from "../helpers/forward";
 import { expectError } from "../helpers/http";
 import { insertLargeEvents } from "../helpers/large-rows";
-import { eventsOf } from "../helpers/storage";
+import { eventsOf, messageOfEvent } from "../helpers/storage";
 
 interface MessageView {
 	messageId: string;
@@ -23,6 +23,7 @@ interface MessageView {
 async function recordAttempt(eventId: string, attempt: number): Promise<void> {
 	await insertDelivery(env.DB, {
 		event_id: eventId,
+		message_id: (await messageOfEvent(eventId)) ?? null,
 		destination: "default",
 		attempt,
 		outcome: "failed",

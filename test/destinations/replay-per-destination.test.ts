@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
-import { deadEventIds } from "../../src/db/deliveries.repository";
+import { deadEventIds } from "../../src/db/replay-claims.repository";
 import { PARKED_CLAIM_MS } from "../../src/forward/park-held";
 import { replayEvents } from "../../src/forward/replay";
 import {

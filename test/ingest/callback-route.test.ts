@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { DRAIN_MAX_BYTES } from "../../src/http/read-body";
 import { basicAuthorization, CALLBACK_URL, postCallback } from "../helpers/callback";
 import { element } from "../helpers/fixtures";
 import { expectError, fetchWithVars } from "../helpers/http";
@@ -181,23 +182,53 @@ describe("the body", () => {
 		await expectError(response, 413, "payload_too_large");
 	});
 
-	it("cuts off a chunked body that grows past MAX_BODY_BYTES", async () => {
-		const chunk = new TextEncoder().encode(" ".repeat(400));
-		let sent = 0;
+	/** A chunked upload of `chunks` pieces of `size` bytes (endless when undefined); counts what was pulled. */
+	function upload(size: number, chunks?: number, stallAfter?: number) {
+		const chunk = new TextEncoder().encode(" ".repeat(size));
+		const state = { pulled: 0, cancelled: false, closed: false };
 		const stream = new ReadableStream<Uint8Array>({
-			pull(controller) {
-				sent += 1;
-				if (sent > 10) controller.close();
-				else controller.enqueue(chunk);
+			async pull(controller) {
+				if (stallAfter !== undefined && state.pulled >= stallAfter) return new Promise<void>(() => {});
+				if (chunks !== undefined && state.pulled >= chunks) {
+					state.closed = true;
+					return controller.close();
+				}
+				state.pulled += 1;
+				controller.enqueue(chunk);
+			},
+			cancel() {
+				state.cancelled = true;
 			},
 		});
-		const response = await fetchWith({ MAX_BODY_BYTES: "1000" }, {
+		return { stream, state };
+	}
+
+	const postStream = (stream: ReadableStream<Uint8Array>) =>
+		fetchWith({ MAX_BODY_BYTES: "1000" }, {
 			body: stream,
 			headers: { authorization: basicAuthorization() },
 			duplex: "half",
 		} as RequestInit);
-		await expectError(response, 413, "payload_too_large");
-		expect(sent).toBeLessThan(10);
+
+	it("reads the rest of a chunked body past MAX_BODY_BYTES before its 413, so the client is not reset mid-upload", async () => {
+		const { stream, state } = upload(400, 10);
+		await expectError(await postStream(stream), 413, "payload_too_large");
+		// Read to its end and thrown away: none of it is kept (the 413 is decided at 1,000 bytes).
+		expect(state).toMatchObject({ pulled: 10, closed: true });
+	});
+
+	it("cuts off a chunked body that goes on past what is drained", async () => {
+		const { stream, state } = upload(64 * 1024);
+		await expectError(await postStream(stream), 413, "payload_too_large");
+		expect(state.cancelled).toBe(true);
+		// The runtime pulls a few chunks ahead of the Worker's reads; a megabyte covers that.
+		expect(state.pulled * 64 * 1024).toBeLessThan(DRAIN_MAX_BYTES + 1024 * 1024);
+	});
+
+	it("stops waiting for a chunked body that stalls past the cap", async () => {
+		const { stream, state } = upload(400, undefined, 3);
+		await expectError(await postStream(stream), 413, "payload_too_large");
+		expect(state.cancelled).toBe(true);
 	});
 
 	it("rejects more than 1000 elements with 413", async () => {

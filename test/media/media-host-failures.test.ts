@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { copyFile } from "../../src/media/copy-file";
 import type { MediaCopy } from "../../src/media/media-copies";
 import { eventIdOfElement } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
 import { downstreamBase, receivedAt, scriptResponses, waitForForwarded } from "../helpers/downstream";
-import { inboundMms, mediaOf, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
+import { inboundMms, mediaHost, mediaOf, mediaPathOf, mediaUrl, waitForSettledMedia } from "../helpers/media";
 import { TEST_ENV } from "../setup/test-env";
 
 const FORWARD_DELAY_MS = Number(TEST_ENV.MEDIA_FORWARD_DELAY_MS);
@@ -97,5 +98,59 @@ describe("an old event", () => {
 		expect(copies).toEqual([expect.objectContaining({ status: "expired" })]);
 		expect(await receivedAt(mediaPathOf(mms.message.id, 0, "late.png"))).toEqual([]);
 		expect(await env.MEDIA.head(`${mms.message.id}/0`)).toBeNull();
+	});
+});
+
+describe("credentials go only to this message's media path on the media host", () => {
+	it("a URL that leaves /api/v2/users/{account}/media/{messageId}/… (after normalization) is skipped without a request", async () => {
+		const mms = inboundMms((id) => [
+			`${downstreamBase()}/api/v2/users/9900000/media/${id}/0/../../../../../../../private/${id}/dots`,
+			`${downstreamBase()}/api/v2/users/9900000/media/${id}/1/%2e%2e/%2E%2e/.%2e/%2e./%2e%2e/%2e%2e/%2e%2e/private/${id}/encoded`,
+			`${downstreamBase()}/api/v2/users/9900000/media/${id}/2/..%2F..%2F..%2F..%2F..%2F..%2Fprivate%2F${id}`,
+			mediaUrl(`another${id}`, 3, "other.png"),
+			`${downstreamBase()}/api/v2/users//media/${id}/4/empty-account.png`,
+			`${downstreamBase()}/api/v2/users/9900000/media/${id}`,
+			`${downstreamBase()}/api/v2/users/9900000/media/${id}/6/%5c..%5c..%5cprivate.png`,
+			mediaUrl(id, 7, "fine.png"),
+		]);
+		const id = mms.message.id;
+		const forbidden = [
+			`/private/${id}/dots`,
+			`/private/${id}/encoded`,
+			`/api/v2/users/9900000/media/${id}/2/..%2F..%2F..%2F..%2F..%2F..%2Fprivate%2F${id}`,
+			mediaPathOf(`another${id}`, 3, "other.png"),
+			`/api/v2/users//media/${id}/4/empty-account.png`,
+			`/api/v2/users/9900000/media/${id}`,
+			`/api/v2/users/9900000/media/${id}/6/%5c..%5c..%5cprivate.png`,
+		];
+		// What an attacker would fetch with the relay's credentials, were the request made.
+		for (const path of forbidden) await scriptResponses(path, [{ status: 200, body: "secret" }]);
+		await postCallback([mms]);
+		const copies = await forwardedCopies(mms);
+		expect(copies.map((copy) => copy.status)).toEqual([...forbidden.map(() => "skipped"), "copied"]);
+		for (const copy of copies.slice(0, forbidden.length)) {
+			expect(copy.reason).toContain(`/api/v2/users/{accountId}/media/${id}/`);
+		}
+		for (const path of forbidden) expect(await receivedAt(path), path).toEqual([]);
+		for (const index of forbidden.keys()) expect(await env.MEDIA.head(`${id}/${index}`)).toBeNull();
+	});
+
+	it("copyFile checks the path itself, whatever its caller checked (a state stored before this check)", async () => {
+		const id = `guard${crypto.randomUUID().replaceAll("-", "")}`;
+		const path = `/private/${id}`;
+		await scriptResponses(path, [{ status: 200, body: "secret" }]);
+		const outcome = await copyFile({
+			url: `${downstreamBase()}/api/v2/users/9900000/media/${id}/0/../../../../../../../private/${id}`,
+			messageId: id,
+			key: `${id}/0`,
+			hosts: [{ host: mediaHost(), loopback: true }],
+			credentials: { kind: "basic", username: "u", password: "p" },
+			maxBytes: 1024,
+			bucket: env.MEDIA,
+			timeoutMs: 5_000,
+		});
+		expect(outcome).toEqual({ status: "skipped", reason: expect.stringContaining("media path") });
+		expect(await receivedAt(path)).toEqual([]);
+		expect(await env.MEDIA.head(`${id}/0`)).toBeNull();
 	});
 });

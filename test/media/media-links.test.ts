@@ -80,3 +80,48 @@ describe("a signed media link", () => {
 		expect((await exports.default.fetch(body.items[0]!.url)).status).toBe(200);
 	});
 });
+
+describe("what a link serves", () => {
+	/** The headers a link to a stored file of this content type is served with. */
+	async function servedAs(contentType: string | undefined) {
+		const key = `served${crypto.randomUUID().replaceAll("-", "")}/0`;
+		await env.MEDIA.put(key, "<script>alert(document.domain)</script>", {
+			httpMetadata: contentType === undefined ? {} : { contentType },
+		});
+		const link = await mintLink(config(), RELAY, key, Math.floor(Date.now() / 1000) + 60);
+		const response = await exports.default.fetch(link!);
+		expect(response.status).toBe(200);
+		await response.arrayBuffer();
+		return {
+			type: response.headers.get("content-type"),
+			disposition: response.headers.get("content-disposition"),
+			nosniff: response.headers.get("x-content-type-options"),
+		};
+	}
+
+	const attachment = { type: "application/octet-stream", disposition: "attachment", nosniff: "nosniff" };
+	const inline = (type: string) => ({ type, disposition: null, nosniff: "nosniff" });
+
+	it.each([
+		// A browser reads a header holding a list by its last type: this one renders as HTML.
+		["audio/x;a=1, text/html", attachment],
+		["image/png, text/html", attachment],
+		['image/png;x="a", text/html', attachment],
+		["text/html", attachment],
+		["image/svg+xml", attachment],
+		["text/vcard", attachment],
+		["application/octet-stream", attachment],
+		["not a type", attachment],
+		[undefined, attachment],
+		// Inline types are served as the bare type, parameters dropped.
+		["image/png", inline("image/png")],
+		["IMAGE/JPEG; charset=binary", inline("image/jpeg")],
+		["audio/amr", inline("audio/amr")],
+		["video/mp4;codecs=avc1", inline("video/mp4")],
+		// A comma inside a quoted parameter is not a list.
+		['image/png; name="a, text/html"', inline("image/png")],
+		["image/png text/html", attachment],
+	])("a stored content type of %j is served as %j", async (stored, expected) => {
+		expect(await servedAs(stored)).toEqual(expected);
+	});
+});

@@ -62,6 +62,7 @@ describe("GET /v1/openapi.json", () => {
 		for (const operation of OPERATIONS.filter((candidate) => candidate.path !== "/health")) {
 			expect(operationIn(document, operation.method, operation.path).security).toBeUndefined();
 			expect(Object.keys(operationIn(document, operation.method, operation.path).responses)).toContain("401");
+			expect(Object.keys(operationIn(document, operation.method, operation.path).responses)).toContain("429");
 		}
 	});
 

@@ -10,6 +10,7 @@ import { element, newMessageId } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { fetchWithVars } from "../helpers/http";
 import { inboundMms, mediaUrl, waitForSettledMedia } from "../helpers/media";
+import { damageStoredBody } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 import { checked, expectConforms } from "./conformance";
 
@@ -109,6 +110,21 @@ describe("every route answers what the OpenAPI document declares", () => {
 		expect(await expectConforms(erased, "POST", "/v1/erase")).toMatchObject({ complete: expect.any(Boolean) });
 	});
 
+	it("answers naming an event whose D1 body cannot be read: messages, events and replay", async () => {
+		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
+		await damageStoredBody(stored.id, new Uint8Array([0x00]));
+		const message = await get(`/v1/messages/${stored.messageId}`, "/v1/messages/:messageId");
+		expect(message).toMatchObject({ events: [], unreadableEventIds: [stored.id] });
+		const events = await get(`/v1/events?messageId=${stored.messageId}`, "/v1/events");
+		expect(events).toMatchObject({ items: [], unreadableEventIds: [stored.id] });
+		const replayed = await expectConforms(
+			await adminPost("/v1/replay", { eventIds: [stored.id] }),
+			"POST",
+			"/v1/replay",
+		);
+		expect(replayed).toEqual({ enqueued: 0, truncated: false, unreadableEventIds: [stored.id] });
+	});
+
 	it("GET /v1/destinations and POST /v1/destinations/:name/pause|resume", async () => {
 		await get("/v1/destinations");
 		const paused = await adminPost("/v1/destinations/default/pause");
@@ -186,6 +202,11 @@ describe("every route answers what the OpenAPI document declares", () => {
 		await expectConforms(notJson, "POST", "/v1/replay");
 		await expectConforms(await adminPost("/v1/erase", { phoneNumber: "555" }), "POST", "/v1/erase");
 		await expectConforms(await adminFetch("/v1/openapi.json", { token: null }), "GET", "/v1/openapi.json");
+		const guesser = { headers: { "cf-connecting-ip": "198.51.100.77" } };
+		for (let i = 0; i < 10; i += 1) await adminFetch("/v1/events", { ...guesser, token: `guess-${i}` });
+		const limited = await adminFetch("/v1/events", { ...guesser, token: "guess-10" });
+		expect(limited.status).toBe(429);
+		await expectConforms(limited, "GET", "/v1/events");
 	});
 
 	it("answered every documented operation successfully at least once", () => {

@@ -47,6 +47,23 @@ function gaugeRequest(stats: DownstreamStats, response: ServerResponse): (bytes:
 	};
 }
 
+/** `bytes` of "x" in 64 KB chunks, each written once the client has taken the last; then held open. */
+function streamBody(response: ServerResponse, bytes: number, holdOpenMs: number): void {
+	const chunk = Buffer.alloc(64 * 1024, "x");
+	let left = bytes;
+	const pump = () => {
+		while (left > 0 && !response.destroyed) {
+			const part = left >= chunk.byteLength ? chunk : chunk.subarray(0, left);
+			left -= part.byteLength;
+			if (!response.write(part)) return void response.once("drain", pump);
+		}
+		if (response.destroyed) return;
+		const end = setTimeout(() => response.end(), holdOpenMs);
+		response.once("close", () => clearTimeout(end));
+	};
+	pump();
+}
+
 function sendJson(response: ServerResponse, status: number, value: unknown): void {
 	response.writeHead(status, { "content-type": "application/json" });
 	response.end(JSON.stringify(value));
@@ -124,6 +141,7 @@ export async function startDownstream(
 			return;
 		}
 		response.writeHead(next?.status ?? 204, next?.headers ?? {});
+		if (next?.streamBytes !== undefined) return streamBody(response, next.streamBytes, next.holdOpenMs ?? 0);
 		response.end(next?.body ?? "");
 	});
 

@@ -14,6 +14,13 @@ export interface ScriptedResponse {
 	delayMs?: number;
 	/** false keeps the request's record without its body, for large events a test need not read. */
 	recordBody?: boolean;
+	/**
+	 * In place of `body`: this many bytes of "x", sent chunked (no Content-Length) as fast as the
+	 * client reads them; a client that stops reading and closes is counted in `aborted`.
+	 */
+	streamBytes?: number;
+	/** After `streamBytes`, the answer stays open (no end) this long, or until the client closes. */
+	holdOpenMs?: number;
 }
 
 /** What one path of the downstream has seen, from `GET /__stats?path=`. */

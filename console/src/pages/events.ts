@@ -195,7 +195,9 @@ export async function eventsPage(main: HTMLElement, params: URLSearchParams): Pr
 		async (cursor) => {
 			const page = await admin<Page<CloudEvent>>(`/events${query({ ...filters, cursor })}`);
 			// Each row's delivery state; the list still shows if that read fails.
-			const states = await deliveryStatus(page.items.map((event) => event.id)).catch((caught: unknown) => {
+			const states = await deliveryStatus(
+				page.items.map((event) => ({ id: event.id, messageId: event.subject })),
+			).catch((caught: unknown) => {
 				showError(error, caught);
 				return new Map<string, EventDeliveries>();
 			});

@@ -166,7 +166,7 @@ export async function messagePage(main: HTMLElement, messageId: string | undefin
 	const recipients = h("div", {});
 	const render = async () => {
 		const view = await wholeMessage(messageId);
-		const states = await deliveryStatus(view.events.map((event) => event.id));
+		const states = await deliveryStatus(view.events.map((event) => ({ id: event.id, messageId })));
 		recipients.replaceChildren(
 			table(
 				"Recipients",

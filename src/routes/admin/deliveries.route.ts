@@ -75,6 +75,19 @@ export const DeliveryStatusQuerySchema = v.strictObject(
 				"must be event ids (evt_…), comma-separated",
 			),
 		),
+		/**
+		 * The messages these events belong to, when the caller knows them: D1 then finds each event
+		 * by key. Without it, an event no deliveries row names is looked for in every day table.
+		 */
+		messageIds: v.optional(
+			v.pipe(
+				v.string(),
+				v.transform((value) => [...new Set(value.split(",").filter((id) => id !== ""))]),
+				v.minLength(1, "must name at least one message id"),
+				v.maxLength(STATUS_MAX_EVENTS, `at most ${STATUS_MAX_EVENTS} message ids`),
+				v.check((ids) => ids.every((id) => id.length <= 256), "each at most 256 characters"),
+			),
+		),
 	},
 	UNKNOWN_PARAMETER,
 );
@@ -83,8 +96,10 @@ export const DeliveryStatusQuerySchema = v.strictObject(
 export const deliveriesRoute = new Hono<AppEnv>()
 	/** Where each delivery of some events stands now: settled, retrying, held at its gate (and why), or queued. */
 	.get("/deliveries/status", async (c) => {
-		const { eventIds } = parseInput(DeliveryStatusQuerySchema, c.req.query(), "query");
-		const body: v.InferOutput<typeof DeliveryStatusResponseSchema> = { items: await deliveryStates(c.env, eventIds) };
+		const { eventIds, messageIds } = parseInput(DeliveryStatusQuerySchema, c.req.query(), "query");
+		const body: v.InferOutput<typeof DeliveryStatusResponseSchema> = {
+			items: await deliveryStates(c.env, eventIds, messageIds),
+		};
 		return c.json(body);
 	})
 	.all("/deliveries/status", () => {

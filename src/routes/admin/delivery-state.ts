@@ -87,10 +87,17 @@ async function askGates(env: Env, items: readonly EventDeliveries[]): Promise<Ma
 	return new Map(answers);
 }
 
-/** The deliveries of these events (those D1 holds), in the order asked. */
-export async function deliveryStates(env: Env, ids: readonly string[]): Promise<EventDeliveries[]> {
+/**
+ * The deliveries of these events (those D1 holds), in the order asked; `messageIds`, the messages
+ * they belong to when the caller knows them, let D1 find them by key (receiptsOfEvents).
+ */
+export async function deliveryStates(
+	env: Env,
+	ids: readonly string[],
+	messageIds: readonly string[] = [],
+): Promise<EventDeliveries[]> {
 	const db = env.DB;
-	const receipts = await receiptsOfEvents(db, ids);
+	const receipts = await receiptsOfEvents(db, ids, messageIds);
 	const [rows, firstTries] = await Promise.all([
 		rowsOfEvents(
 			db,

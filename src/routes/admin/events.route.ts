@@ -1,10 +1,11 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "../../bandwidth/event-types";
-import { eventOf, listEvents, readEventsWithin } from "../../db/events.repository";
+import { listEvents } from "../../db/event-list.repository";
+import { readEventsWithin } from "../../db/events.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
-import { CloudEventSchema, pageSchema } from "../responses";
+import { CloudEventSchema, pageSchema, UnreadableEventIdsSchema, unreadableField } from "../responses";
 import { cursorParam, PAGE_MAX_BYTES, pageEndingAt } from "./cursor";
 import { LimitParam, parseInput, TextParam, TimestampParam, UNKNOWN_PARAMETER } from "./params";
 
@@ -35,9 +36,11 @@ export const EventsQuerySchema = v.strictObject(
 );
 
 /**
- * Oldest first by (event time, id), or newest first with order=newest; follow `nextCursor` until it is null. A page ends at `limit`
- * rows or PAGE_MAX_BYTES of CloudEvents, whichever comes first: the rows are listed without their
- * bodies, and the bodies read within the budget.
+ * Oldest first by (event time, id), or newest first with order=newest; follow `nextCursor` until it
+ * is null. A page ends at `limit` rows or PAGE_MAX_BYTES of CloudEvents, whichever comes first: the
+ * rows are listed without their bodies, and the bodies read within the budget. Without `messageId`
+ * (or an `eventId` whose deliveries rows name its message) a page scans the day tables from the one
+ * before `since` on, each table's share bounded by the limit.
  */
 export const eventsRoute = new Hono<AppEnv>()
 	.get("/events", async (c) => {
@@ -59,15 +62,19 @@ export const eventsRoute = new Hono<AppEnv>()
 			},
 			query.limit + 1,
 		);
-		const bodies = await readEventsWithin(c.env.DB, rows.slice(0, query.limit), PAGE_MAX_BYTES);
-		const last = rows[bodies.length - 1];
-		// A row purged since it was listed (retention, the byte budget) is left out; the page goes on after it.
-		const events = bodies.flatMap((json) => (json === null ? [] : [eventOf(json)]));
-		return c.json(pageEndingAt(events, last && [last.event_time, last.id], bodies.length < rows.length));
+		const read = await readEventsWithin(c.env.DB, rows.slice(0, query.limit), PAGE_MAX_BYTES);
+		const last = rows[read.consumed - 1];
+		// A row purged since it was listed (retention, the byte budget) or unreadable is left out; the
+		// page goes on after it.
+		const page = pageEndingAt(read.events, last && [last.event_time, last.id], read.consumed < rows.length);
+		return c.json({ ...page, ...unreadableField(read.unreadable) });
 	})
 	.all("/events", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	});
 
 /** The answer of GET /events, for the OpenAPI document. */
-export const EventsResponseSchema = pageSchema(CloudEventSchema);
+export const EventsResponseSchema = v.strictObject({
+	...pageSchema(CloudEventSchema).entries,
+	unreadableEventIds: UnreadableEventIdsSchema,
+});

@@ -1,4 +1,4 @@
--- 0006: every attempt visible, first tries included (issue 19).
+-- 0007: every attempt visible, first tries included (issue 19).
 --
 -- A first-try success (delivered, or skipped: matched no destination) is no longer only counted:
 -- each consumer batch writes its first-try outcomes as one row per UTC minute of its events'
