@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
+import { meter } from "../../src/meter/meter";
 import { adminFetch, adminGet, adminPost, eventIdOfElement } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
+import { insertEventRows } from "../helpers/d1-rows";
 import { freshPath, hookUrl, scriptResponses, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
@@ -27,6 +29,13 @@ interface Item {
 
 async function statusOf(...eventIds: string[]): Promise<Item[]> {
 	return (await adminGet<{ items: Item[] }>(`/v1/deliveries/status?eventIds=${eventIds.join(",")}`)).items;
+}
+
+/** The answer, and the D1 rows it read. */
+async function statusRead(query: string): Promise<{ items: Item[]; rowsRead: number }> {
+	const before = meter.snapshot().d1RowsRead;
+	const { items } = await adminGet<{ items: Item[] }>(`/v1/deliveries/status?${query}`);
+	return { items, rowsRead: meter.snapshot().d1RowsRead - before };
 }
 
 /** Waits until the event's default delivery is in `state`. */
@@ -94,15 +103,40 @@ describe("GET /v1/deliveries/status", () => {
 		expect(await waitForState(eventId, "delivered")).toMatchObject({ attempts: 1, last: { attempt: 1 } });
 	});
 
+	it("finds events by key when given their messages; without them, an event no deliveries row names by a scan", async () => {
+		const [first, second] = [await storedEvent(), await storedEvent()];
+		for (const event of [first, second]) await waitForState(event.id, "delivered");
+		const ids = `eventIds=${first.id},${second.id}`;
+		const byKey = `${ids}&messageIds=${first.messageId},${second.messageId}`;
+		const before = await statusRead(byKey);
+		// Today's day table holds these too: a scan reads every one of them, a lookup by key none.
+		await insertEventRows(Array.from({ length: 300 }, () => ({ eventTime: new Date().toISOString() })));
+
+		const found = await statusRead(byKey);
+		const scanned = await statusRead(ids);
+		for (const { items } of [before, found, scanned]) {
+			expect(items.map((item) => item.eventId)).toEqual([first.id, second.id]);
+			expect(items.map((item) => item.deliveries[0]?.state)).toEqual(["delivered", "delivered"]);
+		}
+		expect(scanned.rowsRead).toBeGreaterThanOrEqual(300);
+		// The same rows as before the 300 (the schema, the deliveries index, the messages' events, the
+		// first tries' minutes), give or take a background read.
+		expect(Math.abs(found.rowsRead - before.rowsRead)).toBeLessThan(10);
+		// Messages the events do not belong to: D1 does not hold them under those, and does not scan.
+		expect((await statusRead(`${ids}&messageIds=msg-elsewhere`)).items).toEqual([]);
+	});
+
 	it("refuses a list that is empty, too long or not of event ids, naming the parameter", async () => {
 		for (const query of [
 			"eventIds=",
 			"eventIds=abc",
 			`eventIds=${Array.from({ length: 101 }, (_, i) => `evt_a${i}`).join(",")}`,
+			"eventIds=evt_a&messageIds=",
+			`eventIds=evt_a&messageIds=${Array.from({ length: 101 }, (_, i) => `m${i}`).join(",")}`,
 			"other=1",
 		]) {
 			const message = await expectError(await adminFetch(`/v1/deliveries/status?${query}`), 400, "invalid_parameter");
-			expect(message, query).toMatch(/^(eventIds|other): /);
+			expect(message, query).toMatch(/^(eventIds|messageIds|other): /);
 		}
 		expect((await adminFetch("/v1/deliveries/status?eventIds=evt_a", { method: "POST" })).status).toBe(405);
 	});

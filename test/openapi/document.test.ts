@@ -116,7 +116,10 @@ describe("the document is generated from the routes' own schemas", () => {
 			].sort(),
 		);
 		const status = operationIn(document, "get", "/v1/deliveries/status").parameters ?? [];
-		expect(status.map((parameter) => [parameter.name, parameter.required])).toEqual([["eventIds", true]]);
+		expect(status.map((parameter) => [parameter.name, parameter.required])).toEqual([
+			["eventIds", true],
+			["messageIds", false],
+		]);
 	});
 
 	it("accepts the bodies the routes accept and refuses the ones they refuse", async () => {

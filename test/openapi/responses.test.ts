@@ -70,7 +70,10 @@ describe("every route answers what the OpenAPI document declares", () => {
 		await get("/v1/deliveries?status=dead", "/v1/deliveries");
 		await get("/v1/deliveries?status=dead&current=true", "/v1/deliveries");
 		await get(`/v1/events?order=newest&number=${encodeURIComponent("+12345678902")}&limit=5`, "/v1/events");
-		const status = (await get(`/v1/deliveries/status?eventIds=${stored.id}`, "/v1/deliveries/status")) as {
+		const status = (await get(
+			`/v1/deliveries/status?eventIds=${stored.id}&messageIds=${stored.messageId}`,
+			"/v1/deliveries/status",
+		)) as {
 			items: Array<{ eventId: string; deliveries: Array<{ state: string }> }>;
 		};
 		expect(status.items).toEqual([
