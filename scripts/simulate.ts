@@ -8,6 +8,7 @@
  */
 import { checkAgainstAdmin } from "./simulate/admin-check.ts";
 import { destinationLines } from "./simulate/destinations-report.ts";
+import { failureLines } from "./simulate/failure-report.ts";
 import { parseOptions, type SimulateOptions, USAGE, UsageError } from "./simulate/options.ts";
 import { progressReporter } from "./simulate/progress.ts";
 import { sendTraffic } from "./simulate/send-traffic.ts";
@@ -82,6 +83,7 @@ export async function simulate(options: SimulateOptions): Promise<number> {
 	if (options.adminToken !== undefined) {
 		for (const line of await destinationLines(options.baseUrl, options.adminToken)) say(line);
 	}
+	if (options.failures) for (const line of failureLines(plans, options.baseUrl)) say(line);
 	if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 	return summary.ok ? 0 : 1;
 }

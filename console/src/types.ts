@@ -2,6 +2,8 @@ import type * as v from "valibot";
 import type {
 	CloudEventSchema,
 	DeliverySchema,
+	DeliveryStateSchema,
+	DeliveryStatusResponseSchema,
 	DestinationsResponseSchema,
 	HealthResponseSchema,
 	MediaResponseSchema,
@@ -32,3 +34,6 @@ export type MessageView = v.InferOutput<typeof MessageResponseSchema>;
 export type QuarantineItem = v.InferOutput<typeof QuarantineItemSchema>;
 export type ReprocessResult = v.InferOutput<typeof ReprocessResponseSchema>;
 export type ReplayResult = v.InferOutput<typeof ReplayResponseSchema>;
+export type Destination = Destinations["items"][number];
+export type DeliveryState = v.InferOutput<typeof DeliveryStateSchema>;
+export type EventDeliveries = v.InferOutput<typeof DeliveryStatusResponseSchema>["items"][number];

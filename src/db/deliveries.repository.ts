@@ -12,14 +12,20 @@ export interface DeliveryRow {
 	error: string | null;
 	duration_ms: number | null;
 	at: string;
+	/**
+	 * A failed attempt's next try; for a replay's claim held by its destination's gate, the time the
+	 * claim lasts until (migrations/0007). Null otherwise.
+	 */
+	next_at: string | null;
 }
 
 /**
  * `message_id` (migrations/0006) says where the event is: D1 finds an event by its message and id,
  * so the dead list and a replay need it. Null when it is unknown (a malformed job).
  */
-export type NewDeliveryRow = Omit<DeliveryRow, "id"> & {
+export type NewDeliveryRow = Omit<DeliveryRow, "id" | "next_at"> & {
 	message_id: string | null;
+	next_at?: string | null;
 	/** When the event was received, if known: an attempt of an event received before its message's erasure is not recorded. */
 	received_at?: string | null;
 };
@@ -29,9 +35,9 @@ export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedS
 	// (migrations/0009); with no receipt time known, any erasure of the message counts.
 	return db
 		.prepare(
-			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination, message_id)
-			 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
-			 WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE message_id = ?9 AND (?10 IS NULL OR erased_at >= ?10))`,
+			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination, message_id, next_at)
+			 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+			 WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE message_id = ?9 AND (?11 IS NULL OR erased_at >= ?11))`,
 		)
 		.bind(
 			row.event_id,
@@ -43,24 +49,9 @@ export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedS
 			row.at,
 			row.destination,
 			row.message_id,
+			row.next_at ?? null,
 			row.received_at ?? null,
 		);
-}
-
-/** First-try outcomes of one consumer batch, added to their hour's counters: one row written per outcome. */
-export function addDeliveryCounts(
-	db: D1Database,
-	hour: string,
-	counts: ReadonlyMap<string, number>,
-): D1PreparedStatement[] {
-	return [...counts].map(([outcome, n]) =>
-		db
-			.prepare(
-				`INSERT INTO delivery_counts (hour, outcome, n) VALUES (?1, ?2, ?3)
-				 ON CONFLICT (hour, outcome) DO UPDATE SET n = n + excluded.n`,
-			)
-			.bind(hour, outcome, n),
-	);
 }
 
 export async function deleteDeliveries(db: D1Database, ids: readonly number[]): Promise<void> {
@@ -72,7 +63,8 @@ export async function deleteDeliveries(db: D1Database, ids: readonly number[]): 
 }
 
 export interface Delivery {
-	id: number;
+	/** Null for a first try, which is recorded in its batch's row (src/db/attempts.repository.ts). */
+	id: number | null;
 	eventId: string;
 	destination: string;
 	attempt: number;
@@ -81,6 +73,8 @@ export interface Delivery {
 	error: string | null;
 	durationMs: number | null;
 	at: string;
+	/** A failed attempt's next try; a held replay's claim: how long it is held for. */
+	nextAttemptAt: string | null;
 }
 
 export function deliveryOf(row: DeliveryRow): Delivery {
@@ -94,6 +88,7 @@ export function deliveryOf(row: DeliveryRow): Delivery {
 		error: row.error,
 		durationMs: row.duration_ms,
 		at: row.at,
+		nextAttemptAt: row.next_at ?? null,
 	};
 }
 
@@ -112,10 +107,15 @@ export interface DeliveryFilter {
  * `maxBytes`, the first always; the running total is computed in D1, so a row beyond it never
  * reaches the Worker. Writers keep `error` to a short snippet, but the table does not enforce it.
  */
-function withinBytes(db: D1Database, rows: string, params: readonly unknown[], maxBytes: number): D1PreparedStatement {
+export function withinBytes(
+	db: D1Database,
+	rows: string,
+	params: readonly unknown[],
+	maxBytes: number,
+): D1PreparedStatement {
 	return db
 		.prepare(
-			`SELECT id, event_id, destination, attempt, outcome, http_status, error, duration_ms, at, fetched FROM (
+			`SELECT id, event_id, destination, attempt, outcome, http_status, error, duration_ms, at, next_at, fetched FROM (
 			   SELECT *, sum(bytes) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto,
 			          row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS fetched
 			   FROM (SELECT *, 100 + length(event_id) + coalesce(length(CAST(error AS BLOB)), 0) AS bytes FROM (${rows}))
@@ -173,25 +173,16 @@ export function deleteDeliveriesBefore(db: D1Database, cutoff: string, limit: nu
 		.bind(cutoff, limit);
 }
 
-/** Hourly first-try counts (`hour` is 2026-12-01T04) of the hours before the cutoff's, on the primary key. */
-export function deleteDeliveryCountsBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
-	return db
-		.prepare(
-			`DELETE FROM delivery_counts WHERE (hour, outcome) IN (
-			   SELECT hour, outcome FROM delivery_counts WHERE hour < ?1 ORDER BY hour LIMIT ?2)`,
-		)
-		.bind(cutoff.slice(0, 13), limit);
-}
-
 /**
  * Keeps the claims of replayed jobs a gate holds back until `until` (the end of their hold): the
- * claim then expires REPLAY_CLAIM_TTL_MS after the hold rather than during it. Only `replayed` rows.
+ * claim then expires REPLAY_CLAIM_TTL_MS after the hold rather than during it. Only `replayed` rows;
+ * `at` stays when the claim was made, so a message's attempts still read in order.
  */
 export function renewClaims(db: D1Database, claimIds: readonly number[], until: Date): D1PreparedStatement {
 	return db
 		.prepare(
-			`UPDATE deliveries SET at = ?2
-			 WHERE id IN (SELECT value FROM json_each(?1)) AND outcome = 'replayed' AND at < ?2`,
+			`UPDATE deliveries SET next_at = ?2
+			 WHERE id IN (SELECT value FROM json_each(?1)) AND outcome = 'replayed' AND coalesce(next_at, at) < ?2`,
 		)
 		.bind(JSON.stringify(claimIds), until.toISOString());
 }

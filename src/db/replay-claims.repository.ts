@@ -19,7 +19,7 @@ export const REPLAY_CLAIM_TTL_MS = 10 * 60 * 1000;
  * True while D1 holds the event of `d`: a lookup by (message_id, id) in each day table, by id in
  * the legacy table (whose rows may lack the message id: written before migration 0006).
  */
-function eventHeld(tables: readonly string[]): string {
+export function eventHeld(tables: readonly string[]): string {
 	return existsInAny(tables, (table) =>
 		table === LEGACY_EVENTS_TABLE
 			? `SELECT 1 FROM ${table} WHERE id = d.event_id`
@@ -37,13 +37,13 @@ function eventHeld(tables: readonly string[]): string {
 const deadNow = (tables: readonly string[]) => `FROM deliveries d
 	WHERE d.outcome IN ('dead', 'replayed')
 	  AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id AND destination = d.destination)
-	  AND (d.outcome = 'dead' OR (d.at < ?1 AND 'dead' = (
+	  AND (d.outcome = 'dead' OR (coalesce(d.next_at, d.at) < ?1 AND 'dead' = (
 	    SELECT outcome FROM deliveries p
 	    WHERE p.event_id = d.event_id AND p.destination = d.destination AND p.outcome <> 'replayed'
 	    ORDER BY p.id DESC LIMIT 1)))
 	  AND ${eventHeld(tables)}`;
 
-function claimExpiry(now: Date): string {
+export function claimExpiry(now: Date): string {
 	return new Date(now.getTime() - REPLAY_CLAIM_TTL_MS).toISOString();
 }
 

@@ -1,3 +1,4 @@
+import { eraseFirstTries } from "../db/attempts.repository";
 import { inAny, LEGACY_EVENTS_TABLE, unionsOf, withEventTables } from "../db/event-tables";
 import { deleteQuarantineOfMessages } from "../db/quarantine.repository";
 
@@ -14,6 +15,8 @@ export interface MessagesErasedFromD1 {
 	quarantine: number;
 	/** When each erased event was received: the archive files it under that hour. */
 	receivedAt: string[];
+	/** The erased events D1 held: their first tries are filed under their receipt. */
+	erased: Array<{ id: string; receivedAt: string }>;
 	/** D1 statements it took (the event tables' list included): what the erasure's budget counts. */
 	statements: number;
 }
@@ -23,7 +26,7 @@ const json = (values: readonly string[]) => JSON.stringify(values);
 
 /** The statements that remove the messages from D1; run them in one batch (one transaction), in this order. */
 export interface EraseStatements {
-	/** When each of their events was received (one statement per group of tables). */
+	/** Each of their events and when it was received (one statement per group of tables). */
 	found: D1PreparedStatement[];
 	deliveries: D1PreparedStatement;
 	/** One DELETE per event table. */
@@ -45,7 +48,7 @@ export function eraseMessagesStatements(
 	const ofMessages = "SELECT value FROM json_each(?1)";
 	const idsOf = (table: string) => `SELECT id FROM ${table} WHERE message_id IN (${ofMessages})`;
 	return {
-		found: unionsOf(tables, (table) => `SELECT received_at FROM ${table} WHERE message_id IN (${ofMessages})`).map(
+		found: unionsOf(tables, (table) => `SELECT id, received_at FROM ${table} WHERE message_id IN (${ofMessages})`).map(
 			(union) => db.prepare(union).bind(json(messageIds)),
 		),
 		deliveries: db
@@ -65,28 +68,32 @@ export async function runEraseStatements(db: D1Database, statements: EraseStatem
 	const { found, deliveries, events, quarantine } = statements;
 	const results = await db.batch([...found, deliveries, ...events, quarantine]);
 	const meta = (index: number) => results[index]?.meta.changes ?? 0;
-	const receivedAt = results
+	const erasedRows = results
 		.slice(0, found.length)
-		.flatMap((result) => (result.results as Array<{ received_at: string }>).map((row) => row.received_at));
+		.flatMap((result) => result.results as Array<{ id: string; received_at: string }>);
 	let erased = 0;
 	for (let index = found.length + 1; index < found.length + 1 + events.length; index += 1) erased += meta(index);
 	return {
 		events: erased,
 		deliveries: meta(found.length),
 		quarantine: meta(results.length - 1),
-		receivedAt,
+		receivedAt: erasedRows.map((row) => row.received_at),
+		erased: erasedRows.map((row) => ({ id: row.id, receivedAt: row.received_at })),
 		statements: results.length + 1,
 	};
 }
 
-export function eraseMessagesFromD1(
+export async function eraseMessagesFromD1(
 	db: D1Database,
 	messageIds: readonly string[],
 	eventIds: readonly string[] = [],
 ): Promise<MessagesErasedFromD1> {
-	return withEventTables(db, (tables) =>
+	const d1 = await withEventTables(db, (tables) =>
 		runEraseStatements(db, eraseMessagesStatements(db, tables, messageIds, eventIds)),
 	);
+	// Their first tries are filed by receipt time, which only their rows told: found in the same batch.
+	const firstTries = await eraseFirstTries(db, d1.erased);
+	return { ...d1, statements: d1.statements + firstTries.statements };
 }
 
 /** Deliveries rows of events known only from the archive lines an erasure took out. */

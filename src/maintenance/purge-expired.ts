@@ -1,5 +1,6 @@
 import { effectiveRetentionDays, readRetentionConfig } from "../config";
-import { deleteDeliveriesBefore, deleteDeliveryCountsBefore } from "../db/deliveries.repository";
+import { dropAttemptsBefore } from "../db/attempts.repository";
+import { deleteDeliveriesBefore } from "../db/deliveries.repository";
 import { deleteDeliveriesOfTable, deleteOldestLegacyEvents, dropEventTable } from "../db/event-expiry.repository";
 import { eventTableEnd, LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
 import { deleteQuarantineBefore } from "../db/quarantine.repository";
@@ -18,20 +19,21 @@ export interface PurgeLimits {
 
 /**
  * Up to 100,000 rows per table per run, every minute (events go by whole days, whatever their
- * number). 100 rounds of at most 6 statements (the legacy events take three: their deliveries go
- * with them) stay under D1's 1,000 queries per invocation, with room for the byte budget's rounds;
- * a larger backlog takes several runs, never one long one.
+ * number). 100 rounds of at most 5 statements (the legacy events take three: their deliveries go
+ * with them), and the first tries' list and drop after them, stay under D1's 1,000 queries per
+ * invocation, with room for the byte budget's rounds; a larger backlog takes several runs, never
+ * one long one.
  */
 export const DEFAULT_PURGE_LIMITS: PurgeLimits = { chunkRows: 1000, maxRounds: 100 };
 
-const TABLES = ["events", "deliveries", "deliveryCounts", "quarantine"] as const;
+const TABLES = ["events", "deliveries", "quarantine"] as const;
 type Table = (typeof TABLES)[number];
 
 export interface PurgeBounds extends RemovalBounds {
 	/**
 	 * Rows older than this go: events by the day they were filed under (their receipt; a day table
-	 * goes once its whole day is older), deliveries by `at`, counts by hour, quarantine rows by
-	 * receipt (reprocessed or not).
+	 * goes once its whole day is older), deliveries by `at`, quarantine rows by receipt (reprocessed
+	 * or not); first tries by their events' day of receipt, once the events' part is done.
 	 */
 	cutoff: string;
 }
@@ -42,6 +44,8 @@ export interface PurgeReport {
 	eventsBefore: string;
 	/** `deliveries` counts the rows deleted with their events too. */
 	deleted: Record<Table, number>;
+	/** Days whose first-try table was dropped (src/db/attempts.repository.ts): YYYYMMDD. */
+	attemptDaysDropped: string[];
 	rounds: number;
 	/** False when the round limit stopped the run with expired rows left for the next one. */
 	complete: boolean;
@@ -137,11 +141,7 @@ class EventsPurge {
 
 function chunkOf(db: D1Database, table: Exclude<Table, "events">, cutoff: string, limit: number): Step {
 	const statement =
-		table === "deliveries"
-			? deleteDeliveriesBefore(db, cutoff, limit)
-			: table === "deliveryCounts"
-				? deleteDeliveryCountsBefore(db, cutoff, limit)
-				: deleteQuarantineBefore(db, cutoff, limit);
+		table === "deliveries" ? deleteDeliveriesBefore(db, cutoff, limit) : deleteQuarantineBefore(db, cutoff, limit);
 	return {
 		statements: [statement],
 		record: ([result], deleted) => {
@@ -165,7 +165,7 @@ export async function purgeExpired(
 ): Promise<PurgeReport> {
 	const removable = removableBefore(bounds);
 	const eventsBefore = removable === undefined ? bounds.cutoff : earliest(bounds.cutoff, removable);
-	const deleted: Record<Table, number> = { events: 0, deliveries: 0, deliveryCounts: 0, quarantine: 0 };
+	const deleted: Record<Table, number> = { events: 0, deliveries: 0, quarantine: 0 };
 	const events = new EventsPurge(db, await listEventTables(db), eventsBefore);
 	let pending: readonly Table[] = TABLES;
 	let rounds = 0;
@@ -187,7 +187,9 @@ export async function purgeExpired(
 		}
 		pending = next;
 	}
-	return { cutoff: bounds.cutoff, eventsBefore, deleted, rounds, complete: pending.length === 0 };
+	// A day's first tries go whole once every event received that day has gone.
+	const attemptDaysDropped = pending.includes("events") ? [] : await dropAttemptsBefore(db, eventsBefore);
+	return { cutoff: bounds.cutoff, eventsBefore, deleted, attemptDaysDropped, rounds, complete: pending.length === 0 };
 }
 
 export type RetentionPurgeResult = { ok: true; value: PurgeReport } | { ok: false; reason: "config_invalid" };

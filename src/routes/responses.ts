@@ -3,6 +3,7 @@ import { NORMALIZED_TYPES } from "../bandwidth/event-types";
 import { DELIVERY_OUTCOMES } from "../db/delivery-outcomes";
 import { ErasureReportSchema } from "../erase/erasure-counts";
 import { MediaCopySchema } from "../media/media-copies";
+import { DELIVERY_STATES } from "./admin/delivery-states";
 
 /*
  * The shapes the admin API answers, as valibot schemas. Nothing validates a response at run time;
@@ -92,9 +93,12 @@ export const CloudEventSchema = v.pipe(
 	v.title("CloudEvent"),
 );
 
-/** One recorded forward attempt (src/db/deliveries.repository.ts). */
+/** One forward attempt (src/db/deliveries.repository.ts), or a first try (src/db/attempts.repository.ts). */
 export const DeliverySchema = v.strictObject({
-	id: Count,
+	id: v.pipe(
+		v.nullable(Count),
+		v.description("the deliveries row; null for a first try, recorded with its consumer batch's other first tries"),
+	),
 	eventId: v.string(),
 	/** "none": the event matched no destination (or the queue message could not be read). */
 	destination: v.string(),
@@ -104,6 +108,48 @@ export const DeliverySchema = v.strictObject({
 	error: v.nullable(v.string()),
 	durationMs: v.nullable(v.number()),
 	at: Timestamp,
+	nextAttemptAt: v.pipe(
+		v.nullable(Timestamp),
+		v.description("a failed attempt's next try; a replay's claim held by its destination's gate: held until"),
+	),
+});
+
+const HoldReasonSchema = v.picklist(["paused", "breaker", "rate", "concurrency"]);
+
+/** Where one delivery of an event stands now (src/routes/admin/delivery-state.ts). */
+export const DeliveryStateSchema = v.strictObject({
+	destination: v.string(),
+	state: v.pipe(
+		v.picklist(DELIVERY_STATES),
+		v.description(
+			"delivered, skipped, dead: settled; retrying: the next try at nextAttemptAt; held: its gate holds it (hold); queued: not attempted yet",
+		),
+	),
+	attempts: Count,
+	last: v.nullable(DeliverySchema),
+	nextAttemptAt: v.nullable(Timestamp),
+	hold: v.nullable(
+		v.strictObject({
+			reason: HoldReasonSchema,
+			since: Timestamp,
+			nextProbeAt: v.nullable(Timestamp),
+		}),
+	),
+});
+
+/** GET /v1/deliveries/status: per event, where each of its deliveries stands. */
+export const DeliveryStatusResponseSchema = v.strictObject({
+	items: v.array(
+		v.strictObject({
+			eventId: v.string(),
+			messageId: v.string(),
+			type: v.string(),
+			recipient: v.string(),
+			errorCode: v.nullable(v.number()),
+			receivedAt: Timestamp,
+			deliveries: v.array(DeliveryStateSchema),
+		}),
+	),
 });
 
 export const RecipientStatusSchema = v.strictObject({
@@ -220,11 +266,16 @@ export const DestinationStatusSchema = v.strictObject({
 	lastError: v.nullable(v.string()),
 	/** Events held back (pause, breaker, rate limit) and not let through yet. */
 	backlog: v.nullable(Count),
+	backlogSince: v.pipe(v.nullable(Timestamp), v.description("since when the longest-held of them has waited")),
 	/** Over the last 15 minutes: attempts made and the share that failed. */
 	recentAttempts: v.nullable(Count),
 	recentFailureRate: v.nullable(v.number()),
 	/** Attempts let through per second, over the last minute or so. */
 	currentRate: v.nullable(v.number()),
+	hourly: v.pipe(
+		v.nullable(v.array(v.strictObject({ hour: Timestamp, attempts: Count, failed: Count }))),
+		v.description("attempts and failures per hour, the last 24 hours, oldest first (as reported to its gate)"),
+	),
 });
 
 export const DestinationsResponseSchema = v.strictObject({ items: v.array(DestinationStatusSchema) });
@@ -234,6 +285,7 @@ export const NAMED_SCHEMAS = {
 	Error: ErrorBodySchema,
 	CloudEvent: CloudEventSchema,
 	Delivery: DeliverySchema,
+	DeliveryState: DeliveryStateSchema,
 	DestinationStatus: DestinationStatusSchema,
 	RecipientStatus: RecipientStatusSchema,
 	QuarantineItem: QuarantineItemSchema,

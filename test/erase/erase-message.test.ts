@@ -13,6 +13,7 @@ import { postCallback } from "../helpers/callback";
 import { insertEventRows } from "../helpers/d1-rows";
 import { waitForAllForwarded, waitForForwarded } from "../helpers/downstream";
 import { type BandwidthElement, element, newMessageId } from "../helpers/fixtures";
+import { firstTriesOf } from "../helpers/forward";
 import { expectError } from "../helpers/http";
 import { ledgerStub, pendingInLedger } from "../helpers/ledger";
 import { deliveriesOf, eventsOf, markDead, withEventTablesBroken } from "../helpers/storage";
@@ -66,6 +67,13 @@ describe("DELETE /v1/messages/:messageId", () => {
 		]);
 		const ids = (await eventsOf(messageId)).map((row) => row.id);
 		await waitForAllForwarded([...ids, neighbourEventId]);
+		// Delivered first try: each has its entry in its consumer batch's row.
+		for (const id of [...ids, neighbourEventId]) {
+			await vi.waitUntil(async () => (await firstTriesOf(id)).length === 1, {
+				timeout: BACKGROUND_WAIT_MS,
+				interval: 50,
+			});
+		}
 		await markDead(deliveredId);
 		await markDead(neighbourEventId);
 		expect(await (await postCallback([invalidOf(messageId), invalidOf(neighbourId)])).json()).toMatchObject({
@@ -93,6 +101,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 
 		expect(await eventsOf(messageId)).toEqual([]);
 		expect(await deliveriesOf(deliveredId)).toEqual([]);
+		for (const id of ids) expect(await firstTriesOf(id)).toEqual([]);
 		expect(await quarantinedOf(messageId)).toEqual([]);
 		expect(await ledgerHoldings(messageId)).toEqual({ rows: 0, outbox: 0 });
 		const archivedAfter = await archivedIds();
@@ -102,6 +111,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 		// The neighbour keeps everything, its archived line once, in an object whose counts are right again.
 		expect(await eventsOf(neighbourId)).toHaveLength(1);
 		expect(await deliveriesOf(neighbourEventId)).toHaveLength(1);
+		expect(await firstTriesOf(neighbourEventId)).toHaveLength(1);
 		expect(await quarantinedOf(neighbourId)).toHaveLength(1);
 		expect(await ledgerHoldings(neighbourId)).toMatchObject({ rows: 1 });
 		expect(archivedAfter.filter(([, id]) => id === neighbourEventId)).toHaveLength(1);

@@ -31,7 +31,7 @@ describe("a delivered event", () => {
 			"user-agent": expect.stringMatching(/^bandwidth-relay\/\d+\.\d+\.\d+$/),
 		});
 		expect(Number(request!.headers["webhook-timestamp"])).toBeCloseTo(Date.now() / 1000, -1);
-		// A first-try success: one more in delivery_counts, no deliveries row.
+		// A first-try success: one more entry in its batch's first-try row (attempts_YYYYMMDD), no deliveries row.
 		expect(counted).toEqual({ delivered: 1, skipped: 0 });
 		expect(await deliveriesOf(event.id)).toEqual([]);
 	});

@@ -1,4 +1,10 @@
 import { env } from "cloudflare:workers";
+import {
+	attemptDays,
+	createAttemptsTable,
+	dropAttemptsDay,
+	insertFirstTries as insertFirstTriesStatements,
+} from "../../src/db/attempts.repository";
 import type { DeliveryOutcome } from "../../src/db/delivery-outcomes";
 import {
 	batchIntoDayTables,
@@ -114,10 +120,19 @@ export async function insertDeliveryRow(
 		.run();
 }
 
-export async function insertDeliveryCount(hour: string, outcome: string, n: number): Promise<void> {
-	await env.DB.prepare("INSERT INTO delivery_counts (hour, outcome, n) VALUES (?1, ?2, ?3)")
-		.bind(hour, outcome, n)
-		.run();
+/** First tries of events received at `receivedAt`, as a consumer batch files them (src/db/attempts.repository.ts). */
+export async function insertFirstTries(receivedAt: string, eventIds: readonly string[]): Promise<void> {
+	const firstTries = eventIds.map((eventId) => ({
+		eventId,
+		destination: "default",
+		outcome: "delivered" as const,
+		httpStatus: 204,
+		durationMs: 7,
+		error: null,
+		receivedAt,
+	}));
+	const { days, statements } = insertFirstTriesStatements(env.DB, firstTries, receivedAt);
+	await env.DB.batch([...[...days].map((day) => createAttemptsTable(env.DB, day)), ...statements]);
 }
 
 /**
@@ -148,8 +163,10 @@ export async function columnOf<T>(sql: string, column: string): Promise<T[]> {
 export async function clearTables(): Promise<void> {
 	const tables = await listEventTables(env.DB);
 	for (const table of tables) forgetEventTable(table);
+	const days = await attemptDays(env.DB);
 	await env.DB.batch([
-		...["deliveries", "delivery_counts", "quarantine"].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
+		...["deliveries", "quarantine"].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
 		...tables.map((table) => env.DB.prepare(`DROP TABLE ${table}`)),
+		...days.map((day) => dropAttemptsDay(env.DB, day)),
 	]);
 }

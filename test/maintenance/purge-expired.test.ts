@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { attemptDays } from "../../src/db/attempts.repository";
 import { deleteOldestLegacyEvents } from "../../src/db/event-expiry.repository";
 import { eventTableOf } from "../../src/db/event-tables";
 import { insertQuarantine, markReprocessed, type ReprocessOutcome } from "../../src/db/quarantine.repository";
@@ -9,9 +10,9 @@ import {
 	columnOf,
 	dayTables,
 	eventIdsHeld,
-	insertDeliveryCount,
 	insertDeliveryRow,
 	insertEventRows,
+	insertFirstTries,
 	insertLegacyEventRows,
 } from "../helpers/d1-rows";
 
@@ -36,7 +37,7 @@ async function quarantineRow(
 }
 
 const deliveryEventIds = () => columnOf<string>("SELECT event_id FROM deliveries ORDER BY id", "event_id");
-const countHours = () => columnOf<string>("SELECT hour FROM delivery_counts ORDER BY hour, outcome", "hour");
+const firstTryDays = () => attemptDays(env.DB);
 const quarantineIds = () => columnOf<string>("SELECT id FROM quarantine ORDER BY id", "id");
 
 beforeEach(clearTables);
@@ -58,10 +59,10 @@ describe("retention purge", () => {
 		await insertDeliveryRow(old, "replayed", daysAgo(1));
 		await insertDeliveryRow(recent, "failed", daysAgo(1));
 		await insertDeliveryRow("evt_gone", "dead", daysAgo(35));
-		await insertDeliveryCount(daysAgo(40).slice(0, 13), "delivered", 7);
-		await insertDeliveryCount(daysAgo(40).slice(0, 13), "skipped", 1);
-		await insertDeliveryCount(CUTOFF.slice(0, 13), "delivered", 3);
-		await insertDeliveryCount(daysAgo(1).slice(0, 13), "delivered", 5);
+		// First tries go a day at a time, once the day's events have all gone: the day of the cutoff stays.
+		await insertFirstTries(daysAgo(40), [old]);
+		await insertFirstTries(CUTOFF, ["evt_receivedatcutoff"]);
+		await insertFirstTries(daysAgo(1), [recent, lateReceipt]);
 		// Quarantine rows go by their receipt, whatever became of them: garbage never outlives retention.
 		const resolvedOld = await quarantineRow("resolvedold", daysAgo(40), { at: daysAgo(31), outcome: "stored" });
 		const stillInvalidOld = await quarantineRow("stillinvalidold", daysAgo(40), {
@@ -79,7 +80,8 @@ describe("retention purge", () => {
 			value: {
 				cutoff: CUTOFF,
 				eventsBefore: CUTOFF,
-				deleted: { events: 1, deliveries: 3, deliveryCounts: 2, quarantine: 3 },
+				deleted: { events: 1, deliveries: 3, quarantine: 3 },
+				attemptDaysDropped: ["20310422"],
 				// The old day's deliveries rows, then the day itself.
 				rounds: 2,
 				complete: true,
@@ -89,7 +91,7 @@ describe("retention purge", () => {
 		expect(await eventIdsHeld()).toEqual([recent, lateReceipt]);
 		expect(await dayTables()).toEqual([eventTableOf(daysAgo(1))]);
 		expect(await deliveryEventIds()).toEqual([recent]);
-		expect(await countHours()).toEqual([CUTOFF.slice(0, 13), daysAgo(1).slice(0, 13)]);
+		expect(await firstTryDays()).toEqual(["20310502", "20310531"]);
 		expect(await quarantineIds()).toEqual([neverReprocessed, resolvedRecent].sort());
 		for (const id of [resolvedOld, stillInvalidOld, neverReprocessedOld])
 			expect(await quarantineIds()).not.toContain(id);
@@ -149,7 +151,9 @@ describe("retention purge", () => {
 			cutoff: CUTOFF,
 			eventsBefore: CUTOFF,
 			// The first day (5 + 3 rows, then its drop) and the first chunk of the second.
-			deleted: { events: 4, deliveries: 13, deliveryCounts: 0, quarantine: 0 },
+			deleted: { events: 4, deliveries: 13, quarantine: 0 },
+			// Expired events are left: their days' first tries stay with them.
+			attemptDaysDropped: [],
 			rounds: 4,
 			complete: false,
 		});
@@ -263,7 +267,7 @@ describe("retention purge", () => {
 		const report = await purgeRetention(env, NOW, { archivedBefore: undefined });
 		expect(report).toMatchObject({
 			ok: true,
-			value: { deleted: { events: 0, deliveries: 0, deliveryCounts: 0, quarantine: 0 }, rounds: 1, complete: true },
+			value: { deleted: { events: 0, deliveries: 0, quarantine: 0 }, rounds: 1, complete: true },
 		});
 		expect(await eventIdsHeld()).toEqual(ids);
 		expect(await deliveryEventIds()).toEqual([ids[1]]);

@@ -3,7 +3,9 @@ import { expect, it, vi } from "vitest";
 import { CHECK_SLACK_MS, HANDOFF_GRACE_MS } from "../../src/ledger/handoffs";
 import { ledgerFor, ledgerNameOf } from "../../src/ledger/ledger-client";
 import { type MeterCounts, meter } from "../../src/meter/meter";
+import { adminFetch } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
+import { gateOf } from "../helpers/destinations";
 import { receivedAt } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
@@ -28,12 +30,18 @@ const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"
 	doRequests: 1,
 	doRowsWritten: 1, // the event in its day table; no copy state written
 	doRowsRead: 0,
-	// The event in its day table (no secondary index), and the first-try counter (one upsert per
-	// outcome per consumer batch: this batch holds one event). Retention drops its day whole later
-	// (DROP TABLE: 0 rows); the byte budget, if it comes first, deletes it (1 row).
+	// The event in its day table (no secondary index), and its consumer batch's first-try row
+	// (attempts_YYYYMMDD, src/db/attempts.repository.ts): one per batch, so 1/24 per event at a full
+	// batch of 24 (this batch holds one event). It replaced the batch's first-try counter upsert
+	// (delivery_counts), one per batch too: recording every first try, readable by event, added no
+	// row per event. Retention drops both days whole later (DROP TABLE: 0 rows); the byte budget, if
+	// it comes first, deletes the event (1 row).
 	d1RowsWritten: 2,
-	d1RowsRead: 0,
-	d1Writes: 2, // the handoff's batch, the consumer's first-try counter: two transactions on D1's single writer
+	// The first-try row's key: the minute's next row number, found by reading the end of its key
+	// range in the same statement ($0.001 per million rows read: a random key would save it and
+	// could collide).
+	d1RowsRead: 3,
+	d1Writes: 2, // the handoff's batch, the consumer's first-try row: two transactions on D1's single writer
 	queueOps: 3, // write, read, delete of one job under 64 KB
 	queueMessages: 1,
 	r2ClassA: 0,
@@ -101,6 +109,49 @@ it("pins the billable units of one event on the common path", async () => {
 		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
 	) as MeterCounts;
 	expect(spent).toEqual(COMMON_PATH_PER_EVENT);
+});
+
+it("files a consumer batch's first tries in one D1 row, whatever the batch's size", async () => {
+	// Warm: the day's first-try table exists, as it does after a day's first batch.
+	await postAndSettle(element("spec2026__message-sending.object.json"));
+	const before = meter.snapshot();
+	const elements = Array.from({ length: 24 }, () => element("spec2026__message-delivered_sms.object.json"));
+	const response = await postCallback(elements);
+	expect(await response.json()).toMatchObject({ stored: 24 });
+	// Received together, so their first tries share a minute: one row per consumer batch.
+	for (const event of elements) await settledCounts(event.message.id);
+	const after = meter.snapshot();
+	const spent = (unit: keyof MeterCounts) => after[unit] - before[unit];
+	const consumerBatches = spent("workerRequests") - 1;
+	expect(consumerBatches).toBeGreaterThanOrEqual(1);
+	expect(spent("eventsAccepted")).toBe(24);
+	// Each event in its day table, and a first-try row per consumer batch.
+	expect(spent("d1RowsWritten")).toBe(24 + consumerBatches);
+});
+
+it("costs a paused event one more queue round trip, whatever the pause's length, and delivers it once resumed", async () => {
+	await postAndSettle(element("spec2026__message-sending.object.json"));
+	const before = meter.snapshot();
+	expect((await adminFetch("/v1/destinations/default/pause", { method: "POST" })).status).toBe(200);
+	const elements = Array.from({ length: 24 }, () => element("spec2026__message-delivered_sms.object.json"));
+	expect((await postCallback(elements)).status).toBe(200);
+	await vi.waitUntil(async () => (await gateOf("default").status()).backlog === 24, {
+		timeout: BACKGROUND_WAIT_MS,
+		interval: 50,
+	});
+	const parked = meter.snapshot();
+	// Parked, nothing moves: the pause costs nothing while it lasts (its gate looks every 10 minutes).
+	await new Promise((resolve) => setTimeout(resolve, 1500));
+	expect(meter.snapshot().queueOps).toBe(parked.queueOps);
+	expect((await adminFetch("/v1/destinations/default/resume", { method: "POST" })).status).toBe(200);
+	for (const event of elements) await settledCounts(event.message.id);
+	const after = meter.snapshot();
+	const spent = (unit: keyof MeterCounts) => after[unit] - before[unit];
+	// The common path's three operations, and the release's write, read and delete.
+	expect(spent("queueOps")).toBe(24 * (COMMON_PATH_PER_EVENT.queueOps + 3));
+	// The events, and their first tries: parked events still succeed on their first attempt.
+	expect(spent("d1RowsWritten")).toBeLessThanOrEqual(24 * COMMON_PATH_PER_EVENT.d1RowsWritten);
+	expect(await gateOf("default").status()).toMatchObject({ backlog: 0, paused: false });
 });
 
 /**

@@ -178,13 +178,12 @@ describe("the cost meter sees every row a Durable Object writes", () => {
 		expect(watched.alarms).toBeGreaterThan(0);
 	});
 
-	it("DestinationGate: its tables, admissions, holds, reports and a pause", async () => {
+	it("DestinationGate: its tables, admissions, holds, reports, a pause's parked jobs found and released, a probe", async () => {
 		const watched = await runInDurableObject(
 			stubOf(env.DESTINATION_GATE, "metered-gate"),
 			async (_instance: DestinationGate, state) => {
-				state.storage.sql.exec("DROP TABLE IF EXISTS gate");
-				state.storage.sql.exec("DROP TABLE IF EXISTS held");
-				return watch(state, async () => {
+				for (const table of ["gate", "held", "parked"]) state.storage.sql.exec(`DROP TABLE IF EXISTS ${table}`);
+				const watched = await watch(state, async () => {
 					const gate = new DestinationGate(state, env);
 					const admission = await gate.admit({
 						ids: ["evt_1", "evt_2", "evt_3"],
@@ -195,12 +194,23 @@ describe("the cost meter sees every row a Durable Object writes", () => {
 					await gate.report({ lease: admission.lease, delivered: 0, failed: 1, lastError: "HTTP 503" });
 					await gate.setPaused(true);
 					await gate.admit({ ids: ["evt_4"], maxPerSecond: null, maxConcurrency: null, leaseMs: 60_000 });
+					// What the consumer does with a paused destination's jobs; its alarm sends them back.
+					const jobs = [{ eventId: "evt_4", destination: "metered-gate" }];
+					expect(await gate.park({ destination: "metered-gate", reason: "paused", jobs })).toEqual({ parked: 1 });
+					expect(Object.keys((await gate.whereabouts(["evt_4"])).places)).toEqual(["evt_4"]);
 					await gate.setPaused(false);
+					await gate.alarm();
+					expect((await gate.whereabouts(["evt_4"])).places).toEqual({});
 					await gate.status();
+					await gate.probe();
 				});
+				// Its alarm would run on the real instance during the next test, whose meter it would move.
+				await state.storage.deleteAlarm();
+				return watched;
 			},
 		);
 		expectMetered(watched);
+		expect(watched.alarms).toBeGreaterThan(0);
 	});
 
 	it("MediaCopier: a copy started, made by its alarm, read, and erased", async () => {

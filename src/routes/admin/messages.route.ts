@@ -9,6 +9,7 @@ import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
 import { unreadableField } from "../responses";
 import { cursorParam, encodeCursor, PAGE_MAX_BYTES } from "./cursor";
+import { firstTryDeliveries, withFirstTries } from "./first-tries";
 import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 
 export const MessageParamsSchema = v.object({ messageId: TextParam });
@@ -24,8 +25,9 @@ export const MessageQuerySchema = v.strictObject(
 
 /**
  * Everything about one message: per-recipient status, its events by sequence, every delivery
- * attempt. The two lists page together: `limit` rows of each (events also end at PAGE_MAX_BYTES),
- * and one `nextCursor` resumes both; a list already complete answers [] on the pages that follow.
+ * attempt (first tries, which have no deliveries row, on the first page). The two lists page
+ * together: `limit` rows of each (events also end at PAGE_MAX_BYTES), and one `nextCursor` resumes
+ * both; a list already complete answers [] on the pages that follow.
  */
 export const messagesRoute = new Hono<AppEnv>()
 	.get("/messages/:messageId", async (c) => {
@@ -58,11 +60,14 @@ export const messagesRoute = new Hono<AppEnv>()
 		const lastDelivery = deliveryRows.at(-1);
 		const moreDeliveries = (deliveryRows[0]?.fetched ?? 0) > deliveryRows.length && lastDelivery !== undefined;
 
+		// First tries have no deliveries row: the first page lists them beside the rows they precede,
+		// found from the message's events (their receipt says where they are filed).
+		const firstTries = afterDelivery === 0 ? await firstTryDeliveries(db, events) : [];
 		return c.json({
 			messageId,
 			recipients: recipientStatuses(events),
 			events: read.events,
-			deliveries: deliveryRows.map(deliveryOf),
+			deliveries: withFirstTries(deliveryRows.map(deliveryOf), firstTries),
 			nextCursor:
 				moreEvents || moreDeliveries
 					? encodeCursor([moreEvents ? lastEvent.sequence : null, moreDeliveries ? lastDelivery.id : null])
