@@ -1,3 +1,4 @@
+import type { InsightSnapshot } from "../insights/ledger-insights";
 import type { Hour } from "./partitions";
 import type { LedgerEntry, LedgerRow } from "./store/ledger-rows";
 
@@ -31,4 +32,6 @@ export interface MaintainReport {
 	reclaimed: number;
 	outbox: number;
 	outboxSince: number | null; // when the oldest outbox row was accepted; null: empty
+	/** Insight counts not yet written to D1 (src/insights); undefined when the visit brought no mark. */
+	insights?: InsightSnapshot[] | undefined;
 }

@@ -1,5 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { NewQuarantineRow } from "../db/quarantine.repository";
+import { storedFact } from "../insights/fact-rows";
+import type { Fact } from "../insights/facts";
+import { type InsightsVisit, LedgerInsights } from "../insights/ledger-insights";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
@@ -58,6 +61,7 @@ export class MessageLedger extends DurableObject<Env> {
 	readonly #outbox: Outbox;
 	readonly #quarantine: QuarantineHold;
 	readonly #drain: OutboxDrain;
+	readonly #insights: LedgerInsights;
 	#outstanding = new Map<string, Outstanding>(); // unreported handoffs; a new instance reads them back
 	#outstandingKnown = false;
 	/** New rows are archived under this hour at the earliest: the hours before it are written. */
@@ -76,6 +80,7 @@ export class MessageLedger extends DurableObject<Env> {
 			quarantine: this.#quarantine,
 		});
 		this.#openHour = this.#db.getMeta(ARCHIVED_THROUGH);
+		this.#insights = new LedgerInsights(this.#db, this.#days);
 	}
 
 	get #name(): string {
@@ -84,9 +89,10 @@ export class MessageLedger extends DurableObject<Env> {
 
 	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
 		meter.add("doRequests");
-		const now = Date.now();
+		const now = this.#insights.clock(Date.now());
 		const targets = this.#drain.ready(now);
 		const refused: LedgerEntry[] = [];
+		const facts: Fact[] = [];
 		const rows = this.#db.transaction((): LedgerRow[] => {
 			const accepted: LedgerRow[] = [];
 			for (const entry of entries) {
@@ -98,11 +104,14 @@ export class MessageLedger extends DurableObject<Env> {
 				}
 				const received = hourOf(entry.received_at);
 				const hour = this.#openHour !== null && received < this.#openHour ? this.#openHour : received;
-				accepted.push(this.#days.append(entry, sequence, hour, now));
+				const fact = this.#insights.factOf(entry);
+				if (fact !== null) facts.push(fact);
+				accepted.push(this.#days.append(entry, sequence, hour, now, storedFact(fact)));
 			}
 			if (targets === 0) this.#outbox.add(accepted.map((row) => ({ ...reportKey(row), missing: COPIED.all })));
 			return accepted;
 		});
+		this.#insights.accepted(facts);
 		meter.add("eventsAccepted", rows.length);
 		const result: AcceptResult = {
 			stored: rows.length,
@@ -180,10 +189,12 @@ export class MessageLedger extends DurableObject<Env> {
 	/**
 	 * The cron's visit (src/maintenance/run-maintenance.ts): take back unreported handoffs, archive
 	 * closed hours, forget days past DEDUPE_DAYS, and make sure an outbox with rows has an alarm.
+	 * With `insights`, it also hands over the insight counts not yet written (src/insights).
 	 */
-	async maintain(now: number): Promise<MaintainReport> {
+	async maintain(now: number, insights?: InsightsVisit): Promise<MaintainReport> {
 		meter.add("doRequests");
 		const report: MaintainReport = {
+			insights: this.#insights.visit(insights),
 			ledger: this.#name,
 			archivedThrough: null,
 			archivedEvents: 0,

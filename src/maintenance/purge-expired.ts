@@ -2,6 +2,7 @@ import { effectiveRetentionDays, readRetentionConfig } from "../config";
 import { deleteDeliveriesBefore, deleteDeliveryCountsBefore } from "../db/deliveries.repository";
 import { deleteOldestEvents } from "../db/events.repository";
 import { deleteQuarantineBefore } from "../db/quarantine.repository";
+import { purgeInsights } from "../insights/purge-insights";
 import { log } from "../log";
 import { archiveHorizon, earliest } from "./archive-horizon";
 
@@ -125,5 +126,7 @@ export async function purgeRetention(
 	const cutoff = new Date(now - days * DAY_MS).toISOString();
 	const report = await purgeExpired(env.DB, { cutoff, archivedBefore: archiveHorizon(archivedBefore) });
 	log.info("retention_purged", { ...report });
+	// The insight rollups have their own period (400 days), whatever RETENTION_DAYS says.
+	await purgeInsights(env.DB, now);
 	return { ok: true, value: report };
 }

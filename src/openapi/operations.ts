@@ -9,6 +9,7 @@ import {
 	ErasureResponseSchema,
 } from "../routes/admin/erase.route";
 import { EventsQuerySchema, EventsResponseSchema } from "../routes/admin/events.route";
+import { InsightsQuerySchema } from "../routes/admin/insights.route";
 import { MediaParamsSchema } from "../routes/admin/media.route";
 import { MessageParamsSchema, MessageQuerySchema } from "../routes/admin/messages.route";
 import { MeterResetResponseSchema, MeterResponseSchema } from "../routes/admin/meter.route";
@@ -23,6 +24,7 @@ import {
 	DestinationsResponseSchema,
 	ErrorBodySchema,
 	HealthResponseSchema,
+	InsightsResponseSchema,
 	MediaResponseSchema,
 	MessageResponseSchema,
 	ReplayResponseSchema,
@@ -205,6 +207,17 @@ export const OPERATIONS: readonly Operation[] = [
 		auth: true,
 		query: StatsQuerySchema,
 		responses: { 200: { description: "the counts", schema: StatsResponseSchema }, ...errors(400, 401) },
+	},
+	{
+		method: "get",
+		path: "/v1/insights",
+		operationId: "getInsights",
+		summary: "Delivery rate, error codes with what to do, latency and inbound counts, per hour or day",
+		description:
+			"Counted per (message, recipient) by the hour the messages were sent in (message.time), about a minute behind. `since` is rounded down to its hour; a window spans at most 31 days by hour, 400 by day.",
+		auth: true,
+		query: InsightsQuerySchema,
+		responses: { 200: { description: "the insights", schema: InsightsResponseSchema }, ...errors(400, 401) },
 	},
 	{
 		method: "get",

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS ${name} (
   hour TEXT NOT NULL,
   meta TEXT NOT NULL,
   body TEXT NOT NULL,
+  insight TEXT,                      -- what the event counted for the insights (src/insights/facts.ts)
   PRIMARY KEY (message_id, id)
 ) WITHOUT ROWID`;
 
@@ -120,16 +121,16 @@ export class DayTables {
 		return max + 1;
 	}
 
-	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number): LedgerRow {
+	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number, insight: string | null = null): LedgerRow {
 		const partition = partitionOf(hour);
 		this.#db.create(partition, DAY_TABLE_SCHEMA(partition));
 		const body = withSequence(entry.normalized_json, sequence);
-		const { id, message_id, normalized_json: _, body_gz, ...meta } = entry;
+		const { id, message_id, normalized_json: _, body_gz, insight: _input, ...meta } = entry;
 		const stored: StoredBody =
 			body_gz === undefined ? body : body_gz.buffer.slice(body_gz.byteOffset, body_gz.byteOffset + body_gz.byteLength);
 		this.#db.run(
-			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, meta, body)
-			 VALUES (?, ?, ?, 0, ?, ?, ?, ?)`,
+			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, meta, body, insight)
+			 VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)`,
 			message_id,
 			id,
 			sequence,
@@ -137,6 +138,7 @@ export class DayTables {
 			hour,
 			JSON.stringify(meta),
 			stored,
+			insight,
 		);
 		return { ...meta, id, message_id, sequence, normalized_json: body, partition, hour, copied: 0 };
 	}

@@ -1,4 +1,5 @@
 import type { EventRow } from "../../db/events.repository";
+import type { InsightInput } from "../../insights/facts";
 import type { Hour } from "../partitions";
 
 /** What the Worker hands a ledger: a D1 row waiting for its sequence. */
@@ -9,6 +10,8 @@ export type LedgerEntry = Omit<EventRow, "sequence"> & {
 	 * ledger stores the JSON as text.
 	 */
 	body_gz?: Uint8Array<ArrayBuffer>;
+	/** What the ledger needs beyond the row to decide the event's insight counts (src/insights/facts.ts). */
+	insight?: InsightInput;
 };
 
 /**
