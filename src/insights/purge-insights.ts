@@ -1,5 +1,5 @@
 import { HOUR_MS, hourOf } from "../ledger/partitions";
-import { log } from "../log";
+import { errorMessage, log } from "../log";
 import { MINUTE_MS } from "./record-insights";
 
 /** Hourly rollups are kept this long (the promise; ARCHIVE_RETENTION_DAYS's default too). */
@@ -16,8 +16,20 @@ export interface InsightsPurged {
 	minuteErrors: number;
 }
 
-/** Deletes rollups older than 400 days and alert-window minutes older than two hours, a bounded chunk each. */
-export async function purgeInsights(db: D1Database, now: number): Promise<InsightsPurged> {
+/**
+ * Deletes rollups older than 400 days and alert-window minutes older than two hours, a bounded
+ * chunk each. Never throws: what is left goes next minute, and the byte budget after it still runs.
+ */
+export async function purgeInsights(db: D1Database, now: number): Promise<InsightsPurged | null> {
+	try {
+		return await purge(db, now);
+	} catch (error) {
+		log.error("insights_purge_failed", { error: errorMessage(error) });
+		return null;
+	}
+}
+
+async function purge(db: D1Database, now: number): Promise<InsightsPurged> {
 	const hour = hourOf(now - INSIGHT_RETENTION_DAYS * 24 * HOUR_MS);
 	const minute = Math.floor(now / MINUTE_MS) - MINUTES_KEPT;
 	const results = await db.batch([
