@@ -4,6 +4,7 @@ import type {
 	DeliverySchema,
 	DestinationsResponseSchema,
 	HealthResponseSchema,
+	InsightsResponseSchema,
 	MediaResponseSchema,
 	MessageResponseSchema,
 	QuarantineItemSchema,
@@ -32,3 +33,4 @@ export type MessageView = v.InferOutput<typeof MessageResponseSchema>;
 export type QuarantineItem = v.InferOutput<typeof QuarantineItemSchema>;
 export type ReprocessResult = v.InferOutput<typeof ReprocessResponseSchema>;
 export type ReplayResult = v.InferOutput<typeof ReplayResponseSchema>;
+export type Insights = v.InferOutput<typeof InsightsResponseSchema>;
