@@ -135,12 +135,12 @@ export async function alertDeliverability(
 		const [receipts, errors, incidents] = await env.DB.batch([
 			env.DB.prepare(
 				`SELECT application_id, owner, sum(delivered) AS delivered, sum(failed) AS failed FROM insight_minutes
-				 WHERE minute > ?1 GROUP BY application_id, owner`,
-			).bind(after),
+				 WHERE minute > ?1 AND minute <= ?2 GROUP BY application_id, owner`,
+			).bind(after, minute),
 			env.DB.prepare(
 				`SELECT application_id, owner, code, sum(count) AS count FROM insight_minute_errors
-				 WHERE minute > ?1 GROUP BY application_id, owner, code`,
-			).bind(after),
+				 WHERE minute > ?1 AND minute <= ?2 GROUP BY application_id, owner, code`,
+			).bind(after, minute),
 			env.DB.prepare("SELECT subject, opened_at FROM insight_incidents"),
 		]);
 		const open = new Map(

@@ -243,7 +243,7 @@ const InsightCountsSchema = v.strictObject({
 	received: Count,
 });
 
-export const InsightErrorCodeSchema = v.strictObject({
+const InsightErrorCodeSchema = v.strictObject({
 	code: v.pipe(Count, v.description("Bandwidth's errorCode; 0 for a message-failed that came without one")),
 	name: v.nullable(v.string()),
 	description: v.nullable(v.string()),
@@ -290,5 +290,4 @@ export const NAMED_SCHEMAS = {
 	ArchiveItem: ArchiveItemSchema,
 	D1Storage: D1StorageSchema,
 	ErasureReport: ErasureReportSchema,
-	InsightErrorCode: InsightErrorCodeSchema,
 } satisfies Record<string, v.GenericSchema>;
