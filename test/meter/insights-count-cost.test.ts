@@ -43,7 +43,7 @@ function minuteOfTraffic(): Element[] {
 				: statusElement(shape, "message-delivered", recipient, time + 4000),
 		);
 	}
-	for (let i = 0; elements.length < EVENTS; i++) {
+	while (elements.length < EVENTS) {
 		const time = now - random.int(5, 55) * 1000;
 		const id = messageIdAt(time);
 		const owner = random.pick(numbers);

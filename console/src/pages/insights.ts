@@ -102,7 +102,10 @@ function rateChart(insights: Insights): SVGSVGElement {
 		run = [];
 	};
 	points.forEach((point, index) => {
-		if (point.deliveryRate === null) return flush();
+		if (point.deliveryRate === null) {
+			flush();
+			return;
+		}
 		run.push(`${x(index).toFixed(1)},${y(point.deliveryRate).toFixed(1)}`);
 		chart.append(svg("circle", { cx: x(index), cy: y(point.deliveryRate), r: 2.5, class: "rate-point" }));
 	});
