@@ -2,7 +2,7 @@ import { DAY_MS, partitionEnd } from "../ledger/partitions";
 import type { DayTables } from "../ledger/store/day-tables";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import type { LedgerSql } from "../ledger/store/ledger-sql";
-import { addInsightColumn, earlierEvents, factsAcceptedBetween } from "./fact-rows";
+import { FactRows } from "./fact-rows";
 import { type Fact, factOf } from "./facts";
 import { addFact, isEmptyTally, mergeTally, type Tally } from "./tally";
 
@@ -44,7 +44,7 @@ interface HeldSnapshot extends InsightSnapshot {
 const COUNTED_STATUSES = new Set(["sending", "sent", "delivered", "failed", "received"]);
 
 export class LedgerInsights {
-	readonly #db: LedgerSql;
+	readonly #rows: FactRows;
 	readonly #days: DayTables;
 	readonly #start = Date.now();
 	/** Rows are accepted at this time or later: never at or before a `through` handed out. */
@@ -54,14 +54,19 @@ export class LedgerInsights {
 	#recoveredAt: number | null = null; // the version under which the scan ran; null before it
 
 	constructor(db: LedgerSql, days: DayTables) {
-		this.#db = db;
+		this.#rows = new FactRows(db);
 		this.#days = days;
-		addInsightColumn(db, days.partitions);
+		this.#rows.addInsightColumn(days.partitions);
 	}
 
 	/** The accept time to stamp rows accepted at `now` with. */
 	clock(now: number): number {
 		return Math.max(now, this.#floor);
+	}
+
+	/** What the entry's row stores for its fact. */
+	stored(fact: Fact | null): string | null {
+		return this.#rows.stored(fact);
 	}
 
 	/** The fact of an entry about to be appended (inside the accept transaction); null: it counts nothing. */
@@ -81,13 +86,14 @@ export class LedgerInsights {
 				receivedAt: entry.received_at,
 				input: entry.insight,
 			},
-			earlierEvents(this.#db, this.#days.partitions, entry.message_id),
+			this.#rows.earlier(this.#days.partitions, entry.message_id),
 		);
 	}
 
 	/** The facts of an accept transaction that committed. */
 	accepted(facts: readonly Fact[]): void {
 		for (const fact of facts) addFact(this.#open, fact);
+		this.#rows.learn(this.#days.partitions);
 	}
 
 	/**
@@ -166,7 +172,7 @@ export class LedgerInsights {
 		// A row is filed under its receipt's hour (or a later one): days ending a day before the mark hold none.
 		const partitions = this.#days.partitions.filter((name) => (partitionEnd(name) ?? 0) > committed - DAY_MS);
 		const tally: Tally = {};
-		for (const fact of factsAcceptedBetween(this.#db, partitions, committed, this.#start)) addFact(tally, fact);
+		for (const fact of this.#rows.acceptedBetween(partitions, committed, this.#start)) addFact(tally, fact);
 		return tally;
 	}
 }

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import type { NewQuarantineRow } from "../db/quarantine.repository";
-import { storedFact } from "../insights/fact-rows";
 import type { Fact } from "../insights/facts";
 import { type InsightsVisit, LedgerInsights } from "../insights/ledger-insights";
 import { errorMessage, log } from "../log";
@@ -106,7 +105,7 @@ export class MessageLedger extends DurableObject<Env> {
 				const hour = this.#openHour !== null && received < this.#openHour ? this.#openHour : received;
 				const fact = this.#insights.factOf(entry);
 				if (fact !== null) facts.push(fact);
-				accepted.push(this.#days.append(entry, sequence, hour, now, storedFact(fact)));
+				accepted.push(this.#days.append(entry, sequence, hour, now, this.#insights.stored(fact)));
 			}
 			if (targets === 0) this.#outbox.add(accepted.map((row) => ({ ...reportKey(row), missing: COPIED.all })));
 			return accepted;

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { judge, windowsOf } from "../../src/insights/deliverability-alerts";
-import {
-	decodeCounts,
-	type EarlierEvent,
-	encodeCounts,
-	type Fact,
-	type FactEvent,
-	factOf,
-} from "../../src/insights/facts";
+import { decodeFact, type EarlierEvent, encodeFact, type Fact, type FactEvent, factOf } from "../../src/insights/facts";
 import { binOf, LATENCY_BINS, percentileOf, representative } from "../../src/insights/latency-sketch";
 import { remediationOf } from "../../src/insights/remediation";
 import { addFact, mergeTally, type Tally } from "../../src/insights/tally";
@@ -44,7 +37,7 @@ function decide(events: FactEvent[]): Array<Fact | null> {
 	return events.map((event) => {
 		const fact = factOf(event, earlier);
 		// As a ledger row keeps it: only the counts, the key comes from the row.
-		earlier.push({ recipient: event.recipient, status: event.status, fact: decodeCounts(encodeCounts(fact)) });
+		earlier.push({ recipient: event.recipient, status: event.status, fact: decodeFact(encodeFact(fact)) });
 		return fact;
 	});
 }
@@ -150,10 +143,14 @@ describe("what an event counts", () => {
 describe("a stored fact", () => {
 	it("keeps only the counts, in a few bytes, and reads back what was stored", () => {
 		const fact: Fact = { hour: 493_712, applicationId: APP, number: SENDER, sentAt: 0, latencyMs: 2345 };
-		expect(encodeCounts(fact)).toBe("493712|0|2345||");
-		expect(decodeCounts("493712|0|2345||", { applicationId: APP, number: SENDER })).toEqual(fact);
-		expect(encodeCounts({ ...fact, sentAt: undefined, latencyMs: undefined, received: "mms" })).toBe("493712||||m");
-		for (const text of [null, "", "x", "1|2|3|4", "1|a|||", '{"h":1}']) expect(decodeCounts(text)).toBeNull();
+		expect(encodeFact(fact)).toBe("493712|0|2345||");
+		expect(decodeFact("493712|0|2345||", { applicationId: APP, number: SENDER })).toEqual(fact);
+		expect(encodeFact({ ...fact, sentAt: undefined, latencyMs: undefined, received: "mms" })).toBe("493712||||m");
+		for (const text of [null, "", "x", "1|2|3|4", "1|a|||", '{"h":1}']) expect(decodeFact(text)).toBeNull();
+		// With its key, for a row that does not hold it: the stored key wins over the row's.
+		const keyed = encodeFact(fact, true);
+		expect(keyed).toBe(`493712|0|2345|||${JSON.stringify([APP, SENDER])}`);
+		expect(decodeFact(keyed, { applicationId: "other", number: "+1" })).toEqual(fact);
 	});
 });
 
