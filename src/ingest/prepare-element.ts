@@ -5,7 +5,6 @@ import { toUtcIso } from "../bandwidth/timestamp";
 import { eventRecordOf } from "../db/events.repository";
 import type { NewQuarantineRow } from "../db/quarantine.repository";
 import { MAX_ROW_BYTES, oversizedRow, rowBytes, utf8Bytes } from "../db/row-size";
-import { insightInputOf } from "../insights/facts";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { MAX_ELEMENT_DEPTH, nestingExceeds, stringifyTruncated } from "./nesting";
 
@@ -87,7 +86,7 @@ export async function prepareElement(raw: unknown, receivedAt: string): Promise<
 				const reason = `element: too large to store as an event (a ${bytes}-byte row; at most ${MAX_ROW_BYTES})`;
 				return quarantined(JSON.stringify(raw), reason, receivedAt);
 			}
-			return { kind: "event", entry: { ...record, insight: insightInputOf(event) } };
+			return { kind: "event", entry: record };
 		}
 	}
 }

@@ -1,5 +1,4 @@
 import type { MessageStatus } from "../bandwidth/event-types";
-import type { NormalizedEvent } from "../bandwidth/normalize";
 import { toUtcIso } from "../bandwidth/timestamp";
 import { HOUR_MS } from "../ledger/partitions";
 
@@ -20,16 +19,28 @@ import { HOUR_MS } from "../ledger/partitions";
  * The fact is stored in the event's own ledger row, where later events of the message find it.
  */
 
-/** What the Worker adds to a ledger entry, beyond its D1 row: the message's send time and whether it carries media. */
+/** What the ledger reads from the event beyond its row: the message's send time and whether it carries media. */
 export interface InsightInput {
 	/** message.time, UTC ISO; null when it was not a valid time. */
 	messageTime: string | null;
 	media: boolean;
 }
 
-export function insightInputOf(event: NormalizedEvent): InsightInput {
-	const { messageTime, media } = event.data;
-	return { messageTime: messageTime === null ? null : toUtcIso(messageTime), media: media.length > 0 };
+/*
+ * The first `"messageTime":` and `"media":` in the CloudEvent's JSON are data's own: every key
+ * before them holds a string, an array of strings or the error object, and inside a JSON string a
+ * quote is always escaped, so neither pattern can match within one (withSequence relies on the
+ * same). Read this way, the ledger's transaction never parses a body of up to a megabyte.
+ */
+const MESSAGE_TIME = /"messageTime":(?:null|"((?:[^"\\]|\\.)*)")/;
+const MEDIA = /"media":\[(\]?)/;
+
+export function insightInputOf(normalizedJson: string): InsightInput {
+	const time = MESSAGE_TIME.exec(normalizedJson)?.[1];
+	return {
+		messageTime: time === undefined ? null : toUtcIso(time),
+		media: MEDIA.exec(normalizedJson)?.[1] === "",
+	};
 }
 
 /** The event, as the ledger has it. */

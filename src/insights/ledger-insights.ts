@@ -3,7 +3,7 @@ import type { DayTables } from "../ledger/store/day-tables";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import type { LedgerSql } from "../ledger/store/ledger-sql";
 import { FactRows } from "./fact-rows";
-import { type Fact, factOf } from "./facts";
+import { type Fact, factOf, insightInputOf } from "./facts";
 import { addFact, isEmptyTally, mergeTally, type Tally } from "./tally";
 
 /*
@@ -84,7 +84,7 @@ export class LedgerInsights {
 				errorCode: entry.error_code,
 				eventTime: entry.event_time,
 				receivedAt: entry.received_at,
-				input: entry.insight,
+				input: insightInputOf(entry.normalized_json),
 			},
 			this.#rows.earlier(this.#days.partitions, entry.message_id),
 		);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { judge, windowsOf } from "../../src/insights/deliverability-alerts";
-import { decodeFact, type EarlierEvent, encodeFact, type Fact, type FactEvent, factOf } from "../../src/insights/facts";
+import {
+	decodeFact,
+	type EarlierEvent,
+	encodeFact,
+	type Fact,
+	type FactEvent,
+	factOf,
+	insightInputOf,
+} from "../../src/insights/facts";
 import { binOf, LATENCY_BINS, percentileOf, representative } from "../../src/insights/latency-sketch";
 import { remediationOf } from "../../src/insights/remediation";
 import { addFact, mergeTally, type Tally } from "../../src/insights/tally";
@@ -137,6 +145,28 @@ describe("what an event counts", () => {
 			input: { messageTime: "2026-12-03T00:00:00.000Z", media: false },
 		});
 		expect(factOf(future, [])?.hour).toBe(Math.floor(Date.parse("2026-12-01T10:00:00.000Z") / HOUR));
+	});
+});
+
+describe("what the ledger reads from the event's JSON", () => {
+	it("finds data's own messageTime and media, whatever the text or the original element hold", () => {
+		const event = (messageTime: string | null, media: string[]) =>
+			JSON.stringify({
+				id: "evt_x",
+				subject: '"messageTime":"2001-01-01T00:00:00Z","media":["x"]',
+				data: {
+					text: 'say "messageTime":"1999-01-01T00:00:00Z" and "media":["a"]',
+					media,
+					messageTime,
+					bandwidth: { message: { time: "1998-01-01T00:00:00Z", media: ["b"] } },
+				},
+			});
+		expect(insightInputOf(event("2026-12-01T09:59:30.123456+01:00", []))).toEqual({
+			messageTime: "2026-12-01T08:59:30.123Z",
+			media: false,
+		});
+		expect(insightInputOf(event(null, ["https://example.com/a.png"]))).toEqual({ messageTime: null, media: true });
+		expect(insightInputOf(event("not a time", []))).toEqual({ messageTime: null, media: false });
 	});
 });
 

@@ -125,7 +125,7 @@ export class DayTables {
 		const partition = partitionOf(hour);
 		this.#db.create(partition, DAY_TABLE_SCHEMA(partition));
 		const body = withSequence(entry.normalized_json, sequence);
-		const { id, message_id, normalized_json: _, body_gz, insight: _input, ...meta } = entry;
+		const { id, message_id, normalized_json: _, body_gz, ...meta } = entry;
 		const stored: StoredBody =
 			body_gz === undefined ? body : body_gz.buffer.slice(body_gz.byteOffset, body_gz.byteOffset + body_gz.byteLength);
 		this.#db.run(

@@ -1,5 +1,4 @@
 import type { EventRow } from "../../db/events.repository";
-import type { InsightInput } from "../../insights/facts";
 import type { Hour } from "../partitions";
 
 /** What the Worker hands a ledger: a D1 row waiting for its sequence. */
@@ -10,8 +9,6 @@ export type LedgerEntry = Omit<EventRow, "sequence"> & {
 	 * ledger stores the JSON as text.
 	 */
 	body_gz?: Uint8Array<ArrayBuffer>;
-	/** What the ledger needs beyond the row to decide the event's insight counts (src/insights/facts.ts). */
-	insight?: InsightInput;
 };
 
 /**
