@@ -1,3 +1,4 @@
+import { readableJsonOf } from "../ledger/store/day-tables";
 import type { LedgerSql } from "../ledger/store/ledger-sql";
 import { decodeFact, type EarlierEvent, encodeFact, type Fact, type FactKey, numberOf } from "./facts";
 
@@ -7,16 +8,10 @@ import { decodeFact, type EarlierEvent, encodeFact, type Fact, type FactKey, num
  * a change of the row's format is a change here only. What a row says besides its fact is read
  * from whichever the table has: plain `recipient` / `status` columns, or the `meta` JSON of rows
  * written before them (a format with both, and `meta` empty on newer rows, reads each row's own).
+ * The fact holds only its counts (11 to 24 bytes: a row over ~1,000 bytes spills into a 4 KB
+ * overflow page, and the bytes per event bound a ledger's rate); its application and number are
+ * the row's own, read back from `meta`, or from the event in the row's body when it has no `meta`.
  */
-
-/**
- * True while a row's `meta` JSON holds its application id and numbers: the fact then stores only
- * its counts (11 to 24 bytes; a row over ~1,000 bytes spills into a 4 KB overflow page). A row
- * format that keeps its metadata only inside the compressed body sets this to false, and each fact
- * carries its application and number too (about 60 bytes more), so that a restarted ledger can
- * recover its counts without decompressing a body.
- */
-const KEY_IN_META = true;
 
 const INSIGHT_COLUMN = /\binsight\s+TEXT\b/i;
 
@@ -32,7 +27,7 @@ export class FactRows {
 
 	/** What the `insight` column holds for a fact. */
 	stored(fact: Fact | null): string | null {
-		return encodeFact(fact, !KEY_IN_META);
+		return encodeFact(fact);
 	}
 
 	/**
@@ -68,32 +63,27 @@ export class FactRows {
 		);
 	}
 
-	/** The facts of the rows accepted in (after, before), in the given day tables. */
-	acceptedBetween(partitions: readonly string[], after: number, before: number): Fact[] {
-		return partitions.flatMap((name) =>
-			this.#db
-				.all<{
-					insight: string;
-					application_id: string | null;
-					direction: string | null;
-					from_number: string | null;
-					owner: string | null;
-				}>(
-					`SELECT insight, ${["application_id", "direction", "from_number", "owner"].map((field) => `${this.#field(name, field)} AS ${field}`).join(", ")}
-					 FROM ${name} WHERE accepted_at > ? AND accepted_at < ? AND insight IS NOT NULL`,
-					after,
-					before,
-				)
-				.flatMap((row) => {
-					// A fact that carries its key is read as it is; one that does not takes the row's.
-					const key: Pick<FactKey, "applicationId" | "number"> = {
-						applicationId: row.application_id ?? "",
-						number: numberOf(row.direction, row.from_number, row.owner),
-					};
-					const fact = decodeFact(row.insight, key);
-					return fact === null ? [] : [fact];
-				}),
-		);
+	/**
+	 * The facts of the rows accepted in (after, before), in the given day tables. A row whose key
+	 * is not in its `meta` has its body decoded: this runs once per ledger instance, over the rows
+	 * accepted since the last count, never on the accept path.
+	 */
+	async acceptedBetween(partitions: readonly string[], after: number, before: number): Promise<Fact[]> {
+		const facts: Fact[] = [];
+		for (const name of partitions) {
+			const rows = this.#db.all<RecoveredRow>(
+				`SELECT message_id, id, sequence, body, ${this.#columnsOf(name).has("meta") ? "meta" : "'' AS meta"}, insight,
+				   ${KEY_FIELDS.map((field) => `${this.#field(name, field)} AS ${field}`).join(", ")}
+				 FROM ${name} WHERE accepted_at > ? AND accepted_at < ? AND insight IS NOT NULL`,
+				after,
+				before,
+			);
+			for (const row of rows) {
+				const fact = decodeFact(row.insight, await keyOf(row));
+				if (fact !== null) facts.push(fact);
+			}
+		}
+		return facts;
 	}
 
 	/** A row's field: its plain column where the table has one and the row filled it, else its `meta` JSON's. */
@@ -117,4 +107,30 @@ export class FactRows {
 	#ddl(table: string): string {
 		return this.#db.all<{ sql: string | null }>("SELECT sql FROM sqlite_master WHERE name = ?", table)[0]?.sql ?? "";
 	}
+}
+
+const KEY_FIELDS = ["application_id", "direction", "from_number", "owner"] as const;
+
+type RecoveredRow = {
+	message_id: string;
+	id: string;
+	sequence: number;
+	body: ArrayBuffer | string;
+	meta: string;
+	insight: string;
+} & Record<(typeof KEY_FIELDS)[number], string | null>;
+
+/** A row's application and number: from its `meta` when it has them, else from the event in its body. */
+async function keyOf(row: RecoveredRow): Promise<Pick<FactKey, "applicationId" | "number">> {
+	if (row.application_id !== null) {
+		return { applicationId: row.application_id, number: numberOf(row.direction, row.from_number, row.owner) };
+	}
+	// Built apart from the call: each row format's reader takes the fields it knows.
+	const stored = { message_id: row.message_id, id: row.id, sequence: row.sequence, meta: row.meta, body: row.body };
+	const json = await readableJsonOf(stored);
+	if (json === null) return { applicationId: "", number: "" };
+	const { data } = JSON.parse(json) as {
+		data: { applicationId: string | null; direction: string | null; from: string | null; owner: string | null };
+	};
+	return { applicationId: data.applicationId ?? "", number: numberOf(data.direction, data.from, data.owner) };
 }

@@ -171,45 +171,26 @@ export function factOf(event: FactEvent, earlierOfMessage: readonly EarlierEvent
 }
 
 /**
- * A fact as its ledger row stores it, in as few bytes as possible:
+ * A fact's counts as its ledger row stores them, in as few bytes as possible:
  * `hour|sentAt|latencyMs|failedCode|received`, absent ones empty (`493712||2345||`: 11 to 24
- * bytes), then, with `withKey`, `|` and the JSON of `[applicationId, number]`. Without the key, the
- * reader takes it from the row (src/insights/fact-rows.ts).
+ * bytes). The application and number are the row's own (src/insights/fact-rows.ts).
  */
-export function encodeFact(fact: Fact | null, withKey = false): string | null {
+export function encodeFact(fact: Fact | null): string | null {
 	if (fact === null) return null;
 	const received = fact.received === undefined ? "" : fact.received === "mms" ? "m" : "s";
-	const counts = [fact.hour, fact.sentAt ?? "", fact.latencyMs ?? "", fact.failedCode ?? "", received].join("|");
-	return withKey ? `${counts}|${JSON.stringify([fact.applicationId, fact.number])}` : counts;
+	return [fact.hour, fact.sentAt ?? "", fact.latencyMs ?? "", fact.failedCode ?? "", received].join("|");
 }
 
-const STORED = /^(-?\d+)\|(\d*)\|(\d*)\|(\d*)\|([ms]?)(?:\|(\[.*\]))?$/s;
+const STORED = /^(-?\d+)\|(\d*)\|(\d*)\|(\d*)\|([ms]?)$/;
 
-/** The key a stored fact carries, if it does. */
-function storedKey(json: string | undefined): Pick<FactKey, "applicationId" | "number"> | null {
-	if (json === undefined) return null;
-	try {
-		const parsed = JSON.parse(json) as unknown;
-		if (Array.isArray(parsed) && typeof parsed[0] === "string" && typeof parsed[1] === "string") {
-			return { applicationId: parsed[0], number: parsed[1] };
-		}
-	} catch {
-		// Not a key: read as none.
-	}
-	return null;
-}
-
-/**
- * The fact a row stores, with the key it carries or else `key` (the row's own); null for none, or
- * for text that is not one (a row is never trusted blindly).
- */
+/** The fact a row stores, with its row's key; null for none, or for text that is not one (never trusted blindly). */
 export function decodeFact(
 	text: string | null | undefined,
 	key: Pick<FactKey, "applicationId" | "number"> = { applicationId: "", number: "" },
 ): Fact | null {
 	const match = typeof text === "string" ? STORED.exec(text) : null;
 	if (match === null) return null;
-	const fact: Fact = { hour: Number(match[1]), ...(storedKey(match[6]) ?? key) };
+	const fact: Fact = { hour: Number(match[1]), ...key };
 	if (match[2] !== "") fact.sentAt = Number(match[2]);
 	if (match[3] !== "") fact.latencyMs = Number(match[3]);
 	if (match[4] !== "") fact.failedCode = Number(match[4]);

@@ -52,6 +52,7 @@ export class LedgerInsights {
 	#open: Tally = {};
 	#held: HeldSnapshot[] = [];
 	#recoveredAt: number | null = null; // the version under which the scan ran; null before it
+	#visiting: Promise<unknown> = Promise.resolve();
 
 	constructor(db: LedgerSql, days: DayTables) {
 		this.#rows = new FactRows(db);
@@ -99,16 +100,25 @@ export class LedgerInsights {
 	/**
 	 * The cron's visit: drops what the mark covers, recovers or re-hands what no count took, and
 	 * answers every snapshot not yet counted. Undefined without a visit (D1 could not be read).
+	 * Visits run one at a time: a recovery's scan awaits bodies, and a second visit (an overlapping
+	 * cron run) must not recover the same rows again.
 	 */
-	visit(visit: InsightsVisit | undefined): InsightSnapshot[] | undefined {
+	visit(visit: InsightsVisit | undefined): Promise<InsightSnapshot[] | undefined> {
+		const next = this.#visiting.then(() => this.#visit(visit));
+		this.#visiting = next.catch(() => undefined);
+		return next;
+	}
+
+	async #visit(visit: InsightsVisit | undefined): Promise<InsightSnapshot[] | undefined> {
 		if (visit === undefined) return undefined;
 		const committed = visit.committed ?? Number.NEGATIVE_INFINITY;
-		this.#held = this.#held.filter((held) => held.through > committed);
 		// A mark past this instance's clock (a predecessor on a machine whose clock ran ahead):
 		// rows stamped after it stay distinguishable from what it covers.
 		if (committed >= this.#floor) this.#floor = committed + 1;
-		if (this.#recoveredAt === null) this.#recover(committed, visit.version);
-		else this.#recut(committed, visit.version);
+		if (this.#recoveredAt === null) await this.#recover(committed, visit.version);
+		else await this.#recut(committed, visit.version);
+		// From here on, no await: accepts may not slip in between the drop and the seal.
+		this.#held = this.#held.filter((held) => held.through > committed);
 		this.#reclaimDead(visit.version);
 		if (!isEmptyTally(this.#open)) {
 			const through = Math.max(Date.now(), this.#floor);
@@ -126,9 +136,9 @@ export class LedgerInsights {
 	}
 
 	/** A new instance: the rows its predecessors accepted after the mark have not been counted. */
-	#recover(committed: number, version: number): void {
+	async #recover(committed: number, version: number): Promise<void> {
+		const tally = await this.#scan(committed);
 		this.#recoveredAt = version;
-		const tally = this.#scan(committed);
 		if (isEmptyTally(tally)) return;
 		this.#held.unshift({ from: committed, through: this.#start - 1, tally, version, recovered: true });
 	}
@@ -138,11 +148,11 @@ export class LedgerInsights {
 	 * moving the mark into the recovered interval: what it counted is taken out by scanning again
 	 * from the mark. Once the version has moved past the scan's, no such count can land any more.
 	 */
-	#recut(committed: number, version: number): void {
+	async #recut(committed: number, version: number): Promise<void> {
 		const recovered = this.#held.find((held) => held.recovered);
 		if (recovered === undefined) return;
-		if (committed > recovered.from) {
-			recovered.tally = this.#scan(committed);
+		if (committed > recovered.from && committed < recovered.through) {
+			recovered.tally = await this.#scan(committed);
 			recovered.from = committed;
 		}
 		if (this.#recoveredAt !== null && version > this.#recoveredAt) recovered.recovered = false;
@@ -168,11 +178,11 @@ export class LedgerInsights {
 	}
 
 	/** The facts of rows accepted after `committed` and before this instance began. */
-	#scan(committed: number): Tally {
+	async #scan(committed: number): Promise<Tally> {
 		// A row is filed under its receipt's hour (or a later one): days ending a day before the mark hold none.
 		const partitions = this.#days.partitions.filter((name) => (partitionEnd(name) ?? 0) > committed - DAY_MS);
 		const tally: Tally = {};
-		for (const fact of this.#rows.acceptedBetween(partitions, committed, this.#start)) addFact(tally, fact);
+		for (const fact of await this.#rows.acceptedBetween(partitions, committed, this.#start)) addFact(tally, fact);
 		return tally;
 	}
 }

@@ -193,7 +193,7 @@ export class MessageLedger extends DurableObject<Env> {
 	async maintain(now: number, insights?: InsightsVisit): Promise<MaintainReport> {
 		meter.add("doRequests");
 		const report: MaintainReport = {
-			insights: this.#insights.visit(insights),
+			insights: await this.#insights.visit(insights),
 			ledger: this.#name,
 			archivedThrough: null,
 			archivedEvents: 0,

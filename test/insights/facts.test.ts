@@ -177,10 +177,6 @@ describe("a stored fact", () => {
 		expect(decodeFact("493712|0|2345||", { applicationId: APP, number: SENDER })).toEqual(fact);
 		expect(encodeFact({ ...fact, sentAt: undefined, latencyMs: undefined, received: "mms" })).toBe("493712||||m");
 		for (const text of [null, "", "x", "1|2|3|4", "1|a|||", '{"h":1}']) expect(decodeFact(text)).toBeNull();
-		// With its key, for a row that does not hold it: the stored key wins over the row's.
-		const keyed = encodeFact(fact, true);
-		expect(keyed).toBe(`493712|0|2345|||${JSON.stringify([APP, SENDER])}`);
-		expect(decodeFact(keyed, { applicationId: "other", number: "+1" })).toEqual(fact);
 	});
 });
 

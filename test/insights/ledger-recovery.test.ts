@@ -49,20 +49,22 @@ const visitWith = (marks: InsightMarks | null, ledger: string): InsightsVisit =>
 
 /** A new instance's visits, over the ledger's storage; answers each visit's counts of this application. */
 function freshInstanceVisits(messageId: string, applicationId: string, marks: Array<InsightMarks | null>) {
-	return runInDurableObject(ledgerFor(env, messageId), (_instance: MessageLedger, state) => {
+	return runInDurableObject(ledgerFor(env, messageId), async (_instance: MessageLedger, state) => {
 		const db = new LedgerSql(state.storage);
 		const fresh = new LedgerInsights(db, new DayTables(db));
 		const visits = marks.map((read) => visitWith(read, state.id.name ?? ""));
-		return visits.map((visit) => {
+		const counts = [];
+		for (const visit of visits) {
 			const tally: Tally = {};
-			for (const snapshot of fresh.visit(visit) ?? []) mergeTally(tally, snapshot.tally);
+			for (const snapshot of (await fresh.visit(visit)) ?? []) mergeTally(tally, snapshot.tally);
 			const ours = Object.values(tally).filter((key) => key.applicationId === applicationId);
-			return {
+			counts.push({
 				committed: visit.committed,
 				sent: ours.reduce((n, k) => n + k.sent, 0),
 				delivered: ours.reduce((n, k) => n + k.delivered, 0),
-			};
-		});
+			});
+		}
+		return counts;
 	});
 }
 
