@@ -21,6 +21,7 @@ const COLUMNS: ReadonlyArray<[MeterUnit, string]> = [
 	["queueOps", "queue ops"],
 	["logLines", "log events"],
 	["r2ClassA", "R2 A"],
+	["aeDataPoints", "AE points"],
 ];
 
 function row(label: string, cost: CostSummary): string {

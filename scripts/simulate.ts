@@ -9,6 +9,7 @@
  */
 import { checkAgainstAdmin } from "./simulate/admin-check.ts";
 import { destinationLines } from "./simulate/destinations-report.ts";
+import { failureLines } from "./simulate/failure-report.ts";
 import { insightsLines } from "./simulate/insights-report.ts";
 import { parseOptions, type SimulateOptions, USAGE, UsageError } from "./simulate/options.ts";
 import { progressReporter } from "./simulate/progress.ts";
@@ -88,6 +89,7 @@ export async function simulate(options: SimulateOptions): Promise<number> {
 			for (const line of await insightsLines(options.baseUrl, options.adminToken, applicationId)) say(line);
 		}
 	}
+	if (options.failures) for (const line of failureLines(plans, options.baseUrl)) say(line);
 	if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 	return summary.ok ? 0 : 1;
 }

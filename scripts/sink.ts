@@ -9,7 +9,12 @@
  *   SINK_PORT               port to listen on (default 8788)
  *   SINK_HOST               address to listen on (default 127.0.0.1)
  *   FORWARD_SIGNING_SECRET  whsec_… secret(s), space-separated; any one verifying is enough
+ *   FORWARD_TIMEOUT_MS      the relay's timeout (default 10000): a simulated timeout waits a second longer
  *   DEV_VARS_FILE           the vars file to read instead of .dev.vars
+ *
+ * Events that `npm run simulate -- --failures` marked are answered with the failure they ask for
+ * (scripts/sink/simulated-failures.ts); POSTs to /alerts are the relay's alerts (ALERT_URL, which
+ * `npm start` points here), printed as ⚑ lines.
  *
  * As a module: `startSink({ port, secrets, onEvent })`, used by `npm start`, the tests and the simulator.
  */
@@ -17,10 +22,20 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { readDevVars, setting, signingSecrets } from "./lib/dev-vars.ts";
-import { acceptedLine, type ForwardedEvent, rejectedLine } from "./sink/event-line.ts";
+import {
+	type AlertEvent,
+	acceptedLine,
+	alertLine,
+	type ForwardedEvent,
+	rejectedLine,
+	simulatedLine,
+} from "./sink/event-line.ts";
+import { SimulatedFailures } from "./sink/simulated-failures.ts";
 
 export const DEFAULT_SINK_PORT = 8788;
 export const SINK_PATH = "/events";
+/** Where `npm start` points ALERT_URL. */
+export const ALERTS_PATH = "/alerts";
 
 export interface SinkDelivery {
 	/** The webhook-id header: the relay's event id, the same on every attempt. */
@@ -42,6 +57,8 @@ export interface SinkOptions {
 	onEvent?: (delivery: SinkDelivery) => void;
 	/** Where the lines go; default stdout. */
 	print?: (line: string) => void;
+	/** The failures marked events ask for (default: answered as they ask, with a 10 s relay timeout). */
+	failures?: SimulatedFailures;
 }
 
 export interface Sink {
@@ -103,6 +120,7 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
 		throw new Error("the sink needs at least one FORWARD_SIGNING_SECRET to verify with");
 	const verifiers = options.secrets.map((secret) => new Webhook(secret));
 	const print = options.print ?? ((line: string) => console.log(line));
+	const failures = options.failures ?? new SimulatedFailures();
 
 	const server = createServer(async (request, response) => {
 		if (request.method !== "POST") {
@@ -113,12 +131,38 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
 		const body = await readBody(request);
 		const headers = flatHeaders(request);
 		const verdict = judge(verifiers, body, headers, new Date());
-		// Another path is another destination (npm start runs two on this one sink): say which.
 		const path = request.url ?? SINK_PATH;
-		print(path === SINK_PATH ? verdict.line : `${path.slice(1)} ← ${verdict.line}`);
-		options.onEvent?.({ webhookId: headers["webhook-id"], body, headers, ...verdict });
-		response.writeHead(verdict.status);
-		response.end();
+		if (path === ALERTS_PATH) {
+			print(verdict.event === null ? verdict.line : alertLine(verdict.event as AlertEvent, new Date()));
+			response.writeHead(verdict.status);
+			response.end();
+			return;
+		}
+		const simulated =
+			verdict.event === null ? null : failures.answer(headers["webhook-id"] ?? "", verdict.event.data?.tag);
+		const answered =
+			simulated === null || verdict.event === null
+				? verdict
+				: {
+						...verdict,
+						status: simulated.status,
+						line: simulatedLine(
+							verdict.event,
+							headers["webhook-id"] ?? "",
+							simulated.status,
+							simulated.reason,
+							new Date(),
+						),
+					};
+		// Another path is another destination (npm start runs two on this one sink): say which.
+		print(path === SINK_PATH ? answered.line : `${path.slice(1)} ← ${answered.line}`);
+		options.onEvent?.({ webhookId: headers["webhook-id"], body, headers, ...answered });
+		if (simulated !== null && simulated.delayMs > 0)
+			await new Promise((resolve) => setTimeout(resolve, simulated.delayMs));
+		if (!response.destroyed) {
+			response.writeHead(answered.status);
+			response.end();
+		}
 	});
 
 	const host = options.host ?? "127.0.0.1";
@@ -149,6 +193,7 @@ async function main(): Promise<void> {
 		secrets,
 		port: Number(process.env.SINK_PORT || DEFAULT_SINK_PORT),
 		host: process.env.SINK_HOST || "127.0.0.1",
+		failures: new SimulatedFailures(Number(setting(vars, "FORWARD_TIMEOUT_MS") || 10_000)),
 	});
 	// Handlers before the "listening" line: whoever waits for that line may signal right away.
 	const stop = () => void sink.close().then(() => process.exit(0));

@@ -30,6 +30,7 @@
  * vars file's FORWARD_SIGNING_SECRET, the one the relay signs with. When events go to the sink and
  * the vars file sets no DESTINATIONS, a second destination, "inbound-only" (filter: inbound), posts
  * to the sink's /inbound-only: a received text prints twice, once per destination, and a receipt once.
+ * The relay's alerts go to the sink's /alerts too (printed ⚑), unless the vars file sets ALERT_URL.
  */
 import { relative } from "node:path";
 import { devVarsPath, ensureDevVars, PROJECT_ROOT, readDevVars } from "./lib/dev-vars.ts";
@@ -37,7 +38,7 @@ import { startLocalCron } from "./lib/local-cron.ts";
 import { startMediaHostServer } from "./lib/media-host-server.ts";
 import { type GroupProcess, spawnGroup, stopGroup } from "./lib/process-group.ts";
 import { applyMigrations, cfLookupNoiseFilter, devArgs, waitForHttp, wranglerEnv } from "./lib/wrangler.ts";
-import { DEFAULT_SINK_PORT, SINK_PATH } from "./sink.ts";
+import { ALERTS_PATH, DEFAULT_SINK_PORT, SINK_PATH } from "./sink.ts";
 
 const SECOND_DESTINATION = "inbound-only";
 const STOCK_FORWARD_URL = `http://127.0.0.1:${DEFAULT_SINK_PORT}${SINK_PATH}`;
@@ -106,15 +107,16 @@ function banner(
 		"npm run simulate",
 		relayUrl === DEFAULT_RELAY_URL ? "" : ` -- --url ${relayUrl}`,
 	].join("");
-	return [
+	const lines: Array<string | null> = [
 		"",
 		`relay      ${relayUrl}`,
 		user && password
 			? `callback   POST ${relayUrl}/bandwidth/messaging   Basic ${user}:${password}`
 			: "callback   BANDWIDTH_USERNAME/PASSWORD are not set in the vars file: callbacks answer 503",
 		vars.ADMIN_TOKEN
-			? `admin      ${relayUrl}/v1/…   Authorization: Bearer ${vars.ADMIN_TOKEN}`
-			: "admin      ADMIN_TOKEN is not set: the admin API answers 404",
+			? `console    ${relayUrl}/console/   sign in with the admin token ${vars.ADMIN_TOKEN}`
+			: "console    ADMIN_TOKEN is not set in the vars file: the console and the admin API answer 404",
+		vars.ADMIN_TOKEN ? `admin      ${relayUrl}/v1/…   Authorization: Bearer ${vars.ADMIN_TOKEN}` : null,
 		`sink       ${sinkUrl}`,
 		forwardTo !== sinkUrl
 			? `forwards   to ${forwardTo} (not the sink)`
@@ -125,9 +127,11 @@ function banner(
 		`cron       every minute (GET ${relayUrl}/__scheduled): maintenance, archive, insight counts, alerts`,
 		"",
 		`try        ${simulate}`,
+		`           ${simulate}${relayUrl === DEFAULT_RELAY_URL ? " --" : ""} --failures   (some deliveries fail: dead letters, the breaker, alerts, replay)`,
 		"Ctrl-C stops both.",
 		"",
 	];
+	return lines.filter((line): line is string => line !== null);
 }
 
 function pipeOutput(group: GroupProcess, prefix: string, keep: (line: string) => boolean = () => true): void {
@@ -186,6 +190,7 @@ async function main(): Promise<number> {
 			SINK_PORT: String(settings.sinkPort),
 			SINK_HOST: settings.sinkHost,
 			FORWARD_SIGNING_SECRET: vars.FORWARD_SIGNING_SECRET ?? "",
+			FORWARD_TIMEOUT_MS: vars.FORWARD_TIMEOUT_MS ?? env.FORWARD_TIMEOUT_MS ?? "",
 		},
 	});
 	const relay = spawnGroup(
@@ -200,6 +205,8 @@ async function main(): Promise<number> {
 			vars: {
 				...(forward.override ? { FORWARD_URL: forward.url } : {}),
 				...(second === null ? {} : { DESTINATIONS: JSON.stringify([second]) }),
+				// Alerts (a dead event, an open breaker) print in the sink's lines.
+				...(forward.url === sinkUrl && !vars.ALERT_URL ? { ALERT_URL: sinkUrl.replace(SINK_PATH, ALERTS_PATH) } : {}),
 			},
 			testScheduled: true,
 		}),

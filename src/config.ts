@@ -13,6 +13,7 @@ import {
 } from "./env-vars";
 import { CallbackCredentialsSchema, callbackCredentialsOf } from "./http/callback-credentials";
 import { parseIpRange } from "./http/ip-address";
+import { LedgerBucketsVar } from "./ledger/bucket-schedule";
 
 /*
  * Environment variables arrive as strings (wrangler vars, secrets, .dev.vars). Each concern reads
@@ -100,6 +101,9 @@ const RetentionConfigSchema = v.object({
 
 const AdminConfigSchema = v.object({ ADMIN_TOKEN: OptionalString });
 
+// How many ledger buckets messages hash over, by their creation time (src/ledger/bucket-schedule.ts).
+const LedgerConfigSchema = v.object({ LEDGER_BUCKETS: LedgerBucketsVar });
+
 const AlertConfigSchema = v.object({
 	ALERT_URL: v.pipe(OptionalString, v.optional(v.pipe(v.string(), v.url("ALERT_URL must be an absolute URL")))),
 	ALERT_SIGNING_SECRET: signingSecretsVar("ALERT_SIGNING_SECRET"),
@@ -161,6 +165,8 @@ export const DEFAULT_RETENTION_CONFIG: RetentionConfig = {
 	archiveRetentionDays: DEFAULT_ARCHIVE_RETENTION_DAYS,
 };
 
+export const readLedgerConfig = reader(LedgerConfigSchema, (env) => ({ buckets: env.LEDGER_BUCKETS }));
+
 export const readAdminConfig = reader(AdminConfigSchema, (env) => ({
 	adminToken: env.ADMIN_TOKEN ?? null,
 }));
@@ -211,6 +217,7 @@ export function configProblems(env: object): string[] {
 	// readDestinations says FORWARD_*'s problems too, and DESTINATIONS's and its secrets'.
 	const problems = [
 		readIngestConfig,
+		readLedgerConfig,
 		readDestinations,
 		readRetentionConfig,
 		readAdminConfig,

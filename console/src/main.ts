@@ -1,6 +1,7 @@
 import { ApiError, adminToken, checkToken, whenUnauthorized } from "./api";
 import { errorBox, field, h, heading, showError } from "./dom";
 import { deadLettersPage } from "./pages/dead-letters";
+import { destinationsPage } from "./pages/destinations";
 import { eventsPage } from "./pages/events";
 import { insightsPage } from "./pages/insights";
 import { messagePage } from "./pages/message";
@@ -8,12 +9,14 @@ import { overviewPage } from "./pages/overview";
 import { quarantinePage } from "./pages/quarantine";
 
 /*
- * Hash routing (#/overview, #/insights?…, #/message/<id>, #/events?…, #/dead, #/quarantine): the assets are
- * static files, so every page is the one index.html. The hash never holds the token.
+ * Hash routing (#/overview, #/destinations, #/insights?…, #/message/<id>, #/events?…, #/dead?…,
+ * #/quarantine): the assets are static files, so every page is the one index.html. The hash never
+ * holds the token.
  */
 
 const PAGES = [
 	{ path: "overview", title: "Overview" },
+	{ path: "destinations", title: "Destinations" },
 	{ path: "insights", title: "Insights" },
 	{ path: "message", title: "Message" },
 	{ path: "events", title: "Events" },
@@ -133,12 +136,14 @@ async function render(): Promise<void> {
 		switch (path) {
 			case "overview":
 				return overviewPage(main);
+			case "destinations":
+				return destinationsPage(main);
 			case "message":
 				return messagePage(main, rest);
 			case "events":
 				return eventsPage(main, params);
 			case "dead":
-				return deadLettersPage(main);
+				return deadLettersPage(main, params);
 			case "quarantine":
 				return quarantinePage(main);
 			case "insights":

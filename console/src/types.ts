@@ -1,10 +1,12 @@
 import type * as v from "valibot";
+import type { InsightsResponseSchema } from "../../src/routes/insights-responses";
 import type {
 	CloudEventSchema,
 	DeliverySchema,
+	DeliveryStateSchema,
+	DeliveryStatusResponseSchema,
 	DestinationsResponseSchema,
 	HealthResponseSchema,
-	InsightsResponseSchema,
 	MediaResponseSchema,
 	MessageResponseSchema,
 	QuarantineItemSchema,
@@ -33,4 +35,7 @@ export type MessageView = v.InferOutput<typeof MessageResponseSchema>;
 export type QuarantineItem = v.InferOutput<typeof QuarantineItemSchema>;
 export type ReprocessResult = v.InferOutput<typeof ReprocessResponseSchema>;
 export type ReplayResult = v.InferOutput<typeof ReplayResponseSchema>;
+export type Destination = Destinations["items"][number];
+export type DeliveryState = v.InferOutput<typeof DeliveryStateSchema>;
+export type EventDeliveries = v.InferOutput<typeof DeliveryStatusResponseSchema>["items"][number];
 export type Insights = v.InferOutput<typeof InsightsResponseSchema>;

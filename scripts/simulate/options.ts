@@ -15,6 +15,9 @@ the admin API that the relay stored what was sent. Exit code 0 only if everythin
   --challenge <ratio>    share of callbacks preceded by the unauthenticated attempt Bandwidth
                          makes to get the 401 challenge, 0..1 (default 0.25; the first always is)
   --seed <n>             plan the same traffic again (default: random, printed)
+  --failures             have the local sink (npm start's) fail some deliveries: a 503 and a
+                         timeout (retried, then delivered), a 410 (dead: replay it from the
+                         console), and a 45 s outage at the end (the breaker opens, probes, closes)
   --no-check             skip the admin API check
   --check-timeout <s>    how long the check waits for events to reach D1 (default 30)
   --username, --password Basic credentials (default BANDWIDTH_USERNAME/PASSWORD, env or .dev.vars)
@@ -38,6 +41,8 @@ export interface SimulateOptions {
 	json: boolean;
 	/** Inbound media URLs point here: the first BANDWIDTH_MEDIA_HOSTS entry, the local stand-in by default. */
 	mediaBase: string;
+	/** Mark events for the local sink to fail (scripts/sink/simulated-failures.ts). */
+	failures: boolean;
 }
 
 export class UsageError extends Error {}
@@ -78,6 +83,7 @@ export function parseOptions(argv: readonly string[]): SimulateOptions | "help" 
 			password: { type: "string" },
 			"admin-token": { type: "string" },
 			json: { type: "boolean" },
+			failures: { type: "boolean" },
 			help: { type: "boolean", short: "h" },
 		},
 	});
@@ -101,5 +107,6 @@ export function parseOptions(argv: readonly string[]): SimulateOptions | "help" 
 		adminToken: values["admin-token"] ?? setting(vars, "ADMIN_TOKEN"),
 		json: values.json === true,
 		mediaBase: mediaBaseOf(setting(vars, "BANDWIDTH_MEDIA_HOSTS")),
+		failures: values.failures === true,
 	};
 }

@@ -11,6 +11,7 @@ import {
 	phoneNumber,
 	timestamp,
 } from "./bandwidth-payloads.ts";
+import { mark, markFailures, OUTAGE_MESSAGES } from "./failure-plan.ts";
 import { createRandom, type Random } from "./random.ts";
 
 /*
@@ -55,6 +56,8 @@ export interface PlanOptions {
 	now: number;
 	/** Where inbound media URLs point (default Bandwidth's host; `npm run simulate` uses the local stand-in). */
 	mediaBase?: string;
+	/** Mark messages for the local sink to fail, and end with an outage burst (scripts/simulate/failure-plan.ts). */
+	failures?: boolean;
 }
 
 /** DESIGN §4: a recipient's status only climbs; on a tie the event that arrived first stands. */
@@ -227,6 +230,14 @@ export function planTraffic(options: PlanOptions): MessagePlan[] {
 		else plans.push(outbound(world, true));
 	}
 	plans.length = options.count;
+	if (options.failures === true) {
+		markFailures(random, plans);
+		for (let i = 0; i < OUTAGE_MESSAGES; i++) {
+			const burst = outbound(world, false);
+			mark(burst, "outage");
+			plans.push(burst);
+		}
+	}
 	addDuplicatesAndChallenges(random, plans, options);
 	return plans;
 }

@@ -13,6 +13,8 @@ export interface ForwardedEvent {
 		sequence?: number;
 		status?: string | null;
 		recipient?: string;
+		/** The message's tag: `npm run simulate -- --failures` marks events with it (scripts/sink/simulated-failures.ts). */
+		tag?: string | null;
 		error?: { code?: number; name?: string } | null;
 		/** Inbound MMS: the relay's copies of the media (README "Inbound MMS media"). */
 		mediaCopies?: Array<{
@@ -73,4 +75,40 @@ export function acceptedLine(event: ForwardedEvent, webhookId: string, at: Date)
 
 export function rejectedLine(reason: string, webhookId: string | undefined, status: number, at: Date): string {
 	return [clockTime(at), "✗ sig", reason, `webhook-id ${webhookId ?? "(none)"}`, `→ ${status}`].join("  ");
+}
+
+export function simulatedLine(
+	event: ForwardedEvent,
+	webhookId: string,
+	status: number,
+	reason: string,
+	at: Date,
+): string {
+	const data = event.data ?? {};
+	return [
+		clockTime(at),
+		`✗ ${status}`,
+		(event.type ?? "?").padEnd(TYPE_WIDTH),
+		`msg ${shortMessageId(data.messageId ?? event.subject ?? "?")} #${data.sequence ?? "?"}`,
+		reason,
+		event.id ?? webhookId,
+	].join("  ");
+}
+
+/** An operational alert (README "Alerts") that the relay sent to the sink's /alerts. */
+export interface AlertEvent {
+	type?: string;
+	subject?: string;
+	data?: { cause?: string; lastError?: string | null; count?: number; backlog?: number };
+}
+
+export function alertLine(alert: AlertEvent, at: Date): string {
+	const data = alert.data ?? {};
+	const detail = [
+		data.cause === undefined ? null : `cause ${data.cause}`,
+		data.count === undefined || data.count <= 1 ? null : `${data.count} times`,
+		data.backlog === undefined ? null : `backlog ${data.backlog}`,
+		data.lastError == null ? null : `last error: ${data.lastError}`,
+	].filter((part) => part !== null);
+	return [clockTime(at), "⚑ alert", alert.type ?? "?", alert.subject ?? "", ...detail].join("  ");
 }

@@ -3,6 +3,7 @@ import { readAlertConfig } from "../config";
 import { webhookRequest } from "../forward/webhook-request";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
+import { MeteredStorage } from "../meter/metered-storage";
 import { type AlertEvent, alertText } from "./alert-message";
 import { ALERT_POLICIES, type AlertType, MAX_SAMPLE_IDS, type RaisedAlert } from "./alert-types";
 
@@ -48,27 +49,26 @@ function dueAt(row: Row): number | null {
  * to ALERT_URL, signed like a forward, retrying a failed send on a backoff. Nothing waits on it.
  */
 export class AlertDesk extends DurableObject<Env> {
-	#sql: SqlStorage;
+	/** Every statement and alarm through the cost meter. */
+	#storage: MeteredStorage;
 	#flushing: Promise<number> | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.#sql = ctx.storage.sql;
-		this.#sql.exec(SCHEMA);
+		this.#storage = new MeteredStorage(ctx.storage);
+		this.#storage.run(SCHEMA);
 	}
 
 	async raise(alert: RaisedAlert): Promise<void> {
 		meter.add("doRequests");
 		const now = Date.now();
-		const [row] = this.#sql
-			.exec<Row>("SELECT * FROM pending WHERE type = ? AND key = ?", alert.type, alert.key)
-			.toArray();
+		const [row] = this.#storage.all<Row>("SELECT * FROM pending WHERE type = ? AND key = ?", alert.type, alert.key);
 		const ids = [...new Set([...(row ? (JSON.parse(row.ids) as string[]) : []), ...(alert.ids ?? [])])].slice(
 			0,
 			MAX_SAMPLE_IDS,
 		);
 		const firstAt = row && row.count > 0 && row.first_at !== null ? row.first_at : now;
-		this.#sql.exec(
+		this.#storage.run(
 			`INSERT INTO pending (type, key, count, ids, data, first_at) VALUES (?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (type, key) DO UPDATE SET count = count + excluded.count, ids = excluded.ids,
 			   data = excluded.data, first_at = excluded.first_at`,
@@ -96,7 +96,7 @@ export class AlertDesk extends DurableObject<Env> {
 
 	async #flush(now: number): Promise<number> {
 		let sent = 0;
-		for (const row of this.#sql.exec<Row>("SELECT * FROM pending WHERE count > 0").toArray()) {
+		for (const row of this.#storage.all<Row>("SELECT * FROM pending WHERE count > 0")) {
 			const due = dueAt(row);
 			if (due === null || due > now) continue;
 			if (await this.#send(row, now)) sent += 1;
@@ -110,7 +110,7 @@ export class AlertDesk extends DurableObject<Env> {
 			await this.flush(Date.now());
 		} catch (error) {
 			log.error("alert_desk_failed", { error: errorMessage(error) });
-			await this.ctx.storage.setAlarm(Date.now() + RETRY_FIRST_MS);
+			await this.#storage.setAlarm(Date.now() + RETRY_FIRST_MS);
 		}
 	}
 
@@ -134,13 +134,11 @@ export class AlertDesk extends DurableObject<Env> {
 		if (error === null) {
 			// Raises that came in while the POST was out stay pending, counted from now: only what
 			// this alert carried is taken off.
-			const [current] = this.#sql
-				.exec<Row>("SELECT * FROM pending WHERE type = ? AND key = ?", row.type, row.key)
-				.toArray();
+			const [current] = this.#storage.all<Row>("SELECT * FROM pending WHERE type = ? AND key = ?", row.type, row.key);
 			const sentIds = new Set(JSON.parse(row.ids) as string[]);
 			const left = (current?.count ?? row.count) - row.count;
 			const idsLeft = (JSON.parse(current?.ids ?? "[]") as string[]).filter((id) => !sentIds.has(id));
-			this.#sql.exec(
+			this.#storage.run(
 				`UPDATE pending SET count = ?, ids = ?, first_at = ?, sent_at = ?, failures = 0, retry_at = NULL
 				 WHERE type = ? AND key = ?`,
 				left,
@@ -154,7 +152,7 @@ export class AlertDesk extends DurableObject<Env> {
 			return true;
 		}
 		const retryInMs = Math.min(RETRY_FIRST_MS * 2 ** row.failures, RETRY_MAX_MS);
-		this.#sql.exec(
+		this.#storage.run(
 			"UPDATE pending SET failures = failures + 1, retry_at = ? WHERE type = ? AND key = ?",
 			now + retryInMs,
 			row.type,
@@ -189,14 +187,13 @@ export class AlertDesk extends DurableObject<Env> {
 	}
 
 	async #arm(): Promise<void> {
-		const dues = this.#sql
-			.exec<Row>("SELECT * FROM pending WHERE count > 0")
-			.toArray()
+		const dues = this.#storage
+			.all<Row>("SELECT * FROM pending WHERE count > 0")
 			.map(dueAt)
 			.filter((due): due is number => due !== null);
 		if (dues.length === 0) return;
 		const next = Math.min(...dues);
 		const current = await this.ctx.storage.getAlarm();
-		if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+		if (current === null || current > next) await this.#storage.setAlarm(next);
 	}
 }

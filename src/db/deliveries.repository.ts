@@ -1,4 +1,5 @@
 import type { DeliveryOutcome } from "./delivery-outcomes";
+import { inAny } from "./event-tables";
 
 export interface DeliveryRow {
 	id: number;
@@ -11,33 +12,40 @@ export interface DeliveryRow {
 	error: string | null;
 	duration_ms: number | null;
 	at: string;
+	/**
+	 * A failed attempt's next try; for a replay's claim held by its destination's gate, the time the
+	 * claim lasts until (migrations/0007). Null otherwise.
+	 */
+	next_at: string | null;
 }
 
-export type NewDeliveryRow = Omit<DeliveryRow, "id">;
+/**
+ * `message_id` (migrations/0006) says where the event is: D1 finds an event by its message and id,
+ * so the dead list and a replay need it. Null when it is unknown (a malformed job).
+ */
+export type NewDeliveryRow = Omit<DeliveryRow, "id" | "next_at"> & {
+	message_id: string | null;
+	next_at?: string | null;
+};
 
 export function insertDelivery(db: D1Database, row: NewDeliveryRow): D1PreparedStatement {
 	return db
 		.prepare(
-			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+			`INSERT INTO deliveries (event_id, attempt, outcome, http_status, error, duration_ms, at, destination, message_id, next_at)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
 		)
-		.bind(row.event_id, row.attempt, row.outcome, row.http_status, row.error, row.duration_ms, row.at, row.destination);
-}
-
-/** First-try outcomes of one consumer batch, added to their hour's counters: one row written per outcome. */
-export function addDeliveryCounts(
-	db: D1Database,
-	hour: string,
-	counts: ReadonlyMap<string, number>,
-): D1PreparedStatement[] {
-	return [...counts].map(([outcome, n]) =>
-		db
-			.prepare(
-				`INSERT INTO delivery_counts (hour, outcome, n) VALUES (?1, ?2, ?3)
-				 ON CONFLICT (hour, outcome) DO UPDATE SET n = n + excluded.n`,
-			)
-			.bind(hour, outcome, n),
-	);
+		.bind(
+			row.event_id,
+			row.attempt,
+			row.outcome,
+			row.http_status,
+			row.error,
+			row.duration_ms,
+			row.at,
+			row.destination,
+			row.message_id,
+			row.next_at ?? null,
+		);
 }
 
 export async function deleteDeliveries(db: D1Database, ids: readonly number[]): Promise<void> {
@@ -49,7 +57,8 @@ export async function deleteDeliveries(db: D1Database, ids: readonly number[]): 
 }
 
 export interface Delivery {
-	id: number;
+	/** Null for a first try, which is recorded in its batch's row (src/db/attempts.repository.ts). */
+	id: number | null;
 	eventId: string;
 	destination: string;
 	attempt: number;
@@ -58,6 +67,8 @@ export interface Delivery {
 	error: string | null;
 	durationMs: number | null;
 	at: string;
+	/** A failed attempt's next try; a held replay's claim: how long it is held for. */
+	nextAttemptAt: string | null;
 }
 
 export function deliveryOf(row: DeliveryRow): Delivery {
@@ -71,6 +82,7 @@ export function deliveryOf(row: DeliveryRow): Delivery {
 		error: row.error,
 		durationMs: row.duration_ms,
 		at: row.at,
+		nextAttemptAt: row.next_at ?? null,
 	};
 }
 
@@ -89,10 +101,15 @@ export interface DeliveryFilter {
  * `maxBytes`, the first always; the running total is computed in D1, so a row beyond it never
  * reaches the Worker. Writers keep `error` to a short snippet, but the table does not enforce it.
  */
-function withinBytes(db: D1Database, rows: string, params: readonly unknown[], maxBytes: number): D1PreparedStatement {
+export function withinBytes(
+	db: D1Database,
+	rows: string,
+	params: readonly unknown[],
+	maxBytes: number,
+): D1PreparedStatement {
 	return db
 		.prepare(
-			`SELECT id, event_id, destination, attempt, outcome, http_status, error, duration_ms, at, fetched FROM (
+			`SELECT id, event_id, destination, attempt, outcome, http_status, error, duration_ms, at, next_at, fetched FROM (
 			   SELECT *, sum(bytes) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto,
 			          row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS fetched
 			   FROM (SELECT *, 100 + length(event_id) + coalesce(length(CAST(error AS BLOB)), 0) AS bytes FROM (${rows}))
@@ -121,16 +138,21 @@ export async function listDeliveries(
 	return (await withinBytes(db, rows, params, maxBytes).all<DeliveryPageRow>()).results;
 }
 
-/** The attempts for the events of a message after `afterId`, in the order they happened; bounded as listDeliveries. */
+/**
+ * The attempts for the events of a message after `afterId`, in the order they happened; bounded as
+ * listDeliveries. The message's event ids come from its events (a lookup on each table's key), and
+ * its deliveries rows from deliveries_event.
+ */
 export function selectDeliveriesOfMessage(
 	db: D1Database,
+	tables: readonly string[],
 	messageId: string,
 	afterId: number,
 	limit: number,
 	maxBytes: number,
 ): D1PreparedStatement {
-	const rows = `SELECT d.* FROM deliveries d JOIN events e ON e.id = d.event_id
-	              WHERE e.message_id = ?1 AND d.id > ?2 ORDER BY d.id LIMIT ?3`;
+	const ofMessage = inAny("d.event_id", tables, (table) => `SELECT id FROM ${table} WHERE message_id = ?1`);
+	const rows = `SELECT d.* FROM deliveries d WHERE ${ofMessage} AND d.id > ?2 ORDER BY d.id LIMIT ?3`;
 	return withinBytes(db, rows, [messageId, afterId, limit], maxBytes);
 }
 
@@ -145,131 +167,16 @@ export function deleteDeliveriesBefore(db: D1Database, cutoff: string, limit: nu
 		.bind(cutoff, limit);
 }
 
-/** Hourly first-try counts (`hour` is 2026-12-01T04) of the hours before the cutoff's, on the primary key. */
-export function deleteDeliveryCountsBefore(db: D1Database, cutoff: string, limit: number): D1PreparedStatement {
-	return db
-		.prepare(
-			`DELETE FROM delivery_counts WHERE (hour, outcome) IN (
-			   SELECT hour, outcome FROM delivery_counts WHERE hour < ?1 ORDER BY hour LIMIT ?2)`,
-		)
-		.bind(cutoff.slice(0, 13), limit);
-}
-
-/*
- * Replay claims. A `replayed` row is a replay's claim on its event, written before the send so the
- * consumer's outcome row comes after it. The dead list is the events whose latest row is `dead`;
- * a fresh claim takes its event out (its replay is in flight), and an expired one puts it back.
- */
-
-/**
- * A claim this old with no row after it belongs to a replay that never sent: its Worker was
- * cancelled between the claim and the send, or the send and the clean-up both failed. Its event
- * counts as what it was before the claim, so no replay can hide a dead event for longer than this.
- * A replayed job is consumed in well under a second and its outcome recorded at once; only a queue
- * backed up for this long could see its event claimed a second time (with the same id).
- */
-export const REPLAY_CLAIM_TTL_MS = 10 * 60 * 1000;
-
-/**
- * The deliveries dead now — an (event, destination) pair — `d` being the latest deliveries row of
- * each pair and `e` the event; ?1 is the time before which an unanswered claim has expired. Dead:
- * the latest row is `dead`, or it is an expired claim and the latest row before the claims was
- * `dead`. Served by deliveries_outcome and deliveries_event (a pair's rows are a few of its
- * event's).
- */
-const DEAD_NOW = `FROM deliveries d JOIN events e ON e.id = d.event_id
-	WHERE d.outcome IN ('dead', 'replayed')
-	  AND d.id = (SELECT max(id) FROM deliveries WHERE event_id = d.event_id AND destination = d.destination)
-	  AND (d.outcome = 'dead' OR (d.at < ?1 AND 'dead' = (
-	    SELECT outcome FROM deliveries p
-	    WHERE p.event_id = d.event_id AND p.destination = d.destination AND p.outcome <> 'replayed'
-	    ORDER BY p.id DESC LIMIT 1)))`;
-
 /**
  * Keeps the claims of replayed jobs a gate holds back until `until` (the end of their hold): the
- * claim then expires REPLAY_CLAIM_TTL_MS after the hold rather than during it. Only `replayed` rows.
+ * claim then expires REPLAY_CLAIM_TTL_MS after the hold rather than during it. Only `replayed` rows;
+ * `at` stays when the claim was made, so a message's attempts still read in order.
  */
 export function renewClaims(db: D1Database, claimIds: readonly number[], until: Date): D1PreparedStatement {
 	return db
 		.prepare(
-			`UPDATE deliveries SET at = ?2
-			 WHERE id IN (SELECT value FROM json_each(?1)) AND outcome = 'replayed' AND at < ?2`,
+			`UPDATE deliveries SET next_at = ?2
+			 WHERE id IN (SELECT value FROM json_each(?1)) AND outcome = 'replayed' AND coalesce(next_at, at) < ?2`,
 		)
 		.bind(JSON.stringify(claimIds), until.toISOString());
-}
-
-function claimExpiry(now: Date): string {
-	return new Date(now.getTime() - REPLAY_CLAIM_TTL_MS).toISOString();
-}
-
-/** A `replayed` row: its id identifies the claim, so that a failed send can take exactly it back. */
-export interface Claim {
-	id: number;
-	event_id: string;
-	destination: string;
-}
-
-function inClaimOrder(claims: Claim[]): Claim[] {
-	return claims.sort((a, b) => a.id - b.id);
-}
-
-/**
- * Claims up to `limit` of the deliveries dead now (of one destination, or of all), oldest death
- * first: one statement, so it sees and writes one state of the table, and a concurrent call
- * (which runs before or after it, never between) finds them claimed and takes none of them.
- */
-export async function claimDeadEvents(
-	db: D1Database,
-	now: Date,
-	limit: number,
-	destination: string | null = null,
-): Promise<Claim[]> {
-	const claims = await db
-		.prepare(
-			`INSERT INTO deliveries (event_id, destination, attempt, outcome, at)
-			 SELECT d.event_id, d.destination, 0, 'replayed', ?2 ${DEAD_NOW} AND (?4 IS NULL OR d.destination = ?4)
-			 ORDER BY d.id LIMIT ?3
-			 RETURNING id, event_id, destination`,
-		)
-		.bind(claimExpiry(now), now.toISOString(), limit, destination)
-		.all<Claim>();
-	return inClaimOrder(claims.results);
-}
-
-/** Claims the chosen deliveries, whatever their state: a replay by id, message or time asks for exactly them. */
-export async function claimEvents(
-	db: D1Database,
-	pairs: ReadonlyArray<{ eventId: string; destination: string }>,
-	now: Date,
-): Promise<Claim[]> {
-	if (pairs.length === 0) return [];
-	const claims = await db
-		.prepare(
-			`INSERT INTO deliveries (event_id, destination, attempt, outcome, at)
-			 SELECT json_extract(value, '$.eventId'), json_extract(value, '$.destination'), 0, 'replayed', ?2
-			 FROM json_each(?1)
-			 RETURNING id, event_id, destination`,
-		)
-		.bind(JSON.stringify(pairs), now.toISOString())
-		.all<Claim>();
-	return inClaimOrder(claims.results);
-}
-
-/** The ids of deliveries dead now (of one destination, or of all), oldest death first. */
-export async function deadEventIds(
-	db: D1Database,
-	now: Date,
-	limit: number,
-	destination: string | null = null,
-): Promise<string[]> {
-	const rows = await db
-		.prepare(`SELECT d.event_id ${DEAD_NOW} AND (?3 IS NULL OR d.destination = ?3) ORDER BY d.id LIMIT ?2`)
-		.bind(claimExpiry(now), limit, destination)
-		.all<{ event_id: string }>();
-	return rows.results.map((row) => row.event_id);
-}
-
-/** How many deliveries are dead now (a `{key, n}` row, for a stats batch). */
-export function countDeadEvents(db: D1Database, now: Date): D1PreparedStatement {
-	return db.prepare(`SELECT NULL AS key, count(*) AS n ${DEAD_NOW}`).bind(claimExpiry(now));
 }

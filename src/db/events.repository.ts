@@ -2,9 +2,17 @@ import { type MessageStatus, STATUS_RANK } from "../bandwidth/event-types";
 import type { NormalizedEvent } from "../bandwidth/normalize";
 import { errorMessage, log } from "../log";
 import { decodeEvent } from "./event-body";
+import {
+	batchIntoDayTables,
+	eventTableOf,
+	isNoSuchEventTable,
+	listEventTables,
+	unionsOf,
+	withEventTables,
+} from "./event-tables";
 import { countWithin } from "./row-size";
 
-/** One `events` row (migrations/0001). The ledger keeps the same shape in its outbox. */
+/** One event row of D1 (a day table, src/db/event-tables.ts). The ledger keeps the same shape. */
 export interface EventRow {
 	id: string;
 	message_id: string;
@@ -58,14 +66,22 @@ export function eventRecordOf(event: NormalizedEvent, eventTime: string): Omit<E
 	};
 }
 
-/** `eventGz` is the row's CloudEvent compressed (encodeEvent in src/db/event-body.ts). */
-export function insertEvent(db: D1Database, row: EventRow, eventGz: Uint8Array): D1PreparedStatement {
+/** The table a row goes to: the day of the hour its ledger files it under, else of its receipt. */
+export function tableOfRow(row: Pick<EventRow, "received_at"> & { hour?: string }): string {
+	return eventTableOf(row.hour ?? row.received_at);
+}
+
+/**
+ * `eventGz` is the row's CloudEvent compressed (encodeEvent in src/db/event-body.ts). One row
+ * written: the day table has no secondary index. A known event is left as it is.
+ */
+export function insertEvent(db: D1Database, table: string, row: EventRow, eventGz: Uint8Array): D1PreparedStatement {
 	return db
 		.prepare(
-			`INSERT INTO events (id, message_id, sequence, type, direction, recipient, from_number, owner,
+			`INSERT INTO ${table} (id, message_id, sequence, type, direction, recipient, from_number, owner,
 			   application_id, error_code, event_time, received_at, status, status_rank, event_gz, destinations)
 			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-			 ON CONFLICT (id) DO NOTHING`,
+			 ON CONFLICT DO NOTHING`,
 		)
 		.bind(
 			row.id,
@@ -87,18 +103,50 @@ export function insertEvent(db: D1Database, row: EventRow, eventGz: Uint8Array):
 		);
 }
 
+/** Inserts the rows into their day tables in one batch, creating a day's table on its first write. */
+export async function insertEvents(
+	db: D1Database,
+	rows: ReadonlyArray<EventRow & { hour?: string }>,
+	bodies: readonly Uint8Array[],
+): Promise<void> {
+	const tables = rows.map(tableOfRow);
+	await batchIntoDayTables(
+		db,
+		new Set(tables),
+		rows.map((row, index) => insertEvent(db, tables[index] as string, row, bodies[index] as Uint8Array)),
+	);
+}
+
 /** A D1 row's stored CloudEvent: compressed, or JSON text in rows from before migration 0002. */
 export type StoredBody = { event_gz: unknown };
 
-export async function getNormalizedJson(db: D1Database, id: string): Promise<string | null> {
-	const row = await db.prepare("SELECT event_gz FROM events WHERE id = ?1").bind(id).first<StoredBody>();
-	return row === null ? null : decodeEvent(row.event_gz);
+/**
+ * A stored event's CloudEvent. With its message id, one lookup by key in each table; without, a
+ * scan of every table (a replay job queued before jobs carried the message id).
+ */
+export async function getNormalizedJson(db: D1Database, id: string, messageId?: string): Promise<string | null> {
+	const where = messageId === undefined ? "id = ?1" : "message_id = ?2 AND id = ?1";
+	const body = await withEventTables(db, async (tables) => {
+		for (const union of unionsOf(tables, (table) => `SELECT event_gz FROM ${table} WHERE ${where}`)) {
+			const statement = db.prepare(`${union} LIMIT 1`);
+			const row = await (messageId === undefined
+				? statement.bind(id)
+				: statement.bind(id, messageId)
+			).first<StoredBody>();
+			if (row !== null) return row.event_gz;
+		}
+		return null;
+	});
+	return body === null ? null : decodeEvent(body);
 }
 
 /** The admin API answers the CloudEvent exactly as it was forwarded. */
 export function eventOf(json: string): NormalizedEvent {
 	return JSON.parse(json) as NormalizedEvent;
 }
+
+/** Where a stored event is: its table and key. */
+export type StoredEventKey = { source: string; message_id: string; id: string };
 
 /** Logs a row whose body cannot be read; its readers skip it and name it instead of failing. */
 function unreadable(eventId: string, error: unknown): void {
@@ -123,74 +171,39 @@ export async function readableBody(eventId: string, body: unknown): Promise<stri
  * (readEventsWithin). `stored_bytes` is the body's size in D1: `length()` of a BLOB reads the
  * record header only; for a JSON text row from 0001 it counts characters, which is close enough.
  */
-export type EventPageRow = Pick<EventRow, "id" | "event_time" | "sequence"> & { stored_bytes: number };
+export type EventPageRow = StoredEventKey & Pick<EventRow, "event_time" | "sequence"> & { stored_bytes: number };
 
-export interface EventFilter {
-	messageId?: string | undefined;
-	type?: string | undefined;
-	direction?: string | undefined;
-	from?: string | undefined;
-	recipient?: string | undefined;
-	/** Inclusive, UTC ISO like `event_time`. */
-	since?: string | undefined;
-	/** Exclusive. */
-	until?: string | undefined;
-	/** Keyset position: only rows after this (event_time, id). */
-	after?: readonly [eventTime: string, id: string] | undefined;
+/** The columns of an EventPageRow, selected from `table`. */
+export function pageColumns(table: string): string {
+	return `'${table}' AS source, message_id, id, event_time, sequence, length(event_gz) AS stored_bytes`;
 }
 
-/** Ordered by (event_time, id), which the events_time index serves (migrations/0002). */
-export async function listEvents(db: D1Database, filter: EventFilter, limit: number): Promise<EventPageRow[]> {
-	const params: unknown[] = [];
-	const bind = (value: unknown) => `?${params.push(value)}`;
-	const where: string[] = [];
-	if (filter.messageId !== undefined) where.push(`message_id = ${bind(filter.messageId)}`);
-	if (filter.type !== undefined) where.push(`type = ${bind(filter.type)}`);
-	if (filter.direction !== undefined) where.push(`direction = ${bind(filter.direction)}`);
-	if (filter.from !== undefined) where.push(`from_number = ${bind(filter.from)}`);
-	if (filter.recipient !== undefined) where.push(`recipient = ${bind(filter.recipient)}`);
-	if (filter.since !== undefined) where.push(`event_time >= ${bind(filter.since)}`);
-	if (filter.until !== undefined) where.push(`event_time < ${bind(filter.until)}`);
-	if (filter.after !== undefined) where.push(`(event_time, id) > (${bind(filter.after[0])}, ${bind(filter.after[1])})`);
-	const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-	const sql = `SELECT id, event_time, sequence, length(event_gz) AS stored_bytes FROM events ${clause}
-	             ORDER BY event_time, id LIMIT ${bind(limit)}`;
-	return (
-		await db
-			.prepare(sql)
-			.bind(...params)
-			.all<EventPageRow>()
-	).results;
-}
-
-/** A message's events after `afterSequence`, by sequence, without their bodies (readEventsWithin). */
-export function selectEventsOfMessage(
-	db: D1Database,
-	messageId: string,
-	afterSequence: number,
-	limit: number,
-): D1PreparedStatement {
-	return db
-		.prepare(
-			`SELECT id, event_time, sequence, length(event_gz) AS stored_bytes FROM events
-			 WHERE message_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3`,
-		)
-		.bind(messageId, afterSequence, limit);
-}
-
-/** One row when D1 holds any event of the message. */
-export function selectAnyEventOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
-	return db.prepare("SELECT 1 AS found FROM events WHERE message_id = ?1 LIMIT 1").bind(messageId);
-}
-
-/** The stored bodies of these events, by id; an id D1 no longer holds is absent. */
-export async function readEventBodies(db: D1Database, ids: readonly string[]): Promise<Map<string, unknown>> {
-	if (ids.length === 0) return new Map();
-	const rows = await db
-		.prepare("SELECT id, event_gz FROM events WHERE id IN (SELECT value FROM json_each(?1))")
-		.bind(JSON.stringify(ids))
-		.all<{ id: string } & StoredBody>();
-	return new Map(rows.results.map((row) => [row.id, row.event_gz]));
+/** The stored bodies of these events, by id; an event D1 no longer holds is absent. */
+export async function readEventBodies(db: D1Database, keys: readonly StoredEventKey[]): Promise<Map<string, unknown>> {
+	if (keys.length === 0) return new Map();
+	const triples = JSON.stringify(keys.map((key) => [key.source, key.message_id, key.id]));
+	const read = async (sources: readonly string[]) => {
+		// json_each drives each lookup by key; the source test keeps each table to its own keys.
+		const statements = unionsOf(
+			sources,
+			(table) =>
+				`SELECT e.id, e.event_gz FROM json_each(?1) AS k CROSS JOIN ${table} AS e
+				 ON json_extract(k.value, '$[0]') = '${table}' AND e.message_id = json_extract(k.value, '$[1]')
+				 AND e.id = json_extract(k.value, '$[2]')`,
+		).map((union) => db.prepare(union).bind(triples));
+		if (statements.length === 0) return new Map<string, unknown>();
+		const results = await db.batch<{ id: string } & StoredBody>(statements);
+		return new Map(results.flatMap((result) => result.results.map((row) => [row.id, row.event_gz] as const)));
+	};
+	const sources = [...new Set(keys.map((key) => key.source))].sort();
+	try {
+		return await read(sources);
+	} catch (error) {
+		// A table dropped since the rows were listed (retention, the budget): its events are gone.
+		if (!isNoSuchEventTable(error)) throw error;
+		const tables = new Set(await listEventTables(db));
+		return read(sources.filter((source) => tables.has(source)));
+	}
 }
 
 /**
@@ -240,10 +253,7 @@ export async function readEventsWithin(
 		const next = read.consumed;
 		// Stored bytes seldom exceed the JSON they hold: a read beyond the budget left would be wasted.
 		const group = rows.slice(next, readEnd(rows, next, Math.min(BODY_READ_MAX_STORED_BYTES, maxChars - chars)));
-		const bodies = await readEventBodies(
-			db,
-			group.map((row) => row.id),
-		);
+		const bodies = await readEventBodies(db, group);
 		for (const row of group) {
 			const body = bodies.get(row.id);
 			const json = body === undefined ? null : await readableBody(row.id, body);
@@ -264,34 +274,4 @@ export async function readEventsWithin(
 		}
 	}
 	return read;
-}
-
-/** The two statements that remove one chunk of the oldest events; run them in one batch, in this order. */
-export interface EventChunkDelete {
-	/** The chunk's deliveries rows (only retries, dead and replayed events have any). */
-	deliveries: D1PreparedStatement;
-	events: D1PreparedStatement;
-}
-
-/**
- * The oldest events by (event_time, id), walked on the events_time index. With `before`, only
- * events whose own time and receipt are both earlier: the receipt is what retention and the
- * archive promise by, and the bound on event_time keeps the walk a range that ends there instead
- * of reading every later row when fewer than `limit` qualify. An event received after `before`
- * with an older time (a late delivery receipt) is skipped and waits for a later run.
- *
- * Both statements select the same chunk: a batch is one transaction and the deliveries delete
- * does not change `events`.
- */
-export function deleteOldestEvents(db: D1Database, before: string | undefined, limit: number): EventChunkDelete {
-	const chunk =
-		before === undefined
-			? "SELECT id FROM events ORDER BY event_time, id LIMIT ?1"
-			: "SELECT id FROM events WHERE event_time < ?2 AND received_at < ?2 ORDER BY event_time, id LIMIT ?1";
-	const bind = (statement: D1PreparedStatement) =>
-		before === undefined ? statement.bind(limit) : statement.bind(limit, before);
-	return {
-		deliveries: bind(db.prepare(`DELETE FROM deliveries WHERE event_id IN (${chunk})`)),
-		events: bind(db.prepare(`DELETE FROM events WHERE id IN (${chunk})`)),
-	};
 }

@@ -1,13 +1,10 @@
-/** A row of the `message_status` view (migrations/0001): derived from `events`, never written. */
-export interface MessageStatusRow {
-	message_id: string;
-	recipient: string;
-	status: string;
-	status_rank: number;
-	last_event_id: string;
-	error_code: number | null;
-	updated_at: string;
-}
+import type { MessageEventRow } from "./event-list.repository";
+
+/*
+ * A message's status per recipient, derived from its events, never written: it cannot disagree
+ * with them and costs no write per event. Computed here rather than in SQL since the events live
+ * in one table per day (migrations/0006 dropped the `message_status` view over `events`).
+ */
 
 export interface RecipientStatus {
 	recipient: string;
@@ -17,16 +14,27 @@ export interface RecipientStatus {
 	updatedAt: string;
 }
 
-export function recipientStatusOf(row: MessageStatusRow): RecipientStatus {
-	return {
-		recipient: row.recipient,
-		status: row.status,
-		lastEventId: row.last_event_id,
-		errorCode: row.error_code,
-		updatedAt: row.updated_at,
-	};
-}
-
-export function selectStatusesOfMessage(db: D1Database, messageId: string): D1PreparedStatement {
-	return db.prepare("SELECT * FROM message_status WHERE message_id = ?1 ORDER BY recipient").bind(messageId);
+/**
+ * Per recipient, the highest rung its events reached (received; sending 1 · sent 2 · delivered,
+ * failed 3 · read 4), the first event by sequence to reach it winning ties: a late `sending` after
+ * `delivered` is stored but does not regress. Ordered by recipient; an event without a status (an
+ * unknown type) counts for nothing.
+ */
+export function recipientStatuses(events: readonly MessageEventRow[]): RecipientStatus[] {
+	const best = new Map<string, MessageEventRow>();
+	const bySequence = [...events].sort((a, b) => a.sequence - b.sequence);
+	for (const event of bySequence) {
+		if (event.status === null || event.status_rank === null) continue;
+		const current = best.get(event.recipient);
+		if (current === undefined || event.status_rank > (current.status_rank ?? 0)) best.set(event.recipient, event);
+	}
+	return [...best.values()]
+		.sort((a, b) => (a.recipient < b.recipient ? -1 : a.recipient > b.recipient ? 1 : 0))
+		.map((event) => ({
+			recipient: event.recipient,
+			status: event.status as string,
+			lastEventId: event.id,
+			errorCode: event.error_code,
+			updatedAt: event.received_at,
+		}));
 }

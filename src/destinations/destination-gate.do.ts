@@ -1,18 +1,31 @@
 import { DurableObject } from "cloudflare:workers";
+import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
-import { BREAKER_FAILURES, FAILING_AFTER, probeDelayMs, SLOT_HORIZON_MS } from "./gate-policy";
-import type { Admission, AdmitRequest, AttemptReport, GateStatus, GateTransition, ReportAnswer } from "./gate-rpc";
-import { type GateState, initialState, summarize, thisMinute } from "./gate-state";
+import { meteredEnv } from "../meter/metered-env";
+import { MeteredStorage } from "../meter/metered-storage";
+import { applyReport, decide, nextLook, probeDue } from "./gate-decision";
+import { PARKED_MAX_JOBS } from "./gate-policy";
+import { releaseParked, releaseProbe, releaseRetryMs } from "./gate-release";
+import type {
+	Admission,
+	AdmitRequest,
+	AttemptReport,
+	GateStatus,
+	ParkRequest,
+	ReportAnswer,
+	Whereabouts,
+} from "./gate-rpc";
+import { countHour, type GateState, hourly, initialState, summarize, thisMinute } from "./gate-state";
+import { HELD_SCHEMA, HeldRows } from "./held-rows";
+import { PARKED_SCHEMA, ParkedJobs } from "./parked-jobs";
+import { readDestinations } from "./read-destinations";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS gate (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS held (event_id TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;`;
-
-/** How long a held event waits when the gate cannot say better: a concurrency slot frees within a POST. */
-const CONCURRENCY_HOLD_MS = 2_000;
-const PRUNE_EVERY_MS = 60_000;
-/** Longer than any hold but the rate limit's (pause: 15 min + 20 %; breaker: 10 min + 20 %). */
-const HELD_FORGET_MS = 30 * 60_000;
+/** One statement each: the meter counts each cursor's rows. */
+const SCHEMA = [
+	"CREATE TABLE IF NOT EXISTS gate (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)",
+	HELD_SCHEMA,
+	PARKED_SCHEMA,
+];
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -20,19 +33,29 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * One per destination (keyed by its name): the rate limit, the concurrency limit, the circuit
  * breaker and the operator's pause, which every consumer invocation asks before it posts. It is
  * asked once per batch, not per event, and it only ever holds events back, so a consumer that
- * cannot reach it posts anyway (src/destinations/gate-client.ts).
+ * cannot reach it posts anyway (src/destinations/gate-client.ts). Jobs a pause or an open breaker
+ * holds are parked here and sent back to the queue by its alarm: at once on a resume or when a
+ * probe closes the breaker, one at a time as the breaker's probes.
  */
 export class DestinationGate extends DurableObject<Env> {
-	#sql: SqlStorage;
+	/** Every statement through the cost meter (one statement a call, so each cursor's rows are its own). */
+	#storage: MeteredStorage;
 	/** Read from its row at each call: one row read, and the row is the only truth. */
 	#state: GateState = initialState();
 	/** Concurrency leases: admitted attempts not yet reported, with when they stop counting. */
 	#leases = new Map<string, { count: number; until: number }>();
+	#held: HeldRows;
+	#parked: ParkedJobs;
+	#alarmAt: number | null | undefined = undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
-		super(ctx, env);
-		this.#sql = ctx.storage.sql;
-		this.#sql.exec(SCHEMA);
+		// Its queue sends are counted like the Worker's (src/meter).
+		super(ctx, meteredEnv(env));
+		this.#storage = new MeteredStorage(ctx.storage);
+		for (const statement of SCHEMA) this.#storage.run(statement);
+		const exec = (query: string, ...bindings: SqlStorageValue[]) => this.#exec(query, ...bindings);
+		this.#held = new HeldRows(exec);
+		this.#parked = new ParkedJobs(exec);
 	}
 
 	#load(): GateState {
@@ -57,92 +80,6 @@ export class DestinationGate extends DurableObject<Env> {
 		return total;
 	}
 
-	/** `since`: the latest hold, so a row whose event went out without the gate ages away. */
-	#hold(ids: readonly string[], now: number): void {
-		for (const id of ids) {
-			this.#exec(
-				"INSERT INTO held (event_id, since) VALUES (?, ?) ON CONFLICT (event_id) DO UPDATE SET since = excluded.since",
-				id,
-				now,
-			);
-		}
-	}
-
-	/** A key lookup per id: nothing is scanned, however large the backlog. */
-	#release(ids: readonly string[]): void {
-		if (ids.length === 0) return;
-		this.#exec("DELETE FROM held WHERE event_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
-	}
-
-	/**
-	 * Held rows not held again for HELD_FORGET_MS: their events went out some other way (a gate
-	 * that timed out after writing, a destination removed and restored), or a rate-limited one is
-	 * about to come back and be held again. At most once a minute, so it never runs per event.
-	 */
-	#prune(now: number): void {
-		if (now - this.#state.prunedAt < PRUNE_EVERY_MS) return;
-		this.#state.prunedAt = now;
-		this.#exec("DELETE FROM held WHERE since < ?", now - HELD_FORGET_MS);
-	}
-
-	/** Only for status: a count reads every row. */
-	#backlog(): number {
-		return Number(this.#exec("SELECT count(*) AS n FROM held")[0]?.n ?? 0);
-	}
-
-	/** How many of this batch may start now (a probe is one), and when; the rest are held. */
-	#decide(request: AdmitRequest, now: number): Admission {
-		const state = this.#state;
-		const none = (reason: Admission["reason"], holdMs: number): Admission => ({
-			startsAt: [],
-			holdMs,
-			reason,
-			lease: null,
-			clear: false,
-		});
-		if (state.pausedBy !== null) return none("paused", 0);
-		let allowed = request.ids.length;
-		if (state.breaker !== "closed") {
-			const probeAt = state.probeAt ?? now;
-			const probing = state.probeUntil !== null && state.probeUntil > now;
-			if (now < probeAt || probing)
-				return none("breaker", Math.max(1_000, (probing ? (state.probeUntil ?? now) : probeAt) - now));
-			allowed = 1;
-		}
-		let reason: Admission["reason"] = null;
-		let holdMs = 0;
-		if (request.maxConcurrency !== null) {
-			const free = Math.max(0, request.maxConcurrency - this.#inFlight(now));
-			if (free < allowed) {
-				allowed = free;
-				reason = "concurrency";
-				holdMs = CONCURRENCY_HOLD_MS;
-			}
-		}
-		const startsAt: number[] = [];
-		const interval = request.maxPerSecond === null ? 0 : 1000 / request.maxPerSecond;
-		for (let i = 0; i < allowed; i++) {
-			const slot = Math.max(now, state.nextSlotAt);
-			if (interval > 0 && slot - now > SLOT_HORIZON_MS) {
-				reason = "rate";
-				holdMs = slot - now;
-				break;
-			}
-			startsAt.push(Math.round(slot));
-			state.nextSlotAt = slot + interval;
-		}
-		// A due probe is half-open only once a start is handed out: a probe held by the limits is no probe.
-		if (state.breaker !== "closed" && startsAt.length > 0) {
-			state.breaker = "half-open";
-			state.probeUntil = Math.max(now, startsAt[0] ?? now) + request.leaseMs;
-			if (reason === null && startsAt.length < request.ids.length) {
-				reason = "breaker";
-				holdMs = probeDelayMs(state.opens);
-			}
-		}
-		return { startsAt, holdMs, reason, lease: null, clear: false };
-	}
-
 	/**
 	 * Nothing to hold back: a consumer may let events through without asking for a while. Events it
 	 * held still come back through the gate (src/destinations/gate-client.ts), so their rows go.
@@ -152,19 +89,34 @@ export class DestinationGate extends DurableObject<Env> {
 		return state.pausedBy === null && state.breaker === "closed" && state.consecutiveFailures === 0;
 	}
 
-	/** Runs a statement to its end and counts its rows for the cost meter. */
 	#exec(query: string, ...bindings: SqlStorageValue[]): Record<string, SqlStorageValue>[] {
-		const cursor = this.#sql.exec(query, ...bindings);
-		const rows = cursor.toArray();
-		meter.sql(cursor);
-		return rows;
+		return this.#storage.all(query, ...bindings);
+	}
+
+	/** Its destination was removed from DESTINATIONS (a valid one): nobody will resume it. */
+	#orphaned(): boolean {
+		const name = this.#state.name;
+		if (name === null) return false;
+		const config = readDestinations(this.env);
+		return config.ok && !config.value.byName.has(name);
+	}
+
+	/** Sets the alarm unless one is already due at or before `at` (a setAlarm is a billed row). */
+	async #arm(now: number, at = nextLook(this.#state, now, this.#orphaned())): Promise<void> {
+		if (at === null) return;
+		if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+		await this.#storage.setAlarm(at);
+		this.#alarmAt = at;
 	}
 
 	async admit(request: AdmitRequest): Promise<Admission> {
 		meter.add("doRequests");
 		this.#load();
 		const now = Date.now();
-		const admission = this.#decide(request, now);
+		if (request.destination !== undefined) this.#state.name = request.destination;
+		this.#state.maxPerSecond = request.maxPerSecond;
+		const admission = decide(this.#state, request, now, () => this.#inFlight(now));
 		const admitted = admission.startsAt.length;
 		if (admitted > 0) {
 			admission.lease = crypto.randomUUID();
@@ -172,11 +124,35 @@ export class DestinationGate extends DurableObject<Env> {
 			this.#leases.set(admission.lease, { count: admitted, until: Math.max(now, lastStart) + request.leaseMs });
 			thisMinute(this.#state, now).admitted += admitted;
 		}
-		this.#release(request.ids.slice(0, admitted));
-		this.#hold(request.ids.slice(admitted), now);
-		this.#prune(now);
+		this.#held.release(request.ids.slice(0, admitted));
+		// A pause's or a breaker's jobs are parked by the consumer (park), counted there.
+		if (admission.reason === "rate" || admission.reason === "concurrency") {
+			this.#held.hold(request.ids.slice(admitted), now, admission.reason);
+		}
+		this.#state.prunedAt = this.#held.prune(now, this.#state.prunedAt);
 		this.#save();
 		return { ...admission, clear: admission.reason === null && this.#clear() };
+	}
+
+	/**
+	 * Keeps jobs a pause or an open breaker held back; the consumer acks them once this answers,
+	 * that is once they are durable here. They go back to the queue when the gate lets events
+	 * through again (the alarm).
+	 */
+	async park(request: ParkRequest): Promise<{ parked: number }> {
+		meter.add("doRequests");
+		const state = this.#load();
+		const now = Date.now();
+		state.name = request.destination;
+		// Full: the consumer puts them back on the queue with a delay instead, as before parking.
+		if (state.parkedJobs + request.jobs.length > PARKED_MAX_JOBS) return { parked: 0 };
+		this.#parked.add(request.reason, request.jobs, now);
+		state.parkedJobs += request.jobs.length;
+		state.parkedSince ??= now;
+		this.#save();
+		// Parked after a resume or a closing probe that came between its admission and now: it goes back at once.
+		await this.#arm(now);
+		return { parked: request.jobs.length };
 	}
 
 	/** What the admitted attempts did; answers the breaker's transitions, for alerts. */
@@ -189,37 +165,11 @@ export class DestinationGate extends DurableObject<Env> {
 		counts.admitted += report.admittedLocally ?? 0;
 		counts.delivered += report.delivered;
 		counts.failed += report.failed;
-		const transitions: GateTransition[] = [];
-		const troubled = state.breaker !== "closed" || state.consecutiveFailures >= FAILING_AFTER;
-		if (report.failed > 0) {
-			state.lastFailureAt = now;
-			state.lastError = report.lastError;
-		}
-		if (report.delivered > 0) {
-			state.lastSuccessAt = now;
-			state.breaker = "closed";
-			state.opens = 0;
-			state.probeAt = null;
-			state.probeUntil = null;
-			// A report's order is unknown: its failures count as the latest, so a destination that
-			// fails most of its attempts still trips the breaker whatever successes come with them.
-			state.consecutiveFailures = report.failed;
-			if (troubled && state.consecutiveFailures < FAILING_AFTER) transitions.push("recovered");
-		} else {
-			state.consecutiveFailures += report.failed;
-		}
-		if (report.failed > 0) {
-			if (!troubled && state.consecutiveFailures >= FAILING_AFTER) transitions.push("failing");
-			const tripped = state.breaker === "closed" && state.consecutiveFailures >= BREAKER_FAILURES;
-			if (tripped || (state.breaker === "half-open" && report.delivered === 0)) {
-				if (state.breaker === "closed") transitions.push("opened");
-				state.breaker = "open";
-				state.opens += 1;
-				state.probeAt = now + probeDelayMs(state.opens);
-				state.probeUntil = null;
-			}
-		}
+		countHour(state, now, report.delivered, report.failed);
+		const transitions = applyReport(state, report, now);
 		this.#save();
+		// A closed breaker sends its parked jobs back now; a re-opened one probes again at its time.
+		await this.#arm(now);
 		return { transitions, clear: this.#clear() };
 	}
 
@@ -232,8 +182,71 @@ export class DestinationGate extends DurableObject<Env> {
 			state.pausedBy = paused ? "operator" : null;
 			state.pausedAt = paused ? Date.now() : null;
 			this.#save();
+			if (!paused) await this.#arm(Date.now());
 		}
 		return { changed, status: this.#status() };
+	}
+
+	/**
+	 * The operator's "probe now" for an open breaker: its next probe is due at once, and the alarm
+	 * sends a parked job as the probe (or the next event to arrive is one). `changed` is false when
+	 * the breaker is closed: there is nothing to probe.
+	 */
+	async probe(): Promise<{ changed: boolean; status: GateStatus }> {
+		meter.add("doRequests");
+		const state = this.#load();
+		if (state.breaker === "closed") return { changed: false, status: this.#status() };
+		const now = Date.now();
+		state.breaker = "open";
+		state.probeAt = now;
+		state.probeUntil = null;
+		state.probeSentAt = null;
+		this.#save();
+		await this.#arm(now);
+		return { changed: true, status: this.#status() };
+	}
+
+	/** Where each of these events waits here, if it does (the admin API's delivery state). */
+	async whereabouts(ids: string[]): Promise<Whereabouts> {
+		meter.add("doRequests");
+		const state = this.#load();
+		const found: Whereabouts["places"] = {};
+		for (const [id, place] of this.#parked.locate(ids)) {
+			found[id] = { reason: place.reason, since: new Date(place.since).toISOString() };
+		}
+		for (const [id, place] of this.#held.locate(ids)) {
+			found[id] ??= { reason: place.reason, since: new Date(place.since).toISOString() };
+		}
+		return { places: found, nextProbeAt: state.breaker === "closed" ? null : iso(state.probeAt) };
+	}
+
+	/** Sends parked jobs back: all once events may go, one as a due probe, all if its destination was removed. */
+	override async alarm(): Promise<void> {
+		meter.add("doRequests");
+		this.#alarmAt = null;
+		const state = this.#load();
+		const now = Date.now();
+		const queue = this.env.FORWARD_QUEUE;
+		state.prunedAt = this.#held.prune(now, state.prunedAt);
+		try {
+			if (this.#orphaned() || (state.pausedBy === null && state.breaker === "closed")) {
+				const released = await releaseParked(queue, this.#parked, state, now);
+				if (released.jobs > 0) log.info("gate_released", { destination: state.name, jobs: released.jobs });
+				this.#save();
+				await this.#arm(now, released.nextAt);
+			} else if (state.pausedBy === null && probeDue(state, now)) {
+				if (await releaseProbe(queue, this.#parked, state)) state.probeSentAt = now;
+				this.#save();
+				await this.#arm(now);
+			} else {
+				await this.#arm(now);
+			}
+		} catch (error) {
+			state.releaseFailures += 1;
+			this.#save();
+			log.error("gate_release_failed", { destination: state.name, error: errorMessage(error) });
+			await this.#arm(now, now + releaseRetryMs(state.releaseFailures)).catch(() => undefined);
+		}
 	}
 
 	async status(): Promise<GateStatus> {
@@ -245,6 +258,8 @@ export class DestinationGate extends DurableObject<Env> {
 	#status(): GateStatus {
 		const now = Date.now();
 		const state = this.#state;
+		const held = this.#held.tally();
+		const since = [held.since, state.parkedSince].filter((at): at is number => at !== null);
 		return {
 			breaker: state.breaker,
 			paused: state.pausedBy !== null,
@@ -255,8 +270,10 @@ export class DestinationGate extends DurableObject<Env> {
 			lastSuccessAt: iso(state.lastSuccessAt),
 			lastFailureAt: iso(state.lastFailureAt),
 			lastError: state.lastError,
-			backlog: this.#backlog(),
+			backlog: held.held + state.parkedJobs,
+			backlogSince: since.length === 0 ? null : iso(Math.min(...since)),
 			recent: summarize(state, now),
+			hourly: hourly(state, now),
 		};
 	}
 }

@@ -1,8 +1,10 @@
 import { raiseAlert } from "../alerts/raise-alert";
+import type { ForwardJob } from "../forward/forward-job";
 import { errorMessage, log } from "../log";
 import { within } from "../within";
 import { pauseHoldMs } from "./gate-policy";
-import type { Admission, AttemptReport, GateStatus, GateTransition } from "./gate-rpc";
+import type { Admission, AttemptReport, GateStatus, GateTransition, Whereabouts } from "./gate-rpc";
+import type { ParkReason } from "./parked-jobs";
 import type { Destination } from "./read-destinations";
 
 /** A gate that does not answer by then is passed: it only ever holds events back. */
@@ -74,6 +76,7 @@ export async function admit(
 	}
 	try {
 		const request = {
+			destination: destination.name,
 			ids,
 			maxPerSecond: destination.maxPerSecond,
 			maxConcurrency: destination.maxConcurrency,
@@ -87,6 +90,44 @@ export async function admit(
 	} catch (error) {
 		log.error("gate_admit_failed", { destination: destination.name, error: errorMessage(error) });
 		return open;
+	}
+}
+
+/**
+ * Parks jobs a pause or an open breaker held back in the destination's gate; true once they are
+ * durable there (then, and only then, the consumer acks them). False if the gate failed or was slow:
+ * the caller puts them back on the queue instead.
+ */
+export async function park(
+	env: Pick<Env, "DESTINATION_GATE">,
+	destination: string,
+	reason: ParkReason,
+	jobs: ForwardJob[],
+): Promise<boolean> {
+	try {
+		const answer = await within(gateOf(env, destination).park({ destination, reason, jobs }), GATE_TIMEOUT_MS, () => {
+			throw new Error(`the gate did not answer in ${GATE_TIMEOUT_MS} ms`);
+		});
+		if (answer.parked === jobs.length) return true;
+		log.warn("gate_park_full", { destination, jobs: jobs.length });
+		return false;
+	} catch (error) {
+		log.error("gate_park_failed", { destination, jobs: jobs.length, error: errorMessage(error) });
+		return false;
+	}
+}
+
+/** Where each of these events waits at a destination's gate; nowhere when the gate cannot say. */
+export async function whereabouts(
+	env: Pick<Env, "DESTINATION_GATE">,
+	destination: string,
+	ids: string[],
+): Promise<Whereabouts> {
+	try {
+		return await gateOf(env, destination).whereabouts(ids);
+	} catch (error) {
+		log.error("gate_whereabouts_failed", { destination, error: errorMessage(error) });
+		return { places: {}, nextProbeAt: null };
 	}
 }
 

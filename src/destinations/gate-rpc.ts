@@ -1,9 +1,13 @@
+import type { ForwardJob } from "../forward/forward-job";
 import type { BreakerState } from "./gate-policy";
 import type { RecentSummary } from "./gate-state";
+import type { ParkReason } from "./parked-jobs";
 
 /* What a destination's gate (src/destinations/destination-gate.do.ts) is asked and answers. */
 
 export interface AdmitRequest {
+	/** The destination's name, which the gate keeps (to notice when it is no longer configured). */
+	destination?: string;
 	/** Event ids of one consumer batch's jobs for this destination, in order. */
 	ids: string[];
 	maxPerSecond: number | null;
@@ -12,7 +16,7 @@ export interface AdmitRequest {
 	leaseMs: number;
 }
 
-type HoldReason = "paused" | "breaker" | "rate" | "concurrency";
+export type HoldReason = "paused" | "breaker" | "rate" | "concurrency";
 
 export interface Admission {
 	/**
@@ -58,5 +62,23 @@ export interface GateStatus {
 	lastError: string | null;
 	/** Events held back (paused, breaker, rate) and not yet let through. */
 	backlog: number;
+	/** Since when the longest-held of them has waited. */
+	backlogSince: string | null;
 	recent: RecentSummary;
+	/** Attempts and failures per hour over the last 24 hours, oldest first. */
+	hourly: Array<{ hour: string; attempts: number; failed: number }>;
+}
+
+/** Jobs held back by a pause or an open breaker, for the gate to keep until it lets events through. */
+export interface ParkRequest {
+	destination: string;
+	reason: ParkReason;
+	jobs: ForwardJob[];
+}
+
+/** Where each asked-for event waits at this gate, if it does: parked, or held for the rate or concurrency limit. */
+export interface Whereabouts {
+	places: Record<string, { reason: HoldReason; since: string }>;
+	/** When an open breaker probes next (null when closed). */
+	nextProbeAt: string | null;
 }

@@ -63,7 +63,7 @@ export async function eraseMessage(
 		const ledger = await ledgerFor(env, messageId).erase(messageId);
 		const mediaObjects = await eraseMedia(env, [messageId]);
 		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);
-		budget.spend(5);
+		budget.spend(2 + d1.statements);
 		counts = addCounts(counts, { ...d1, ledgerRows: ledger.rows, mediaObjects });
 		const retention = readRetentionConfig(env);
 		runs = messageHours({
@@ -84,7 +84,7 @@ export async function eraseMessage(
 	} else {
 		const scanned = await scanHours(
 			env.ARCHIVE,
-			ledgerNameOf(messageId),
+			ledgerNameOf(env, messageId),
 			{ runs, after },
 			budget,
 			linesOfMessages(new Set([messageId])),

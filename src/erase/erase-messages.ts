@@ -26,7 +26,7 @@ export async function eraseMessages(
 	if (options.ledgers) {
 		const byLedger = new Map<string, string[]>();
 		for (const messageId of messageIds) {
-			const name = ledgerNameOf(messageId);
+			const name = ledgerNameOf(env, messageId);
 			byLedger.set(name, [...(byLedger.get(name) ?? []), messageId]);
 		}
 		const groups = [...byLedger];
@@ -45,6 +45,6 @@ export async function eraseMessages(
 	const mediaObjects = await eraseMedia(env, messageIds);
 	budget.spend(messageIds.length);
 	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
-	budget.spend(4);
+	budget.spend(d1.statements);
 	return { events: d1.events, deliveries: d1.deliveries, quarantine: d1.quarantine, ledgerRows, mediaObjects };
 }

@@ -1,10 +1,11 @@
 import { ARCHIVE_ROOT } from "../archive/archive-prefixes";
 import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
+import { isNoSuchEventTable, listEventTables } from "../db/event-tables";
 import { deleteQuarantineIds, type QuarantineScanRow, scanQuarantine } from "../db/quarantine.repository";
 import { type ArchiveLine, involves, rewriteArchiveObject, uncompressedBytes } from "./archive-rewrite";
 import type { ErasureEnv, ErasureOptions } from "./erase-message";
 import { eraseMessages } from "./erase-messages";
-import { type EventScanRow, scanEventsForNumber } from "./erasure.repository";
+import { type EventScanRow, scanEventsForNumber, type TableKey } from "./erasure.repository";
 import { logErasure } from "./erasure-audit";
 import { ErasureBudget } from "./erasure-budget";
 import { addCounts, type ErasureCounts, type ErasureResult, noCounts } from "./erasure-counts";
@@ -13,6 +14,7 @@ import { erasureSubject } from "./erasure-subject";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const START: readonly [string, string] = ["", ""];
+const FIRST_TABLE: TableKey = ["", "", ""];
 const HOUR_KEY = /^events\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//;
 
 type Position = PhoneCursor["a"];
@@ -25,23 +27,46 @@ interface Walk {
 	now: number;
 }
 
-const keyOf = (after: Position): readonly [string, string] => (Array.isArray(after) ? after : START);
+const keyOf = (after: Position): readonly [string, string] =>
+	Array.isArray(after) && after.length === 2 ? after : START;
+
+/** Where the events phase stands; a position from before the day tables starts it again. */
+const tableKeyOf = (after: Position): TableKey => (Array.isArray(after) && after.length === 3 ? after : FIRST_TABLE);
 
 /**
- * D1's events in (event_time, id) order, a chunk a step. Every message with an event the number
- * sent, received or owns is erased whole, ledgers included: a group message's events about its
- * other recipients go with it.
+ * D1's event tables in name order (the legacy one first, then the days), each in key order, a
+ * chunk a step. Every message with an event the number sent, received or owns is erased whole,
+ * ledgers included: a group message's events about its other recipients go with it.
  */
 async function eventsStep(walk: Walk, after: Position): Promise<Step> {
 	const { env, phoneNumber, budget } = walk;
 	const limit = budget.limits.eventChunkRows;
-	const from = keyOf(after);
-	const rows = (await scanEventsForNumber(env.DB, phoneNumber, from, limit).all<EventScanRow>()).results;
-	budget.spend(1);
+	const from = tableKeyOf(after);
+	const tables = await listEventTables(env.DB);
+	// The table the walk was in, or the next one if that is gone (dropped by retention or the budget).
+	const table = tables.find((name) => name >= from[0]);
+	if (table === undefined) return { counts: {}, done: true, after: [...from] };
+	const key: TableKey = table === from[0] ? from : [table, "", ""];
+	const next = tables.find((name) => name > table);
+	const nextTable = (): Step =>
+		next === undefined
+			? { counts: {}, done: true, after: [...key] }
+			: { counts: {}, done: false, after: [next, "", ""] };
+	let rows: EventScanRow[];
+	try {
+		rows = (await scanEventsForNumber(env.DB, table, phoneNumber, key, limit).all<EventScanRow>()).results;
+	} catch (error) {
+		if (!isNoSuchEventTable(error)) throw error;
+		return nextTable();
+	}
+	budget.spend(2);
 	const messageIds = [...new Set(rows.filter((row) => row.hit === 1).map((row) => row.message_id))];
 	const counts = await eraseMessages(env, messageIds, budget, { ledgers: true });
 	const last = rows.at(-1);
-	return { counts, done: rows.length < limit, after: last === undefined ? [...from] : [last.event_time, last.id] };
+	if (rows.length === limit && last !== undefined) {
+		return { counts, done: false, after: [table, last.message_id, last.id] };
+	}
+	return { ...nextTable(), counts };
 }
 
 /**

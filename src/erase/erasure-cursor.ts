@@ -32,8 +32,11 @@ const PhoneCursorSchema = v.strictObject({
 	k: v.literal("phone_number"),
 	s: Text,
 	p: v.picklist(PHONE_PHASES),
-	/** The sort key of the last row or object done in the phase: [time, id] in D1, the key in R2. */
-	a: v.nullable(v.union([v.tuple([Text, Text]), Text])),
+	/**
+	 * The sort key of the last row or object done in the phase: [table, message id, id] in D1
+	 * ([time, id], from before the day tables, restarts the walk), the key in R2.
+	 */
+	a: v.nullable(v.union([v.tuple([Text, Text, Text]), v.tuple([Text, Text]), Text])),
 	t: ErasureCountsSchema,
 });
 export type PhoneCursor = v.InferOutput<typeof PhoneCursorSchema>;

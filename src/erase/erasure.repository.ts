@@ -1,9 +1,12 @@
+import { eraseFirstTries } from "../db/attempts.repository";
+import { inAny, LEGACY_EVENTS_TABLE, unionsOf, withEventTables } from "../db/event-tables";
 import { deleteQuarantineOfMessages } from "../db/quarantine.repository";
 
 /*
- * Erasure's D1 statements. Events are found by message on events_message_sequence, deliveries by
- * event on deliveries_event, quarantine rows by message on quarantine_message (migrations/0004).
- * By phone number nothing is indexed: the events table is walked in chunks on events_time.
+ * Erasure's D1 statements. Events are found by message on each day table's key (the legacy table's
+ * events_message_sequence), deliveries by event on deliveries_event, quarantine rows by message on
+ * quarantine_message (migrations/0004). By phone number nothing is indexed: the tables are walked
+ * in key order, a chunk at a time.
  */
 
 export interface MessagesErasedFromD1 {
@@ -12,39 +15,72 @@ export interface MessagesErasedFromD1 {
 	quarantine: number;
 	/** When each erased event was received: the archive files it under that hour. */
 	receivedAt: string[];
+	/** The erased events D1 held: their first tries are filed under their receipt. */
+	erased: Array<{ id: string; receivedAt: string }>;
+	/** D1 statements it took (the event tables' list included): what the erasure's budget counts. */
+	statements: number;
 }
 
 /** D1 binds at most 100 parameters; the ids travel as one JSON array instead. */
 const json = (values: readonly string[]) => JSON.stringify(values);
 
+/** The statements that remove the messages from D1; run them in one batch (one transaction), in this order. */
+export interface EraseStatements {
+	/** Each of their events and when it was received (one statement per group of tables). */
+	found: D1PreparedStatement[];
+	deliveries: D1PreparedStatement;
+	/** One DELETE per event table. */
+	events: D1PreparedStatement[];
+	quarantine: D1PreparedStatement;
+}
+
 /**
- * The four statements that remove the messages' events with their deliveries rows, and their
- * quarantined elements, whatever the number of messages: run them in one batch (one transaction),
- * in this order. `eventIds` are events D1 may lack (still in a ledger's outbox, or known only from
- * the archive) whose deliveries rows must go too.
+ * The statements that remove the messages' events with their deliveries rows, and their
+ * quarantined elements, whatever the number of messages. `eventIds` are events D1 may lack (still
+ * in a ledger's outbox, or known only from the archive) whose deliveries rows must go too.
  */
 export function eraseMessagesStatements(
 	db: D1Database,
+	tables: readonly string[],
 	messageIds: readonly string[],
 	eventIds: readonly string[] = [],
-): [
-	found: D1PreparedStatement,
-	deliveries: D1PreparedStatement,
-	events: D1PreparedStatement,
-	quarantine: D1PreparedStatement,
-] {
+): EraseStatements {
 	const ofMessages = "SELECT value FROM json_each(?1)";
-	return [
-		db.prepare(`SELECT received_at FROM events WHERE message_id IN (${ofMessages})`).bind(json(messageIds)),
-		db
+	const idsOf = (table: string) => `SELECT id FROM ${table} WHERE message_id IN (${ofMessages})`;
+	return {
+		found: unionsOf(tables, (table) => `SELECT id, received_at FROM ${table} WHERE message_id IN (${ofMessages})`).map(
+			(union) => db.prepare(union).bind(json(messageIds)),
+		),
+		deliveries: db
 			.prepare(
-				`DELETE FROM deliveries WHERE event_id IN (
-				   SELECT id FROM events WHERE message_id IN (${ofMessages}) UNION SELECT value FROM json_each(?2))`,
+				`DELETE FROM deliveries WHERE ${inAny("event_id", tables, idsOf)} OR event_id IN (SELECT value FROM json_each(?2))`,
 			)
 			.bind(json(messageIds), json(eventIds)),
-		db.prepare(`DELETE FROM events WHERE message_id IN (${ofMessages})`).bind(json(messageIds)),
-		deleteQuarantineOfMessages(db, messageIds),
-	];
+		events: tables.map((table) =>
+			db.prepare(`DELETE FROM ${table} WHERE message_id IN (${ofMessages})`).bind(json(messageIds)),
+		),
+		quarantine: deleteQuarantineOfMessages(db, messageIds),
+	};
+}
+
+/** Runs eraseMessagesStatements as one batch and sums what they did. */
+export async function runEraseStatements(db: D1Database, statements: EraseStatements): Promise<MessagesErasedFromD1> {
+	const { found, deliveries, events, quarantine } = statements;
+	const results = await db.batch([...found, deliveries, ...events, quarantine]);
+	const meta = (index: number) => results[index]?.meta.changes ?? 0;
+	const erasedRows = results
+		.slice(0, found.length)
+		.flatMap((result) => result.results as Array<{ id: string; received_at: string }>);
+	let erased = 0;
+	for (let index = found.length + 1; index < found.length + 1 + events.length; index += 1) erased += meta(index);
+	return {
+		events: erased,
+		deliveries: meta(found.length),
+		quarantine: meta(results.length - 1),
+		receivedAt: erasedRows.map((row) => row.received_at),
+		erased: erasedRows.map((row) => ({ id: row.id, receivedAt: row.received_at })),
+		statements: results.length + 1,
+	};
 }
 
 export async function eraseMessagesFromD1(
@@ -52,13 +88,12 @@ export async function eraseMessagesFromD1(
 	messageIds: readonly string[],
 	eventIds: readonly string[] = [],
 ): Promise<MessagesErasedFromD1> {
-	const [found, deliveries, events, quarantine] = await db.batch(eraseMessagesStatements(db, messageIds, eventIds));
-	return {
-		events: events?.meta.changes ?? 0,
-		deliveries: deliveries?.meta.changes ?? 0,
-		quarantine: quarantine?.meta.changes ?? 0,
-		receivedAt: ((found?.results ?? []) as Array<{ received_at: string }>).map((row) => row.received_at),
-	};
+	const d1 = await withEventTables(db, (tables) =>
+		runEraseStatements(db, eraseMessagesStatements(db, tables, messageIds, eventIds)),
+	);
+	// Their first tries are filed by receipt time, which only their rows told: found in the same batch.
+	const firstTries = await eraseFirstTries(db, d1.erased);
+	return { ...d1, statements: d1.statements + firstTries.statements };
 }
 
 /** Deliveries rows of events known only from the archive lines an erasure took out. */
@@ -68,27 +103,37 @@ export function deleteDeliveriesOfEvents(db: D1Database, eventIds: readonly stri
 
 export interface EventScanRow {
 	id: string;
-	event_time: string;
 	message_id: string;
 	/** 1 when the number is the event's sender, recipient or owner. */
 	hit: number;
 }
 
 /**
- * One chunk of `events` in (event_time, id) order after `after`, each row flagged when the number
- * is its sender, recipient or owner. The chunk is read on the events_time index, then each row's
- * columns by its key: a bounded read whatever the table's size.
+ * Where a walk of the event tables stands: the table, and the key of the last row done in it
+ * (the legacy table's key is its id: `message_id` is then ""). ["", "", ""] is the start.
+ */
+export type TableKey = readonly [table: string, messageId: string, id: string];
+
+/**
+ * One chunk of an event table in key order after `after`, each row flagged when the number is its
+ * sender, recipient or owner: a bounded read whatever the table's size.
  */
 export function scanEventsForNumber(
 	db: D1Database,
+	table: string,
 	phoneNumber: string,
-	after: readonly [eventTime: string, id: string],
+	after: TableKey,
 	limit: number,
 ): D1PreparedStatement {
+	const hit = "(from_number = ?1 OR recipient = ?1 OR owner = ?1) AS hit";
+	if (table === LEGACY_EVENTS_TABLE) {
+		return db
+			.prepare(`SELECT id, message_id, ${hit} FROM ${table} WHERE id > ?2 ORDER BY id LIMIT ?3`)
+			.bind(phoneNumber, after[2], limit);
+	}
 	return db
 		.prepare(
-			`SELECT id, event_time, message_id, (from_number = ?1 OR recipient = ?1 OR owner = ?1) AS hit
-			 FROM events WHERE (event_time, id) > (?2, ?3) ORDER BY event_time, id LIMIT ?4`,
+			`SELECT id, message_id, ${hit} FROM ${table} WHERE (message_id, id) > (?2, ?3) ORDER BY message_id, id LIMIT ?4`,
 		)
-		.bind(phoneNumber, after[0], after[1], limit);
+		.bind(phoneNumber, after[1], after[2], limit);
 }

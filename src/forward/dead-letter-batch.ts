@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { raiseAlert } from "../alerts/raise-alert";
 import { insertDelivery } from "../db/deliveries.repository";
 import { log } from "../log";
-import { ForwardJobSchema } from "./forward-job";
+import { ForwardJobSchema, messageIdOfJob } from "./forward-job";
 import { destinationOf } from "./settle-message";
 
 /**
@@ -15,16 +15,18 @@ export async function deadLetterBatch(batch: MessageBatch<unknown>, env: Env): P
 		// Read as the consumer reads it, so its destination and attempt count match the consumer's.
 		const job = v.safeParse(ForwardJobSchema, message.body);
 		const eventId = job.success ? job.output.eventId : "unknown";
+		const messageId = job.success ? messageIdOfJob(job.output) : null;
 		const destination = job.success ? destinationOf(job.output) : "none";
 		const attempt = (job.success ? (job.output.priorAttempts ?? 0) : 0) + message.attempts;
 		log.error("forward_dead_lettered", { eventId, destination, queueMessageId: message.id });
-		return { eventId, destination, attempt, queueMessageId: message.id };
+		return { eventId, messageId, destination, attempt, queueMessageId: message.id };
 	});
 	// If D1 is down this throws, and the dead-letter queue redelivers the batch later.
 	await env.DB.batch(
 		dead.map((row) =>
 			insertDelivery(env.DB, {
 				event_id: row.eventId,
+				message_id: row.messageId,
 				destination: row.destination,
 				attempt: row.attempt,
 				outcome: "dead",

@@ -128,3 +128,37 @@ export function readEventHead(json: string): EventHead | null {
 	}, done);
 	return read && type !== undefined && direction !== undefined ? { type, direction } : null;
 }
+
+/**
+ * `data.receivedAt`, where a first try is filed (src/db/attempts.repository.ts), or null when the
+ * JSON lacks it. It comes after the text, so a long text is stepped over, never copied.
+ */
+export function readReceivedAt(json: string): string | null {
+	const cursor = new Cursor(json);
+	let receivedAt: string | null | undefined;
+	const done = () => receivedAt !== undefined;
+	cursor.members((key) => {
+		if (key !== "data") return cursor.skip();
+		return cursor.members((dataKey) => {
+			if (dataKey !== "receivedAt") return cursor.skip();
+			receivedAt = cursor.nullableString();
+			return receivedAt !== undefined;
+		}, done);
+	}, done);
+	return receivedAt ?? null;
+}
+
+/** `subject` of a relay CloudEvent (its message id), read in place; null when it has none. */
+export function readEventSubject(json: string): string | null {
+	const cursor = new Cursor(json);
+	let subject: string | undefined;
+	cursor.members(
+		(key) => {
+			if (key !== "subject") return cursor.skip();
+			subject = cursor.string();
+			return subject !== undefined;
+		},
+		() => subject !== undefined,
+	);
+	return subject ?? null;
+}

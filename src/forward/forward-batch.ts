@@ -1,15 +1,16 @@
 import * as v from "valibot";
 import { DEFAULT_RETRY_SCHEDULE } from "../config";
-import { addDeliveryCounts, insertDelivery, type NewDeliveryRow } from "../db/deliveries.repository";
 import { readDestinations } from "../destinations/read-destinations";
 import { errorMessage, log } from "../log";
 import { mediaWaitMs, withMediaCopies } from "../media/with-media-copies";
-import { recordDelivery } from "../metrics/record-metrics";
+import { recordConsumerBatch } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
-import { type ForwardJob, ForwardJobSchema } from "./forward-job";
-import { admitBatch, type Parsed, requeueHeld, requeueJobs, waitForTurn } from "./gate-batch";
+import { ForwardJobSchema } from "./forward-job";
+import { admitBatch, type Parsed, requeueJobs, waitForTurn } from "./gate-batch";
 import { Limit } from "./limit";
 import { eventLoader } from "./load-event";
+import { holdBack } from "./park-held";
+import { addOutcome, deliveryRow, type Outcomes, recordOutcomes } from "./record-outcomes";
 import {
 	destinationOf,
 	type Forwarding,
@@ -58,47 +59,6 @@ async function settleSafely(
  */
 export const DEAD_UNRECORDED_RETRY_SECONDS = 60;
 
-/**
- * A first-try success (delivered or skipped) is counted, not recorded: the common path then
- * writes one counter row per outcome per batch instead of a row and three index entries per
- * event. Everything else — a failure, a death, a success after failures, the outcome of a
- * replay — gets its row, so the dead list and a message's trail stay exact.
- */
-function isRecorded(settlement: Settlement, attempt: number, job: ForwardJob): boolean {
-	const firstTry = attempt <= 1 && job.replay !== true;
-	return !(firstTry && (settlement.outcome === "delivered" || settlement.outcome === "skipped"));
-}
-
-/** Writes the batch's rows and counts in one D1 batch; false if D1 refused them (logged, never thrown). */
-async function recordDeliveries(
-	db: D1Database,
-	rows: readonly NewDeliveryRow[],
-	counts: ReadonlyMap<string, number>,
-): Promise<boolean> {
-	if (rows.length === 0 && counts.size === 0) return true;
-	try {
-		const hour = new Date().toISOString().slice(0, 13);
-		await db.batch([...rows.map((row) => insertDelivery(db, row)), ...addDeliveryCounts(db, hour, counts)]);
-		return true;
-	} catch (error) {
-		log.error("deliveries_write_failed", { rows: rows.length, error: errorMessage(error) });
-		return false;
-	}
-}
-
-function deliveryRow(settlement: Settlement, attempt: number): NewDeliveryRow {
-	return {
-		event_id: settlement.eventId,
-		destination: settlement.destination,
-		attempt,
-		outcome: settlement.outcome,
-		http_status: settlement.httpStatus,
-		error: settlement.error,
-		duration_ms: settlement.durationMs,
-		at: new Date().toISOString(),
-	};
-}
-
 /** Jobs parsed; a malformed one is settled dead at once (nothing could ever deliver it). */
 function parseBatch(batch: MessageBatch<unknown>): { parsed: Parsed[]; malformed: Message<unknown>[] } {
 	const parsed: Parsed[] = [];
@@ -127,7 +87,8 @@ function oncePerBody(withMedia: (eventJson: string) => Promise<string>): (eventJ
 
 /**
  * The FORWARD_QUEUE consumer: each message is acked, retried, or held back by its destination's
- * gate (rate limit, breaker, pause) and queued again with its attempt count unchanged.
+ * gate with its attempt count unchanged: parked in the gate for a pause or an open breaker, queued
+ * again with a delay for the rate or concurrency limit.
  */
 export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	const config = readDestinations(env);
@@ -142,7 +103,7 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 		ATTEMPTS_IN_FLIGHT,
 		mediaWaitMs(env),
 	);
-	const requeued = requeueHeld(env, held);
+	const heldBack = holdBack(env, held);
 	// Per invocation, as the runtime counts connections (and a waiter must not outlive its request).
 	const attempts = new Limit(ATTEMPTS_IN_FLIGHT);
 	const forwarding: Forwarding = {
@@ -169,20 +130,25 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 			}),
 		)),
 	];
-	await requeued;
-	const counts = new Map<string, number>();
-	const rows: NewDeliveryRow[] = [];
-	for (const { message, job, attempt, settlement } of settled) {
+	await heldBack;
+	const at = new Date().toISOString();
+	const recording: Outcomes = { rows: [], firstTries: [] };
+	for (const { job, attempt, settlement } of settled) {
 		if (settlement.rerouted !== undefined) {
 			// A replay's claim gets its outcome here; each routed job records its own.
-			if (job?.replay === true) rows.push(deliveryRow(settlement, attempt));
+			if (job?.replay === true) recording.rows.push(deliveryRow(settlement, attempt, job, at));
 			continue;
 		}
-		recordDelivery(env, message.body, attempt, settlement);
-		if (job === null || isRecorded(settlement, attempt, job)) rows.push(deliveryRow(settlement, attempt));
-		else counts.set(settlement.outcome, (counts.get(settlement.outcome) ?? 0) + 1);
+		addOutcome(recording, settlement, attempt, job, at);
 	}
-	const recorded = await recordDeliveries(env.DB, rows, counts);
+	// One data point for the batch's attempts (a rerouted replay is attempted by its routed jobs).
+	recordConsumerBatch(
+		env,
+		settled.flatMap(({ attempt, settlement }) =>
+			settlement.rerouted === undefined ? [{ ...settlement, attempt }] : [],
+		),
+	);
+	const recorded = await recordOutcomes(env.DB, recording, at);
 	for (const { message, attempt, settlement } of settled) {
 		const fields = {
 			eventId: settlement.eventId,

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { readEventSubject } from "./event-head";
 
 /**
  * A queue message: the event id and, when it fits in a queue message, the normalized event exactly
@@ -27,3 +28,12 @@ export const ForwardJobSchema = v.object({
 	holds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 export type ForwardJob = v.InferOutput<typeof ForwardJobSchema>;
+
+/**
+ * The message a job's event belongs to: named by a job that carries no body, else the subject of
+ * the body it carries; null for neither (a job queued before either was there).
+ */
+export function messageIdOfJob(job: ForwardJob): string | null {
+	if (job.messageId !== undefined) return job.messageId;
+	return job.event === undefined ? null : readEventSubject(job.event);
+}

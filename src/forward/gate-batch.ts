@@ -2,6 +2,7 @@ import { renewClaims } from "../db/deliveries.repository";
 import { utf8Bytes } from "../db/row-size";
 import { admit, holdDelaySeconds } from "../destinations/gate-client";
 import { LEASE_MARGIN_MS } from "../destinations/gate-policy";
+import type { HoldReason } from "../destinations/gate-rpc";
 import type { Destinations } from "../destinations/read-destinations";
 import { BATCH_MAX_BYTES, BATCH_MAX_MESSAGES, MESSAGE_OVERHEAD_BYTES } from "../ledger/queue-chunks";
 import { errorMessage, log } from "../log";
@@ -19,10 +20,10 @@ interface Admitted extends Parsed {
 	startAt: number;
 }
 
-/** A job its gate holds back, and for how long it waits in the queue. */
+/** A job its gate holds back, why, and for how long it waits in the queue if it goes back there. */
 export interface Held extends Parsed {
 	delaySeconds: number;
-	paused: boolean;
+	reason: HoldReason;
 }
 
 /** Per destination: the gate's lease on the batch's admitted attempts, to report them with. */
@@ -100,7 +101,7 @@ export async function admitBatch(
 				if (startAt !== undefined) admitted.push({ ...item, startAt });
 				else {
 					const delaySeconds = holdDelaySeconds(admission, item.job.holds ?? 0);
-					held.push({ ...item, delaySeconds, paused: admission.reason === "paused" });
+					held.push({ ...item, delaySeconds, reason: admission.reason ?? "rate" });
 				}
 			});
 			const holding = items.length - admission.startsAt.length;
@@ -113,7 +114,8 @@ export async function admitBatch(
 /**
  * Puts held jobs back on the queue with their delay and their attempt count as it was: a wait is
  * not an attempt. Sent before the originals are acked, so a failure loses nothing; a job that
- * cannot be sent is retried instead, which does count an attempt (logged).
+ * cannot be sent is retried instead, which does count an attempt (logged). A pause's or a
+ * breaker's jobs go here only when their gate could not park them (src/forward/park-held.ts).
  */
 export async function requeueHeld(env: Pick<Env, "DB" | "FORWARD_QUEUE">, held: readonly Held[]): Promise<void> {
 	const queue = env.FORWARD_QUEUE;
@@ -139,7 +141,7 @@ export async function requeueHeld(env: Pick<Env, "DB" | "FORWARD_QUEUE">, held: 
 		const body: ForwardJob = {
 			...item.job,
 			priorAttempts: item.attempt - 1,
-			...(item.paused ? { holds: (item.job.holds ?? 0) + 1 } : {}),
+			...(item.reason === "paused" ? { holds: (item.job.holds ?? 0) + 1 } : {}),
 		};
 		const size = utf8Bytes(JSON.stringify(body)) + MESSAGE_OVERHEAD_BYTES;
 		if (group.length === BATCH_MAX_MESSAGES || bytes + size > BATCH_MAX_BYTES) await flush();
@@ -153,10 +155,10 @@ export async function requeueHeld(env: Pick<Env, "DB" | "FORWARD_QUEUE">, held: 
  * Best effort, and only for replays: a failed renewal is logged, and the hold goes on (delivery
  * never needs D1); at worst the claim expires and a later dead replay could send the event again.
  */
-async function renewHeldClaims(db: D1Database, held: readonly Held[]): Promise<void> {
+export async function renewHeldClaims(db: D1Database, held: readonly Held[], holdMs?: number): Promise<void> {
 	const claimed = held.filter((item) => item.job.claimId !== undefined);
 	if (claimed.length === 0) return;
-	const until = new Date(Date.now() + Math.max(...claimed.map((item) => item.delaySeconds)) * 1000);
+	const until = new Date(Date.now() + (holdMs ?? Math.max(...claimed.map((item) => item.delaySeconds)) * 1000));
 	try {
 		await renewClaims(
 			db,

@@ -1,8 +1,10 @@
 import * as v from "valibot";
 import { isRfc3339, toUtcIso } from "../bandwidth/timestamp";
-import { type Claim, claimDeadEvents, claimEvents, deadEventIds, deleteDeliveries } from "../db/deliveries.repository";
+import { deleteDeliveries } from "../db/deliveries.repository";
 import { BODY_READ_MAX_STORED_BYTES, readableBody, readEnd, readEventBodies } from "../db/events.repository";
 import { acquireLease, releaseLease } from "../db/leases.repository";
+import { type Claim, claimDeadEvents, claimEvents, deadEventIds } from "../db/replay-claims.repository";
+import { messageIdsOf, type ReplayRow, rowsInWindow, rowsOfEvents, rowsOfMessage } from "../db/replay-rows.repository";
 import { DESTINATION_NAME } from "../destinations/destination-schema";
 import { DEFAULT_DESTINATION } from "../destinations/read-destinations";
 import { chunkForQueue } from "../ledger/queue-chunks";
@@ -57,18 +59,7 @@ export interface ReplayResult {
 	unreadableEventIds?: string[];
 }
 
-/** An event to replay, without its body: bodies are read a slice at a time as they are sent. */
-interface ReplayRow {
-	id: string;
-	message_id: string;
-	stored_bytes: number;
-	/** JSON array of names; NULL for an event from before routing (it went to "default"). */
-	destinations: string | null;
-}
-
 type ClaimedRow = ReplayRow & { claimId: number; destination: string };
-
-const COLUMNS = "SELECT id, message_id, length(event_gz) AS stored_bytes, destinations FROM events";
 
 /** The deliveries a chosen event is replayed to. */
 function pairsOf(rows: readonly ReplayRow[], destination: string | undefined) {
@@ -79,35 +70,24 @@ function pairsOf(rows: readonly ReplayRow[], destination: string | undefined) {
 				: row.destinations === null
 					? [DEFAULT_DESTINATION]
 					: (JSON.parse(row.destinations) as string[]);
-		return targets.map((target) => ({ eventId: row.id, destination: target }));
+		return targets.map((target) => ({ eventId: row.id, messageId: row.message_id, destination: target }));
 	});
-}
-
-async function all(statement: D1PreparedStatement): Promise<ReplayRow[]> {
-	return (await statement.all<ReplayRow>()).results;
 }
 
 async function selectChosen(db: D1Database, request: ChosenRequest, limit: number): Promise<ReplayRow[]> {
 	if ("eventIds" in request) {
-		const ids = JSON.stringify([...new Set(request.eventIds)]);
-		return all(
-			db
-				.prepare(`${COLUMNS} WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY event_time, id LIMIT ?2`)
-				.bind(ids, limit),
+		const ids = [...new Set(request.eventIds)];
+		const messages = await messageIdsOf(db, ids);
+		return rowsOfEvents(
+			db,
+			ids.map((id) => ({ id, messageId: messages.get(id) ?? null })),
+			limit,
 		);
 	}
-	if ("messageId" in request) {
-		return all(
-			db.prepare(`${COLUMNS} WHERE message_id = ?1 ORDER BY sequence LIMIT ?2`).bind(request.messageId, limit),
-		);
-	}
-	const since = toUtcIso(request.since);
-	const until = request.until === undefined ? "9999" : toUtcIso(request.until);
-	return all(
-		db
-			.prepare(`${COLUMNS} WHERE event_time >= ?1 AND event_time < ?2 ORDER BY event_time, id LIMIT ?3`)
-			.bind(since, until, limit),
-	);
+	if ("messageId" in request) return rowsOfMessage(db, request.messageId, limit);
+	const since = toUtcIso(request.since) ?? request.since;
+	const until = request.until === undefined ? "9999" : (toUtcIso(request.until) ?? request.until);
+	return rowsInWindow(db, since, until, limit);
 }
 
 /** The claimed deliveries, in claim order; a claim whose event D1 no longer holds is left out. */
@@ -119,10 +99,14 @@ function claimedRows(rows: readonly ReplayRow[], claims: readonly Claim[]): Clai
 	});
 }
 
-/** The claimed events of a dead replay, found after the claim. */
+/** The claimed events of a dead replay, found after the claim by the key their deliveries rows give. */
 function selectClaimed(db: D1Database, claims: readonly Claim[]): Promise<ReplayRow[]> {
-	const ids = JSON.stringify([...new Set(claims.map((row) => row.event_id))]);
-	return all(db.prepare(`${COLUMNS} WHERE id IN (SELECT value FROM json_each(?1))`).bind(ids));
+	const wanted = new Map(claims.map((claim) => [claim.event_id, claim.message_id]));
+	return rowsOfEvents(
+		db,
+		[...wanted].map(([id, messageId]) => ({ id, messageId })),
+		wanted.size,
+	);
 }
 
 /** What sendClaimed did with the claims it was given. */
@@ -164,10 +148,7 @@ async function sendClaimed(
 	};
 	for (let start = 0; start < rows.length; ) {
 		const group = rows.slice(start, readEnd(rows, start, BODY_READ_MAX_STORED_BYTES));
-		const bodies = await readEventBodies(
-			env.DB,
-			group.map((row) => row.id),
-		);
+		const bodies = await readEventBodies(env.DB, group);
 		// An event claimed for several destinations is decoded once.
 		const decoded = new Map<string, Promise<string | null>>();
 		for (const row of group) {

@@ -4,7 +4,7 @@ import { DEFAULT_DESTINATION, type Destination, type Destinations } from "../des
 import { routeEvent } from "../destinations/route-event";
 import type { ConfigResult } from "../env-vars";
 import { jobsFor } from "../ledger/queue-chunks";
-import { readEventHead } from "./event-head";
+import { readEventHead, readReceivedAt } from "./event-head";
 import type { ForwardJob } from "./forward-job";
 import type { Limit, Permit } from "./limit";
 import { type PostResult, postEvent } from "./post-event";
@@ -22,6 +22,8 @@ export type Settlement = {
 	durationMs: number | null;
 	/** A job queued before routing, put back as one job per destination it goes to (then acked). */
 	rerouted?: ForwardJob[];
+	/** The event's data.receivedAt, when its body was in hand: a first try is filed under it. */
+	receivedAt?: string;
 };
 
 /** Finds the CloudEvent of a job that does not carry it (src/forward/load-event.ts). */
@@ -132,15 +134,29 @@ async function deliver(
 	job: ForwardJob,
 	attempt: number,
 	destinations: Destinations,
-	{ loadEvent, withMedia }: Forwarding,
+	forwarding: Forwarding,
+	held: Permit,
+): Promise<Settlement> {
+	const eventJson = job.event ?? (await forwarding.loadEvent(job.eventId, job.messageId));
+	if (eventJson === null) {
+		return settled(job.eventId, destinationOf(job), "dead", "the event is no longer stored (ledger nor D1)");
+	}
+	const settlement = await deliverLoaded(job, attempt, eventJson, destinations, forwarding.withMedia, held);
+	const receivedAt = readReceivedAt(eventJson);
+	return receivedAt === null ? settlement : { ...settlement, receivedAt };
+}
+
+async function deliverLoaded(
+	job: ForwardJob,
+	attempt: number,
+	eventJson: string,
+	destinations: Destinations,
+	withMedia: Forwarding["withMedia"],
 	held: Permit,
 ): Promise<Settlement> {
 	const { eventId } = job;
 	const name = destinationOf(job);
 	const schedule = destinations.forward.retryScheduleSeconds;
-	const eventJson = job.event ?? (await loadEvent(eventId, job.messageId));
-	if (eventJson === null) return settled(eventId, name, "dead", "the event is no longer stored (ledger nor D1)");
-
 	let destination = destinations.byName.get(name);
 	if (job.destination === undefined) {
 		const target = legacyTarget(destinations, job, eventJson);
@@ -190,7 +206,11 @@ export async function settleMessage(
 	fallbackSchedule: readonly number[],
 ): Promise<Settlement> {
 	const name = destinationOf(job);
-	if (job.destination === null) return settled(job.eventId, name, "skipped", "it matches no destination");
+	if (job.destination === null) {
+		const skipped = settled(job.eventId, name, "skipped", "it matches no destination");
+		const receivedAt = job.event === undefined ? null : readReceivedAt(job.event);
+		return receivedAt === null ? skipped : { ...skipped, receivedAt };
+	}
 	if (!destinations.ok) {
 		const target = { eventId: job.eventId, destination: name };
 		return retryOrDead(fallbackSchedule, target, attempt, `forwarding is misconfigured: ${destinations.message}`);

@@ -12,6 +12,9 @@ import { logRejection } from "./rejection-log";
 
 export const app = new Hono<AppEnv>();
 
+// The relay's own address opens the operator console (static assets under /console/).
+app.get("/", (c) => c.redirect("/console/", 302));
+
 app.route("/", ingestRoute);
 app.route("/", healthRoute);
 app.route("/v1", adminRoute);

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { basicAuth } from "hono/basic-auth";
-import { type IngestConfig, readIngestConfig } from "../config";
+import { type IngestConfig, readIngestConfig, readLedgerConfig } from "../config";
 import { log } from "../log";
 import type { AppEnv } from "./app-env";
 import { matchCredential } from "./callback-credentials";
@@ -47,12 +47,16 @@ function checkerFor(credentials: IngestConfig["credentials"]): MiddlewareHandler
 
 /**
  * The callback settings, read once per isolate, and set on the context for the route. An invalid
- * setting answers 503 to whoever asks; which setting, only the log says.
+ * setting answers 503 to whoever asks; which setting, only the log says. LEDGER_BUCKETS is one of
+ * them: an event placed in a bucket by a guess could miss its duplicates later.
  */
 function ingestConfigOf(c: Context<AppEnv>): IngestConfig {
 	const config = readIngestConfig(c.env);
-	if (!config.ok) {
-		log.error("config_invalid", { message: config.message });
+	const ledgers = readLedgerConfig(c.env);
+	if (!config.ok || !ledgers.ok) {
+		log.error("config_invalid", {
+			message: [config, ledgers].flatMap((read) => (read.ok ? [] : [read.message])).join("; "),
+		});
 		throw new NotConfiguredError();
 	}
 	c.set("ingestConfig", config.value);

@@ -66,6 +66,13 @@ export class ForbiddenIpError extends HttpError {
 	}
 }
 
+/** The resource is not in a state the request applies to (a probe of a closed breaker). */
+export class ConflictError extends HttpError {
+	constructor(code: string, message: string) {
+		super(409, code, message);
+	}
+}
+
 export class PayloadTooLargeError extends HttpError {
 	constructor(message: string) {
 		super(413, "payload_too_large", message);

@@ -1,15 +1,15 @@
-import { encodeEvent } from "../db/event-body";
 import { insertQuarantine, type NewQuarantineRow } from "../db/quarantine.repository";
 import { readDestinations } from "../destinations/read-destinations";
 import { routeEvent } from "../destinations/route-event";
 import { Limit } from "../forward/limit";
 import { outOfScopeReason } from "../http/callback-credentials";
-import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
+import { type LedgerEnv, ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { Handoff } from "../ledger/ledger-rpc";
 import { MAX_EVENTS_PER_MESSAGE } from "../ledger/message-ledger.do";
+import { packBody } from "../ledger/store/ledger-body";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { errorMessage, log } from "../log";
-import { recordCallback, recordQuarantined } from "../metrics/record-metrics";
+import { recordCallback } from "../metrics/record-metrics";
 import { prepareElement, refusedRow } from "./prepare-element";
 
 const COMPRESSING_AT_ONCE = 8;
@@ -26,26 +26,27 @@ export type IngestResult =
 	| { ok: false; reason: "storage_unavailable"; handoffs: Handoff[] };
 
 /**
- * Compresses each event as its ledger stores it, here rather than in the ledger, whose transaction
- * cannot wait and whose thread every message of its bucket shares. A few at a time: each gzip
- * stream holds ~256 KB of zlib state, and a batch can hold 1,000 events.
+ * Compresses each event as its ledger stores it (with its routing, so after routeEvent), here
+ * rather than in the ledger, whose transaction cannot wait and whose thread every message of its
+ * bucket shares. A few at a time: each deflate stream holds ~256 KB of zlib state, and a batch can
+ * hold 1,000 events.
  */
 async function compressBodies(entries: LedgerEntry[]): Promise<void> {
 	const limit = new Limit(COMPRESSING_AT_ONCE);
 	await Promise.all(
 		entries.map((entry) =>
 			limit.run(1, async () => {
-				entry.body_gz = await encodeEvent(entry.normalized_json);
+				entry.packed = await packBody(entry);
 			}),
 		),
 	);
 }
 
 /** One accept per ledger bucket: a batch's messages that hash alike share the call. */
-function groupByLedger(entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
+function groupByLedger(env: LedgerEnv, entries: readonly LedgerEntry[]): Map<string, LedgerEntry[]> {
 	const groups = new Map<string, LedgerEntry[]>();
 	for (const entry of entries) {
-		const name = ledgerNameOf(entry.message_id);
+		const name = ledgerNameOf(env, entry.message_id);
 		const group = groups.get(name);
 		if (group === undefined) groups.set(name, [entry]);
 		else group.push(entry);
@@ -63,10 +64,9 @@ async function quarantine(env: Pick<Env, "DB" | "MESSAGE_LEDGER">, rows: readonl
 		await env.DB.batch(insertQuarantine(env.DB, rows));
 	} catch (error) {
 		log.warn("quarantine_write_deferred", { elements: rows.length, error: errorMessage(error) });
-		await ledgerNamed(env, ledgerNameOf(rows[0]?.id ?? "")).holdQuarantine([...rows]);
+		await ledgerNamed(env, ledgerNameOf(env, rows[0]?.id ?? "")).holdQuarantine([...rows]);
 	}
 	for (const row of rows) log.warn("element_quarantined", { quarantineId: row.id, reason: row.reason });
-	recordQuarantined(env, rows);
 }
 
 const REFUSED_REASON = `message.id: the message already has ${MAX_EVENTS_PER_MESSAGE} events; more are quarantined, not stored`;
@@ -105,7 +105,7 @@ export async function ingestBatch(
 	const routing = readDestinations(env);
 	for (const entry of entries) entry.destinations = routing.ok ? routeEvent(routing.value.list, entry) : null;
 	await compressBodies(entries);
-	const groups = [...groupByLedger(entries)];
+	const groups = [...groupByLedger(env, entries)];
 	const [quarantineWrite, ...accepts] = await Promise.allSettled([
 		quarantine(env, invalid),
 		...groups.map(([name, group]) => ledgerNamed(env, name).accept(group)),
@@ -134,17 +134,19 @@ export async function ingestBatch(
 			error: errorMessage(accept.reason),
 		});
 	});
+	const reasons = invalid.map((row) => row.reason);
 	if (refused.length > 0) {
 		// Rare (a flood under one message id): a second quarantine write, after the ledgers said no.
 		try {
 			await quarantine(env, await Promise.all(refused.map((entry) => refusedRow(entry, REFUSED_REASON, receivedAt))));
 			counts.quarantined += refused.length;
+			reasons.push(...refused.map(() => REFUSED_REASON));
 		} catch (error) {
 			failed = true;
 			log.error("quarantine_write_failed", { elements: refused.length, error: errorMessage(error) });
 		}
 	}
 	// Even after a failure, what was accepted is handed back: it must still be copied out.
-	if (!failed) recordCallback(env, counts, entries);
+	if (!failed) recordCallback(env, counts, entries, reasons);
 	return failed ? { ok: false, reason: "storage_unavailable", handoffs } : { ok: true, counts, handoffs };
 }

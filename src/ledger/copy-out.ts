@@ -1,5 +1,5 @@
 import { encodeEvent } from "../db/event-body";
-import { type EventRow, insertEvent } from "../db/events.repository";
+import { type EventRow, insertEvents } from "../db/events.repository";
 import { errorMessage } from "../log";
 import { chunkForQueue, type QueueableRow } from "./queue-chunks";
 
@@ -59,10 +59,13 @@ export async function sendToQueue(
 	}
 }
 
-/** Inserts rows into D1; idempotent on the event id. Never needed for a forward. */
+/**
+ * Inserts rows into D1, each into the day table of the hour its ledger filed it under (a row read
+ * from elsewhere, by its receipt); idempotent on the event's key. Never needed for a forward.
+ */
 export async function storeInD1(
 	db: D1Database,
-	rows: readonly EventRow[],
+	rows: ReadonlyArray<EventRow & { hour?: string }>,
 	deadline = Number.POSITIVE_INFINITY,
 ): Promise<CopyResult> {
 	const done = new Set<string>();
@@ -70,7 +73,7 @@ export async function storeInD1(
 		for (const chunk of d1Chunks(rows)) {
 			if (Date.now() > deadline) return { done, error: CLOSED };
 			const bodies = await Promise.all(chunk.map((row) => encodeEvent(row.normalized_json)));
-			await db.batch(chunk.map((row, index) => insertEvent(db, row, bodies[index] as Uint8Array)));
+			await insertEvents(db, chunk, bodies);
 			for (const row of chunk) done.add(row.id);
 		}
 		return { done, error: null };

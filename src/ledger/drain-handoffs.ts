@@ -1,9 +1,9 @@
 import { errorMessage, log } from "../log";
 import { within } from "../within";
 import { type CopyResult, sendToQueue, storeInD1 } from "./copy-out";
+import { HANDOFF_COPY_WINDOW_MS } from "./handoffs";
 import { ledgerNamed } from "./ledger-client";
 import type { Handoff } from "./ledger-rpc";
-import { HANDOFF_COPY_WINDOW_MS } from "./message-ledger.do";
 import { COPIED } from "./store/ledger-rows";
 
 const NOTHING: CopyResult = { done: new Set(), error: null };
@@ -17,11 +17,15 @@ const D1_WAIT_PAST_WINDOW_MS = 2000;
 
 /**
  * The fast path of the outbox: right after the 200, the Worker that delivered a callback sends the
- * rows its ledgers handed back to the forward queue, then writes them to D1 — one send and one D1
- * batch for the whole callback — and tells each ledger which copies it made. The queue goes first
- * and neither waits on the other: D1 refusing writes costs the history a delay, never a delivery.
- * Whatever did not go is the ledger's to copy; a Worker that never reports is covered by the
- * ledger taking its rows back after a grace period.
+ * rows its ledgers handed back to the forward queue, then writes to D1 the rows that went — one
+ * send and one D1 batch for the whole callback. The queue goes first and never waits on D1: D1
+ * refusing writes costs the history a delay, never a delivery.
+ *
+ * A row in D1 is a row that was queued, so when every row of a handoff that asked for both copies
+ * was queued and stored, the Worker says nothing: its ledger finds the rows in D1 after a grace
+ * (src/ledger/handoffs.ts). Anything less — a failed send or write, a copy window that closed, a
+ * handoff for the queue alone — is reported to the ledger, which copies what is missing. A Worker
+ * that dies leaves the ledger to find what it stored and copy the rest.
  *
  * `answeredAt` is this Worker's own clock when it answered: the window for starting a copy is
  * measured from it, well inside the ~30 s that waitUntil is given.
@@ -37,7 +41,7 @@ export async function drainHandoffs(
 		handoffs.flatMap((handoff) => ((handoff.targets & target) === 0 ? [] : handoff.rows));
 	const toQueue = rowsFor(COPIED.queue);
 	const queued = toQueue.length > 0 ? await sendToQueue(env.FORWARD_QUEUE, toQueue, deadline) : NOTHING;
-	const toD1 = rowsFor(COPIED.d1);
+	const toD1 = rowsFor(COPIED.d1).filter((row) => queued.done.has(row.id));
 	const stored =
 		toD1.length > 0
 			? await within(storeInD1(env.DB, toD1, deadline), deadline + D1_WAIT_PAST_WINDOW_MS - Date.now(), () => D1_LATE)
@@ -51,22 +55,27 @@ export async function drainHandoffs(
 			d1Error: stored.error,
 		});
 	}
+	const copiedOf = (id: string) => (queued.done.has(id) ? COPIED.queue : 0) | (stored.done.has(id) ? COPIED.d1 : 0);
+	// Both copies made of every row: the rows in D1 say so; no request, no row written.
+	const toReport = handoffs.filter(
+		(handoff) => handoff.targets !== COPIED.all || handoff.rows.some((row) => copiedOf(row.id) !== COPIED.all),
+	);
 	const reports = await Promise.allSettled(
-		handoffs.map((handoff) =>
+		toReport.map((handoff) =>
 			ledgerNamed(env, handoff.ledger).settle(
 				handoff.rows.map((row) => ({
 					partition: row.partition,
 					messageId: row.message_id,
 					id: row.id,
-					copied: (queued.done.has(row.id) ? COPIED.queue : 0) | (stored.done.has(row.id) ? COPIED.d1 : 0),
+					copied: copiedOf(row.id),
 				})),
 			),
 		),
 	);
 	for (const [index, report] of reports.entries()) {
 		if (report.status === "rejected") {
-			// The ledger takes the rows back itself at its next maintenance.
-			log.warn("handoff_report_failed", { ledger: handoffs[index]?.ledger, error: errorMessage(report.reason) });
+			// The ledger finds what was stored after its grace, and copies the rest itself.
+			log.warn("handoff_report_failed", { ledger: toReport[index]?.ledger, error: errorMessage(report.reason) });
 		}
 	}
 }

@@ -1,3 +1,5 @@
+import { readLedgerConfig } from "../config";
+import { type BucketSchedule, bucketCountAt, bucketsEverUsed, creationTimeForBuckets } from "./bucket-schedule";
 import type { MessageLedger } from "./message-ledger.do";
 
 /**
@@ -6,11 +8,19 @@ import type { MessageLedger } from "./message-ledger.do";
  * deleteAll for every message — most of a message's cost. A bucket still serializes all events of
  * a message (they hash alike), so de-duplication and sequences stay lock-free.
  *
- * Never change the count of a deployed relay: an event's bucket is where its duplicates are
- * recognized. 64 keeps each bucket near 160 requests/s at 10,000 events/s, far under one Durable
- * Object's ~1,000/s, while a bucket at 10 events/s still sees a request every few seconds.
+ * How many buckets is LEDGER_BUCKETS (default 64), a schedule keyed by each message's creation time
+ * (src/ledger/bucket-schedule.ts), so raising it moves no message that already has a bucket. 64
+ * keeps each bucket near 160 requests/s at 10,000 events/s, far under one Durable Object's
+ * ~1,000/s, while a bucket at 10 events/s still sees a request every few seconds.
  */
-export const LEDGER_BUCKETS = 64;
+
+/** The env a ledger is found with: LEDGER_BUCKETS absent (a narrowed env in tests) is the default. */
+export type LedgerEnv = Pick<Env, "MESSAGE_LEDGER"> & { LEDGER_BUCKETS?: string };
+
+/** An invalid LEDGER_BUCKETS: no event may be placed, or looked for, by a guess. */
+export class LedgerBucketsInvalidError extends Error {
+	override readonly name = "LedgerBucketsInvalidError";
+}
 
 function fnv1a(text: string): number {
 	let hash = 0x811c9dc5;
@@ -25,8 +35,20 @@ export function ledgerName(bucket: number): string {
 	return `ledger-${String(bucket).padStart(2, "0")}`;
 }
 
-export function ledgerNameOf(messageId: string): string {
-	return ledgerName(fnv1a(messageId) % LEDGER_BUCKETS);
+/** The bucket schedule LEDGER_BUCKETS sets; throws LedgerBucketsInvalidError when it is invalid. */
+export function bucketScheduleOf(env: object): BucketSchedule {
+	const config = readLedgerConfig(env);
+	if (!config.ok) throw new LedgerBucketsInvalidError(config.message);
+	return config.value.buckets;
+}
+
+/** The bucket a message lives in under a schedule: fixed by its id alone. */
+export function bucketNameIn(schedule: BucketSchedule, messageId: string): string {
+	return ledgerName(fnv1a(messageId) % bucketCountAt(schedule, creationTimeForBuckets(messageId)));
+}
+
+export function ledgerNameOf(env: LedgerEnv, messageId: string): string {
+	return bucketNameIn(bucketScheduleOf(env), messageId);
 }
 
 function namespace(env: Pick<Env, "MESSAGE_LEDGER">): DurableObjectNamespace<MessageLedger> {
@@ -34,14 +56,15 @@ function namespace(env: Pick<Env, "MESSAGE_LEDGER">): DurableObjectNamespace<Mes
 }
 
 /** The ledger that keeps this message's events: same id, same object, anywhere in the world. */
-export function ledgerFor(env: Pick<Env, "MESSAGE_LEDGER">, messageId: string): DurableObjectStub<MessageLedger> {
-	return namespace(env).getByName(ledgerNameOf(messageId));
+export function ledgerFor(env: LedgerEnv, messageId: string): DurableObjectStub<MessageLedger> {
+	return namespace(env).getByName(ledgerNameOf(env, messageId));
 }
 
 export function ledgerNamed(env: Pick<Env, "MESSAGE_LEDGER">, name: string): DurableObjectStub<MessageLedger> {
 	return namespace(env).getByName(name);
 }
 
-export function allLedgerNames(): string[] {
-	return Array.from({ length: LEDGER_BUCKETS }, (_, bucket) => ledgerName(bucket));
+/** Every bucket that may hold events: under any entry of the schedule, old or new. */
+export function allLedgerNames(env: LedgerEnv): string[] {
+	return Array.from({ length: bucketsEverUsed(bucketScheduleOf(env)) }, (_, bucket) => ledgerName(bucket));
 }

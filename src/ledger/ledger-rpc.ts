@@ -11,7 +11,11 @@ import type { LedgerEntry, LedgerRow } from "./store/ledger-rows";
 export interface Handoff {
 	ledger: string;
 	rows: LedgerRow[];
-	/** The copies the ledger expects the Worker to try (COPIED bits): a target backing off is left out. */
+	/**
+	 * The copies the ledger expects the Worker to try (COPIED bits): a target backing off is left
+	 * out. With both, the Worker stores in D1 only rows it queued and reports only a failure: the
+	 * rows the ledger later finds in D1 are accounted for by that alone (src/ledger/handoffs.ts).
+	 */
 	targets: number;
 }
 
@@ -30,6 +34,8 @@ export interface MaintainReport {
 	archivedEvents: number;
 	dropped: string[];
 	reclaimed: number;
+	/** Every handoff this ledger accepted before this time (epoch ms) is accounted for. */
+	verifiedBefore: number;
 	outbox: number;
 	outboxSince: number | null; // when the oldest outbox row was accepted; null: empty
 	/** Insight counts not yet written to D1 (src/insights); undefined when the visit brought no mark. */

@@ -1,6 +1,6 @@
 import type { EventRow } from "../db/events.repository";
 import { errorMessage, log } from "../log";
-import { meter } from "../meter/meter";
+import { MeteredStorage } from "../meter/metered-storage";
 import { sendToQueue, storeInD1 } from "./copy-out";
 
 const RETRY_MS = 60_000;
@@ -13,30 +13,27 @@ const RETRY_MS = 60_000;
  * the same webhook-id.
  */
 
-export function isLegacyLedger(sql: SqlStorage): boolean {
-	return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
-}
+/** The table only a per-message ledger from before buckets has. */
+export const LEGACY_LEDGER_TABLE = "events";
 
 export async function drainLegacyLedger(
 	ctx: DurableObjectState,
 	env: Pick<Env, "DB" | "FORWARD_QUEUE">,
 ): Promise<void> {
-	const rows = ctx.storage.sql
-		.exec<EventRow & Record<string, SqlStorageValue>>(
-			`SELECT id, message_id, sequence, type, direction, recipient, from_number, owner, application_id, error_code,
-			   event_time, received_at, status, status_rank, normalized_json
-			 FROM events WHERE normalized_json IS NOT NULL ORDER BY sequence`,
-		)
-		.toArray();
+	const storage = new MeteredStorage(ctx.storage);
+	const rows = storage.all<EventRow & Record<string, SqlStorageValue>>(
+		`SELECT id, message_id, sequence, type, direction, recipient, from_number, owner, application_id, error_code,
+		   event_time, received_at, status, status_rank, normalized_json
+		 FROM events WHERE normalized_json IS NOT NULL ORDER BY sequence`,
+	);
 	const [sent, stored] = [await sendToQueue(env.FORWARD_QUEUE, rows), await storeInD1(env.DB, rows)];
 	if (sent.error !== null || stored.error !== null) {
 		log.error("legacy_ledger_drain_failed", { rows: rows.length, error: sent.error ?? stored.error });
-		await ctx.storage.setAlarm(Date.now() + RETRY_MS);
-		meter.add("doRowsWritten");
+		await storage.setAlarm(Date.now() + RETRY_MS);
 		return;
 	}
 	try {
-		await ctx.storage.deleteAll();
+		await storage.deleteAll(["events"]);
 	} catch (error) {
 		log.error("legacy_ledger_delete_failed", { error: errorMessage(error) });
 	}

@@ -7,10 +7,11 @@ import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
 import { ARCHIVED_THROUGH, archiveClosedHours } from "./archive-hours";
 import { forgetDays } from "./forget-days";
+import { CHECK_SLACK_MS, type D1Gate, HANDOFF_GRACE_MS, Handoffs } from "./handoffs";
 import type { AcceptResult, MaintainReport } from "./ledger-rpc";
-import { drainLegacyLedger, isLegacyLedger } from "./legacy-ledger";
+import { drainLegacyLedger, LEGACY_LEDGER_TABLE } from "./legacy-ledger";
 import { OutboxDrain } from "./outbox-drain";
-import { DAY_MS, type Hour, hourOf, partitionOf } from "./partitions";
+import { type Hour, hourOf } from "./partitions";
 import { DayTables } from "./store/day-tables";
 import {
 	COPIED,
@@ -18,21 +19,13 @@ import {
 	type LedgerEntry,
 	type LedgerRow,
 	type MessagesErased,
-	type OutboxKey,
 	reportKey,
 } from "./store/ledger-rows";
 import { LedgerSql } from "./store/ledger-sql";
 import { Outbox } from "./store/outbox";
 import { QuarantineHold } from "./store/quarantine-hold";
 
-/**
- * A Worker may start copying a handoff out until this long after its own answer; the ledger takes
- * back what was not reported after the grace. The gap keeps a slow Worker and the ledger's own
- * drain from both sending the same rows.
- */
-export const HANDOFF_COPY_WINDOW_MS = 25_000;
-export const HANDOFF_GRACE_MS = 60_000;
-const RECLAIM_SLACK_MS = 5_000; // one reclaim alarm covers the handoffs of the next few seconds too
+export { HANDOFF_COPY_WINDOW_MS, HANDOFF_GRACE_MS } from "./handoffs";
 /**
  * Events one message may have. Bandwidth sends a handful (sending, sent, delivered or failed per
  * recipient; a group MMS a few per recipient); past this, more are quarantined, not stored, so a
@@ -41,16 +34,16 @@ const RECLAIM_SLACK_MS = 5_000; // one reclaim alarm covers the handoffs of the 
 export const MAX_EVENTS_PER_MESSAGE = 1000;
 const ALARM_FAILED_RETRY_MS = 60_000;
 
-type Outstanding = { partition: string; messageId: string; id: string; acceptedAt: number };
-
 /**
  * A ledger bucket: the durable outbox and the de-duplication memory of every message whose id
  * hashes to it (src/ledger/ledger-client.ts). Accepting is one synchronous transaction, so no
  * await lets a concurrent duplicate in between the "seen?" check and the write (DESIGN §1).
  *
  * The outbox drains two ways: the delivering Worker copies fresh rows to the queue and D1 right
- * after its 200 (a handoff) and reports what went; the ledger's alarm copies the rest (a target
- * backing off, a failed copy, a Worker that never reported), each target on its own backoff.
+ * after its 200 (a handoff), storing in D1 only what it queued, and reports only what failed; the
+ * ledger looks for the rest in D1 after a grace (src/ledger/handoffs.ts). Its alarm copies what
+ * is missing (a target backing off, a failed copy, a Worker that died), each target on its own
+ * backoff.
  * Bodies stay for DEDUPE_DAYS: the consumer reads a large event from here, and the archive is
  * written from here, so neither needs D1.
  */
@@ -60,9 +53,8 @@ export class MessageLedger extends DurableObject<Env> {
 	readonly #outbox: Outbox;
 	readonly #quarantine: QuarantineHold;
 	readonly #drain: OutboxDrain;
+	readonly #handoffs: Handoffs;
 	readonly #insights: LedgerInsights;
-	#outstanding = new Map<string, Outstanding>(); // unreported handoffs; a new instance reads them back
-	#outstandingKnown = false;
 	/** New rows are archived under this hour at the earliest: the hours before it are written. */
 	#openHour: Hour | null;
 	#alarmAt: number | null | undefined = undefined;
@@ -78,6 +70,7 @@ export class MessageLedger extends DurableObject<Env> {
 			outbox: this.#outbox,
 			quarantine: this.#quarantine,
 		});
+		this.#handoffs = new Handoffs(this.#name, this.#db, { days: this.#days, outbox: this.#outbox });
 		this.#openHour = this.#db.getMeta(ARCHIVED_THROUGH);
 		this.#insights = new LedgerInsights(this.#db, this.#days);
 	}
@@ -89,7 +82,9 @@ export class MessageLedger extends DurableObject<Env> {
 	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
 		meter.add("doRequests");
 		const now = this.#insights.clock(Date.now());
-		const targets = this.#drain.ready(now);
+		// The Worker stores in D1 only what it queued: with the queue backing off it copies nothing.
+		const ready = this.#drain.ready(now);
+		const targets = ready === COPIED.all ? COPIED.all : ready & COPIED.queue;
 		const refused: LedgerEntry[] = [];
 		const facts: Fact[] = [];
 		const rows = this.#db.transaction((): LedgerRow[] => {
@@ -123,20 +118,23 @@ export class MessageLedger extends DurableObject<Env> {
 			await this.#armOutbox(now, COPIED.all);
 			return result;
 		}
-		for (const row of rows) {
-			this.#outstanding.set(keyOf(row.message_id, row.id), { ...reportKey(row), acceptedAt: now });
-		}
-		// A Worker that dies before reporting is covered by this alarm. Under steady traffic one is
-		// already set (by an earlier handoff) and nothing is written: a bucket pays about one
-		// setAlarm and one alarm a minute, not one per event.
-		await this.#arm(now + HANDOFF_GRACE_MS + RECLAIM_SLACK_MS);
+		// With both copies to make, the rows found in D1 are the Worker's report; with the queue alone
+		// (D1 backing off), only its report is.
+		this.#handoffs.track(rows, targets === COPIED.all, now);
+		// The check after the grace. Under steady traffic an alarm is already set (by an earlier
+		// handoff) and nothing is written: a bucket pays about one setAlarm and one alarm a minute,
+		// not one per event.
+		await this.#arm(now + HANDOFF_GRACE_MS + CHECK_SLACK_MS);
 		return { ...result, handoff: { ledger: this.#name, rows, targets } };
 	}
 
-	/** The Worker's report on a handoff: the copies it made of each row. Rows still missing one go to the outbox. */
+	/**
+	 * The Worker's report on a handoff it could not copy whole: the copies it made of each row. Rows
+	 * still missing one go to the outbox.
+	 */
 	async settle(reports: CopyReport[]): Promise<void> {
 		meter.add("doRequests");
-		for (const report of reports) this.#outstanding.delete(keyOf(report.messageId, report.id));
+		this.#handoffs.reported(reports);
 		const incomplete = this.#db.transaction(() => this.#outbox.record(reports));
 		if (incomplete > 0) {
 			const missing = reports.reduce((needs, report) => needs | (COPIED.all & ~report.copied), 0);
@@ -179,26 +177,27 @@ export class MessageLedger extends DurableObject<Env> {
 				hours: [...new Set(deleted.map((row) => row.hour))].sort(),
 			};
 		});
-		for (const [key, handoff] of this.#outstanding) {
-			if (messageIds.includes(handoff.messageId)) this.#outstanding.delete(key);
-		}
+		this.#handoffs.erased(messageIds);
 		return erased;
 	}
 
 	/**
-	 * The cron's visit (src/maintenance/run-maintenance.ts): take back unreported handoffs, archive
-	 * closed hours, forget days past DEDUPE_DAYS, and make sure an outbox with rows has an alarm.
-	 * With `insights`, it also hands over the insight counts not yet written (src/insights).
+	 * The cron's visit (src/maintenance/run-maintenance.ts): account for the handoffs past their
+	 * grace, archive closed hours, forget days past DEDUPE_DAYS, and make sure an outbox with rows
+	 * has an alarm. With `insights`, it also hands over the insight counts not yet written
+	 * (src/insights).
 	 */
 	async maintain(now: number, insights?: InsightsVisit): Promise<MaintainReport> {
 		meter.add("doRequests");
+		const checked = await this.#handoffs.check(now, this.env.DB, this.#d1Gate);
 		const report: MaintainReport = {
 			insights: await this.#insights.visit(insights),
 			ledger: this.#name,
 			archivedThrough: null,
 			archivedEvents: 0,
 			dropped: [],
-			reclaimed: this.#reclaim(now),
+			reclaimed: checked.reclaimed,
+			verifiedBefore: this.#handoffs.verifiedBefore(now),
 			outbox: 0,
 			outboxSince: null,
 		};
@@ -217,9 +216,11 @@ export class MessageLedger extends DurableObject<Env> {
 			report.archivedThrough,
 		);
 		report.outbox = this.#outbox.size();
-		if (report.outbox === 0) return report;
-		report.outboxSince = this.#outbox.oldestAcceptedAt();
-		await this.#armOutbox(now, COPIED.all);
+		if (report.outbox > 0) {
+			report.outboxSince = this.#outbox.oldestAcceptedAt();
+			await this.#armOutbox(now, COPIED.all);
+		}
+		if (Number.isFinite(checked.nextAt)) await this.#arm(Math.max(Date.now(), checked.nextAt));
 		return report;
 	}
 
@@ -227,15 +228,14 @@ export class MessageLedger extends DurableObject<Env> {
 		meter.add("doRequests");
 		this.#alarmAt = null;
 		try {
-			if (isLegacyLedger(this.ctx.storage.sql)) {
+			if (this.#db.has(LEGACY_LEDGER_TABLE)) {
 				await drainLegacyLedger(this.ctx, this.env);
 				return;
 			}
-			this.#reclaim(Date.now());
+			const checked = await this.#handoffs.check(Date.now(), this.env.DB, this.#d1Gate);
 			const missing = await this.#drain.run();
 			if (missing !== 0) await this.#armOutbox(Date.now(), missing);
-			const oldest = Math.min(...[...this.#outstanding.values()].map((handoff) => handoff.acceptedAt));
-			if (Number.isFinite(oldest)) await this.#arm(oldest + HANDOFF_GRACE_MS + RECLAIM_SLACK_MS);
+			if (Number.isFinite(checked.nextAt)) await this.#arm(Math.max(Date.now(), checked.nextAt));
 		} catch (error) {
 			// Never past the runtime's own retries: log, and come back on the backoff.
 			log.error("ledger_alarm_failed", { ledger: this.#name, error: errorMessage(error) });
@@ -243,26 +243,13 @@ export class MessageLedger extends DurableObject<Env> {
 		}
 	}
 
-	/** Moves handoffs nobody reported on within the grace into the outbox. */
-	#reclaim(now: number): number {
-		const before = now - HANDOFF_GRACE_MS;
-		let reclaimed: OutboxKey[];
-		if (this.#outstandingKnown) {
-			// Never reported: as far as this ledger knows, neither copy was made.
-			reclaimed = [...this.#outstanding.values()]
-				.filter((handoff) => handoff.acceptedAt <= before)
-				.map(({ partition, messageId, id }) => ({ partition, messageId, id, missing: COPIED.all }));
-		} else {
-			// A new instance does not know what its predecessor handed off: read the recent days back.
-			const recent = [partitionOf(hourOf(now - DAY_MS)), partitionOf(hourOf(now))];
-			reclaimed = this.#db.transaction(() => this.#outbox.unreported(recent, before));
-			this.#outstandingKnown = true;
-		}
-		if (reclaimed.length === 0) return 0;
-		this.#db.transaction(() => this.#outbox.add(reclaimed));
-		for (const row of reclaimed) this.#outstanding.delete(keyOf(row.messageId, row.id));
-		log.warn("ledger_handoff_reclaimed", { ledger: this.#name, rows: reclaimed.length });
-		return reclaimed.length;
+	/** The D1 target's backoff: the check of handoffs in D1 waits for it as the drain does. */
+	get #d1Gate(): D1Gate {
+		return {
+			ready: (now) => (this.#drain.ready(now) & COPIED.d1) !== 0,
+			failed: (now) => this.#drain.d1Failed(now),
+			retryAt: () => this.#drain.retryAt(COPIED.d1),
+		};
 	}
 
 	/** Arms the alarm for the outbox: when the sooner of the targets its rows miss may be tried again. */
@@ -276,10 +263,7 @@ export class MessageLedger extends DurableObject<Env> {
 	async #arm(at: number): Promise<void> {
 		if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
 		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
-		await this.ctx.storage.setAlarm(at);
-		meter.add("doRowsWritten");
+		await this.#db.setAlarm(at);
 		this.#alarmAt = at;
 	}
 }
-
-const keyOf = (messageId: string, id: string): string => `${messageId}\n${id}`;

@@ -21,3 +21,34 @@ export function archiveHorizon(archivedBefore: string | undefined): string | und
 export function earliest(a: string, b: string | undefined): string {
 	return b !== undefined && b < a ? b : a;
 }
+
+/**
+ * How far before a ledger's report an event's receipt must be for the report to cover it: the
+ * Worker stamps `received_at` before it calls the ledger, within one callback's run.
+ */
+export const RECEIPT_TO_ACCEPT_MS = 60_000;
+
+/** What the ledgers and the archive allow out of D1 (src/maintenance/run-maintenance.ts). */
+export interface RemovalBounds {
+	/** Every event received before this is archived; undefined without ARCHIVE. */
+	archivedBefore: string | undefined;
+	/**
+	 * Every handoff accepted before this is accounted for by its ledger (reported, taken back, or
+	 * found in D1); "" when a ledger did not answer. Undefined: no ledger reported (a test, or a
+	 * caller with no ledgers to ask).
+	 */
+	verifiedBefore?: string | undefined;
+}
+
+/**
+ * Events received before the answer may leave D1: archived when there is an archive, and never one
+ * whose ledger may still look for it in D1 (an event missing there is one the Worker died before
+ * storing, and would be sent again).
+ */
+export function removableBefore(bounds: RemovalBounds): string | undefined {
+	const archived = archiveHorizon(bounds.archivedBefore);
+	if (bounds.verifiedBefore === undefined) return archived;
+	const parsed = Date.parse(bounds.verifiedBefore);
+	const verified = Number.isNaN(parsed) ? NOTHING_ARCHIVED : new Date(parsed - RECEIPT_TO_ACCEPT_MS).toISOString();
+	return archived === undefined ? verified : earliest(archived, verified);
+}

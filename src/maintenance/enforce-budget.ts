@@ -1,9 +1,10 @@
 import { raiseAlert } from "../alerts/raise-alert";
 import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
-import { deleteOldestEvents } from "../db/events.repository";
+import { deleteDayTableChunk, deleteOldestLegacyEvents, dropEventTable } from "../db/event-expiry.repository";
+import { LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
 import { type D1Storage, readStorage } from "../db/storage.repository";
 import { log } from "../log";
-import { archiveHorizon } from "./archive-horizon";
+import { archiveHorizon, type RemovalBounds, removableBefore } from "./archive-horizon";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Early enough to act (raise the budget, shorten RETENTION_DAYS, fix the archive) before history is cut. */
@@ -12,7 +13,7 @@ const NEAR_BUDGET_RATIO = 0.8;
 export interface BudgetLimits {
 	/** Events per DELETE; the size is re-measured after each. */
 	chunkRows: number;
-	/** Two statements a round: with retention's at most 500, a cron run stays under D1's 1,000 queries. */
+	/** Three statements a round (and a drop now and then): with retention's at most 600, a cron run stays under D1's 1,000 queries. */
 	maxRounds: number;
 }
 
@@ -24,9 +25,17 @@ export const DEFAULT_BUDGET_LIMITS: BudgetLimits = { chunkRows: 1000, maxRounds:
  * - `evicted`: the oldest events went until D1 was at or under budget
  * - `round_limit`: still over budget; the next run continues
  * - `archive_behind`: still over budget, and every event left is one the archive does not hold yet
+ * - `ledgers_behind`: still over budget, and every event left is one whose ledger has yet to find
+ *   it in D1 (received within the last minutes, or D1 has refused the ledgers' reads)
  * - `nothing_to_evict`: still over budget with no events left (the other tables fill it)
  */
-export type BudgetOutcome = "within_budget" | "evicted" | "round_limit" | "archive_behind" | "nothing_to_evict";
+export type BudgetOutcome =
+	| "within_budget"
+	| "evicted"
+	| "round_limit"
+	| "archive_behind"
+	| "ledgers_behind"
+	| "nothing_to_evict";
 
 export interface D1StorageReport extends D1Storage {
 	budgetBytes: number;
@@ -43,17 +52,28 @@ export function budgetBytesOf(env: Pick<Env, "D1_BUDGET_MB">): number {
 	return (config.ok ? config.value : DEFAULT_RETENTION_CONFIG).d1BudgetBytes;
 }
 
-/** What /health and /v1/stats show: one indexed min() and the size D1 reports with it. */
+/** What /health and /v1/stats show, read from the schema and the size D1 reports with it. */
 export async function readD1Storage(env: Pick<Env, "DB" | "D1_BUDGET_MB">): Promise<D1StorageReport> {
 	return { ...(await readStorage(env.DB)), budgetBytes: budgetBytesOf(env) };
 }
 
 interface Eviction {
 	evicted: number;
-	/** The events chunk that ended the loop removed fewer rows than asked: none of the kind allowed is left. */
-	exhausted: boolean;
+	/**
+	 * Why it stopped short of the budget: `empty`, no events left; `bound`, the events left may not
+	 * go yet (the oldest table's rest is too recent); `none`, the round limit.
+	 */
+	stop: "none" | "empty" | "bound";
+	/** Size after the last statement, as D1 measured it. */
+	size: number;
 }
 
+/**
+ * Evicts from the oldest table (the legacy one first, on its time index; then the oldest day, in
+ * key order: within a day the order is of no matter) a chunk at a time, re-measuring after each,
+ * and drops a table once it is empty. Every day after the oldest was received later: a table whose
+ * rows are all too recent to go ends the eviction.
+ */
 async function evictOldest(
 	db: D1Database,
 	before: string | undefined,
@@ -61,57 +81,72 @@ async function evictOldest(
 	sizeBytes: number,
 	limits: BudgetLimits,
 ): Promise<Eviction> {
+	const tables = await listEventTables(db);
 	let evicted = 0;
 	let size = sizeBytes;
 	// The first chunk is full size; later ones are sized from what a row freed so far, so a small
 	// budget is not overshot by a whole chunk. The size that decides is always D1's own.
 	let rows = limits.chunkRows;
 	for (let round = 0; round < limits.maxRounds && size > budgetBytes; round += 1) {
-		const chunk = deleteOldestEvents(db, before, rows);
-		const [, events] = (await db.batch([chunk.deliveries, chunk.events])).map((result) => result.meta);
-		const changes = events?.changes ?? 0;
-		const freed = size - (events?.size_after ?? size);
+		const table = tables[0];
+		if (table === undefined) return { evicted, stop: "empty", size };
+		const chunk =
+			table === LEGACY_EVENTS_TABLE
+				? deleteOldestLegacyEvents(db, before, rows)
+				: deleteDayTableChunk(db, table, before, rows);
+		const [, events, held] = await db.batch([chunk.deliveries, chunk.events, chunk.held]);
+		const changes = events?.meta.changes ?? 0;
+		const freed = size - (events?.meta.size_after ?? size);
 		evicted += changes;
-		size = events?.size_after ?? size;
-		if (changes < rows) return { evicted, exhausted: size > budgetBytes };
-		if (freed > 0) {
+		size = events?.meta.size_after ?? size;
+		if (changes < rows) {
+			if ((held?.results[0] as { held: number } | undefined)?.held !== 0) return { evicted, stop: "bound", size };
+			// Emptied: the table goes, and the next oldest is next.
+			const [, drop] = await db.batch(dropEventTable(db, table));
+			size = drop?.meta.size_after ?? size;
+			tables.shift();
+		}
+		if (changes > 0 && freed > 0) {
 			const perRow = freed / changes;
 			rows = Math.max(1, Math.min(limits.chunkRows, Math.ceil((size - budgetBytes) / perRow)));
 		}
 	}
-	return { evicted, exhausted: false };
+	return { evicted, stop: "none", size };
 }
 
-function outcomeOf(report: D1StorageReport, eviction: Eviction, archived: boolean): BudgetOutcome {
+function outcomeOf(report: D1StorageReport, eviction: Eviction, bounds: RemovalBounds): BudgetOutcome {
 	if (report.sizeBytes <= report.budgetBytes) return eviction.evicted > 0 ? "evicted" : "within_budget";
-	if (!eviction.exhausted) return "round_limit";
-	return archived ? "archive_behind" : "nothing_to_evict";
+	if (eviction.stop === "none") return "round_limit";
+	if (eviction.stop === "empty") return "nothing_to_evict";
+	const archived = archiveHorizon(bounds.archivedBefore);
+	return archived !== undefined && archived === removableBefore(bounds) ? "archive_behind" : "ledgers_behind";
 }
 
 /**
- * Keeps D1 under D1_BUDGET_MB whatever RETENTION_DAYS says: while it is over, the oldest events
- * (by event time) go, with their deliveries rows, a chunk at a time. With an archive only events it
+ * Keeps D1 under D1_BUDGET_MB whatever RETENTION_DAYS says: while it is over, the events of the
+ * oldest day go, with their deliveries rows, a chunk at a time. With an archive only events it
  * already holds may go; history beyond D1 is then read from R2. Without one, the budget wins over
- * history: a full D1 stops every ledger from draining.
+ * history: a full D1 stops every ledger from draining. Never an event its ledger may still look
+ * for (`bounds.verifiedBefore`): one missing there would be sent again.
  */
 export async function enforceBudget(
 	env: Pick<Env, "DB" | "D1_BUDGET_MB" | "ALERT_URL" | "ALERT_DESK">,
 	now: number,
-	archivedBefore: string | undefined,
+	bounds: RemovalBounds,
 	limits: BudgetLimits = DEFAULT_BUDGET_LIMITS,
 ): Promise<BudgetReport> {
+	const { archivedBefore } = bounds;
 	const config = readRetentionConfig(env);
 	if (!config.ok) log.error("config_invalid", { message: config.message });
 	const measured = await readD1Storage(env);
 	const { budgetBytes } = measured;
-	let eviction: Eviction = { evicted: 0, exhausted: false };
+	let eviction: Eviction = { evicted: 0, stop: "none", size: measured.sizeBytes };
 	let storage = measured;
 	if (measured.sizeBytes > budgetBytes) {
-		const before = archiveHorizon(archivedBefore);
-		eviction = await evictOldest(env.DB, before, budgetBytes, measured.sizeBytes, limits);
+		eviction = await evictOldest(env.DB, removableBefore(bounds), budgetBytes, measured.sizeBytes, limits);
 		storage = await readD1Storage(env);
 	}
-	const outcome = outcomeOf(storage, eviction, archivedBefore !== undefined);
+	const outcome = outcomeOf(storage, eviction, bounds);
 	const report: BudgetReport = { ...storage, evicted: eviction.evicted, outcome };
 	const historyDays =
 		storage.historyFrom === null ? null : Math.floor((now - Date.parse(storage.historyFrom)) / DAY_MS);
@@ -125,6 +160,12 @@ export async function enforceBudget(
 			budgetBytes,
 			archivedBefore,
 			historyFrom: storage.historyFrom,
+		});
+	} else if (outcome === "ledgers_behind") {
+		log.error("d1_over_budget_ledgers_behind", {
+			sizeBytes: storage.sizeBytes,
+			budgetBytes,
+			verifiedBefore: bounds.verifiedBefore,
 		});
 	} else if (outcome === "nothing_to_evict") {
 		log.error("d1_over_budget_nothing_to_evict", { sizeBytes: storage.sizeBytes, budgetBytes });

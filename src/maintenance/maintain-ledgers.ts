@@ -14,20 +14,25 @@ export interface LedgersMaintained {
 	 * ARCHIVE (history is then bounded by D1 alone).
 	 */
 	archivedBefore: string | undefined;
+	/**
+	 * Every handoff accepted before this instant is accounted for by its ledger (reported, taken
+	 * back, or found in D1): the oldest any ledger still checks. "" when a ledger did not answer.
+	 */
+	verifiedBefore: string;
 	reports: MaintainReport[];
 	failed: number;
 }
 
 /**
- * Visits every ledger bucket once: reclaim, archive, forget (MessageLedger.maintain); with the
- * insight marks, each ledger also hands over its insight counts (src/insights/record-insights.ts).
+ * Visits every ledger bucket once: check handoffs, archive, forget (MessageLedger.maintain); with
+ * the insight marks, each ledger also hands over its insight counts (src/insights/record-insights.ts).
  */
 export async function maintainLedgers(
-	env: Pick<Env, "MESSAGE_LEDGER" | "ARCHIVE">,
+	env: Pick<Env, "MESSAGE_LEDGER" | "ARCHIVE" | "LEDGER_BUCKETS">,
 	now: number,
 	insights?: InsightMarks | null,
 ): Promise<LedgersMaintained> {
-	const names = allLedgerNames();
+	const names = allLedgerNames(env);
 	const reports: MaintainReport[] = [];
 	let failed = 0;
 	for (let start = 0; start < names.length; start += PARALLEL) {
@@ -44,7 +49,18 @@ export async function maintainLedgers(
 			}
 		}
 	}
-	return { archivedBefore: archivedBefore(env, reports, failed), reports, failed };
+	return {
+		archivedBefore: archivedBefore(env, reports, failed),
+		verifiedBefore: verifiedBefore(reports, failed, now),
+		reports,
+		failed,
+	};
+}
+
+function verifiedBefore(reports: readonly MaintainReport[], failed: number, now: number): string {
+	if (failed > 0) return "";
+	const oldest = Math.min(now, ...reports.map((report) => report.verifiedBefore));
+	return new Date(oldest).toISOString();
 }
 
 function archivedBefore(

@@ -28,9 +28,9 @@ export async function alertStalledOutboxes(env: Env, reports: readonly MaintainR
 }
 
 /**
- * The cron (every minute). The ledgers go first: they archive the closed hours, and how far
- * they got bounds what retention and the byte budget may take out of D1 — an event leaves D1
- * only once it is in the archive.
+ * The cron (every minute). The ledgers go first: they archive the closed hours and check their
+ * handoffs in D1, and how far they got bounds what retention and the byte budget may take out of
+ * D1 — an event leaves D1 only once it is in the archive, and never before its ledger has found it.
  */
 export async function runMaintenance(env: Env, now: number): Promise<void> {
 	const marks = await readInsightMarks(env.DB);
@@ -47,7 +47,8 @@ export async function runMaintenance(env: Env, now: number): Promise<void> {
 		});
 	}
 	await alertStalledOutboxes(env, ledgers.reports, now);
-	await purgeRetention(env, now, ledgers.archivedBefore);
-	await enforceBudget(env, now, ledgers.archivedBefore);
+	const bounds = { archivedBefore: ledgers.archivedBefore, verifiedBefore: ledgers.verifiedBefore };
+	await purgeRetention(env, now, bounds);
+	await enforceBudget(env, now, bounds);
 	if (env.ARCHIVE !== undefined) await purgeArchive(env, now);
 }

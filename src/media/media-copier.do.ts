@@ -3,6 +3,7 @@ import { DEFAULT_RETENTION_CONFIG } from "../config";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
+import { CopierStore } from "./copier-store";
 import { BANDWIDTH_MEDIA_WINDOW_MS, decidedState, eventTimeMs, NO_CREDENTIALS, pastWindow } from "./copy-decided";
 import { copyFile } from "./copy-file";
 import { readMediaConfig } from "./media-config";
@@ -29,42 +30,17 @@ const TOMBSTONE_MS = BANDWIDTH_MEDIA_WINDOW_MS + DAY_MS;
 const FALLBACK_RETENTION_DAYS = DEFAULT_RETENTION_CONFIG.retentionDays;
 
 const STATE = "state";
-const ERASED_UNTIL = "erasedUntil";
-
-/**
- * The object's storage, counted for the cost meter as Cloudflare bills a SQLite-backed object's
- * key-value calls: a get reads one row, a put writes one, an alarm set is one written, and
- * deleteAll writes one per key it drops (this object holds at most two).
- */
-function meteredStorage(storage: DurableObjectStorage) {
-	return {
-		async get<T>(key: string): Promise<T | undefined> {
-			meter.add("doRowsRead");
-			return storage.get<T>(key);
-		},
-		async put(key: string, value: unknown): Promise<void> {
-			meter.add("doRowsWritten");
-			await storage.put(key, value);
-		},
-		async setAlarm(at: number): Promise<void> {
-			meter.add("doRowsWritten");
-			await storage.setAlarm(at);
-		},
-		async deleteAll(): Promise<void> {
-			meter.add("doRowsWritten", (await storage.list()).size);
-			await storage.deleteAll();
-		},
-	};
-}
+const ERASED_UNTIL = "erasedUntil"; // the keys src/media/copier-store.ts moves from an older object
 
 export class MediaCopier extends DurableObject<Env> {
 	/** Resolvers of callers waiting in copies() for a change. */
 	#waiters = new Set<() => void>();
-	#storage: ReturnType<typeof meteredStorage>;
+	/** Its state, through the cost meter (rows as the runtime counts them). */
+	#storage: CopierStore;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, meteredEnv(env));
-		this.#storage = meteredStorage(ctx.storage);
+		this.#storage = new CopierStore(ctx.storage);
 	}
 
 	/** Records the message's media and schedules the copy; a second call only adds a missing origin. */

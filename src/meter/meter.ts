@@ -13,19 +13,30 @@ export const METER_UNITS = [
 	/** Durable Object SQLite rows written (cursor.rowsWritten), each setAlarm, each row a deleteAll drops. */
 	"doRowsWritten",
 	"doRowsRead",
+	/** Growth of Durable Objects' SQLite databases (ctx.storage.sql.databaseSize), page-granular. */
+	"doBytesStored",
 	/** D1 rows as the runtime reports them (meta.rows_written / rows_read). */
 	"d1RowsWritten",
 	"d1RowsRead",
 	/** Growth of the D1 databases, from successive meta.size_after (page-granular: read it over many events). */
 	"d1BytesStored",
+	/**
+	 * D1 calls that wrote (a statement, or a batch, which is one transaction): what a database's
+	 * single writer serializes. Not billed; docs/capacity.md divides its throughput by it.
+	 */
+	"d1Writes",
 	/** Queues operations: one per 64 KB written, read or deleted. */
 	"queueOps",
+	/** Messages sent to a queue: what its 5,000 messages/s counts. Not billed (queueOps is). */
+	"queueMessages",
 	"r2ClassA",
 	"r2ClassB",
 	/** Size of the objects R2 put or completed: what the bucket holds for its retention. */
 	"r2BytesWritten",
 	/** Log events as Workers Logs counts them: the code's own lines and one invocation log per invocation. */
 	"logLines",
+	/** Workers Analytics Engine data points written (each writeDataPoint). */
+	"aeDataPoints",
 	/** Events accepted by a ledger (the denominator). */
 	"eventsAccepted",
 ] as const;

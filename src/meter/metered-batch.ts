@@ -7,9 +7,16 @@ import { queueOpsOf } from "./metered-queue";
  * delivery is the extra read. What ends acknowledged follows the Queues rules: a message's own
  * first ack() or retry() wins, then the batch's first ackAll() or retryAll(), then the outcome of
  * the handler (returned: acknowledged; threw: retried).
+ *
+ * A message on a dead-letter queue (a name ending in -dlq, as src/index.ts routes them) was written
+ * there by Queues when its own queue gave up on it: one more write per 64 KB, counted on its first
+ * delivery from the dead-letter queue (the producer side never sees it).
  */
 
 type Decision = "ack" | "retry";
+
+/** wrangler.toml names the dead-letter queue with this suffix; src/index.ts routes by it. */
+export const DEAD_LETTER_SUFFIX = "-dlq";
 
 export interface TrackedBatch<Body> {
 	/** Hand this to the handler: acks and retries reach the runtime's batch unchanged. */
@@ -22,10 +29,11 @@ export function trackedBatch<Body>(batch: MessageBatch<Body>): TrackedBatch<Body
 	const own = new Map<Message<Body>, Decision>();
 	let all: Decision | null = null;
 	const ops = new Map<Message<Body>, number>();
+	const deadLettered = batch.queue.endsWith(DEAD_LETTER_SUFFIX);
 	for (const message of batch.messages) {
 		const count = queueOpsOf(message.body);
 		ops.set(message, count);
-		meter.add("queueOps", count);
+		meter.add("queueOps", deadLettered && message.attempts <= 1 ? 2 * count : count);
 	}
 	const decide = (message: Message<Body>, decision: Decision) => {
 		if (!own.has(message)) own.set(message, decision);

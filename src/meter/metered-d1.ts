@@ -10,8 +10,9 @@ import { meter } from "./meter";
 /** Last size_after seen per database, kept across resets: growth is measured between queries. */
 const lastSize = new Map<string, number>();
 
-function count(database: string, meta: D1Meta): void {
+function count(database: string, meta: D1Meta, writer = true): void {
 	meter.add("d1RowsWritten", meta.rows_written);
+	if (writer && meta.rows_written > 0) meter.add("d1Writes");
 	meter.add("d1RowsRead", meta.rows_read);
 	const previous = lastSize.get(database);
 	if (previous !== undefined) meter.add("d1BytesStored", meta.size_after - previous);
@@ -70,7 +71,9 @@ function unwrap(statement: D1PreparedStatement): D1PreparedStatement {
 function meteredBatch(database: string, target: Pick<D1Database, "batch">): D1Database["batch"] {
 	return async <T>(statements: D1PreparedStatement[]) => {
 		const results = await target.batch<T>(statements.map(unwrap));
-		for (const result of results) count(database, result.meta);
+		// One transaction, however many of its statements wrote.
+		for (const result of results) count(database, result.meta, false);
+		if (results.some((result) => result.meta.rows_written > 0)) meter.add("d1Writes");
 		return results;
 	};
 }

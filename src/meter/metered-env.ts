@@ -1,10 +1,11 @@
+import { meteredAnalytics } from "./metered-analytics";
 import { meteredD1 } from "./metered-d1";
 import { meteredQueue } from "./metered-queue";
 import { meteredR2 } from "./metered-r2";
 
 /*
- * The env every handler and Durable Object works with: the same bindings, with D1, Queues and
- * R2 counting what they are billed for. Bindings are recognised by their methods, so any Worker
+ * The env every handler and Durable Object works with: the same bindings, with D1, Queues, R2 and
+ * Analytics Engine counting what they are billed for. Bindings are recognised by their methods, so any Worker
  * (the relay, the bench's job floor) can be metered without naming its bindings. Durable Object
  * namespaces pass unchanged: each object counts its own requests and rows.
  */
@@ -19,6 +20,7 @@ function metered(name: string, value: unknown): unknown {
 	if (has(value, "prepare", "batch", "exec")) return meteredD1(value as D1Database, name);
 	if (has(value, "send", "sendBatch")) return meteredQueue(value as Queue);
 	if (has(value, "head", "put", "createMultipartUpload")) return meteredR2(value as R2Bucket);
+	if (has(value, "writeDataPoint")) return meteredAnalytics(value as AnalyticsEngineDataset);
 	return value;
 }
 

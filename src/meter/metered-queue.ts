@@ -29,12 +29,14 @@ export function meteredQueue<Body>(queue: Queue<Body>): Queue<Body> {
 		async send(body, options) {
 			const response = await queue.send(body, options);
 			meter.add("queueOps", queueOpsOf(body, options?.contentType));
+			meter.add("queueMessages");
 			return response;
 		},
 		async sendBatch(messages, options) {
 			const list = [...messages];
 			const response = await queue.sendBatch(list, options);
 			for (const message of list) meter.add("queueOps", queueOpsOf(message.body, message.contentType));
+			meter.add("queueMessages", list.length);
 			return response;
 		},
 	};

@@ -1,11 +1,12 @@
 /*
- * Workers Analytics Engine data points, one layout per kind (docs/metrics.md lists every column).
- * blob1 is always the kind, so one dataset answers every question with a `WHERE blob1 = …`; index1
- * is the dimension on-call filters by (and AE samples by); doubles hold what is summed or ranked.
- * Pure functions: the writer (record-metrics.ts) decides whether anything is written at all.
+ * Workers Analytics Engine data points (docs/metrics.md lists every column). AE bills each
+ * writeDataPoint, so the relay writes one point per callback and one per consumer batch, never one
+ * per event: each point carries counts as doubles. blob1 is always the kind, so one dataset answers
+ * every question with a `WHERE blob1 = …`; index1 is the dimension on-call filters by (and AE
+ * samples by). Pure functions: the writer (record-metrics.ts) decides whether anything is written.
  */
 
-export type MetricKind = "callback" | "delivery" | "quarantine";
+export type MetricKind = "callback" | "deliveries";
 
 /** What one accepted callback did (IngestCounts in src/ingest/ingest-batch.ts). */
 export interface CallbackCounts {
@@ -15,26 +16,31 @@ export interface CallbackCounts {
 	quarantined: number;
 }
 
-/** One delivery attempt, as the consumer settled it and as the event describes itself. */
-export interface DeliveryAttempt {
-	/** The routing target; "default" (FORWARD_URL) until destinations exist. */
+/** A callback's events as its point describes them (the fields of their D1 rows). */
+export interface CallbackEvent {
+	application_id: string | null;
+	type: string;
+	error_code: number | null;
+}
+
+/** One settled queue message, as the consumer settled it (Settlement in src/forward/settle-message.ts). */
+export interface SettledAttempt {
 	destination: string;
 	outcome: string;
 	httpStatus: number | null;
 	/** Null when no POST was made (skipped, misconfigured, event gone). */
-	latencyMs: number | null;
+	durationMs: number | null;
 	attempt: number;
-	eventType: string | null;
-	applicationId: string | null;
-	/** The Bandwidth error code a `message-failed` event carries. */
-	errorCode: number | null;
 }
 
-/** A callback whose events name several applications; Bandwidth sends one event a callback. */
-export const MIXED_APPLICATIONS = "mixed";
+/** The value several items share, "mixed" when they differ, "" when none has one. */
+export const MIXED = "mixed";
 
 /** AE refuses an index over 96 bytes; an application id may be up to 128 characters. */
 export const MAX_INDEX_BYTES = 96;
+
+/** Upper bounds (ms) of the latency buckets a deliveries point counts POSTs in; the last is open. */
+export const LATENCY_BUCKETS_MS = [250, 1000, 3000, 10_000] as const;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -46,41 +52,14 @@ export function clipToBytes(value: string, maxBytes: number = MAX_INDEX_BYTES): 
 	return decoder.decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD+$/, "");
 }
 
-/**
- * index1 = application id ("" with no event, "mixed" for several); blob1 "callback", blob2 the same
- * id; double1..4 = received, stored, duplicates, quarantined.
- */
-export function callbackPoint(counts: CallbackCounts, applicationId: string | null): AnalyticsEngineDataPoint {
-	const application = clipToBytes(applicationId ?? "");
-	return {
-		indexes: [application],
-		blobs: ["callback", application],
-		doubles: [counts.received, counts.stored, counts.duplicates, counts.quarantined],
-	};
-}
-
-/**
- * index1 = destination; blob1 "delivery", blob2 destination, blob3 outcome, blob4 HTTP status ("" if
- * none), blob5 Bandwidth error code ("" if none), blob6 event type, blob7 application id;
- * double1 = 1 (the attempt), double2 latency ms, double3 attempt number, double4 HTTP status (0 if
- * none), double5 = 1 when a POST was made (latency is meaningful), else 0.
- */
-export function deliveryPoint(attempt: DeliveryAttempt): AnalyticsEngineDataPoint {
-	const destination = clipToBytes(attempt.destination);
-	const posted = attempt.latencyMs !== null;
-	return {
-		indexes: [destination],
-		blobs: [
-			"delivery",
-			destination,
-			attempt.outcome,
-			attempt.httpStatus === null ? "" : String(attempt.httpStatus),
-			attempt.errorCode === null ? "" : String(attempt.errorCode),
-			attempt.eventType ?? "",
-			clipToBytes(attempt.applicationId ?? ""),
-		],
-		doubles: [1, attempt.latencyMs ?? 0, attempt.attempt, attempt.httpStatus ?? 0, posted ? 1 : 0],
-	};
+export function shared(values: Iterable<string | null>): string {
+	let found: string | null = null;
+	for (const value of values) {
+		if (value === null || value === found) continue;
+		if (found !== null) return MIXED;
+		found = value;
+	}
+	return found ?? "";
 }
 
 /**
@@ -93,40 +72,78 @@ export function reasonPath(reason: string): string {
 	return /^[\w.[\]-]{1,64}$/.test(path) ? path : "unknown";
 }
 
-/** index1 = the failing path; blob1 "quarantine", blob2 the path; double1 = elements (1, or a remainder). */
-export function quarantinePoint(path: string, elements: number): AnalyticsEngineDataPoint {
-	return { indexes: [path], blobs: ["quarantine", path], doubles: [elements] };
+/**
+ * index1 = the application id ("" with no event, "mixed" for several); blob1 "callback", blob2 the
+ * same id, blob3 the events' type, blob4 the Bandwidth error code of its `failed` events, blob5 the
+ * path its quarantined elements failed on (each "" for none, "mixed" for several);
+ * double1..4 = received, stored, duplicates, quarantined; double5 = stored events with an error
+ * code (exact for a one-event callback, as Bandwidth sends; with duplicates among several, the
+ * duplicates are taken to be those).
+ */
+export function callbackPoint(
+	counts: CallbackCounts,
+	events: readonly CallbackEvent[],
+	quarantineReasons: readonly string[],
+): AnalyticsEngineDataPoint {
+	const application = clipToBytes(shared(events.map((event) => event.application_id)));
+	const failed = events.filter((event) => event.error_code !== null);
+	const notStored = events.length - counts.stored;
+	return {
+		indexes: [application],
+		blobs: [
+			"callback",
+			application,
+			shared(events.map((event) => event.type)),
+			shared(failed.map((event) => String(event.error_code))),
+			shared(quarantineReasons.map(reasonPath)),
+		],
+		doubles: [
+			counts.received,
+			counts.stored,
+			counts.duplicates,
+			counts.quarantined,
+			Math.max(0, failed.length - notStored),
+		],
+	};
+}
+
+/** "none" for an attempt that got no answer (network error, timeout). */
+function failureStatus(attempt: SettledAttempt): string {
+	return attempt.httpStatus === null ? "none" : String(attempt.httpStatus);
 }
 
 /**
- * One point per quarantined element, at most `maxPoints` (AE takes 250 points per invocation and a
- * callback holds up to 1,000 elements); past that, the rest are summed per path into the last
- * points, so the element count stays exact.
+ * One consumer batch: index1 = its destination ("mixed" when it held several); blob1 "deliveries",
+ * blob2 the same, blob3 the HTTP status its failed and dead attempts got ("none": no answer; "" when
+ * none failed; "mixed"); double1 attempts settled, double2 delivered, double3 failed (to be
+ * retried), double4 dead, double5 skipped, double6 POSTs made, double7 their latency summed (ms),
+ * double8 the slowest (ms), double9 first attempts, double10..14 POSTs within 250 ms, 1 s, 3 s,
+ * 10 s, and slower. Null for a batch that settled nothing.
  */
-export function quarantinePoints(reasons: readonly string[], maxPoints: number): AnalyticsEngineDataPoint[] {
-	if (reasons.length <= maxPoints) return reasons.map((reason) => quarantinePoint(reasonPath(reason), 1));
-	const individual = Math.max(0, maxPoints - 1);
-	const points = reasons.slice(0, individual).map((reason) => quarantinePoint(reasonPath(reason), 1));
-	const rest = new Map<string, number>();
-	for (const reason of reasons.slice(individual)) {
-		const path = reasonPath(reason);
-		rest.set(path, (rest.get(path) ?? 0) + 1);
-	}
-	// Usually one path (a flood of one mistake); a remainder of many paths shares one point.
-	if (rest.size === 1) {
-		const [[path, count]] = [...rest] as [[string, number]];
-		points.push(quarantinePoint(path, count));
-	} else points.push(quarantinePoint("mixed", reasons.length - individual));
-	return points;
-}
-
-/** The one application a callback's events name, "mixed" for several, null for none. */
-export function applicationOf(applicationIds: Iterable<string | null>): string | null {
-	let found: string | null = null;
-	for (const id of applicationIds) {
-		if (id === null || id === found) continue;
-		if (found !== null) return MIXED_APPLICATIONS;
-		found = id;
-	}
-	return found;
+export function deliveriesPoint(attempts: readonly SettledAttempt[]): AnalyticsEngineDataPoint | null {
+	if (attempts.length === 0) return null;
+	const count = (outcome: string) => attempts.filter((attempt) => attempt.outcome === outcome).length;
+	const latencies = attempts.flatMap((attempt) => (attempt.durationMs === null ? [] : [attempt.durationMs]));
+	const buckets = [...LATENCY_BUCKETS_MS, Number.POSITIVE_INFINITY].map(
+		(bound, index, bounds) =>
+			latencies.filter((ms) => ms <= bound && (index === 0 || ms > (bounds[index - 1] as number))).length,
+	);
+	const destination = clipToBytes(shared(attempts.map((attempt) => attempt.destination)));
+	const failing = attempts.filter((attempt) => attempt.outcome === "failed" || attempt.outcome === "dead");
+	return {
+		indexes: [destination],
+		blobs: ["deliveries", destination, shared(failing.map(failureStatus))],
+		doubles: [
+			attempts.length,
+			count("delivered"),
+			count("failed"),
+			count("dead"),
+			count("skipped"),
+			latencies.length,
+			latencies.reduce((sum, ms) => sum + ms, 0),
+			Math.max(0, ...latencies),
+			attempts.filter((attempt) => attempt.attempt <= 1).length,
+			...buckets,
+		],
+	};
 }

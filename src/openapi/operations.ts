@@ -1,6 +1,10 @@
 import { ReplayRequestSchema } from "../forward/replay";
 import { ArchiveListQuerySchema, ArchiveListResponseSchema, ArchiveParamsSchema } from "../routes/admin/archive.route";
-import { DeliveriesQuerySchema, DeliveriesResponseSchema } from "../routes/admin/deliveries.route";
+import {
+	DeliveriesQuerySchema,
+	DeliveriesResponseSchema,
+	DeliveryStatusQuerySchema,
+} from "../routes/admin/deliveries.route";
 import { DestinationParamsSchema } from "../routes/admin/destinations.route";
 import {
 	EraseMessageParamsSchema,
@@ -19,12 +23,13 @@ import {
 	QuarantineResponseSchema,
 } from "../routes/admin/quarantine.route";
 import { StatsQuerySchema } from "../routes/admin/stats.route";
+import { InsightsResponseSchema } from "../routes/insights-responses";
 import {
+	DeliveryStatusResponseSchema,
 	DestinationStatusSchema,
 	DestinationsResponseSchema,
 	ErrorBodySchema,
 	HealthResponseSchema,
-	InsightsResponseSchema,
 	MediaResponseSchema,
 	MessageResponseSchema,
 	ReplayResponseSchema,
@@ -45,8 +50,13 @@ const ARCHIVE_NOT_FOUND: ResponseSpec = {
 	schema: ErrorBodySchema,
 };
 
-/** POST /v1/destinations/:name/pause and …/resume: the same shape, one verb apart. */
-function destinationAction(action: "pause" | "resume", summary: string) {
+/** POST /v1/destinations/:name/pause, …/resume and …/probe: the same shape, one verb apart. */
+function destinationAction(action: "pause" | "resume" | "probe", summary: string, conflict?: string): Operation {
+	const responses: Record<number, ResponseSpec> = {
+		200: { description: "the destination", schema: DestinationStatusSchema },
+		...errors(400, 401, 404, 503),
+	};
+	if (conflict !== undefined) responses[409] = { description: conflict, schema: ErrorBodySchema };
 	return {
 		method: "post",
 		path: `/v1/destinations/:name/${action}`,
@@ -54,11 +64,8 @@ function destinationAction(action: "pause" | "resume", summary: string) {
 		summary,
 		auth: true,
 		params: DestinationParamsSchema,
-		responses: {
-			200: { description: "the destination", schema: DestinationStatusSchema },
-			...errors(400, 401, 404, 503),
-		},
-	} as const;
+		responses,
+	};
 }
 
 export const OPERATIONS: readonly Operation[] = [
@@ -122,7 +129,9 @@ export const OPERATIONS: readonly Operation[] = [
 		method: "get",
 		path: "/v1/events",
 		operationId: "listEvents",
-		summary: "Search events, oldest first",
+		summary: "Search events, oldest (or newest) first",
+		description:
+			"`eventId` finds one event; `number` matches the sender, recipient or owner (not indexed: give `since` too).",
 		auth: true,
 		query: EventsQuerySchema,
 		responses: { 200: { description: "a page of CloudEvents", schema: EventsResponseSchema }, ...errors(400, 401) },
@@ -156,9 +165,26 @@ export const OPERATIONS: readonly Operation[] = [
 		path: "/v1/deliveries",
 		operationId: "listDeliveries",
 		summary: "Recorded forward attempts, in the order they were recorded",
+		description:
+			"With `eventId`, the first page also lists the event's first tries (`id` null). `current=true` (with `status=dead`) lists only deliveries dead now.",
 		auth: true,
 		query: DeliveriesQuerySchema,
 		responses: { 200: { description: "a page of attempts", schema: DeliveriesResponseSchema }, ...errors(400, 401) },
+	},
+	{
+		method: "get",
+		path: "/v1/deliveries/status",
+		operationId: "getDeliveryStatus",
+		summary: "Where each delivery of some events stands: settled, retrying, held at its gate and why, or queued",
+		description:
+			"`eventIds`: up to 100, comma-separated. Events D1 no longer holds are left out. `messageIds` (optional, up to 100): the messages the events belong to, so D1 finds each by key; without it, an event no deliveries row names (one delivered at its first try) is looked for by a scan of every day table.",
+		auth: true,
+		query: DeliveryStatusQuerySchema,
+		requiredQuery: ["eventIds"],
+		responses: {
+			200: { description: "per event, its deliveries", schema: DeliveryStatusResponseSchema },
+			...errors(400, 401),
+		},
 	},
 	{
 		method: "get",
@@ -172,7 +198,12 @@ export const OPERATIONS: readonly Operation[] = [
 		},
 	},
 	destinationAction("pause", "Hold a destination's events (kept, not sent) until it is resumed"),
-	destinationAction("resume", "Let a paused destination's events go again; its backlog drains at its rate limit"),
+	destinationAction("resume", "Let a paused destination's events go again; its backlog is sent back at once"),
+	destinationAction(
+		"probe",
+		"Probe an open breaker now: a held event goes out as the probe",
+		"`breaker_closed`: the breaker is closed, there is nothing to probe",
+	),
 	{
 		method: "post",
 		path: "/v1/replay",

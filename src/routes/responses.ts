@@ -3,6 +3,7 @@ import { NORMALIZED_TYPES } from "../bandwidth/event-types";
 import { DELIVERY_OUTCOMES } from "../db/delivery-outcomes";
 import { ErasureReportSchema } from "../erase/erasure-counts";
 import { MediaCopySchema } from "../media/media-copies";
+import { DELIVERY_STATES } from "./admin/delivery-states";
 
 /*
  * The shapes the admin API answers, as valibot schemas. Nothing validates a response at run time;
@@ -11,8 +12,8 @@ import { MediaCopySchema } from "../media/media-copies";
  * types from here. So this module imports nothing that needs the Workers runtime.
  */
 
-const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-const Timestamp = v.pipe(v.string(), v.description("RFC 3339, UTC"));
+export const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+export const Timestamp = v.pipe(v.string(), v.description("RFC 3339, UTC"));
 
 /** Every rejection (src/http/errors.ts). */
 export const ErrorBodySchema = v.pipe(
@@ -92,9 +93,12 @@ export const CloudEventSchema = v.pipe(
 	v.title("CloudEvent"),
 );
 
-/** One recorded forward attempt (src/db/deliveries.repository.ts). */
+/** One forward attempt (src/db/deliveries.repository.ts), or a first try (src/db/attempts.repository.ts). */
 export const DeliverySchema = v.strictObject({
-	id: Count,
+	id: v.pipe(
+		v.nullable(Count),
+		v.description("the deliveries row; null for a first try, recorded with its consumer batch's other first tries"),
+	),
 	eventId: v.string(),
 	/** "none": the event matched no destination (or the queue message could not be read). */
 	destination: v.string(),
@@ -104,6 +108,48 @@ export const DeliverySchema = v.strictObject({
 	error: v.nullable(v.string()),
 	durationMs: v.nullable(v.number()),
 	at: Timestamp,
+	nextAttemptAt: v.pipe(
+		v.nullable(Timestamp),
+		v.description("a failed attempt's next try; a replay's claim held by its destination's gate: held until"),
+	),
+});
+
+const HoldReasonSchema = v.picklist(["paused", "breaker", "rate", "concurrency"]);
+
+/** Where one delivery of an event stands now (src/routes/admin/delivery-state.ts). */
+export const DeliveryStateSchema = v.strictObject({
+	destination: v.string(),
+	state: v.pipe(
+		v.picklist(DELIVERY_STATES),
+		v.description(
+			"delivered, skipped, dead: settled; retrying: the next try at nextAttemptAt; held: its gate holds it (hold); queued: not attempted yet",
+		),
+	),
+	attempts: Count,
+	last: v.nullable(DeliverySchema),
+	nextAttemptAt: v.nullable(Timestamp),
+	hold: v.nullable(
+		v.strictObject({
+			reason: HoldReasonSchema,
+			since: Timestamp,
+			nextProbeAt: v.nullable(Timestamp),
+		}),
+	),
+});
+
+/** GET /v1/deliveries/status: per event, where each of its deliveries stands. */
+export const DeliveryStatusResponseSchema = v.strictObject({
+	items: v.array(
+		v.strictObject({
+			eventId: v.string(),
+			messageId: v.string(),
+			type: v.string(),
+			recipient: v.string(),
+			errorCode: v.nullable(v.number()),
+			receivedAt: Timestamp,
+			deliveries: v.array(DeliveryStateSchema),
+		}),
+	),
 });
 
 export const RecipientStatusSchema = v.strictObject({
@@ -220,70 +266,26 @@ export const DestinationStatusSchema = v.strictObject({
 	lastError: v.nullable(v.string()),
 	/** Events held back (pause, breaker, rate limit) and not let through yet. */
 	backlog: v.nullable(Count),
+	backlogSince: v.pipe(v.nullable(Timestamp), v.description("since when the longest-held of them has waited")),
 	/** Over the last 15 minutes: attempts made and the share that failed. */
 	recentAttempts: v.nullable(Count),
 	recentFailureRate: v.nullable(v.number()),
 	/** Attempts let through per second, over the last minute or so. */
 	currentRate: v.nullable(v.number()),
+	hourly: v.pipe(
+		v.nullable(v.array(v.strictObject({ hour: Timestamp, attempts: Count, failed: Count }))),
+		v.description("attempts and failures per hour, the last 24 hours, oldest first (as reported to its gate)"),
+	),
 });
 
 export const DestinationsResponseSchema = v.strictObject({ items: v.array(DestinationStatusSchema) });
-
-const Rate = v.pipe(
-	v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
-	v.description("delivered ÷ (delivered + failed); null without receipts"),
-);
-
-/** Outbound and inbound counts of one period, application or number (src/insights). */
-const InsightCountsSchema = v.strictObject({
-	sent: Count,
-	delivered: Count,
-	failed: Count,
-	deliveryRate: Rate,
-	received: Count,
-});
-
-const InsightErrorCodeSchema = v.strictObject({
-	code: v.pipe(Count, v.description("Bandwidth's errorCode; 0 for a message-failed that came without one")),
-	name: v.nullable(v.string()),
-	description: v.nullable(v.string()),
-	category: v.string(),
-	count: Count,
-	remediation: v.pipe(v.nullable(v.string()), v.description("what to do, from Bandwidth's error table")),
-});
-
-/** GET /v1/insights. */
-export const InsightsResponseSchema = v.strictObject({
-	since: Timestamp,
-	until: Timestamp,
-	granularity: v.picklist(["hour", "day"]),
-	totals: v.strictObject({
-		...InsightCountsSchema.entries,
-		receivedSms: Count,
-		receivedMms: Count,
-		latencyMs: v.strictObject({
-			p50: v.nullable(v.number()),
-			p95: v.nullable(v.number()),
-			deliveries: v.pipe(Count, v.description("deliveries the percentiles are over")),
-		}),
-		errorCodes: v.array(InsightErrorCodeSchema),
-	}),
-	series: v.array(v.strictObject({ start: Timestamp, ...InsightCountsSchema.entries })),
-	numbers: v.pipe(
-		v.array(v.strictObject({ owner: v.string(), ...InsightCountsSchema.entries })),
-		v.description("the Bandwidth numbers with the most failures, at most 10"),
-	),
-	applications: v.pipe(
-		v.array(v.strictObject({ applicationId: v.string(), ...InsightCountsSchema.entries })),
-		v.description("the applications with the most messages, at most 20"),
-	),
-});
 
 /** Named in the document's components, so that a generated client has a type for each. */
 export const NAMED_SCHEMAS = {
 	Error: ErrorBodySchema,
 	CloudEvent: CloudEventSchema,
 	Delivery: DeliverySchema,
+	DeliveryState: DeliveryStateSchema,
 	DestinationStatus: DestinationStatusSchema,
 	RecipientStatus: RecipientStatusSchema,
 	QuarantineItem: QuarantineItemSchema,

@@ -31,11 +31,49 @@ async function allPages(query: string): Promise<{ ids: string[]; pages: number }
 }
 
 describe("GET /v1/events", () => {
+	it("lists newest first with order=newest, pages that way too, and finds by event id or by a number in any role", async () => {
+		const number = freshNumber();
+		const other = freshNumber();
+		// A little before their receipt, as Bandwidth's times are: `since` reads the day tables from the
+		// day before it on, and events are filed by receipt.
+		const base = new Date(Date.now() - 3600_000).toISOString();
+		const elements = [0, 10, 20].map((offset) =>
+			element("spec2026__message-delivered_sms.object.json", {
+				messageId: newMessageId(),
+				to: other,
+				time: at(base, offset),
+				message: { from: number, to: [other] },
+			}),
+		);
+		// The number as the recipient of one more: a number search matches sender, recipient or owner.
+		elements.push(
+			element("spec2026__message-received_sms.object.json", {
+				messageId: newMessageId(),
+				to: number,
+				time: at(base, 30),
+				message: { from: other, to: [number] },
+			}),
+		);
+		const ids = await storeElements(elements);
+		const since = `&since=${base}`;
+		const newest = await allPages(`number=${encodeURIComponent(number)}&order=newest&limit=1${since}`);
+		expect(newest.ids).toEqual([...ids].reverse());
+		expect(newest.pages).toBe(4);
+		const oldest = await allPages(`number=${encodeURIComponent(number)}&limit=3${since}`);
+		expect(oldest.ids).toEqual(ids);
+		const one: EventPage = await adminGet(`/v1/events?eventId=${ids[2]}`);
+		expect(one.items.map((event) => event.id)).toEqual([ids[2]]);
+		await expectError(await adminFetch("/v1/events?eventId=nope"), 400, "invalid_parameter");
+		await expectError(await adminFetch("/v1/events?order=sideways"), 400, "invalid_parameter");
+	});
+
 	it("answers stored CloudEvents, filtered by message, type, direction, sender, recipient and time", async () => {
 		const from = freshNumber();
 		const outbound = newMessageId();
 		const inbound = newMessageId();
-		const base = "2031-03-01T10:00:00.000Z";
+		// Times as Bandwidth sends them, a little before their receipt: `since` reads the day tables
+		// from the day before it on (events are filed by receipt, never before their own time).
+		const base = new Date(Date.now() - 3600_000).toISOString();
 		const elements = [
 			element("spec2026__message-sending.object.json", {
 				messageId: outbound,
@@ -81,7 +119,11 @@ describe("GET /v1/events", () => {
 		expect(await ids(`since=${at(base, 10)}`)).toEqual([delivered, received]);
 		expect(await ids(`until=${at(base, 10)}`)).toEqual([sending]);
 		// Any RFC 3339 offset means the same instant.
-		expect(await ids("since=2031-03-01T05:00:10-05:00&until=2031-03-01T10:00:20.001Z")).toEqual([delivered, received]);
+		const inNewYork = new Date(Date.parse(at(base, 10)) - 5 * 3600_000).toISOString().replace("Z", "-05:00");
+		expect(await ids(`since=${encodeURIComponent(inNewYork)}&until=${at(base, 20.001)}`)).toEqual([
+			delivered,
+			received,
+		]);
 		expect(await ids("type=bandwidth.message.failed")).toEqual([]);
 	});
 

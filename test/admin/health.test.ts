@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
 import { readStorage } from "../../src/db/storage.repository";
 import { RELAY_URL } from "../helpers/admin";
-import { clearTables, insertEventRows } from "../helpers/d1-rows";
+import { clearTables, insertEventRows, insertLegacyEventRows } from "../helpers/d1-rows";
 import { expectError, fetchWithVars } from "../helpers/http";
 import { withTableRenamed } from "../helpers/storage";
 
@@ -25,12 +25,23 @@ describe("GET /health", () => {
 		});
 	});
 
-	it("reports D1's size as D1 measures it and the oldest event time it holds", async () => {
+	it("reports D1's size as D1 measures it and the oldest day it holds events of", async () => {
+		await clearTables();
 		await insertEventRows([{ eventTime: "2026-11-02T10:00:00.000Z" }, { eventTime: "2026-11-01T09:30:00.000Z" }]);
 		const { sizeBytes } = await readStorage(env.DB);
 		const body = await (await health()).json<{ storage: { d1: unknown } }>();
-		expect(body.storage.d1).toEqual({ sizeBytes, budgetBytes: 8_000_000_000, historyFrom: "2026-11-01T09:30:00.000Z" });
+		// Days are filed by receipt: the history starts with the oldest day table, read from the schema.
+		expect(body.storage.d1).toEqual({ sizeBytes, budgetBytes: 8_000_000_000, historyFrom: "2026-11-01T00:00:00.000Z" });
 		expect(sizeBytes).toBeGreaterThan(0);
+	});
+
+	it("reports the oldest event time of the legacy table while it holds events", async () => {
+		await clearTables();
+		await insertEventRows([{ eventTime: "2026-11-02T10:00:00.000Z" }]);
+		await insertLegacyEventRows([{ eventTime: "2026-10-20T08:15:00.000Z" }]);
+		const body = await (await health()).json<{ storage: { d1: { historyFrom: string } } }>();
+		expect(body.storage.d1.historyFrom).toBe("2026-10-20T08:15:00.000Z");
+		await clearTables();
 	});
 
 	it("reports the budget D1_BUDGET_MB sets", async () => {
@@ -44,8 +55,8 @@ describe("GET /health", () => {
 		expect(response.status).toBe(200);
 	});
 
-	it("answers 503 degraded while D1 cannot serve the events table, with no error detail", async () => {
-		const response = await withTableRenamed("events", () => health());
+	it("answers 503 degraded while D1 has lost the relay's tables, with no error detail", async () => {
+		const response = await withTableRenamed("deliveries", () => health());
 		expect(response.status).toBe(503);
 		const body = await response.text();
 		expect(JSON.parse(body)).toEqual({
@@ -55,7 +66,7 @@ describe("GET /health", () => {
 			version: packageJson.version,
 			storage: null,
 		});
-		expect(body).not.toMatch(/sqlite|no such table|events/i);
+		expect(body).not.toMatch(/sqlite|no such table|deliveries/i);
 		expect((await health()).status).toBe(200);
 	});
 

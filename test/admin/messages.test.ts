@@ -9,7 +9,7 @@ import { element, newMessageId } from "../helpers/fixtures";
 import { consume, deliveryCounts, settledDeliveryCounts, waitForCounted } from "../helpers/forward";
 import { expectError } from "../helpers/http";
 import { insertLargeEvents } from "../helpers/large-rows";
-import { eventsOf } from "../helpers/storage";
+import { eventsOf, messageOfEvent } from "../helpers/storage";
 
 interface MessageView {
 	messageId: string;
@@ -23,6 +23,7 @@ interface MessageView {
 async function recordAttempt(eventId: string, attempt: number): Promise<void> {
 	await insertDelivery(env.DB, {
 		event_id: eventId,
+		message_id: (await messageOfEvent(eventId)) ?? null,
 		destination: "default",
 		attempt,
 		outcome: "failed",
@@ -34,7 +35,7 @@ async function recordAttempt(eventId: string, attempt: number): Promise<void> {
 }
 
 describe("GET /v1/messages/:messageId", () => {
-	it("answers the status per recipient, the events by sequence and every delivery attempt", async () => {
+	it("answers the status per recipient, the events by sequence and every delivery attempt, first tries included", async () => {
 		const messageId = newMessageId();
 		const [first, second] = ["+15550001001", "+15550001002"];
 		const group = { to: [first, second] };
@@ -44,10 +45,12 @@ describe("GET /v1/messages/:messageId", () => {
 			element("spec2026__message-delivered_group-mms.object.json", { messageId, to: first, message: group }),
 			element("spec2026__message-failed_4432.object.json", { messageId, to: second, message: group }),
 		];
+		const before = await settledDeliveryCounts();
 		const ids = await storeElements(elements);
-		// The real queue delivers all four first try: counted, no rows. The attempts the view lists
-		// are the consumer's failures (and what followed them) below.
+		// The real queue delivers all four first try: listed as attempt 1, without a row id. The
+		// other attempts the view lists are the consumer's failures (and what followed them) below.
 		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		await waitForCounted(before, { delivered: 4 });
 		const json = new Map((await eventsOf(messageId)).map((row) => [row.id, row.normalized_json]));
 		const path = freshPath();
 		const [sending, , , failed] = ids as [string, string, string, string];
@@ -74,8 +77,9 @@ describe("GET /v1/messages/:messageId", () => {
 			outcome: string,
 			httpStatus: number,
 			error: string | null,
+			firstTry = false,
 		) => ({
-			id: expect.any(Number),
+			id: firstTry ? null : expect.any(Number),
 			eventId,
 			destination: "default",
 			attempt,
@@ -84,18 +88,22 @@ describe("GET /v1/messages/:messageId", () => {
 			error,
 			durationMs: expect.any(Number),
 			at: expect.any(String),
+			nextAttemptAt: outcome === "failed" ? expect.any(String) : null,
 		});
-		// Every recorded attempt, in the order they happened.
-		expect(view.deliveries).toEqual([
+		// Every attempt, in the order they happened: the four first tries, then the consumer's.
+		expect(view.deliveries.slice(0, 4)).toEqual(
+			expect.arrayContaining(ids.map((id) => attemptOf(id, 1, "delivered", 204, null, true))),
+		);
+		expect(view.deliveries.slice(4)).toEqual([
 			attemptOf(sending, 1, "failed", 503, "HTTP 503: "),
 			attemptOf(failed, 1, "dead", 410, "HTTP 410: gone"),
 			attemptOf(sending, 2, "delivered", 204, null),
 		]);
-		const deliveryIds = view.deliveries.map((delivery) => delivery.id);
-		expect(deliveryIds).toEqual([...deliveryIds].sort((a, b) => a - b));
+		const times = view.deliveries.map((delivery) => delivery.at);
+		expect(times).toEqual([...times].sort());
 	});
 
-	it("answers no deliveries for a message whose events were all delivered first try", async () => {
+	it("lists a message's first-try successes as attempt 1, each with its status, duration and time", async () => {
 		const before = await settledDeliveryCounts();
 		const messageId = newMessageId();
 		const ids = await storeElements([
@@ -103,30 +111,50 @@ describe("GET /v1/messages/:messageId", () => {
 			element("spec2026__message-delivered_sms.object.json", { messageId }),
 		]);
 		await Promise.all(ids.map((id) => waitForForwarded(id)));
-		// Wait until the consumer has written what it writes for them: two first-try counts.
+		// Wait until the consumer has written what it writes for them: two first tries, no deliveries row.
 		await waitForCounted(before, { delivered: 2 });
 		expect((await deliveryCounts()).delivered - before.delivered).toBe(2);
 
 		const view: MessageView = await adminGet(`/v1/messages/${messageId}`);
 		expect(view.events.map((event) => event.id)).toEqual(ids);
-		expect(view.deliveries).toEqual([]);
+		expect(view.deliveries.map((delivery) => delivery.eventId).sort()).toEqual([...ids].sort());
+		for (const delivery of view.deliveries) {
+			expect(delivery).toEqual({
+				id: null,
+				eventId: expect.any(String),
+				destination: "default",
+				attempt: 1,
+				outcome: "delivered",
+				httpStatus: 204,
+				error: null,
+				durationMs: expect.any(Number),
+				at: expect.any(String),
+				nextAttemptAt: null,
+			});
+			expect(Date.parse(delivery.at)).toBeGreaterThan(Date.now() - 60_000);
+		}
 	});
 
 	it("pages the events and the deliveries together: limit per list, one cursor for both", async () => {
 		const messageId = newMessageId();
 		const to = "+15550007777";
 		const one = { messageId, to, message: { to: [to] } };
+		const before = await settledDeliveryCounts();
 		const ids = await storeElements([
 			element("spec2026__message-sending.object.json", one),
 			element("spec2026__message-sent.object.json", one),
 			element("spec2026__message-delivered_sms.object.json", one),
 		]);
 		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		await waitForCounted(before, { delivered: 3 });
 		for (const attempt of [1, 2, 3, 4, 5]) await recordAttempt(ids[0] ?? "", attempt);
+		const rowsOf = (view: MessageView) => view.deliveries.filter((delivery) => delivery.id !== null);
 
 		const first: MessageView = await adminGet(`/v1/messages/${messageId}?limit=2`);
 		expect(first.events.map((event) => event.id)).toEqual(ids.slice(0, 2));
-		expect(first.deliveries.map((delivery) => delivery.attempt)).toEqual([1, 2]);
+		// The first page also lists the three first tries, which have no row to page by.
+		expect(first.deliveries.filter((delivery) => delivery.id === null)).toHaveLength(3);
+		expect(rowsOf(first).map((delivery) => delivery.attempt)).toEqual([1, 2]);
 		expect(first.recipients).toEqual([expect.objectContaining({ status: "delivered" })]);
 		expect(first.nextCursor).not.toBeNull();
 
@@ -144,7 +172,7 @@ describe("GET /v1/messages/:messageId", () => {
 
 		const whole: MessageView = await adminGet(`/v1/messages/${messageId}`);
 		expect(whole.events).toHaveLength(3);
-		expect(whole.deliveries).toHaveLength(5);
+		expect(whole.deliveries).toHaveLength(3 + 5);
 		expect(whole.nextCursor).toBeNull();
 	});
 

@@ -5,9 +5,10 @@ import type { Stats } from "../../src/db/stats.repository";
 import { readStorage } from "../../src/db/storage.repository";
 import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
-import { columnOf, insertEventRows } from "../helpers/d1-rows";
+import { dayTables, insertEventRows } from "../helpers/d1-rows";
 import { element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
+import { messageOfEvent } from "../helpers/storage";
 
 type StatsAnswer = Stats & {
 	storage: { d1: { sizeBytes: number; budgetBytes: number; historyFrom: string | null } };
@@ -33,6 +34,7 @@ describe("GET /v1/stats", () => {
 		await postCallback([invalid]);
 		await insertDelivery(env.DB, {
 			event_id: ids[4] ?? "",
+			message_id: (await messageOfEvent(ids[4] ?? "")) ?? null,
 			destination: "default",
 			attempt: 8,
 			outcome: "dead",
@@ -71,21 +73,24 @@ describe("GET /v1/stats", () => {
 		expect(later.dead).toBe(1);
 	});
 
-	it("windows events by their own time, and reports D1's size and the oldest event it holds", async () => {
+	it("windows events by their own time, and reports D1's size and the oldest day it holds", async () => {
 		const path = `/v1/stats?since=${new Date(Date.now() - 2 * 3600_000).toISOString()}`;
 		const received = async () => (await adminGet<StatsAnswer>(path)).events.byType["bandwidth.message.received"] ?? 0;
 		const before = await received();
 		const recent = new Date(Date.now() - 3600_000).toISOString();
 		await insertEventRows([
+			// A late receipt of an old event: received in the window, its own time long before it.
 			{ eventTime: new Date(Date.now() - 40 * DAY_MS).toISOString(), receivedAt: recent },
-			{ eventTime: recent, receivedAt: new Date(Date.now() - 40 * DAY_MS).toISOString() },
+			// Received before the window (a sender's clock ahead of ours), its own time in it.
+			{ eventTime: recent, receivedAt: new Date(Date.now() - 3 * 3600_000).toISOString() },
 		]);
 		// Only the event whose own time is in the window counts, whenever it was received.
 		expect(await received()).toBe(before + 1);
 		const stats: StatsAnswer = await adminGet(path);
 		const { sizeBytes, historyFrom } = await readStorage(env.DB);
 		expect(stats.storage.d1).toEqual({ sizeBytes, budgetBytes: 8_000_000_000, historyFrom });
-		expect(historyFrom).toBe((await columnOf<string>("SELECT min(event_time) AS t FROM events", "t"))[0]);
+		const [oldest] = await dayTables();
+		expect(historyFrom).toBe(`${oldest?.slice(7, 11)}-${oldest?.slice(11, 13)}-${oldest?.slice(13, 15)}T00:00:00.000Z`);
 	});
 
 	it("looks back 24 hours by default", async () => {

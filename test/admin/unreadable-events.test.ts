@@ -1,9 +1,8 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it, type MockInstance, vi } from "vitest";
 import { adminGet, adminPost, storeElements } from "../helpers/admin";
 import { waitForForwarded } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
-import { deliveriesOf, markDead } from "../helpers/storage";
+import { damageStoredBody, deliveriesOf, markDead } from "../helpers/storage";
 
 /*
  * A D1 row whose body cannot be decoded (a damaged blob) is left out of what the admin API answers
@@ -25,7 +24,7 @@ async function messageWithDamagedEvent(): Promise<{ messageId: string; ids: stri
 	await Promise.all(ids.map((id) => waitForForwarded(id)));
 	const damaged = ids[1]!;
 	// Not gzip: what a torn write or a bad manual fix would leave.
-	await env.DB.prepare("UPDATE events SET event_gz = X'DEADBEEF00' WHERE id = ?1").bind(damaged).run();
+	await damageStoredBody(damaged, new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00]));
 	return { messageId, ids, damaged };
 }
 

@@ -12,7 +12,8 @@ import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume, jobFor, storedEvents } from "../helpers/forward";
-import { withTableRenamed } from "../helpers/storage";
+import { pendingInLedger } from "../helpers/ledger";
+import { withEventTablesBroken } from "../helpers/storage";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 import { TEST_ENV } from "../setup/test-env";
 
@@ -132,8 +133,13 @@ describe("alerts", () => {
 
 	it("raises a stalled-outbox alert when a ledger's copies have waited for D1 ten minutes", async () => {
 		const before = (await alertsOf("relay.outbox.stalled")).length;
-		await withTableRenamed("events", async () => {
-			expect((await postCallback([element("spec2026__message-delivered_sms.object.json")])).status).toBe(200);
+		await withEventTablesBroken(async () => {
+			const event = element("spec2026__message-delivered_sms.object.json");
+			expect((await postCallback([event])).status).toBe(200);
+			// The Worker reports the D1 write it could not make: the row waits in the outbox.
+			await vi.waitUntil(async () => (await pendingInLedger(event.message.id)).length > 0, {
+				timeout: BACKGROUND_WAIT_MS,
+			});
 			// The cron's ledger visit, then its stalled-outbox check (runMaintenance does both, then
 			// purges D1, which this outage would fail).
 			const later = Date.now() + OUTBOX_STALLED_MS + MINUTE_MS;

@@ -1,52 +1,67 @@
 import { expect, it, vi } from "vitest";
 import type { AlertEvent } from "../../src/alerts/alert-message";
-import { PAUSE_HOLD_FIRST_MS, SLOT_HORIZON_MS } from "../../src/destinations/gate-policy";
+import { SLOT_HORIZON_MS } from "../../src/destinations/gate-policy";
 import { adminFetch } from "../helpers/admin";
-import { acceptRouted, destinationsAt, freshName, gateOf, jobsOf, recordingQueue } from "../helpers/destinations";
+import {
+	acceptRouted,
+	destinationsAt,
+	freshName,
+	gateOf,
+	gateQueue,
+	jobsOf,
+	parkedRows,
+	recordingQueue,
+} from "../helpers/destinations";
 import { freshPath, hookUrl, receivedAt, scriptResponses, statsOf } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 
-it("keeps a paused destination's events and delivers them once resumed, telling the operator both", async () => {
+it("parks a paused destination's events in its gate and sends them back the moment it is resumed, telling the operator both", async () => {
 	// Stored (and forwarded by the real queue) first: the pause holds back every default delivery.
 	const event = await storedEvent();
 	const startedAt = new Date().toISOString();
+	const path = freshPath();
+	const vars = { FORWARD_URL: hookUrl(path) };
+	const released = await gateQueue("default", vars);
 	const paused = await adminFetch("/v1/destinations/default/pause", { method: "POST" });
 	expect(paused.status).toBe(200);
 	expect(await paused.json()).toMatchObject({ name: "default", paused: true, pausedBy: "operator" });
 
-	const path = freshPath();
-	const vars = { FORWARD_URL: hookUrl(path) };
 	const { queue, sent } = recordingQueue();
 	const held = await consume([{ body: { ...jobFor(event), destination: "default" } }], {
 		...vars,
 		FORWARD_QUEUE: queue,
 	} as unknown as Record<string, string>);
+	// Acked once its gate holds it; nothing goes back on the queue, nothing reaches the endpoint.
 	expect(held.retries).toEqual([]);
 	expect(held.result.explicitAcks).toHaveLength(1);
+	expect(sent).toEqual([]);
 	expect(await receivedAt(path)).toEqual([]);
-	expect(sent).toEqual([
-		{
-			body: expect.objectContaining({ eventId: event.id, priorAttempts: 0, holds: 1 }),
-			delaySeconds: expect.any(Number),
-		},
-	]);
-	expect(sent[0]?.delaySeconds).toBeGreaterThanOrEqual(PAUSE_HOLD_FIRST_MS / 1000);
+	expect(await parkedRows("default")).toEqual({ rows: 1, jobs: 1 });
 
 	const listed = await (await adminFetch("/v1/destinations")).json();
-	expect(listed).toMatchObject({ items: [{ name: "default", paused: true, backlog: 1, breaker: "closed" }] });
+	expect(listed).toMatchObject({
+		items: [{ name: "default", paused: true, backlog: 1, backlogSince: expect.any(String), breaker: "closed" }],
+	});
+	expect(released.sent).toEqual([]);
 
 	const resumedAt = new Date().toISOString();
 	const resumed = await adminFetch("/v1/destinations/default/resume", { method: "POST" });
-	expect(await resumed.json()).toMatchObject({ paused: false, backlog: 1 });
+	expect(await resumed.json()).toMatchObject({ paused: false });
+	// Sent back at once, with no delay and its attempt count as it was.
+	await vi.waitUntil(() => released.sent.length === 1, { timeout: BACKGROUND_WAIT_MS, interval: 20 });
+	expect(released.sent).toEqual([
+		{ body: expect.objectContaining({ eventId: event.id, priorAttempts: 0 }), delaySeconds: undefined },
+	]);
 	const { retries } = await consume(
-		sent.map(({ body }) => ({ body })),
+		released.sent.map(({ body }) => ({ body })),
 		vars,
 	);
 	expect(retries).toEqual([]);
 	expect((await receivedAt(path)).map((request) => request.headers["webhook-id"])).toEqual([event.id]);
 	expect((await gateOf("default").status()).backlog).toBe(0);
+	await released.restore();
 
 	const alerts = await vi.waitUntil(
 		async () => {
@@ -55,7 +70,7 @@ it("keeps a paused destination's events and delivers them once resumed, telling 
 				// /alerts is shared by every test file, and the OpenAPI test pauses "default" too.
 				.filter((alert) => alert.subject === "default" && alert.type.startsWith("relay.destination."))
 				.filter((alert) => alert.time >= startedAt);
-			// Ours: the resume found the held event (backlog 1); the OpenAPI test's finds none.
+			// Ours: the resume found the parked event (backlog 1); the OpenAPI test's finds none.
 			const resumed = found.some((alert) => alert.type === "relay.destination.recovered" && alert.data.backlog === 1);
 			return resumed ? found : undefined;
 		},

@@ -1,12 +1,23 @@
 import { env } from "cloudflare:workers";
-import { expect, it } from "vitest";
-import { deadEventIds } from "../../src/db/deliveries.repository";
+import { expect, it, vi } from "vitest";
+import { deadEventIds } from "../../src/db/replay-claims.repository";
+import { PARKED_CLAIM_MS } from "../../src/forward/park-held";
 import { replayEvents } from "../../src/forward/replay";
-import { acceptRouted, destinationsAt, freshName, gateOf, jobsOf, recordingQueue } from "../helpers/destinations";
+import {
+	acceptRouted,
+	destinationsAt,
+	freshName,
+	gateOf,
+	gateQueue,
+	jobsOf,
+	parkedRows,
+	recordingQueue,
+} from "../helpers/destinations";
 import { scriptResponses } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume } from "../helpers/forward";
 import { waitForEvents } from "../helpers/storage";
+import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 
 it("keeps each destination's dead delivery apart: a dead replay can target one, a replay by id goes to every routed one", async () => {
 	const [a, b] = [freshName("a"), freshName("b")];
@@ -60,21 +71,27 @@ it("keeps a replay's claim while a gate holds its job, so a second dead replay c
 	const [replayed] = first.sent;
 	expect(replayed?.body.claimId).toEqual(expect.any(Number));
 
-	// Paused: the replayed job is held (for a minute at least), and its claim renewed to the hold's end.
+	// Paused: the replayed job is parked in its gate, and its claim kept for as long as a pause may last.
+	const released = await gateQueue(name, vars);
 	await gateOf(name).setPaused(true);
 	const held = recordingQueue();
 	await consume([{ body: replayed?.body }], { ...vars, FORWARD_QUEUE: held.queue } as unknown as Record<
 		string,
 		string
 	>);
-	expect(held.sent).toHaveLength(1);
-	const claim = await env.DB.prepare("SELECT at FROM deliveries WHERE id = ?1")
+	expect(held.sent).toEqual([]);
+	expect(await parkedRows(name)).toEqual({ rows: 1, jobs: 1 });
+	const claim = await env.DB.prepare("SELECT at, next_at FROM deliveries WHERE id = ?1")
 		.bind(replayed?.body.claimId)
-		.first<{ at: string }>();
-	expect(Date.parse(claim?.at ?? "")).toBeGreaterThan(Date.now() + 50_000);
-	// Ten and a half minutes on, past a claim's 10-minute expiry counted from the replay, it is still
-	// claimed (the renewal holds it to at least 50 s past now, plus the 10 minutes).
-	const later = new Date(Date.now() + 10.5 * 60_000);
+		.first<{ at: string; next_at: string }>();
+	expect(Date.parse(claim?.next_at ?? "")).toBeGreaterThan(Date.now() + PARKED_CLAIM_MS - 60_000);
+	// The claim's own time stays when it was made, so the message's attempts still read in order.
+	expect(Date.parse(claim?.at ?? "")).toBeLessThanOrEqual(Date.now());
+	// A day on, long past a claim's 10-minute expiry counted from the replay, it is still claimed.
+	const later = new Date(Date.now() + 24 * 60 * 60_000);
 	expect(await deadEventIds(env.DB, later, 10, name)).toEqual([]);
 	await gateOf(name).setPaused(false);
+	await vi.waitUntil(() => released.sent.length === 1, { timeout: BACKGROUND_WAIT_MS, interval: 20 });
+	expect(released.sent[0]?.body).toMatchObject({ eventId: row.id, claimId: replayed?.body.claimId, replay: true });
+	await released.restore();
 });

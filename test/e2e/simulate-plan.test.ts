@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BandwidthElement } from "../../scripts/simulate/bandwidth-payloads.ts";
+import { OUTAGE_MESSAGES } from "../../scripts/simulate/failure-plan.ts";
 import { expectedRecipients, type MessagePlan, planTraffic } from "../../scripts/simulate/traffic-plan.ts";
 
 // The simulator's plan, without a relay: what it sends must look like Bandwidth and its
@@ -112,5 +113,23 @@ describe("expected recipient status", () => {
 				["+2", { status: "failed", errorCode: 4432 }],
 			]),
 		);
+	});
+
+	it("with failures, marks outbound messages for the sink (503, 410, timeout) and ends with an outage burst", () => {
+		const failing = planTraffic({ ...options, count: 30, failures: true });
+		const tagOf = (plan: MessagePlan) => (plan.callbacks[0]?.element.message.tag as string | undefined) ?? null;
+		const tags = failing.map(tagOf);
+		const burst = tags.slice(30);
+		expect(burst).toHaveLength(OUTAGE_MESSAGES);
+		expect(new Set(burst)).toEqual(new Set(["relay-sim:outage"]));
+		expect(failing.slice(30).every((plan) => plan.scenario === "outbound-sms")).toBe(true);
+		const marked = new Set(tags.slice(0, 30).filter((tag) => tag?.startsWith("relay-sim:")));
+		expect(marked).toEqual(new Set(["relay-sim:503", "relay-sim:410", "relay-sim:timeout"]));
+		// Only outbound messages carry a tag (Bandwidth forwards an outbound message's tag), in every callback's body.
+		for (const plan of failing) {
+			const tag = tagOf(plan);
+			if (tag?.startsWith("relay-sim:")) expect(plan.scenario.startsWith("outbound")).toBe(true);
+			for (const callback of plan.callbacks) expect(JSON.parse(callback.body)[0].message.tag ?? null).toBe(tag);
+		}
 	});
 });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
+import { SimulatedFailures } from "../../scripts/sink/simulated-failures.ts";
 import failedFixture from "../fixtures/bandwidth/spec2026__message-failed_4432.array.json" with { type: "json" };
 import { freePort, PORT_RANGES } from "./support/ports.ts";
 import { runScript, type ScriptProcess } from "./support/script-process.ts";
@@ -100,5 +101,26 @@ describe("npm run sink", () => {
 		});
 		expect((await sink.exited).code).toBe(1);
 		expect(sink.lines.join("\n")).toMatch(/FORWARD_SIGNING_SECRET is not set/);
+	});
+});
+
+describe("the failures npm run simulate -- --failures asks of the sink", () => {
+	it("fails a marked event's first attempt as its mark says, then lets it through; an outage fails everything for its time", () => {
+		const failures = new SimulatedFailures(3000, 20_000);
+		const at = 1_000_000_000_000;
+		expect(failures.answer("evt_a", "relay-sim:503", at)).toMatchObject({ status: 503 });
+		expect(failures.answer("evt_a", "relay-sim:503", at + 1)).toBeNull();
+		expect(failures.answer("evt_b", "relay-sim:410", at)).toMatchObject({ status: 410 });
+		expect(failures.answer("evt_c", "relay-sim:timeout", at)).toMatchObject({ status: 204, delayMs: 4000 });
+		expect(failures.answer("evt_d", "campaign-1", at)).toBeNull();
+		// The outage: every event, marked or not, for 20 s from the first outage event.
+		expect(failures.answer("evt_e", "relay-sim:outage", at + 10)).toMatchObject({ status: 503 });
+		expect(failures.answer("evt_f", null, at + 19_000)).toMatchObject({ status: 503 });
+		expect(failures.answer("evt_e", "relay-sim:outage", at + 20_011)).toBeNull();
+		// After it, marks are let go for a while (held events reach the sink first now), and no
+		// released outage event starts another.
+		expect(failures.answer("evt_g", "relay-sim:410", at + 21_000)).toBeNull();
+		expect(failures.answer("evt_h", "relay-sim:outage", at + 21_000)).toBeNull();
+		expect(failures.answer("evt_i", "relay-sim:410", at + 20_010 + 5 * 60_000 + 1)).toMatchObject({ status: 410 });
 	});
 });

@@ -67,11 +67,20 @@ describe("npm start (scripts/start.ts)", () => {
 	it("creates the vars file, runs the relay into its sink, and stops both on Ctrl-C", async () => {
 		const { relayUrl, relayPid, sinkPid, devVars } = await npmStart();
 		expect(readFileSync(devVars, "utf8")).toBe(readFileSync(DEV_VARS_EXAMPLE, "utf8"));
-		const { BANDWIDTH_USERNAME, BANDWIDTH_PASSWORD } = parseDevVars(readFileSync(devVars, "utf8"));
+		const { BANDWIDTH_USERNAME, BANDWIDTH_PASSWORD, ADMIN_TOKEN } = parseDevVars(readFileSync(devVars, "utf8"));
 		const output = () => start?.lines.join("\n") ?? "";
 		expect(output()).toContain(
 			`callback   POST ${relayUrl}/bandwidth/messaging   Basic ${BANDWIDTH_USERNAME}:${BANDWIDTH_PASSWORD}`,
 		);
+		// Where the console is and what to sign in with; the relay's own address leads there.
+		expect(output()).toContain(`console    ${relayUrl}/console/   sign in with the admin token ${ADMIN_TOKEN}`);
+		expect(output()).toContain("--failures   (some deliveries fail: dead letters, the breaker, alerts, replay)");
+		const root = await fetch(`${relayUrl}/`, { redirect: "manual" });
+		expect(root.status).toBe(302);
+		expect(root.headers.get("location")).toBe("/console/");
+		const consolePage = await fetch(new URL(root.headers.get("location") ?? "", relayUrl));
+		expect(consolePage.status).toBe(200);
+		expect(await consolePage.text()).toContain('<script src="app.js" defer></script>');
 
 		const response = await fetch(`${relayUrl}/bandwidth/messaging`, {
 			method: "POST",

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { eventTableOf, listEventTables } from "../../src/db/event-tables";
 import { insertQuarantine } from "../../src/db/quarantine.repository";
 import { eraseMessage } from "../../src/erase/erase-message";
 import { eraseMessagesStatements } from "../../src/erase/erasure.repository";
@@ -12,9 +13,10 @@ import { postCallback } from "../helpers/callback";
 import { insertEventRows } from "../helpers/d1-rows";
 import { waitForAllForwarded, waitForForwarded } from "../helpers/downstream";
 import { type BandwidthElement, element, newMessageId } from "../helpers/fixtures";
+import { firstTriesOf } from "../helpers/forward";
 import { expectError } from "../helpers/http";
 import { ledgerStub, pendingInLedger } from "../helpers/ledger";
-import { deliveriesOf, eventsOf, markDead, withTableRenamed } from "../helpers/storage";
+import { deliveriesOf, eventsOf, markDead, withEventTablesBroken } from "../helpers/storage";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 import {
 	archivedLine,
@@ -65,6 +67,13 @@ describe("DELETE /v1/messages/:messageId", () => {
 		]);
 		const ids = (await eventsOf(messageId)).map((row) => row.id);
 		await waitForAllForwarded([...ids, neighbourEventId]);
+		// Delivered first try: each has its entry in its consumer batch's row.
+		for (const id of [...ids, neighbourEventId]) {
+			await vi.waitUntil(async () => (await firstTriesOf(id)).length === 1, {
+				timeout: BACKGROUND_WAIT_MS,
+				interval: 50,
+			});
+		}
 		await markDead(deliveredId);
 		await markDead(neighbourEventId);
 		expect(await (await postCallback([invalidOf(messageId), invalidOf(neighbourId)])).json()).toMatchObject({
@@ -92,6 +101,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 
 		expect(await eventsOf(messageId)).toEqual([]);
 		expect(await deliveriesOf(deliveredId)).toEqual([]);
+		for (const id of ids) expect(await firstTriesOf(id)).toEqual([]);
 		expect(await quarantinedOf(messageId)).toEqual([]);
 		expect(await ledgerHoldings(messageId)).toEqual({ rows: 0, outbox: 0 });
 		const archivedAfter = await archivedIds();
@@ -101,6 +111,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 		// The neighbour keeps everything, its archived line once, in an object whose counts are right again.
 		expect(await eventsOf(neighbourId)).toHaveLength(1);
 		expect(await deliveriesOf(neighbourEventId)).toHaveLength(1);
+		expect(await firstTriesOf(neighbourEventId)).toHaveLength(1);
 		expect(await quarantinedOf(neighbourId)).toHaveLength(1);
 		expect(await ledgerHoldings(neighbourId)).toMatchObject({ rows: 1 });
 		expect(archivedAfter.filter(([, id]) => id === neighbourEventId)).toHaveLength(1);
@@ -124,8 +135,8 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("scans the archive from the creation time in the message id to five days later, in the message's own bucket", async () => {
 		const created = Date.now() - 20 * DAY_MS;
 		const messageId = messageIdCreatedAt(created);
-		const bucket = ledgerNameOf(messageId);
-		const elsewhere = ledgerNameOf(otherBucketMessageId(messageId));
+		const bucket = ledgerNameOf(env, messageId);
+		const elsewhere = ledgerNameOf(env, otherBucketMessageId(messageId));
 		const shared = archiveKeyAt(created + 2 * HOUR_MS, bucket);
 		const onlyOurs = archiveKeyAt(created + 4.5 * DAY_MS, bucket);
 		const tooLate = archiveKeyAt(created + 6 * DAY_MS, bucket);
@@ -158,8 +169,10 @@ describe("DELETE /v1/messages/:messageId", () => {
 		const messageId = `legacy-${crypto.randomUUID()}`;
 		const receivedAt = Date.now() - 40 * DAY_MS;
 		const [eventId = ""] = await insertEventRows([{ eventTime: new Date(receivedAt).toISOString() }]);
-		await env.DB.prepare("UPDATE events SET message_id = ?1 WHERE id = ?2").bind(messageId, eventId).run();
-		const key = archiveKeyAt(receivedAt, ledgerNameOf(messageId));
+		await env.DB.prepare(`UPDATE ${eventTableOf(new Date(receivedAt).toISOString())} SET message_id = ?1 WHERE id = ?2`)
+			.bind(messageId, eventId)
+			.run();
+		const key = archiveKeyAt(receivedAt, ledgerNameOf(env, messageId));
 		await putArchiveObject(key, [archivedLine(eventId, messageId), archivedLine("evt_kept", "another-message")]);
 
 		expect(await erased(messageId)).toEqual({
@@ -174,7 +187,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("stops when its budget runs out and answers a cursor that finishes the job", async () => {
 		const created = Date.now() - 30 * DAY_MS;
 		const messageId = messageIdCreatedAt(created);
-		const bucket = ledgerNameOf(messageId);
+		const bucket = ledgerNameOf(env, messageId);
 		const keys = [1, 30, 60, 90, 110].map((hours) => archiveKeyAt(created + hours * HOUR_MS, bucket));
 		for (const [index, key] of keys.entries()) {
 			await putArchiveObject(key, [
@@ -208,7 +221,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("erases what waits in the ledger's outbox while D1 is down, so it never reaches D1 afterwards", async () => {
 		const event = element("spec2026__message-delivered_sms.object.json");
 		const messageId = event.message.id;
-		await withTableRenamed("events", async () => {
+		await withEventTablesBroken(async () => {
 			expect((await postCallback([event])).status).toBe(200);
 			const [pending] = await vi.waitUntil(
 				async () => {
@@ -228,7 +241,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 		expect(await erased(messageId)).toMatchObject({ events: 0, complete: true });
 	});
 
-	it("finds a message's rows in D1 on indexes, without reading the rest of the tables", async () => {
+	it("finds a message's rows in D1 on each table's key and indexes, without reading the rest of the tables", async () => {
 		const crowd = await insertEventRows(
 			Array.from({ length: 300 }, (_, i) => ({ eventTime: new Date(Date.now() - i * 1000).toISOString() })),
 		);
@@ -244,10 +257,13 @@ describe("DELETE /v1/messages/:messageId", () => {
 		await env.DB.batch(insertQuarantine(env.DB, rows));
 		const target = crowd[150] ?? "";
 
-		const results = await env.DB.batch(eraseMessagesStatements(env.DB, [`msg-${target}`], [target]));
-		const [found, deliveries, events, quarantine] = results.map((result) => result.meta);
-		expect([events?.changes, quarantine?.changes]).toEqual([1, 1]);
-		for (const meta of [found, deliveries, events, quarantine]) expect(meta?.rows_read).toBeLessThan(20);
+		const statements = eraseMessagesStatements(env.DB, await listEventTables(env.DB), [`msg-${target}`], [target]);
+		const { found, deliveries, events, quarantine } = statements;
+		const results = await env.DB.batch([...found, deliveries, ...events, quarantine]);
+		const metas = results.map((result) => result.meta);
+		const erased = metas.slice(found.length + 1, found.length + 1 + events.length);
+		expect([erased.reduce((sum, meta) => sum + meta.changes, 0), metas.at(-1)?.changes]).toEqual([1, 1]);
+		for (const meta of metas) expect(meta.rows_read).toBeLessThan(20);
 	});
 
 	it.each([
@@ -263,7 +279,7 @@ describe("DELETE /v1/messages/:messageId", () => {
 	it("refuses a cursor made for another message", async () => {
 		const created = Date.now() - 30 * DAY_MS;
 		const messageId = messageIdCreatedAt(created);
-		await putArchiveObject(archiveKeyAt(created + HOUR_MS, ledgerNameOf(messageId)), [
+		await putArchiveObject(archiveKeyAt(created + HOUR_MS, ledgerNameOf(env, messageId)), [
 			archivedLine("evt_c", messageId),
 		]);
 		const partial = await eraseMessage(env, messageId, { limits: { operations: 1 } });

@@ -18,19 +18,19 @@ export const NOTHING_ERASED: ErasureAnswer = { ...noCounts(), complete: true, cu
 
 /** A fresh message id whose events land in the same ledger bucket (and so the same archive objects) as `messageId`'s. */
 export function sameBucketMessageId(messageId: string): string {
-	const bucket = ledgerNameOf(messageId);
+	const bucket = ledgerNameOf(env, messageId);
 	for (;;) {
 		const candidate = newMessageId();
-		if (ledgerNameOf(candidate) === bucket) return candidate;
+		if (ledgerNameOf(env, candidate) === bucket) return candidate;
 	}
 }
 
 /** A fresh message id in another bucket than `messageId`'s. */
 export function otherBucketMessageId(messageId: string): string {
-	const bucket = ledgerNameOf(messageId);
+	const bucket = ledgerNameOf(env, messageId);
 	for (;;) {
 		const candidate = newMessageId();
-		if (ledgerNameOf(candidate) !== bucket) return candidate;
+		if (ledgerNameOf(env, candidate) !== bucket) return candidate;
 	}
 }
 

@@ -6,7 +6,7 @@ import { retryDelaySeconds } from "../../src/forward/retry-schedule";
 import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
 import { consume, countedDuring, jobFor, storedEvent } from "../helpers/forward";
 import { ledgerStub, partitionsOf } from "../helpers/ledger";
-import { deliveriesOf, withTableRenamed } from "../helpers/storage";
+import { deliveriesOf, withEventTablesBroken, withTableRenamed } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 
 const SCHEDULE = TEST_ENV.FORWARD_RETRY_SCHEDULE.split(",").map(Number);
@@ -31,7 +31,7 @@ describe("a delivered event", () => {
 			"user-agent": expect.stringMatching(/^bandwidth-relay\/\d+\.\d+\.\d+$/),
 		});
 		expect(Number(request!.headers["webhook-timestamp"])).toBeCloseTo(Date.now() / 1000, -1);
-		// A first-try success: one more in delivery_counts, no deliveries row.
+		// A first-try success: one more entry in its batch's first-try row (attempts_YYYYMMDD), no deliveries row.
 		expect(counted).toEqual({ delivered: 1, skipped: 0 });
 		expect(await deliveriesOf(event.id)).toEqual([]);
 	});
@@ -79,7 +79,7 @@ describe("a delivered event", () => {
 		const event = await storedEvent();
 		const path = freshPath();
 		// With D1's events out of reach, only the ledger can have supplied the body.
-		const { result } = await withTableRenamed("events", () =>
+		const { result } = await withEventTablesBroken(() =>
 			consume([{ body: { eventId: event.id, messageId: event.messageId } }], { FORWARD_URL: hookUrl(path) }),
 		);
 		expect(result.explicitAcks).toHaveLength(1);
@@ -265,15 +265,11 @@ describe("failed attempts", () => {
 describe("never throwing an event away", () => {
 	it("retries when the stored event cannot be read", async () => {
 		const event = await storedEvent();
-		const { env } = await import("cloudflare:workers");
-		await env.DB.exec("ALTER TABLE events RENAME TO events_offline");
-		try {
+		await withEventTablesBroken(async () => {
 			const { result } = await consume([{ body: jobFor(event, false) }], { FORWARD_URL: hookUrl(freshPath()) });
 			expect(result.retryMessages).toHaveLength(1);
 			expect(result.explicitAcks).toEqual([]);
-		} finally {
-			await env.DB.exec("ALTER TABLE events_offline RENAME TO events");
-		}
+		});
 		expect((await deliveriesOf(event.id)).at(-1)).toMatchObject({
 			outcome: "failed",
 			error: expect.stringMatching(/^unexpected error: /),

@@ -4,8 +4,8 @@ import { consume, countedDuring, jobFor, storedEvent } from "../helpers/forward"
 import { deliveriesOf } from "../helpers/storage";
 
 /*
- * A first-try skip is counted in delivery_counts, not recorded as a deliveries row
- * (src/forward/forward-batch.ts); only a later attempt's skip gets a row, with its reason.
+ * A first-try skip is filed with its batch's first tries (attempts_YYYYMMDD), not recorded as a
+ * deliveries row (src/forward/record-outcomes.ts); only a later attempt's skip gets a row, with its reason.
  */
 
 it("skips, and counts, an event whose type FORWARD_EVENT_TYPES leaves out", async () => {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { deadEventIds, insertDelivery, REPLAY_CLAIM_TTL_MS } from "../../src/db/deliveries.repository";
+import { insertDelivery } from "../../src/db/deliveries.repository";
+import { deadEventIds, REPLAY_CLAIM_TTL_MS } from "../../src/db/replay-claims.repository";
 import { readStats } from "../../src/db/stats.repository";
 import { REPLAY_LIMIT, replayEvents } from "../../src/forward/replay";
 import { receivedAt } from "../helpers/downstream";
@@ -42,11 +43,11 @@ describe("replay", () => {
 			messageId: a.messageId,
 			time: "2024-12-18T16:51:30Z",
 		});
-		const other = await storedEvent("spec2026__message-received_sms.object.json", { time: "2031-01-01T00:00:00Z" });
+		const other = await storedEvent("spec2026__message-received_sms.object.json", { time: "2025-06-01T07:13:00Z" });
 
 		expect(await replayEvents(env, { eventIds: [a.id, other.id, a.id] })).toEqual({ enqueued: 2, truncated: false });
 		expect(await replayEvents(env, { messageId: a.messageId })).toEqual({ enqueued: 2, truncated: false });
-		expect(await replayEvents(env, { since: "2031-01-01T00:00:00Z", until: "2031-01-02T00:00:00Z" })).toEqual({
+		expect(await replayEvents(env, { since: "2025-06-01T07:13:00Z", until: "2025-06-01T07:14:00Z" })).toEqual({
 			enqueued: 1,
 			truncated: false,
 		});
@@ -158,6 +159,7 @@ describe("replay of dead events", () => {
 		// What a Worker cancelled right after its claim leaves: the `replayed` row, and no send.
 		await insertDelivery(env.DB, {
 			event_id: event.id,
+			message_id: event.messageId,
 			destination: "default",
 			attempt: 0,
 			outcome: "replayed",

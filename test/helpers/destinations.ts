@@ -70,9 +70,46 @@ export function recordingQueue(): { queue: Queue; sent: Array<{ body: ForwardJob
 
 export const gateOf = (name: string) => gateOfEnv(env, name);
 
-/** Brings a gate's next probe forward to now, as if its backoff had passed. */
+/** Brings a gate's next probe forward to now, as if its backoff had passed, without waking its alarm. */
 export async function probeNow(name: string): Promise<void> {
 	await runInDurableObject(gateOf(name), (_instance: DestinationGate, state) => {
 		state.storage.sql.exec("UPDATE gate SET state = json_set(state, '$.probeAt', 0) WHERE k = 1");
+	});
+}
+
+/**
+ * Gives a gate a recording queue in place of FORWARD_QUEUE, as consume() gives the consumer one:
+ * the jobs it sends back (parked ones, released) are kept for the test to run, rather than reaching
+ * the test env's consumer, which knows none of the test's destinations; `vars` are the settings the
+ * test's consumer runs with (the gate reads DESTINATIONS to notice a removed destination). Set
+ * before anything is parked, since its alarm sends as soon as it may; undone by `restore`.
+ */
+export async function gateQueue(
+	name: string,
+	vars: Record<string, string> = {},
+): Promise<ReturnType<typeof recordingQueue> & { restore: () => Promise<void> }> {
+	const recording = recordingQueue();
+	const stub = gateOf(name);
+	let original: Env | undefined;
+	await runInDurableObject(stub, (instance: DestinationGate) => {
+		const own = instance as unknown as { env: Env };
+		original = own.env;
+		const patched = { ...own.env, ...vars, FORWARD_QUEUE: recording.queue };
+		Object.defineProperty(own, "env", { value: patched, configurable: true });
+	});
+	const restore = () =>
+		runInDurableObject(stub, (instance: DestinationGate) => {
+			Object.defineProperty(instance, "env", { value: original, configurable: true });
+		});
+	return { ...recording, restore };
+}
+
+/** The parked jobs' rows of a gate: how many rows, holding how many jobs. */
+export async function parkedRows(name: string): Promise<{ rows: number; jobs: number }> {
+	return runInDurableObject(gateOf(name), (_instance: DestinationGate, state) => {
+		const row = state.storage.sql
+			.exec("SELECT count(*) AS rows, coalesce(sum(count), 0) AS jobs FROM parked")
+			.toArray()[0] as { rows: number; jobs: number };
+		return { rows: row.rows, jobs: row.jobs };
 	});
 }

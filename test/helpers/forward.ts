@@ -2,6 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, type QueueR
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { eventIdOf } from "../../src/bandwidth/event-id";
+import { attemptDays, attemptsTable } from "../../src/db/attempts.repository";
 import type { ForwardJob } from "../../src/forward/forward-job";
 import worker from "../../src/index";
 import { postCallback } from "./callback";
@@ -103,16 +104,20 @@ export async function consume(
 export type DeliveryCounts = { delivered: number; skipped: number };
 
 /**
- * First-try outcomes counted in `delivery_counts` (src/forward/forward-batch.ts), summed over every
- * hour so that a delta taken across an hour boundary is still right.
+ * First tries recorded in the per-day `attempts_YYYYMMDD` tables (src/db/attempts.repository.ts),
+ * summed over every day so that a delta taken across midnight is still right.
  */
 export async function deliveryCounts(): Promise<DeliveryCounts> {
-	const rows = await env.DB.prepare("SELECT outcome, sum(n) AS n FROM delivery_counts GROUP BY outcome").all<{
-		outcome: string;
-		n: number;
-	}>();
-	const of = (outcome: string) => rows.results.find((row) => row.outcome === outcome)?.n ?? 0;
-	return { delivered: of("delivered"), skipped: of("skipped") };
+	const counts = { delivered: 0, skipped: 0 };
+	for (const day of await attemptDays(env.DB)) {
+		const rows = await env.DB.prepare(
+			`SELECT json_extract(e.value, '$[2]') AS outcome, count(*) AS n FROM ${attemptsTable(day)} a, json_each(a.entries) e GROUP BY 1`,
+		).all<{ outcome: string; n: number }>();
+		for (const row of rows.results) {
+			if (row.outcome === "delivered" || row.outcome === "skipped") counts[row.outcome] += row.n;
+		}
+	}
+	return counts;
 }
 
 /**
@@ -155,4 +160,18 @@ export async function waitForCounted(
 		},
 		{ timeout, interval: 20 },
 	);
+}
+
+/** An event's first-try entries, in whichever day's table holds them. */
+export async function firstTriesOf(eventId: string): Promise<string[]> {
+	const found: string[] = [];
+	for (const day of await attemptDays(env.DB)) {
+		const rows = await env.DB.prepare(
+			`SELECT e.value AS entry FROM ${attemptsTable(day)} a, json_each(a.entries) e WHERE json_extract(e.value, '$[0]') = ?1`,
+		)
+			.bind(eventId)
+			.all<{ entry: string }>();
+		found.push(...rows.results.map((row) => row.entry));
+	}
+	return found;
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { insertDelivery } from "../../src/db/deliveries.repository";
 import { encodeEvent } from "../../src/db/event-body";
-import { insertEvent } from "../../src/db/events.repository";
+import { insertEvents } from "../../src/db/events.repository";
 import { insertQuarantine } from "../../src/db/quarantine.repository";
 
 /*
@@ -63,7 +63,7 @@ export async function insertLargeEvents(
 			status_rank: 1,
 			normalized_json: JSON.stringify(event),
 		};
-		await insertEvent(env.DB, row, await encodeEvent(row.normalized_json)).run();
+		await insertEvents(env.DB, [row], [await encodeEvent(row.normalized_json)]);
 		ids.push(id);
 	}
 	return ids;
@@ -87,6 +87,7 @@ export async function insertLargeDeliveries(count: number): Promise<string> {
 	for (let attempt = 1; attempt <= count; attempt += 1) {
 		await insertDelivery(env.DB, {
 			event_id: eventId,
+			message_id: null,
 			destination: "default",
 			attempt,
 			outcome: "failed",

@@ -16,7 +16,14 @@ import {
 	waitForDrainBackoff,
 	withLedgerBroken,
 } from "../helpers/ledger";
-import { deliveriesOf, eventsOf, quarantineRows, waitForEvents, withTableRenamed } from "../helpers/storage";
+import {
+	deliveriesOf,
+	eventsOf,
+	quarantineRows,
+	waitForEvents,
+	withEventTablesBroken,
+	withTableRenamed,
+} from "../helpers/storage";
 import { BACKGROUND_WAIT_MS } from "../helpers/wait";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
@@ -34,7 +41,7 @@ describe("D1 or the queue down while the outbox drains", () => {
 		const event = element("spec2026__message-delivered_sms.object.json");
 		const id = event.message.id;
 		let eventId = "";
-		await withTableRenamed("events", async () => {
+		await withEventTablesBroken(async () => {
 			const response = await postCallback([event]);
 			expect(response.status).toBe(200);
 			expect(await response.json()).toMatchObject({ stored: 1 });
@@ -68,7 +75,7 @@ describe("D1 or the queue down while the outbox drains", () => {
 		expect(await eventsOf(id)).toHaveLength(2);
 	}, 30_000);
 
-	it("stores the event when the queue send fails, and queues it once after recovery", async () => {
+	it("stores nothing when the queue send fails, then makes both copies once the queue is back", async () => {
 		const event = element("spec2026__message-delivered_sms.object.json");
 		const prepared = await prepareElement(event, new Date().toISOString());
 		if (prepared.kind !== "event") throw new Error("invalid fixture");
@@ -80,12 +87,14 @@ describe("D1 or the queue down while the outbox drains", () => {
 			sendBatch: () => Promise.reject(new Error("Queue send failed: service unavailable")),
 		} as unknown as Queue;
 		await drainHandoffs({ ...env, FORWARD_QUEUE: failingQueue }, [handoff!]);
-		// D1 has the row all the same; the outbox keeps it for the queue.
-		expect(await eventsOf(event.message.id)).toHaveLength(1);
-		expect(await pendingInLedger(event.message.id)).toEqual([expect.objectContaining({ copied: COPIED.d1 })]);
+		// D1 holds only what went to the queue (a row there is what tells the ledger it was sent): the
+		// Worker reported both copies missing, and the outbox keeps the row for both.
+		expect(await eventsOf(event.message.id)).toEqual([]);
+		expect(await pendingInLedger(event.message.id)).toEqual([expect.objectContaining({ copied: 0 })]);
 
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		expect(await pendingInLedger(event.message.id)).toEqual([]);
+		expect(await eventsOf(event.message.id)).toHaveLength(1);
 		await expectForwardedOnce(prepared.entry.id);
 	});
 });
@@ -132,7 +141,7 @@ describe("the ledger or quarantine write failing", () => {
 		const bad = { ...element("spec2026__message-failed_4432.object.json"), errorCode: 4.25 };
 		const prepared = await prepareElement(bad, new Date().toISOString());
 		if (prepared.kind !== "invalid") throw new Error("the fixture should be invalid");
-		const stub = ledgerNamed(env, ledgerNameOf(prepared.row.id));
+		const stub = ledgerNamed(env, ledgerNameOf(env, prepared.row.id));
 		const placeholder = { ...prepared.row, id: "qtn_placeholder" };
 		// The ledger's holding table exists once it held something; then it is broken.
 		await stub.holdQuarantine([placeholder]);

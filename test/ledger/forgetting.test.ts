@@ -5,7 +5,7 @@ import { postCallback } from "../helpers/callback";
 import { waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { ledgerStub, partitionsOf, pendingInLedger } from "../helpers/ledger";
-import { eventsOf, waitForEvents, withTableRenamed } from "../helpers/storage";
+import { eventsOf, waitForEvents, withEventTablesBroken } from "../helpers/storage";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
@@ -46,7 +46,7 @@ it("never forgets a day while one of its rows still waits for a copy", async () 
 	const event = element("spec2026__message-delivered_sms.object.json");
 	const messageId = event.message.id;
 	const stub = ledgerStub(messageId);
-	await withTableRenamed("events", async () => {
+	await withEventTablesBroken(async () => {
 		const answer = await postCallback([event]);
 		expect(answer.status).toBe(200);
 		const [pending] = await (async () => {

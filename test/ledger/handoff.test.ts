@@ -9,7 +9,7 @@ import { postCallback } from "../helpers/callback";
 import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { alarmOf, ledgerStub, pendingInLedger } from "../helpers/ledger";
-import { eventsOf, quarantineRows, waitForEvents, withTableRenamed } from "../helpers/storage";
+import { eventsOf, quarantineRows, waitForEvents, withEventTablesBroken } from "../helpers/storage";
 
 async function entryFor(name: string, overrides: Parameters<typeof element>[1] = {}): Promise<LedgerEntry> {
 	const prepared = await prepareElement(element(name, overrides), new Date().toISOString());
@@ -68,7 +68,7 @@ describe("handing rows to the delivering Worker", () => {
 		const entry = await entryFor("spec2026__message-delivered_sms.object.json");
 		const stub = ledgerStub(entry.message_id);
 		const { handoff } = await stub.accept([entry]);
-		await withTableRenamed("events", async () => {
+		await withEventTablesBroken(async () => {
 			await drainHandoffs(env, [handoff!]);
 			await waitForForwarded(entry.id);
 			expect(await pendingInLedger(entry.message_id)).toEqual([

@@ -1,8 +1,18 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { deleteDayTableChunk } from "../../src/db/event-expiry.repository";
+import { eventTableDay, eventTableOf } from "../../src/db/event-tables";
 import { readStorage } from "../../src/db/storage.repository";
 import { enforceBudget } from "../../src/maintenance/enforce-budget";
-import { clearTables, columnOf, eventIdsHeld, insertDeliveryRow, insertEventRows } from "../helpers/d1-rows";
+import {
+	clearTables,
+	columnOf,
+	dayTables,
+	eventIdsHeld,
+	insertDeliveryRow,
+	insertEventRows,
+	insertLegacyEventRows,
+} from "../helpers/d1-rows";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const NOW = Date.parse("2031-06-01T00:00:00.000Z");
@@ -11,6 +21,18 @@ const MB = 1_000_000;
 /** Big enough that a handful of events move D1's size by whole pages. */
 const BODY_BYTES = 20_000;
 const CHUNK = { chunkRows: 5, maxRounds: 100 };
+
+/** No archive, no ledger's bound. */
+const NO_BOUNDS = { archivedBefore: undefined };
+
+/** Where D1's history starts: the day of its oldest day table. */
+async function oldestDay(): Promise<string | null> {
+	const [oldest] = await dayTables();
+	return oldest === undefined ? null : new Date(eventTableDay(oldest) ?? 0).toISOString();
+}
+
+/** The start of the UTC day of a time. */
+const dayOf = (time: string | undefined) => `${time?.slice(0, 10)}T00:00:00.000Z`;
 
 /** The settings a deployment with D1_BUDGET_MB = `mb` runs with. */
 const budgetEnv = (mb: number) => ({ ...env, D1_BUDGET_MB: String(mb) });
@@ -43,8 +65,8 @@ afterEach(() => {
 });
 
 describe("D1 byte budget", () => {
-	it("evicts the oldest events first, with their deliveries rows, until D1 is at or under budget", async () => {
-		// Inserted newest first: eviction follows event time, not insertion order.
+	it("evicts the oldest day's events first, with their deliveries rows, until D1 is at or under budget", async () => {
+		// Inserted newest first: eviction follows the days, not insertion order (within a day, key order).
 		const newer = await insertEventRows(eventsFrom(2, 40));
 		const older = await insertEventRows(eventsFrom(5, 40));
 		for (const id of older.slice(0, 3)) await insertDeliveryRow(id, "dead", daysAgo(4));
@@ -52,7 +74,7 @@ describe("D1 byte budget", () => {
 		expect(before.sizeBytes).toBeGreaterThan(1.5 * MB);
 
 		// Recent events, no archive: the budget wins over RETENTION_DAYS and over history.
-		const report = await enforceBudget(budgetEnv(1), NOW, undefined, CHUNK);
+		const report = await enforceBudget(budgetEnv(1), NOW, NO_BOUNDS, CHUNK);
 
 		const held = await eventIdsHeld();
 		const all = [...older, ...newer];
@@ -68,7 +90,7 @@ describe("D1 byte budget", () => {
 		// It stops within one chunk of the budget rather than emptying the table.
 		expect(report.sizeBytes).toBeGreaterThan(MB - CHUNK.chunkRows * (BODY_BYTES + 4096));
 		expect(held).toEqual(all.slice(evicted));
-		expect(report.historyFrom).toBe((await columnOf<string>("SELECT min(event_time) AS t FROM events", "t"))[0]);
+		expect(report.historyFrom).toBe(await oldestDay());
 		expect(await columnOf("SELECT event_id FROM deliveries", "event_id")).toEqual([]);
 		expect(linesOf(info)).toContainEqual(
 			expect.objectContaining({ event: "d1_budget_enforced", evicted, sizeBeforeBytes: before.sizeBytes }),
@@ -82,12 +104,14 @@ describe("D1 byte budget", () => {
 		const unarchived = await insertEventRows(eventsFrom(1, 60));
 		const archivedBefore = daysAgo(3);
 
-		const report = await enforceBudget(budgetEnv(1), NOW, archivedBefore, CHUNK);
+		const report = await enforceBudget(budgetEnv(1), NOW, { archivedBefore }, CHUNK);
 
 		expect(report).toMatchObject({ evicted: archived.length, outcome: "archive_behind", budgetBytes: MB });
 		expect(report.sizeBytes).toBeGreaterThan(MB);
 		expect(await eventIdsHeld()).toEqual(unarchived);
-		expect(report.historyFrom).toBe(eventsFrom(1, 1)[0]?.eventTime);
+		// The emptied day is gone with its events.
+		expect(await dayTables()).toEqual([eventTableOf(daysAgo(1))]);
+		expect(report.historyFrom).toBe(dayOf(eventsFrom(1, 1)[0]?.eventTime));
 		expect(linesOf(error)).toContainEqual(
 			expect.objectContaining({
 				level: "error",
@@ -101,7 +125,7 @@ describe("D1 byte budget", () => {
 
 	it("evicts nothing while every event is unarchived", async () => {
 		const ids = await insertEventRows(eventsFrom(1, 80));
-		const report = await enforceBudget(budgetEnv(1), NOW, daysAgo(2), CHUNK);
+		const report = await enforceBudget(budgetEnv(1), NOW, { archivedBefore: daysAgo(2) }, CHUNK);
 		expect(report).toMatchObject({ evicted: 0, outcome: "archive_behind" });
 		expect(await eventIdsHeld()).toEqual(ids);
 		expect(linesOf(error).map((line) => line.event)).toEqual(["d1_over_budget_archive_behind"]);
@@ -110,7 +134,7 @@ describe("D1 byte budget", () => {
 
 	it("stops at the round limit and leaves the rest to the next run", async () => {
 		await insertEventRows(eventsFrom(5, 80));
-		const report = await enforceBudget(budgetEnv(1), NOW, undefined, { chunkRows: 2, maxRounds: 3 });
+		const report = await enforceBudget(budgetEnv(1), NOW, NO_BOUNDS, { chunkRows: 2, maxRounds: 3 });
 		expect(report).toMatchObject({ evicted: 6, outcome: "round_limit" });
 		expect(report.sizeBytes).toBeGreaterThan(MB);
 	});
@@ -122,12 +146,12 @@ describe("D1 byte budget", () => {
 		const { sizeBytes } = await readStorage(env.DB);
 		expect(sizeBytes).toBeLessThan(2 * MB);
 
-		const near = await enforceBudget(budgetEnv(2), NOW, undefined, CHUNK);
+		const near = await enforceBudget(budgetEnv(2), NOW, NO_BOUNDS, CHUNK);
 		expect(near).toEqual({
 			sizeBytes,
 			budgetBytes: 2 * MB,
 			evicted: 0,
-			historyFrom: eventsFrom(3, 1)[0]?.eventTime,
+			historyFrom: dayOf(eventsFrom(3, 1)[0]?.eventTime),
 			outcome: "within_budget",
 		});
 		expect(await eventIdsHeld()).toHaveLength(ids.length);
@@ -144,12 +168,51 @@ describe("D1 byte budget", () => {
 		expect(linesOf(info)).toEqual([]);
 
 		warn.mockClear();
-		await enforceBudget(budgetEnv(3), NOW, undefined, CHUNK);
+		await enforceBudget(budgetEnv(3), NOW, NO_BOUNDS, CHUNK);
 		expect(linesOf(warn)).toEqual([]);
 	});
 
 	it("reports an empty table as no history", async () => {
-		const report = await enforceBudget(env, NOW, undefined);
+		const report = await enforceBudget(env, NOW, NO_BOUNDS);
 		expect(report).toMatchObject({ evicted: 0, historyFrom: null, budgetBytes: 8000 * MB, outcome: "within_budget" });
+	});
+
+	it("evicts the legacy table's events first, oldest by time, and drops it once empty", async () => {
+		const legacy = await insertLegacyEventRows(
+			Array.from({ length: 10 }, (_, i) => ({ eventTime: daysAgo(9 - i / 24) })).reverse(),
+		);
+		const days = await insertEventRows(eventsFrom(5, 80));
+		const report = await enforceBudget(budgetEnv(1), NOW, NO_BOUNDS, CHUNK);
+		expect(report.outcome).toBe("evicted");
+		const held = await eventIdsHeld();
+		expect(held.some((id) => legacy.includes(id))).toBe(false);
+		expect(held).toEqual(days.slice(days.length - held.length));
+		expect(await columnOf<string>("SELECT name FROM sqlite_master WHERE name = 'events'", "name")).toEqual([]);
+	});
+
+	it("writes one row per event it evicts from a day: the day tables have no index", async () => {
+		await insertEventRows(eventsFrom(5, 30));
+		const table = eventTableOf(daysAgo(5));
+		const chunk = deleteDayTableChunk(env.DB, table, undefined, 12);
+		const [, events] = await env.DB.batch([chunk.deliveries, chunk.events]);
+		expect(events?.meta.changes).toBe(12);
+		expect(events?.meta.rows_written).toBe(12);
+	});
+
+	it("without an archive, evicts no event its ledger may still look for, and says so", async () => {
+		const checked = await insertEventRows(eventsFrom(5, 20));
+		const recent = await insertEventRows(eventsFrom(1, 60));
+		// Every ledger has accounted for what it accepted up to two days ago; not yet for the rest.
+		const report = await enforceBudget(
+			budgetEnv(1),
+			NOW,
+			{ archivedBefore: undefined, verifiedBefore: daysAgo(2) },
+			CHUNK,
+		);
+		expect(report).toMatchObject({ evicted: checked.length, outcome: "ledgers_behind" });
+		expect(await eventIdsHeld()).toEqual(recent);
+		expect(linesOf(error)).toContainEqual(
+			expect.objectContaining({ event: "d1_over_budget_ledgers_behind", verifiedBefore: daysAgo(2) }),
+		);
 	});
 });

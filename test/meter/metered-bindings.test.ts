@@ -39,6 +39,8 @@ describe("D1", () => {
 		});
 		expect(reported).toBe(6);
 		expect(spent.d1RowsWritten).toBe(reported);
+		// The statement, then the batch: two transactions on the database's single writer.
+		expect(spent.d1Writes).toBe(2);
 	});
 
 	it("answers first() and raw() as D1 does, and counts the rows they read", async () => {
@@ -75,13 +77,13 @@ describe("Queues", () => {
 		expect(queueOpsOf(new Uint8Array(130_000), "bytes")).toBe(3);
 	});
 
-	function batchOf(count: number) {
+	function batchOf(count: number, queue = "meter-probe", attempts = 1) {
 		return createMessageBatch(
-			"meter-probe",
+			queue,
 			Array.from({ length: count }, (_, i) => ({
 				id: `m${i}`,
 				timestamp: new Date(),
-				attempts: 1,
+				attempts,
 				body: { eventId: `evt_${i}` },
 			})),
 		);
@@ -105,6 +107,22 @@ describe("Queues", () => {
 			tracked.settle(false);
 		});
 		expect(spent.queueOps).toBe(2 + 1);
+	});
+
+	it("counts the write that moved a message to a dead-letter queue, once, on its first delivery from it", async () => {
+		const first = await spentBy(async () => trackedBatch(batchOf(2, "bandwidth-relay-forward-dlq")).settle(true));
+		expect(first.queueOps).toBe(2 * (1 + 1 + 1)); // the dead-letter write, the read, the delete
+		const again = await spentBy(async () => trackedBatch(batchOf(2, "bandwidth-relay-forward-dlq", 2)).settle(true));
+		expect(again.queueOps).toBe(2 * (1 + 1));
+	});
+
+	it("counts each message sent, apart from its operations", async () => {
+		const queue = meteredEnv(env).FORWARD_QUEUE;
+		const spent = await spentBy(async () => {
+			await queue.send({ eventId: "evt_meter_send" });
+			await queue.sendBatch([{ body: { eventId: "evt_meter_a" } }, { body: "x".repeat(70_000), contentType: "text" }]);
+		});
+		expect(spent).toMatchObject({ queueMessages: 3, queueOps: 1 + 1 + 2 });
 	});
 
 	it("lets a message's own decision win over the batch's", async () => {
@@ -143,12 +161,33 @@ describe("R2", () => {
 	});
 });
 
+describe("Analytics Engine", () => {
+	it("counts one data point per writeDataPoint, whatever the point holds, and none that throws", async () => {
+		const dataset = meteredEnv(env).METRICS;
+		const spent = await spentBy(async () => {
+			dataset.writeDataPoint({ indexes: ["a"], blobs: ["x"], doubles: [1, 2, 3] });
+			dataset.writeDataPoint();
+		});
+		expect(spent).toEqual({ aeDataPoints: 2 });
+		const throwing = meteredEnv({
+			METRICS: {
+				writeDataPoint() {
+					throw new Error("refused");
+				},
+			},
+		}).METRICS;
+		const refused = await spentBy(async () => expect(() => throwing.writeDataPoint()).toThrow("refused"));
+		expect(refused).toEqual({});
+	});
+});
+
 describe("meteredEnv", () => {
-	it("meters D1, Queues and R2, passes everything else, and never meters twice", () => {
+	it("meters D1, Queues, R2 and Analytics Engine, passes everything else, and never meters twice", () => {
 		const metered = meteredEnv(env);
 		expect(metered.DB).not.toBe(env.DB);
 		expect(metered.FORWARD_QUEUE).not.toBe(env.FORWARD_QUEUE);
 		expect(metered.ARCHIVE).not.toBe(env.ARCHIVE);
+		expect(metered.METRICS).not.toBe(env.METRICS);
 		expect(metered.MESSAGE_LEDGER).toBe(env.MESSAGE_LEDGER);
 		expect(metered.RETENTION_DAYS).toBe(env.RETENTION_DAYS);
 		expect(meteredEnv(env)).toBe(metered);

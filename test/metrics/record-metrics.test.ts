@@ -1,12 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
-import {
-	MAX_QUARANTINE_POINTS,
-	recordCallback,
-	recordDelivery,
-	recordQuarantined,
-	resetMetricsFailureLog,
-} from "../../src/metrics/record-metrics";
+import { recordCallback, recordConsumerBatch, resetMetricsFailureLog } from "../../src/metrics/record-metrics";
 
 /*
  * The writer alone, with a recording object in place of the dataset: what it is handed is exactly
@@ -22,52 +16,43 @@ afterEach(() => {
 	vi.restoreAllMocks();
 });
 
-it("writes one point per accepted callback with its counts", () => {
-	const { env, points } = recording();
-	recordCallback(env, { received: 4, stored: 2, duplicates: 1, quarantined: 1 }, [
-		{ application_id: "app-1" },
-		{ application_id: "app-1" },
-		{ application_id: "app-1" },
-	]);
-	expect(points).toEqual([{ indexes: ["app-1"], blobs: ["callback", "app-1"], doubles: [4, 2, 1, 1] }]);
-});
+const APP = [{ application_id: "app-1", type: "bandwidth.message.delivered", error_code: null }];
+const DELIVERED = { destination: "default", outcome: "delivered", httpStatus: 204, durationMs: 35, attempt: 1 };
 
-it("writes one point per delivery attempt, for the default destination", () => {
+it("writes one point per accepted callback, its quarantined elements included", () => {
 	const { env, points } = recording();
-	recordDelivery(env, { eventId: "evt_x" }, 2, {
-		destination: "default",
-		outcome: "delivered",
-		httpStatus: 204,
-		durationMs: 35,
-	});
+	recordCallback(
+		env,
+		{ received: 4, stored: 2, duplicates: 1, quarantined: 1 },
+		[...APP, ...APP, ...APP],
+		["time: bad"],
+	);
 	expect(points).toEqual([
 		{
-			indexes: ["default"],
-			blobs: ["delivery", "default", "delivered", "204", "", "", ""],
-			doubles: [1, 35, 2, 204, 1],
+			indexes: ["app-1"],
+			blobs: ["callback", "app-1", "bandwidth.message.delivered", "", "time"],
+			doubles: [4, 2, 1, 1, 0],
 		},
 	]);
 });
 
-it("writes one point per quarantined element, bounded per write", () => {
+it("writes one point per consumer batch, whatever it holds, and none for an empty one", () => {
 	const { env, points } = recording();
-	recordQuarantined(env, [{ reason: "time: bad" }]);
-	expect(points).toHaveLength(1);
-	recordQuarantined(env, []);
-	expect(points).toHaveLength(1);
-	recordQuarantined(
+	recordConsumerBatch(
 		env,
-		Array.from({ length: 1000 }, () => ({ reason: "time: bad" })),
+		Array.from({ length: 24 }, () => DELIVERED),
 	);
-	expect(points).toHaveLength(1 + MAX_QUARANTINE_POINTS);
+	expect(points).toHaveLength(1);
+	expect((points[0] as AnalyticsEngineDataPoint).doubles?.slice(0, 2)).toEqual([24, 24]);
+	recordConsumerBatch(env, []);
+	expect(points).toHaveLength(1);
 });
 
 it("writes nothing, and throws nothing, without a METRICS binding", () => {
 	for (const env of [{}, { METRICS: undefined }, { METRICS: null }, { METRICS: {} }]) {
 		expect(() => {
-			recordCallback(env, { received: 1, stored: 1, duplicates: 0, quarantined: 0 }, []);
-			recordDelivery(env, {}, 1, { destination: "default", outcome: "delivered", httpStatus: 200, durationMs: 1 });
-			recordQuarantined(env, [{ reason: "x: y" }]);
+			recordCallback(env, { received: 1, stored: 1, duplicates: 0, quarantined: 0 }, [], ["x: y"]);
+			recordConsumerBatch(env, [DELIVERED]);
 		}).not.toThrow();
 	}
 });
@@ -82,11 +67,8 @@ it("swallows a binding that throws, and says so once per isolate", () => {
 		},
 	};
 	for (let i = 0; i < 3; i += 1) {
-		expect(() => recordCallback(env, { received: 1, stored: 1, duplicates: 0, quarantined: 0 }, [])).not.toThrow();
-		expect(() =>
-			recordDelivery(env, {}, 1, { destination: "default", outcome: "dead", httpStatus: 410, durationMs: 5 }),
-		).not.toThrow();
-		expect(() => recordQuarantined(env, [{ reason: "x: y" }])).not.toThrow();
+		expect(() => recordCallback(env, { received: 1, stored: 1, duplicates: 0, quarantined: 0 }, [], [])).not.toThrow();
+		expect(() => recordConsumerBatch(env, [{ ...DELIVERED, outcome: "dead", httpStatus: 410 }])).not.toThrow();
 	}
 	const lines = warn.mock.calls.map(([line]) => JSON.parse(String(line)));
 	expect(lines).toEqual([{ level: "warn", event: "metrics_write_failed", error: "AE is down" }]);
@@ -95,16 +77,19 @@ it("swallows a binding that throws, and says so once per isolate", () => {
 it("writes every layout to the runtime's own METRICS binding without a complaint", () => {
 	const warn = vi.spyOn(console, "warn");
 	const longApplication = "a".repeat(128);
-	recordCallback(env, { received: 2, stored: 1, duplicates: 0, quarantined: 1 }, [{ application_id: longApplication }]);
-	recordDelivery(env, { eventId: "evt_x" }, 1, {
-		destination: "billing",
-		outcome: "delivered",
-		httpStatus: 204,
-		durationMs: 12,
-	});
-	recordQuarantined(
+	recordCallback(
 		env,
-		Array.from({ length: 300 }, () => ({ reason: "time: bad" })),
+		{ received: 2, stored: 1, duplicates: 0, quarantined: 1 },
+		[{ application_id: longApplication, type: "bandwidth.message.failed", error_code: 4432 }],
+		["time: bad"],
+	);
+	recordConsumerBatch(
+		env,
+		Array.from({ length: 24 }, (_, index) => ({
+			...DELIVERED,
+			destination: `billing-${index % 3}`,
+			durationMs: index * 500,
+		})),
 	);
 	expect(warn).not.toHaveBeenCalled();
 });

@@ -87,7 +87,7 @@ describe("the document is generated from the routes' own schemas", () => {
 		const document = await servedDocument();
 		const parameters = operationIn(document, "get", "/v1/deliveries").parameters ?? [];
 		const byName = Object.fromEntries(parameters.map((parameter) => [parameter.name, parameter]));
-		expect(Object.keys(byName).sort()).toEqual(["cursor", "destination", "eventId", "limit", "status"]);
+		expect(Object.keys(byName).sort()).toEqual(["current", "cursor", "destination", "eventId", "limit", "status"]);
 		expect(byName.status).toMatchObject({
 			required: false,
 			schema: { enum: ["delivered", "failed", "dead", "skipped", "replayed"] },
@@ -100,8 +100,26 @@ describe("the document is generated from the routes' own schemas", () => {
 		expect(archive.find((parameter) => parameter.name === "date")?.required).toBe(true);
 		const events = operationIn(document, "get", "/v1/events").parameters ?? [];
 		expect(events.map((parameter) => parameter.name).sort()).toEqual(
-			["cursor", "direction", "from", "limit", "messageId", "since", "to", "type", "until"].sort(),
+			[
+				"cursor",
+				"direction",
+				"eventId",
+				"from",
+				"limit",
+				"messageId",
+				"number",
+				"order",
+				"since",
+				"to",
+				"type",
+				"until",
+			].sort(),
 		);
+		const status = operationIn(document, "get", "/v1/deliveries/status").parameters ?? [];
+		expect(status.map((parameter) => [parameter.name, parameter.required])).toEqual([
+			["eventIds", true],
+			["messageIds", false],
+		]);
 	});
 
 	it("accepts the bodies the routes accept and refuses the ones they refuse", async () => {
@@ -133,6 +151,7 @@ describe("the document is generated from the routes' own schemas", () => {
 			"CloudEvent",
 			"D1Storage",
 			"Delivery",
+			"DeliveryState",
 			"DestinationStatus",
 			"ErasureReport",
 			"Error",
@@ -163,8 +182,11 @@ describe("the document is generated from the routes' own schemas", () => {
 			error: "HTTP 410: gone",
 			durationMs: 12,
 			at: "2026-12-01T00:00:00.000Z",
+			nextAttemptAt: null,
 		};
 		expect(violations(document, schema, { items: [delivery], nextCursor: null })).toEqual([]);
+		// A first try has no row id.
+		expect(violations(document, schema, { items: [{ ...delivery, id: null }], nextCursor: null })).toEqual([]);
 		for (const wrong of [
 			{ items: [{ ...delivery, outcome: "lost" }], nextCursor: null },
 			{ items: [{ ...delivery, attempt: "1" }], nextCursor: null },

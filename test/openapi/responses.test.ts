@@ -5,11 +5,13 @@ import { OPERATIONS } from "../../src/openapi/operations";
 import { adminFetch, adminPost, RELAY_URL, storeElements } from "../helpers/admin";
 import { putArchiveObject } from "../helpers/archive-objects";
 import { postCallback } from "../helpers/callback";
+import { gateOf } from "../helpers/destinations";
 import { freshPath, hookUrl, scriptResponses } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { consume, jobFor, storedEvent } from "../helpers/forward";
 import { fetchWithVars } from "../helpers/http";
 import { inboundMms, mediaUrl, waitForSettledMedia } from "../helpers/media";
+import { damageStoredBody } from "../helpers/storage";
 import { TEST_ENV } from "../setup/test-env";
 import { checked, expectConforms } from "./conformance";
 
@@ -39,11 +41,12 @@ describe("every route answers what the OpenAPI document declares", () => {
 		const page = (await get(`/v1/messages/${messageId}?limit=1`, "/v1/messages/:messageId")) as {
 			nextCursor: string | null;
 			events: unknown[];
-			deliveries: unknown[];
+			deliveries: Array<{ id: number | null }>;
 			recipients: unknown[];
 		};
 		expect(page.events).toHaveLength(1);
-		expect(page.deliveries).toHaveLength(1);
+		// One row a page; the first tries (no row id) come on the first page besides.
+		expect(page.deliveries.filter((delivery) => delivery.id !== null)).toHaveLength(1);
 		expect(page.recipients.length).toBeGreaterThan(0);
 		expect(page.nextCursor).toEqual(expect.any(String));
 		await get(`/v1/messages/${messageId}?cursor=${page.nextCursor}`, "/v1/messages/:messageId");
@@ -61,9 +64,25 @@ describe("every route answers what the OpenAPI document declares", () => {
 		const events = (await get(`/v1/events?messageId=${stored.messageId}`, "/v1/events")) as { items: unknown[] };
 		expect(events.items).toHaveLength(1);
 		await get("/v1/events?type=bandwidth.message.delivered&limit=500", "/v1/events");
-		const deliveries = (await get(`/v1/deliveries?eventId=${stored.id}`, "/v1/deliveries")) as { items: unknown[] };
-		expect(deliveries.items).toHaveLength(1);
+		const deliveries = (await get(`/v1/deliveries?eventId=${stored.id}`, "/v1/deliveries")) as {
+			items: Array<{ id: number | null }>;
+		};
+		expect(deliveries.items.filter((delivery) => delivery.id !== null)).toHaveLength(1);
 		await get("/v1/deliveries?status=dead", "/v1/deliveries");
+		await get("/v1/deliveries?status=dead&current=true", "/v1/deliveries");
+		await get(`/v1/events?order=newest&number=${encodeURIComponent("+12345678902")}&limit=5`, "/v1/events");
+		const status = (await get(
+			`/v1/deliveries/status?eventIds=${stored.id}&messageIds=${stored.messageId}`,
+			"/v1/deliveries/status",
+		)) as {
+			items: Array<{ eventId: string; deliveries: Array<{ state: string }> }>;
+		};
+		expect(status.items).toEqual([
+			expect.objectContaining({ eventId: stored.id, deliveries: [expect.objectContaining({ state: "dead" })] }),
+		]);
+		const refused = await adminFetch("/v1/deliveries/status?eventIds=nope");
+		expect(refused.status).toBe(400);
+		await expectConforms(refused, "GET", "/v1/deliveries/status");
 	});
 
 	it("GET /v1/quarantine and POST /v1/quarantine/:id/reprocess", async () => {
@@ -97,7 +116,7 @@ describe("every route answers what the OpenAPI document declares", () => {
 
 	it("answers naming an event whose D1 body cannot be read: messages, events and replay", async () => {
 		const stored = await storedEvent("spec2026__message-delivered_sms.object.json");
-		await env.DB.prepare("UPDATE events SET event_gz = X'00' WHERE id = ?1").bind(stored.id).run();
+		await damageStoredBody(stored.id, new Uint8Array([0x00]));
 		const message = await get(`/v1/messages/${stored.messageId}`, "/v1/messages/:messageId");
 		expect(message).toMatchObject({ events: [], unreadableEventIds: [stored.id] });
 		const events = await get(`/v1/events?messageId=${stored.messageId}`, "/v1/events");
@@ -119,6 +138,16 @@ describe("every route answers what the OpenAPI document declares", () => {
 		const unknown = await adminPost("/v1/destinations/nope/pause");
 		expect(unknown.status).toBe(404);
 		await expectConforms(unknown, "POST", "/v1/destinations/:name/pause");
+
+		const closed = await adminPost("/v1/destinations/default/probe");
+		expect(closed.status).toBe(409);
+		await expectConforms(closed, "POST", "/v1/destinations/:name/probe");
+		// An open breaker, as ten failures in a row leave it: probed now, then closed again by a success.
+		const gate = gateOf("default");
+		await gate.report({ lease: null, delivered: 0, failed: 10, lastError: "HTTP 503: openapi test" });
+		const probed = await adminPost("/v1/destinations/default/probe");
+		expect(await expectConforms(probed, "POST", "/v1/destinations/:name/probe")).toMatchObject({ breaker: "open" });
+		await gate.report({ lease: null, delivered: 1, failed: 0, lastError: null });
 	});
 
 	it("GET /v1/stats", async () => {

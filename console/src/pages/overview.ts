@@ -1,13 +1,21 @@
 import { admin, health } from "../api";
-import { code, errorBox, formatBytes, formatTime, h, heading, showError, table } from "../dom";
+import { type Child, code, errorBox, formatBytes, formatTime, h, heading, showError, table } from "../dom";
+import { answerText, errorCodeText, httpText } from "../names";
+import { autoRefresh } from "../refresh";
+import { destinationState } from "../states";
 import type { Destinations, Health, Stats } from "../types";
 
 const HOUR_MS = 60 * 60 * 1000;
 
-function counts(label: string, tally: Record<string, number>, keyHeader: string): HTMLElement {
+function counts(
+	label: string,
+	tally: Record<string, number>,
+	keyHeader: string,
+	name: (key: string) => string = (key) => key,
+): HTMLElement {
 	const rows = Object.entries(tally)
 		.sort(([, a], [, b]) => b - a)
-		.map(([key, n]) => [code(key), n]);
+		.map(([key, n]) => [code(name(key)), n]);
 	if (rows.length === 0) return h("p", { class: "muted" }, `${label}: none`);
 	return table(label, [keyHeader, "Count"], rows);
 }
@@ -30,7 +38,7 @@ function windowSection(title: string, id: string, stats: Stats): HTMLElement {
 		),
 		counts(`${title}: by type`, stats.events.byType, "Type"),
 		counts(`${title}: by status`, stats.events.byStatus, "Status"),
-		counts(`${title}: by error code`, stats.events.byErrorCode, "Error code"),
+		counts(`${title}: by error code`, stats.events.byErrorCode, "Error code", errorCodeText),
 	);
 }
 
@@ -59,7 +67,14 @@ function percent(rate: number | null): string {
 	return rate === null ? "—" : `${(rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 0)} %`;
 }
 
-/** Each destination's breaker and pause, as its gate reports them: what on-call checks first. */
+/** The last error with its status named: "503 Service Unavailable: upstream down". */
+function lastError(error: string | null): Child {
+	if (error === null) return "—";
+	const status = /^HTTP (\d{3})/.exec(error)?.[1];
+	return status === undefined ? error : `${httpText(Number(status))}: ${answerText(error)}`;
+}
+
+/** Each destination's state in words, as its gate reports it: what on-call checks first. */
 function destinationsSection(destinations: Destinations | null): HTMLElement {
 	const body =
 		destinations === null
@@ -68,15 +83,21 @@ function destinationsSection(destinations: Destinations | null): HTMLElement {
 				? h("p", { class: "muted" }, "No destination: events are stored, not forwarded.")
 				: table(
 						"Destinations",
-						["Destination", "State", "Last success", "Last failure", "Failures (15 min)", "Backlog", "Rate /s"],
+						["Destination", "State", "Last error", "Failures (15 min)", "Backlog", "Rate /s"],
 						destinations.items.map((d) => {
-							const state = d.paused ? "paused" : (d.breaker ?? "unknown");
-							const tone = state === "closed" ? "good" : state === "unknown" ? "" : "bad";
+							const state = destinationState(d);
 							return [
-								code(d.name),
-								h("span", { class: `state ${tone}` }, state),
-								d.lastSuccessAt ? formatTime(d.lastSuccessAt) : "—",
-								d.lastFailureAt ? formatTime(d.lastFailureAt) : "—",
+								h("a", { href: "#/destinations" }, d.name),
+								h("span", { class: `state ${state.tone}` }, state.words),
+								d.lastError === null
+									? "—"
+									: h(
+											"span",
+											{},
+											lastError(d.lastError),
+											h("br"),
+											h("small", { class: "muted" }, formatTime(d.lastFailureAt)),
+										),
 								percent(d.recentFailureRate),
 								d.backlog ?? "—",
 								d.currentRate ?? "—",
@@ -88,14 +109,16 @@ function destinationsSection(destinations: Destinations | null): HTMLElement {
 		{ "aria-labelledby": "destinations-heading" },
 		h("h2", { id: "destinations-heading" }, "Destinations"),
 		body,
+		h("p", {}, h("a", { href: "#/destinations" }, "Pause, resume, probe or replay a destination")),
 	);
 }
 
+/** #/overview: the relay's health, its destinations and the last hour's and day's counts, refreshed every 10 s. */
 export async function overviewPage(main: HTMLElement): Promise<void> {
 	const error = errorBox();
-	main.append(heading("Overview"), error);
-	const now = Date.now();
-	try {
+	const content = h("div", {});
+	const load = async () => {
+		const now = Date.now();
 		const [report, hour, day, destinations] = await Promise.all([
 			health<Health>(),
 			admin<Stats>(`/stats?since=${new Date(now - HOUR_MS).toISOString()}`),
@@ -103,7 +126,8 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
 			// A misconfigured DESTINATIONS answers 503: the rest of the page still shows.
 			admin<Destinations>("/destinations").catch(() => null),
 		]);
-		main.append(
+		error.hidden = true;
+		content.replaceChildren(
 			storageSection(report, day.dead),
 			destinationsSection(destinations),
 			h(
@@ -120,6 +144,11 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
 				windowSection("Last 24 hours", "day-heading", day),
 			),
 		);
+	};
+	const refresher = autoRefresh(main, load);
+	main.append(heading("Overview"), refresher.element, error, content);
+	try {
+		await refresher.now();
 	} catch (caught) {
 		showError(error, caught);
 	}

@@ -1,36 +1,34 @@
-import { decodeEvent } from "../../db/event-body";
-import { type EventRow, withSequence } from "../../db/events.repository";
+import { withSequence } from "../../db/events.repository";
 import { errorMessage, log } from "../../log";
 import { type Hour, partitionOf } from "../partitions";
+import { bodyText, eventJsonOf, eventRowOf, type StoredBody, type StoredEvent } from "./ledger-body";
 import type { LedgerEntry, LedgerRow } from "./ledger-rows";
 import type { LedgerSql } from "./ledger-sql";
 
-/** A body as stored: gzip bytes without its sequence, or (rows written before that) the JSON with it. */
-type StoredBody = ArrayBuffer | string;
+export type HourPageRow = StoredEvent;
 
-export type HourPageRow = { message_id: string; id: string; sequence: number; body: StoredBody };
+type StoredRow = StoredEvent & { state: number; hour: string };
 
-type Meta = Omit<EventRow, "id" | "message_id" | "sequence" | "normalized_json">;
-
-type StoredRow = {
-	message_id: string;
+/** What a message's earlier events said about each recipient, read inside the accept transaction. */
+export interface RecipientStatus {
 	id: string;
 	sequence: number;
-	state: number;
-	hour: string;
-	meta: string;
-	body: StoredBody;
-};
+	recipient: string;
+	status: string | null;
+	status_rank: number | null;
+}
 
 /*
  * Rows never change once written except for `state`, and the fast path writes each row twice in
  * all: the insert on accept and one state update when the Worker reports. No secondary index: an
  * index entry is one more row written per insert, and nothing looks rows up except by their key.
  *
- * The body is gzip (src/db/event-body.ts), ~500 bytes for a typical event: a WITHOUT ROWID row
- * over ~1 KB spills into a whole 4 KB overflow page, so 1.5 KB of text took 4.7 KB a row
- * (measured), and the 10 GB a ledger may hold is what bounds its rate. The sequence is not in the
- * stored body (it is a column); readers put it back.
+ * The body is compressed with what D1 needs inside it (./ledger-body.ts), ~520 bytes for a typical
+ * event: a WITHOUT ROWID row over ~1,000 bytes spills into a whole 4 KB overflow page, and the
+ * 10 GB a ledger may hold is what bounds its rate. Beside it only what SQL must read without
+ * decompressing: the key, the copy state, the archive hour, each event's recipient and status
+ * (a message's earlier statuses, read inside the accept transaction), and what it counted for the
+ * insights (src/insights/fact-rows.ts: 11 to 24 bytes, or NULL).
  */
 const DAY_TABLE_SCHEMA = (name: string) => `
 CREATE TABLE IF NOT EXISTS ${name} (
@@ -40,26 +38,29 @@ CREATE TABLE IF NOT EXISTS ${name} (
   state INTEGER NOT NULL,
   accepted_at INTEGER NOT NULL,
   hour TEXT NOT NULL,
-  meta TEXT NOT NULL,
-  body TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  status TEXT,
+  status_rank INTEGER,
+  body BLOB NOT NULL,
   insight TEXT,                      -- what the event counted for the insights (src/insights/facts.ts)
   PRIMARY KEY (message_id, id)
 ) WITHOUT ROWID`;
 
-/** The CloudEvent of a stored body, with its sequence. */
-async function eventJsonOf(body: StoredBody, sequence: number): Promise<string> {
-	// A text row already holds its sequence; the placeholder could also occur inside data.bandwidth.
-	if (typeof body === "string") return body;
-	return withSequence(await decodeEvent(body), sequence);
-}
+/**
+ * A day table from before the body held the metadata: a `meta` JSON column beside the body, and no
+ * recipient or status (added, empty for its old rows, when a ledger first opens it). New rows in it
+ * are written in the new format with `meta` empty; such a table is dropped after DEDUPE_DAYS.
+ */
+const LEGACY_COLUMN = /\bmeta TEXT\b/;
+const ADDED_COLUMNS = ["recipient TEXT", "status TEXT", "status_rank INTEGER"];
 
 /**
- * eventJsonOf, or null for a body that cannot be decoded (logged): one damaged row must not stop
- * a drain or an archive run that would otherwise retry it forever.
+ * The CloudEvent of a stored row, or null for a body that cannot be decoded (logged): one damaged
+ * row must not stop a drain or an archive run that would otherwise retry it forever.
  */
-export async function readableJsonOf(row: { message_id: string; id: string; sequence: number; body: StoredBody }) {
+export async function readableJsonOf(row: StoredEvent): Promise<string | null> {
 	try {
-		return await eventJsonOf(row.body, row.sequence);
+		return await eventJsonOf(row);
 	} catch (error) {
 		log.error("ledger_row_unreadable", { messageId: row.message_id, eventId: row.id, error: errorMessage(error) });
 		return null;
@@ -67,19 +68,16 @@ export async function readableJsonOf(row: { message_id: string; id: string; sequ
 }
 
 async function rowOf(partition: string, stored: StoredRow): Promise<LedgerRow | null> {
-	const meta = JSON.parse(stored.meta) as Meta;
-	const json = await readableJsonOf(stored);
-	if (json === null) return null;
-	return {
-		...meta,
-		id: stored.id,
-		message_id: stored.message_id,
-		sequence: stored.sequence,
-		normalized_json: json,
-		partition,
-		hour: stored.hour,
-		copied: stored.state,
-	};
+	try {
+		return { ...(await eventRowOf(stored)), partition, hour: stored.hour, copied: stored.state };
+	} catch (error) {
+		log.error("ledger_row_unreadable", {
+			messageId: stored.message_id,
+			eventId: stored.id,
+			error: errorMessage(error),
+		});
+		return null;
+	}
 }
 
 /**
@@ -92,6 +90,28 @@ export class DayTables {
 
 	constructor(db: LedgerSql) {
 		this.#db = db;
+		this.#upgradeLegacy();
+	}
+
+	/** Gives a legacy day table the recipient and status columns (each ALTER is a schema change, no row). */
+	#upgradeLegacy(): void {
+		const legacy = this.partitions.filter(
+			(name) => this.#isLegacy(name) && !/\brecipient\b/.test(this.#db.ddlOf(name) ?? ""),
+		);
+		if (legacy.length === 0) return;
+		for (const name of legacy) {
+			for (const column of ADDED_COLUMNS) this.#db.run(`ALTER TABLE ${name} ADD COLUMN ${column}`);
+		}
+		this.#db.refresh();
+	}
+
+	#isLegacy(partition: string): boolean {
+		return LEGACY_COLUMN.test(this.#db.ddlOf(partition) ?? "");
+	}
+
+	/** The `meta` column of a legacy table; "" (this format) for the others. */
+	#meta(partition: string): string {
+		return this.#isLegacy(partition) ? "meta" : "'' AS meta";
 	}
 
 	/** Partition names, oldest first. */
@@ -124,23 +144,51 @@ export class DayTables {
 	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number, insight: string | null = null): LedgerRow {
 		const partition = partitionOf(hour);
 		this.#db.create(partition, DAY_TABLE_SCHEMA(partition));
-		const body = withSequence(entry.normalized_json, sequence);
-		const { id, message_id, normalized_json: _, body_gz, ...meta } = entry;
-		const stored: StoredBody =
-			body_gz === undefined ? body : body_gz.buffer.slice(body_gz.byteOffset, body_gz.byteOffset + body_gz.byteLength);
+		const { normalized_json, packed, ...meta } = entry;
+		const { body_gz: _legacy, ...row } = meta as typeof meta & { body_gz?: unknown };
+		const body: StoredBody =
+			packed === undefined
+				? bodyText(entry)
+				: packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
+		const legacy = this.#isLegacy(partition);
 		this.#db.run(
-			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, meta, body, insight)
-			 VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)`,
-			message_id,
-			id,
+			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, recipient, status, status_rank, body, insight${legacy ? ", meta" : ""})
+			 VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?${legacy ? ", ''" : ""})`,
+			entry.message_id,
+			entry.id,
 			sequence,
 			now,
 			hour,
-			JSON.stringify(meta),
-			stored,
+			entry.recipient,
+			entry.status,
+			entry.status_rank,
+			body,
 			insight,
 		);
-		return { ...meta, id, message_id, sequence, normalized_json: body, partition, hour, copied: 0 };
+		return { ...row, sequence, normalized_json: withSequence(normalized_json, sequence), partition, hour, copied: 0 };
+	}
+
+	/**
+	 * What each earlier event of a message said about its recipient, by sequence, without
+	 * decompressing a body: synchronous, for use inside the accept transaction.
+	 */
+	statusesOf(messageId: string): RecipientStatus[] {
+		const rows = this.partitions.flatMap((name) => {
+			const column = (field: string) =>
+				this.#isLegacy(name) ? `CASE WHEN meta = '' THEN ${field} ELSE json_extract(meta, '$.${field}') END` : field;
+			return this.#db.all<{
+				id: string;
+				sequence: number;
+				recipient: string;
+				status: string | null;
+				status_rank: number | null;
+			}>(
+				`SELECT id, sequence, ${column("recipient")} AS recipient, ${column("status")} AS status,
+				   ${column("status_rank")} AS status_rank FROM ${name} WHERE message_id = ?`,
+				messageId,
+			);
+		});
+		return rows.sort((a, b) => a.sequence - b.sequence);
 	}
 
 	/** Adds copy bits to a row's state; answers the new state, or null for a row no longer held. */
@@ -158,7 +206,7 @@ export class DayTables {
 	async get(partition: string, messageId: string, id: string): Promise<LedgerRow | null> {
 		if (!this.has(partition)) return null;
 		const [stored] = this.#db.all<StoredRow>(
-			`SELECT message_id, id, sequence, state, hour, meta, body FROM ${partition} WHERE message_id = ? AND id = ?`,
+			`SELECT message_id, id, sequence, state, hour, ${this.#meta(partition)}, body FROM ${partition} WHERE message_id = ? AND id = ?`,
 			messageId,
 			id,
 		);
@@ -168,8 +216,8 @@ export class DayTables {
 	/** The forwarded CloudEvent of a stored event; null once the ledger has forgotten it. */
 	async body(messageId: string, id: string): Promise<string | null> {
 		for (const name of this.partitions) {
-			const [row] = this.#db.all<{ sequence: number; body: StoredBody }>(
-				`SELECT sequence, body FROM ${name} WHERE message_id = ? AND id = ?`,
+			const [row] = this.#db.all<{ sequence: number; meta: string; body: StoredBody }>(
+				`SELECT sequence, ${this.#meta(name)}, body FROM ${name} WHERE message_id = ? AND id = ?`,
 				messageId,
 				id,
 			);
@@ -197,13 +245,15 @@ export class DayTables {
 		if (!this.has(partition)) return [];
 		if (after === null) {
 			return this.#db.all<HourPageRow>(
-				`SELECT message_id, id, sequence, body FROM ${partition} WHERE hour = ? ORDER BY message_id, id LIMIT ?`,
+				`SELECT message_id, id, sequence, ${this.#meta(partition)}, body FROM ${partition} WHERE hour = ?
+				 ORDER BY message_id, id LIMIT ?`,
 				hour,
 				limit,
 			);
 		}
 		return this.#db.all<HourPageRow>(
-			`SELECT message_id, id, sequence, body FROM ${partition} WHERE (message_id, id) > (?, ?) AND hour = ?
+			`SELECT message_id, id, sequence, ${this.#meta(partition)}, body FROM ${partition}
+			 WHERE (message_id, id) > (?, ?) AND hour = ?
 			 ORDER BY message_id, id LIMIT ?`,
 			after[0],
 			after[1],

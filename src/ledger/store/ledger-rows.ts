@@ -4,11 +4,11 @@ import type { Hour } from "../partitions";
 /** What the Worker hands a ledger: a D1 row waiting for its sequence. */
 export type LedgerEntry = Omit<EventRow, "sequence"> & {
 	/**
-	 * `normalized_json` gzip-compressed (src/db/event-body.ts), as the ledger stores it. The Worker
+	 * The row's body compressed as the ledger stores it (packBody in ./ledger-body.ts). The Worker
 	 * compresses, so the ledger's transaction never waits; without it (a caller that did not) the
-	 * ledger stores the JSON as text.
+	 * ledger stores the same body as text.
 	 */
-	body_gz?: Uint8Array<ArrayBuffer>;
+	packed?: Uint8Array<ArrayBuffer>;
 };
 
 /**

@@ -1,4 +1,4 @@
-import { meter } from "../../meter/meter";
+import { MeteredStorage } from "../../meter/metered-storage";
 
 const META_SCHEMA = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID";
 
@@ -9,12 +9,13 @@ const META_SCHEMA = "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KE
  */
 export class LedgerSql {
 	readonly #storage: DurableObjectStorage;
-	readonly #sql: SqlStorage;
-	#tables = new Set<string>();
+	readonly #metered: MeteredStorage;
+	/** Each table's CREATE statement as SQLite keeps it (ALTERs included). */
+	#tables = new Map<string, string>();
 
 	constructor(storage: DurableObjectStorage) {
 		this.#storage = storage;
-		this.#sql = storage.sql;
+		this.#metered = new MeteredStorage(storage);
 		this.refresh();
 	}
 
@@ -30,8 +31,10 @@ export class LedgerSql {
 
 	/** Re-reads which tables exist (after a rolled-back transaction may have undone a CREATE). */
 	refresh(): void {
-		const rows = this.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'");
-		this.#tables = new Set(rows.map((row) => row.name));
+		const rows = this.all<{ name: string; sql: string | null }>(
+			"SELECT name, sql FROM sqlite_master WHERE type = 'table'",
+		);
+		this.#tables = new Map(rows.map((row) => [row.name, row.sql ?? ""]));
 	}
 
 	has(table: string): boolean {
@@ -40,13 +43,18 @@ export class LedgerSql {
 
 	/** Table names with this prefix, sorted. */
 	tablesStartingWith(prefix: string): string[] {
-		return [...this.#tables].filter((name) => name.startsWith(prefix)).sort();
+		return [...this.#tables.keys()].filter((name) => name.startsWith(prefix)).sort();
+	}
+
+	/** The statement that made the table (as SQLite keeps it), for telling schema versions apart. */
+	ddlOf(table: string): string | undefined {
+		return this.#tables.get(table);
 	}
 
 	create(table: string, ddl: string): void {
 		if (this.#tables.has(table)) return;
 		this.run(ddl);
-		this.#tables.add(table);
+		this.#tables.set(table, ddl);
 	}
 
 	drop(table: string): void {
@@ -56,10 +64,12 @@ export class LedgerSql {
 	}
 
 	all<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): T[] {
-		const cursor = this.#sql.exec<T>(query, ...params);
-		const rows = cursor.toArray();
-		meter.sql(cursor);
-		return rows;
+		return this.#metered.all<T>(query, ...params);
+	}
+
+	/** One row written, as Durable Objects bill a setAlarm. */
+	setAlarm(at: number): Promise<void> {
+		return this.#metered.setAlarm(at);
 	}
 
 	run(query: string, ...params: SqlStorageValue[]): void {

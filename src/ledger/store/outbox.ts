@@ -132,25 +132,29 @@ export class Outbox {
 	}
 
 	/**
-	 * Rows accepted at or before `acceptedBefore` that are neither fully copied nor in the outbox:
-	 * handoffs nobody reported on. Only the given partitions are read (a handoff is recent by nature).
+	 * Rows accepted at or after `acceptedFrom` that are neither fully copied nor in the outbox: the
+	 * handoffs a predecessor instance had yet to account for. Only the given partitions are read
+	 * (a handoff is recent by nature).
 	 */
-	unreported(partitions: readonly string[], acceptedBefore: number): OutboxKey[] {
-		const reports: OutboxKey[] = [];
+	unaccounted(partitions: readonly string[], acceptedFrom: number): UnaccountedRow[] {
+		const rows: UnaccountedRow[] = [];
 		// Without an outbox table no row is in it.
 		const notInOutbox = this.#exists
 			? "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = p.message_id AND o.id = p.id)"
 			: "";
 		for (const name of partitions.filter((partition) => this.#days.has(partition))) {
-			const rows = this.#db.all<{ message_id: string; id: string; state: number }>(
-				`SELECT message_id, id, state FROM ${name} p WHERE state != ? AND accepted_at <= ? ${notInOutbox}`,
+			const found = this.#db.all<{ message_id: string; id: string; accepted_at: number }>(
+				`SELECT message_id, id, accepted_at FROM ${name} p WHERE state != ? AND accepted_at >= ? ${notInOutbox}`,
 				COPIED.all,
-				acceptedBefore,
+				acceptedFrom,
 			);
-			for (const row of rows) {
-				reports.push({ partition: name, messageId: row.message_id, id: row.id, missing: COPIED.all & ~row.state });
+			for (const row of found) {
+				rows.push({ partition: name, messageId: row.message_id, id: row.id, acceptedAt: row.accepted_at });
 			}
 		}
-		return reports;
+		return rows;
 	}
 }
+
+/** A row a ledger handed off and has not accounted for: where it is, and when it was accepted. */
+export type UnaccountedRow = Pick<OutboxKey, "partition" | "messageId" | "id"> & { acceptedAt: number };

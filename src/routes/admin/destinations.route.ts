@@ -5,7 +5,7 @@ import { alertOperatorChange, forgetClear, gateOf } from "../../destinations/gat
 import type { GateStatus } from "../../destinations/gate-rpc";
 import { type Destination, readDestinations } from "../../destinations/read-destinations";
 import type { AppEnv } from "../../http/app-env";
-import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from "../../http/errors";
+import { ConflictError, MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from "../../http/errors";
 import { errorMessage, log } from "../../log";
 import type { DestinationStatusSchema, DestinationsResponseSchema } from "../responses";
 import { parseInput } from "./params";
@@ -41,9 +41,11 @@ function statusOf(destination: Destination, gate: GateStatus | null): Destinatio
 		lastFailureAt: gate?.lastFailureAt ?? null,
 		lastError: gate?.lastError ?? null,
 		backlog: gate?.backlog ?? null,
+		backlogSince: gate?.backlogSince ?? null,
 		recentAttempts: gate?.recent.attempts ?? null,
 		recentFailureRate: gate?.recent.failureRate ?? null,
 		currentRate: gate?.recent.ratePerSecond ?? null,
+		hourly: gate?.hourly ?? null,
 	};
 }
 
@@ -83,6 +85,19 @@ function pauseRoute(action: "pause" | "resume") {
 	};
 }
 
+/**
+ * Sends an open breaker's probe now instead of at its backoff's end: a parked event goes out as
+ * the probe (or the next to arrive does). 409 while the breaker is closed: there is nothing to probe.
+ */
+async function probeRoute(c: Context<AppEnv>) {
+	const destination = destinationNamed(c.env, c.req.param());
+	const { changed, status } = await gateOf(c.env, destination.name).probe();
+	if (!changed)
+		throw new ConflictError("breaker_closed", `the breaker of ${destination.name} is closed: nothing to probe`);
+	log.warn("destination_probe_requested", { destination: destination.name, backlog: status.backlog });
+	return c.json(statusOf(destination, status));
+}
+
 export const destinationsRoute = new Hono<AppEnv>()
 	.get("/destinations", async (c) => {
 		const list = destinationsOf(c.env);
@@ -94,6 +109,7 @@ export const destinationsRoute = new Hono<AppEnv>()
 	})
 	.post("/destinations/:name/pause", pauseRoute("pause"))
 	.post("/destinations/:name/resume", pauseRoute("resume"))
+	.post("/destinations/:name/probe", probeRoute)
 	.all("/destinations", () => {
 		throw new MethodNotAllowedError(["GET", "HEAD"]);
 	})
@@ -101,5 +117,8 @@ export const destinationsRoute = new Hono<AppEnv>()
 		throw new MethodNotAllowedError(["POST"]);
 	})
 	.all("/destinations/:name/resume", () => {
+		throw new MethodNotAllowedError(["POST"]);
+	})
+	.all("/destinations/:name/probe", () => {
 		throw new MethodNotAllowedError(["POST"]);
 	});

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "../../bandwidth/event-types";
-import { listEvents, readEventsWithin } from "../../db/events.repository";
+import { listEvents } from "../../db/event-list.repository";
+import { readEventsWithin } from "../../db/events.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError } from "../../http/errors";
 import { CloudEventSchema, pageSchema, UnreadableEventIdsSchema, unreadableField } from "../responses";
@@ -22,6 +23,12 @@ export const EventsQuerySchema = v.strictObject(
 		since: v.optional(TimestampParam),
 		/** Exclusive. */
 		until: v.optional(TimestampParam),
+		/** One event by its id (evt_…). */
+		eventId: v.optional(v.pipe(TextParam, v.startsWith("evt_", "must be an event id (evt_…)"))),
+		/** Events whose sender, recipient or owner is this number; nothing indexes it, so give a time range too. */
+		number: v.optional(TextParam),
+		/** oldest (default) or newest first; pass the same with `cursor`. */
+		order: v.optional(v.picklist(["oldest", "newest"], "must be oldest or newest"), "oldest"),
 		limit: LimitParam,
 		cursor: v.optional(cursorParam(EventKeySchema)),
 	},
@@ -29,9 +36,11 @@ export const EventsQuerySchema = v.strictObject(
 );
 
 /**
- * Oldest first by (event time, id); follow `nextCursor` until it is null. A page ends at `limit`
- * rows or PAGE_MAX_BYTES of CloudEvents, whichever comes first: the rows are listed without their
- * bodies, and the bodies read within the budget.
+ * Oldest first by (event time, id), or newest first with order=newest; follow `nextCursor` until it
+ * is null. A page ends at `limit` rows or PAGE_MAX_BYTES of CloudEvents, whichever comes first: the
+ * rows are listed without their bodies, and the bodies read within the budget. Without `messageId`
+ * (or an `eventId` whose deliveries rows name its message) a page scans the day tables from the one
+ * before `since` on, each table's share bounded by the limit.
  */
 export const eventsRoute = new Hono<AppEnv>()
 	.get("/events", async (c) => {
@@ -47,6 +56,9 @@ export const eventsRoute = new Hono<AppEnv>()
 				since: query.since,
 				until: query.until,
 				after: query.cursor,
+				eventId: query.eventId,
+				number: query.number,
+				newestFirst: query.order === "newest",
 			},
 			query.limit + 1,
 		);

@@ -1,17 +1,15 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { type DeliveryPageRow, deliveryOf, selectDeliveriesOfMessage } from "../../db/deliveries.repository";
-import {
-	type EventPageRow,
-	readEventsWithin,
-	selectAnyEventOfMessage,
-	selectEventsOfMessage,
-} from "../../db/events.repository";
-import { type MessageStatusRow, recipientStatusOf, selectStatusesOfMessage } from "../../db/message-status.repository";
+import { messageEventsOf, selectMessageEvents } from "../../db/event-list.repository";
+import { withEventTables } from "../../db/event-tables";
+import { readEventsWithin } from "../../db/events.repository";
+import { recipientStatuses } from "../../db/message-status.repository";
 import type { AppEnv } from "../../http/app-env";
 import { MethodNotAllowedError, NotFoundError } from "../../http/errors";
 import { unreadableField } from "../responses";
 import { cursorParam, encodeCursor, PAGE_MAX_BYTES } from "./cursor";
+import { firstTryDeliveries, withFirstTries } from "./first-tries";
 import { LimitParam, parseInput, TextParam, UNKNOWN_PARAMETER } from "./params";
 
 export const MessageParamsSchema = v.object({ messageId: TextParam });
@@ -27,8 +25,9 @@ export const MessageQuerySchema = v.strictObject(
 
 /**
  * Everything about one message: per-recipient status, its events by sequence, every delivery
- * attempt. The two lists page together: `limit` rows of each (events also end at PAGE_MAX_BYTES),
- * and one `nextCursor` resumes both; a list already complete answers [] on the pages that follow.
+ * attempt (first tries, which have no deliveries row, on the first page). The two lists page
+ * together: `limit` rows of each (events also end at PAGE_MAX_BYTES), and one `nextCursor` resumes
+ * both; a list already complete answers [] on the pages that follow.
  */
 export const messagesRoute = new Hono<AppEnv>()
 	.get("/messages/:messageId", async (c) => {
@@ -36,20 +35,23 @@ export const messagesRoute = new Hono<AppEnv>()
 		const { limit, cursor } = parseInput(MessageQuerySchema, c.req.query(), "query");
 		const [afterSequence, afterDelivery] = cursor ?? [0, 0];
 		const db = c.env.DB;
-		const nothing = db.prepare("SELECT NULL LIMIT 0");
-		// One batch is one transaction: the parts describe the same moment. The events' bodies are
-		// read afterwards, within the page's byte budget.
-		const [found, statuses, events, deliveries] = await db.batch([
-			selectAnyEventOfMessage(db, messageId),
-			selectStatusesOfMessage(db, messageId),
-			afterSequence === null ? nothing : selectEventsOfMessage(db, messageId, afterSequence, limit + 1),
-			afterDelivery === null
-				? nothing
-				: selectDeliveriesOfMessage(db, messageId, afterDelivery, limit + 1, PAGE_MAX_BYTES),
-		]);
-		if ((found?.results ?? []).length === 0) throw new NotFoundError("no events are stored for this message id");
+		// One batch is one transaction: the parts describe the same moment. Every event of the message
+		// is read without its body (a lookup on each day table's key; its statuses come from them),
+		// and the page's bodies afterwards, within the page's byte budget.
+		const [events, deliveries] = await withEventTables(db, async (tables) => {
+			const ofMessage = selectMessageEvents(db, tables, messageId);
+			const results = await db.batch([
+				...ofMessage,
+				afterDelivery === null || tables.length === 0
+					? db.prepare("SELECT NULL LIMIT 0")
+					: selectDeliveriesOfMessage(db, tables, messageId, afterDelivery, limit + 1, PAGE_MAX_BYTES),
+			]);
+			return [messageEventsOf(results.slice(0, ofMessage.length)), results.at(-1)] as const;
+		});
+		if (events.length === 0) throw new NotFoundError("no events are stored for this message id");
 
-		const eventRows = (events?.results ?? []) as EventPageRow[];
+		const eventRows =
+			afterSequence === null ? [] : events.filter((row) => row.sequence > afterSequence).slice(0, limit + 1);
 		const read = await readEventsWithin(db, eventRows.slice(0, limit), PAGE_MAX_BYTES);
 		const lastEvent = eventRows[read.consumed - 1];
 		const moreEvents = read.consumed < eventRows.length && lastEvent !== undefined;
@@ -58,11 +60,14 @@ export const messagesRoute = new Hono<AppEnv>()
 		const lastDelivery = deliveryRows.at(-1);
 		const moreDeliveries = (deliveryRows[0]?.fetched ?? 0) > deliveryRows.length && lastDelivery !== undefined;
 
+		// First tries have no deliveries row: the first page lists them beside the rows they precede,
+		// found from the message's events (their receipt says where they are filed).
+		const firstTries = afterDelivery === 0 ? await firstTryDeliveries(db, events) : [];
 		return c.json({
 			messageId,
-			recipients: ((statuses?.results ?? []) as MessageStatusRow[]).map(recipientStatusOf),
+			recipients: recipientStatuses(events),
 			events: read.events,
-			deliveries: deliveryRows.map(deliveryOf),
+			deliveries: withFirstTries(deliveryRows.map(deliveryOf), firstTries),
 			nextCursor:
 				moreEvents || moreDeliveries
 					? encodeCursor([moreEvents ? lastEvent.sequence : null, moreDeliveries ? lastDelivery.id : null])

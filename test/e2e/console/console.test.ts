@@ -7,7 +7,7 @@ import { adminGet, type Delivery, postCallback, waitUntil } from "../reliability
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import { type ScriptedDownstream, startScriptedDownstream } from "../support/scripted-downstream.ts";
-import { type ConsoleBrowser, openBrowser, PHONE, waitForText } from "./support/browser.ts";
+import { type ConsoleBrowser, confirmDialog, DESKTOP, openBrowser, PHONE, waitForText } from "./support/browser.ts";
 import { consolePorts, newMessageId, statusElement } from "./support/console-relay.ts";
 
 /*
@@ -85,6 +85,10 @@ describe("the console's assets", () => {
 		const redirect = await fetch(`${relay.url}/console`, { redirect: "manual" });
 		expect(redirect.status).toBe(307);
 		expect(redirect.headers.get("location")).toBe("/console/");
+		// The relay's own address opens the console (the Worker answers it: assets hold no root page).
+		const root = await fetch(`${relay.url}/`, { redirect: "manual" });
+		expect(root.status).toBe(302);
+		expect(root.headers.get("location")).toBe("/console/");
 		for (const [path, type] of [
 			["/console/", "text/html"],
 			["/console/app.js", "text/javascript"],
@@ -104,9 +108,9 @@ describe("the console's assets", () => {
 		const html = await (await fetch(`${relay.url}/console/`)).text();
 		expect(html).not.toMatch(/<script>|<style|style=/);
 
-		// The meter counts every Worker invocation: only the reading itself ran it.
+		// The meter counts every Worker invocation: only the redirect of / ran it, and the reading itself.
 		const meter = await adminGet<{ counts: { workerRequests: number } }>(relay, "/v1/meter");
-		expect(meter.body.counts.workerRequests).toBe(0);
+		expect(meter.body.counts.workerRequests).toBe(1);
 		// /v1 still runs the Worker.
 		const unauthenticated = await fetch(`${relay.url}/v1/stats`);
 		expect(unauthenticated.status).toBe(401);
@@ -131,11 +135,20 @@ describe("the console in Chromium", () => {
 		await page.keyboard.press("Enter");
 		await waitForHeading("Overview");
 		await waitForText(page, "main", "Last 24 hours");
-		// The relay's one destination (FORWARD_URL), with its breaker as its gate reports it.
+		// The relay's one destination (FORWARD_URL), its state in words as its gate reports it.
 		await waitForText(page, "main", "Destinations");
 		expect(await page.$eval("[aria-label='Destinations'] tbody", (body) => body.textContent)).toMatch(
-			/default.*closed/,
+			/default\s*sending/,
 		);
+		// The page refreshes itself every 10 s; the user can pause it.
+		const pauseRefresh = await page.waitForSelector("main .refresh button");
+		expect(await pauseRefresh?.evaluate((button) => button.textContent)).toBe("Pause auto-refresh");
+		await pauseRefresh?.click();
+		expect(await pauseRefresh?.evaluate((button) => [button.textContent, button.getAttribute("aria-pressed")])).toEqual(
+			["Resume auto-refresh", "true"],
+		);
+		await pauseRefresh?.click();
+		await waitForText(page, "main .refresh", "Updated");
 
 		const stored = await page.evaluate(() => Object.values({ ...sessionStorage }));
 		expect(stored).toEqual([TEST_ENV.ADMIN_TOKEN]);
@@ -170,35 +183,126 @@ describe("the console in Chromium", () => {
 		await waitForHeading("Message");
 		await page.type("#field-messageId", messageId);
 		await page.keyboard.press("Enter");
-		await waitForText(page, "main", "Timeline (by sequence)");
+		await page.waitForSelector("main article.event");
 		expect(page.url()).toContain(`#/message/${messageId}`);
 
-		const tables = await page.$$eval("main table", (all) =>
-			all.map((table) => ({
-				caption: table.querySelector("caption")?.textContent ?? "",
-				rows: Array.from(table.querySelectorAll("tbody tr")).map((row) =>
-					Array.from(row.querySelectorAll("td")).map((cell) => cell.textContent ?? ""),
+		const recipients = await page.$$eval("main [aria-label='Recipients'] tbody tr", (rows) =>
+			rows.map((row) => Array.from(row.querySelectorAll("td")).map((cell) => cell.textContent ?? "")),
+		);
+		expect(recipients).toEqual([
+			["+12345678902", "delivered", "—", expect.any(String), expect.stringMatching(/^evt_/)],
+		]);
+		// One card per event, by sequence: its state per destination in words, and every attempt in order.
+		const cards = await page.$$eval("main article.event", (all) =>
+			all.map((card) => ({
+				title: card.querySelector("h3")?.textContent ?? "",
+				state: card.querySelector(".states li")?.textContent ?? "",
+				attempts: Array.from(card.querySelectorAll("tbody tr")).map((row) =>
+					Array.from(row.querySelectorAll("td"))
+						.slice(0, 4)
+						.map((cell) => cell.textContent ?? ""),
 				),
 			})),
 		);
-		const [recipients, timeline, deliveries] = tables;
-		expect(recipients?.rows).toEqual([
-			["+12345678902", "delivered", "—", expect.any(String), expect.stringMatching(/^evt_/)],
+		expect(cards.map((card) => card.title)).toEqual([
+			expect.stringContaining("#1 sending"),
+			expect.stringContaining("#2 delivered"),
 		]);
-		expect(timeline?.rows.map((row) => row.slice(0, 4))).toEqual([
-			["1", expect.stringContaining(sent.slice(0, 19).replace("T", " ")), "sending", "sending"],
-			["2", expect.stringContaining(delivered.slice(0, 19).replace("T", " ")), "delivered", "delivered"],
-		]);
-		// Per event, to the one destination: the refused first attempt (failed, 503), then the
-		// retry (delivered, 204).
-		const outcomes = (deliveries?.rows ?? []).map((row) => row.slice(1, 5).join(" ")).sort();
-		expect(outcomes).toEqual([
-			"default 1 failed 503",
-			"default 1 failed 503",
-			"default 2 delivered 204",
-			"default 2 delivered 204",
-		]);
+		for (const card of cards) {
+			// Refused first (503), then delivered by the retry (204): both attempts, in that order.
+			expect(card.attempts).toEqual([
+				["default", "1", "failed", "503 Service Unavailable"],
+				["default", "2", "delivered", "204 No Content"],
+			]);
+			expect(card.state).toMatch(/^default: delivered .*204 No Content · attempt 2/);
+		}
+		// At 1280 px an id is never broken across lines: each code element is one line box.
+		await page.setViewport({ width: 1280, height: 900 });
+		const broken = await page.$$eval("main td code, main .ids code", (codes) =>
+			codes.filter((code) => code.getClientRects().length > 1).map((code) => code.textContent),
+		);
+		expect(broken).toEqual([]);
+		await page.setViewport(DESKTOP);
+		// The forwarded CloudEvent, expandable.
+		await page.click("main article.event details summary");
+		const shown = await page.$eval("main article.event details pre", (pre) => pre.textContent ?? "");
+		expect(JSON.parse(shown)).toMatchObject({ type: "bandwidth.message.sending", data: { messageId } });
 		await chromium.screenshot("03-message");
+	});
+
+	it("lists a first-try success as attempt 1, and replays one event to its destination from the message page", async () => {
+		const messageId = newMessageId("firsttry");
+		const answer = await postCallback(relay, [statusElement("message-sending", messageId, new Date().toISOString())]);
+		expect(answer.counts).toMatchObject({ stored: 1 });
+		await waitUntil(
+			async () => {
+				const view = await adminGet<{ deliveries: Delivery[] }>(relay, `/v1/messages/${messageId}`);
+				return view.body.deliveries.length === 1;
+			},
+			60_000,
+			() => relay.recentOutput(),
+		);
+		await page.goto(`${relay.url}/console/#/message/${messageId}`);
+		await waitForText(page, "main article.event", "default: delivered");
+		const attempts = await page.$$eval("main article.event tbody tr", (rows) =>
+			rows.map((row) => Array.from(row.querySelectorAll("td")).map((cell) => cell.textContent ?? "")),
+		);
+		expect(attempts).toEqual([
+			["default", "1", "delivered", "204 No Content", expect.stringMatching(/^\d+ ms$/), "—", expect.any(String), "—"],
+		]);
+		const before = sink.deliveries.length;
+		await page.click("main article.event .states button");
+		expect(await confirmDialog(page)).toBe("Replay this event?");
+		await waitForText(page, "main .status", "Replay finished", 60_000);
+		// The replay is its own attempt: a claim, then its delivery, after the first try.
+		await waitForText(page, "main article.event tbody", "replay requested");
+		const outcomes = await page.$$eval("main article.event tbody tr", (rows) =>
+			rows.map((row) => row.querySelectorAll("td")[2]?.textContent ?? ""),
+		);
+		expect(outcomes).toEqual(["delivered", "replay requested", "delivered"]);
+		expect(sink.deliveries.length).toBeGreaterThan(before);
+		await chromium.readmeScreenshot("message");
+	});
+
+	it("searches events newest first by message id, event id or phone number, each row with its delivery state", async () => {
+		const rowsOf = () =>
+			page.$$eval("main [aria-label='Events, newest first'] tbody tr", (rows) =>
+				rows.map((row) =>
+					Object.fromEntries(
+						Array.from(row.querySelectorAll("td")).map((cell) => [cell.dataset.label ?? "", cell.textContent ?? ""]),
+					),
+				),
+			);
+		await page.goto(`${relay.url}/console/#/events?q=${timelineMessageId}`);
+		await waitForText(page, "main .status", "2 events");
+		const byMessage = await rowsOf();
+		expect(byMessage.map((row) => row.Type)).toEqual(["delivered", "sending"]);
+		expect(byMessage.map((row) => row.Delivery)).toEqual(["default: delivered", "default: delivered"]);
+		const eventId = byMessage[0]?.["Event id"] ?? "";
+		expect(eventId).toMatch(/^evt_/);
+
+		// An event id finds that event alone; a phone number, the events it sent, received or owns.
+		await page.$eval("#field-q", (input) => {
+			(input as HTMLInputElement).value = "";
+		});
+		await page.type("#field-q", eventId);
+		await page.keyboard.press("Enter");
+		await waitForText(page, "main .status", "1 event");
+		expect((await rowsOf()).map((row) => row["Event id"])).toEqual([eventId]);
+		await page.goto(`${relay.url}/console/#/events?q=%2B12345678902&range=1h`);
+		await waitForText(page, "main .status", "events");
+		const byNumber = await rowsOf();
+		expect(byNumber.length).toBeGreaterThanOrEqual(2);
+		expect(byNumber.every((row) => row.Recipient === "+12345678902")).toBe(true);
+		const times = byNumber.map((row) => row.Time ?? "");
+		expect(times).toEqual([...times].sort().reverse());
+
+		// Quick ranges: one click, no typed timestamp.
+		await page.click("main .ranges button:nth-child(1)");
+		await waitForText(page, "main .ranges button[aria-pressed='true']", "Last 15 min");
+		expect(page.url()).toContain("range=15m");
+		await waitForText(page, "main .status", "event");
+		await chromium.screenshot("02b-events-by-number");
 	});
 
 	it("shows a failed event's Bandwidth error code, name and description in the timeline", async () => {
@@ -209,11 +313,16 @@ describe("the console in Chromium", () => {
 		await waitForHeading("Message");
 		await page.type("#field-messageId", messageId);
 		await page.keyboard.press("Enter");
-		await waitForText(page, "main", "Timeline (by sequence)");
-		const errorCells = await page.$$eval("main table", (all) =>
-			Array.from(all[1]?.querySelectorAll('tbody td[data-label="Error"]') ?? []).map((cell) => cell.textContent ?? ""),
+		await page.waitForSelector("main article.event");
+		const reason = await page.$eval("main article.event .reason", (line) => line.textContent ?? "");
+		expect(reason).toBe(
+			"Bandwidth error: 4720 invalid-destination-addressCarrier Rejected as Invalid Destination Address",
 		);
-		expect(errorCells).toEqual(["4720 invalid-destination-addressCarrier Rejected as Invalid Destination Address"]);
+		const recipientError = await page.$eval(
+			"main [aria-label='Recipients'] tbody td[data-label='Error']",
+			(cell) => cell.textContent ?? "",
+		);
+		expect(recipientError).toBe("4720 invalid-destination-address");
 		await chromium.screenshot("03b-message-failed");
 	});
 
@@ -242,22 +351,48 @@ describe("the console in Chromium", () => {
 		await waitForHeading("Dead letters");
 		const row = `#pick-${eventId}-default`;
 		await page.waitForSelector(row);
-		await waitForText(page, "main tbody", "dead (410)");
+		// Its message (a link), type, recipient and destination; the answer with its status named.
+		const cells = await page.$eval(`tr:has(${row})`, (tr) =>
+			Object.fromEntries(
+				Array.from(tr.querySelectorAll("td")).map((cell) => [cell.dataset.label ?? "", cell.textContent ?? ""]),
+			),
+		);
+		expect(cells).toMatchObject({
+			Message: messageId,
+			Type: "failed",
+			Recipient: "+12345678902",
+			Destination: "default",
+			Attempt: "1",
+			Answer: '410 Gone {"error":"scripted 410"}',
+			Now: expect.stringMatching(/^dead after attempt 1: 410 Gone/),
+		});
+		expect(await page.$eval(`tr:has(${row}) a`, (link) => link.getAttribute("href"))).toBe(`#/message/${messageId}`);
 		await chromium.screenshot("04-dead-letters");
 
 		await page.click(row);
 		await waitForText(page, "main button", "Replay selected (1)");
 		await page.click("main .actions button:not(.secondary)");
+		expect(await confirmDialog(page)).toBe("Replay 1 dead delivery?");
 		await waitForText(page, "main .status", "Replay finished", 60_000);
-		await waitForText(page, "main tbody", "delivered (204)");
-		expect(await page.$eval("main .status", (p) => p.textContent ?? "")).toContain("Enqueued 1 of 1");
+		await waitForText(page, `tr:has(${row}) td[data-label="Now"]`, "delivered");
+		expect(await page.$eval("main .status", (p) => p.textContent ?? "")).toMatch(
+			/^Enqueued 1\. 1 delivered, 0 dead again/,
+		);
 		await chromium.screenshot("05-dead-letters-replayed");
 		expect(sink.verifiedIds().has(eventId)).toBe(true);
 
-		// The dead row stays listed (it records what happened); its current state says delivered.
-		await page.click("main .actions button.secondary");
+		// Delivered now: no longer dead, so the default list (still dead only) leaves it out, as the
+		// Overview's count does; the history keeps its dead row, with what it is now.
+		await page.goto(`${relay.url}/console/#/dead`);
+		await page.reload();
+		await waitForHeading("Dead letters");
+		await page.waitForFunction(() => document.querySelector("main .loading") === null);
+		expect(await page.$(row)).toBeNull();
+		await page.click("#field-still-dead");
+		await page.click("main form button[type=submit]");
 		await page.waitForSelector(row);
-		await waitForText(page, "main tbody", "delivered (204)");
+		expect(page.url()).toContain("#/dead?history=1");
+		await waitForText(page, `tr:has(${row}) td[data-label="Now"]`, "delivered");
 	});
 
 	it("reprocesses quarantined elements: one still invalid, one that stores now", async () => {
@@ -312,7 +447,7 @@ describe("the console in Chromium", () => {
 		await waitForHeading("Events");
 		expect(await focused()).toMatchObject({ tag: "H1", text: "Events" });
 		await page.keyboard.press("Tab");
-		expect((await focused()).id).toBe("field-messageId");
+		expect((await focused()).id).toBe("field-q");
 		expect((await focused()).outline).toBe("solid 3px");
 		await page.keyboard.type(timelineMessageId);
 		await page.keyboard.press("Enter");
@@ -320,7 +455,7 @@ describe("the console in Chromium", () => {
 		await chromium.screenshot("02-events");
 
 		// Cursor paging: one event a page, the next page from the keyboard.
-		await page.goto(`${relay.url}/console/#/events?messageId=${timelineMessageId}&limit=1`);
+		await page.goto(`${relay.url}/console/#/events?q=${timelineMessageId}&limit=1`);
 		await waitForText(page, "main .status", "1 event, more to load");
 		await tabTo("Next page");
 		await page.keyboard.press("Enter");
@@ -332,12 +467,25 @@ describe("the console in Chromium", () => {
 		await tabTo(timelineMessageId);
 		await page.keyboard.press("Enter");
 		await waitForHeading("Message");
-		await waitForText(page, "main", "Timeline (by sequence)");
+		await waitForText(page, "main", "Events and their deliveries");
 
 		await tabTo("Dead letters", true);
 		await page.keyboard.press("Enter");
 		await waitForHeading("Dead letters");
-		await tabTo("Quarantine", true);
+		await tabTo("Destinations", true);
+		await page.keyboard.press("Enter");
+		await waitForHeading("Destinations");
+		// Its actions from the keyboard: Pause opens the confirmation, Escape cancels it.
+		await tabTo("Pause");
+		await page.keyboard.press("Enter");
+		await page.waitForSelector("dialog[open]");
+		expect((await focused()).text).toBe("Pause");
+		await page.keyboard.press("Escape");
+		await page.waitForFunction(() => document.querySelector("dialog[open]") === null);
+		expect(await adminGet<{ items: Array<{ paused: boolean }> }>(relay, "/v1/destinations")).toMatchObject({
+			body: { items: [{ paused: false }] },
+		});
+		await tabTo("Quarantine", true, 80);
 		await page.keyboard.press("Enter");
 		await waitForHeading("Quarantine");
 		await tabTo("Raw element");
@@ -357,6 +505,7 @@ describe("the console in Chromium", () => {
 		await page.setViewport(PHONE);
 		for (const [hash, title, name] of [
 			["#/overview", "Overview", "overview"],
+			["#/destinations", "Destinations", "destinations"],
 			[`#/message/${timelineMessageId}`, "Message", "message"],
 			["#/events", "Events", "events"],
 			["#/dead", "Dead letters", "dead-letters"],

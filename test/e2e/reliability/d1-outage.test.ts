@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRunning } from "../../../scripts/lib/process-group.ts";
+import { dayTableSchema } from "../../../src/db/event-tables.ts";
 import type { RecordingSink } from "../support/recording-sink.ts";
 import type { RelayProcess } from "../support/relay-process.ts";
 import { executeLocalD1 } from "./support/local-d1.ts";
@@ -19,10 +20,33 @@ import { type PlannedEvent, planTraffic } from "./support/traffic.ts";
 const EVENTS = 40;
 const SEED = 1;
 const SETTLE_MS = 2500;
-const TAKE_OFFLINE = "ALTER TABLE events RENAME TO events_offline";
-const BRING_BACK = "ALTER TABLE events_offline RENAME TO events";
+/** Today's day table, where the relay writes its events (and tomorrow's, if midnight UTC is near). */
+function dayTables(): string[] {
+	const dayOf = (time: number) => `events_${new Date(time).toISOString().slice(0, 10).replaceAll("-", "")}`;
+	return [...new Set([dayOf(Date.now()), dayOf(Date.now() + 10 * 60_000)])];
+}
+/**
+ * D1 refusing the relay: each day table swapped for one of the same name with none of its columns
+ * (a missing table the relay would just create again), and `deliveries` out of reach, which /health
+ * reads. The real tables wait under other names.
+ */
+function takeOffline(tables: readonly string[]): string {
+	return [
+		...tables.flatMap((name) => [
+			`ALTER TABLE ${name} RENAME TO offline_${name}`,
+			`CREATE TABLE ${name} (broken INTEGER)`,
+		]),
+		"ALTER TABLE deliveries RENAME TO offline_deliveries",
+	].join("; ");
+}
+function bringBack(tables: readonly string[]): string {
+	return [
+		...tables.flatMap((name) => [`DROP TABLE ${name}`, `ALTER TABLE offline_${name} RENAME TO ${name}`]),
+		"ALTER TABLE offline_deliveries RENAME TO deliveries",
+	].join("; ");
+}
 /** What the ledger logs when its drain cannot write the events table. */
-const DRAIN_FAILED = /"event":"ledger_drain_failed".*"target":"d1".*no such table: events/;
+const DRAIN_FAILED = /"event":"ledger_drain_failed".*"target":"d1"/;
 
 let relay: RelayProcess;
 let sink: RecordingSink;
@@ -57,7 +81,19 @@ describe("D1 unavailable for a few seconds while the relay runs", () => {
 		expect((await postCallback(relay, [warmUp.element])).counts?.stored).toBe(1);
 		await sink.waitForEvents(1, 20_000);
 
-		await executeLocalD1(relay.persistTo, TAKE_OFFLINE);
+		// The warm-up created today's table; a second one near midnight is created for the swap.
+		const tables = dayTables();
+		await executeLocalD1(
+			relay.persistTo,
+			tables
+				.map((name) =>
+					dayTableSchema(name)
+						.replaceAll(/--[^\n]*/g, "")
+						.replaceAll(/\s+/g, " "),
+				)
+				.join("; "),
+		);
+		await executeLocalD1(relay.persistTo, takeOffline(tables));
 		try {
 			// The running relay sees the change: the outage is real, not just a renamed file elsewhere.
 			expect(await health()).toEqual({
@@ -94,7 +130,7 @@ describe("D1 unavailable for a few seconds while the relay runs", () => {
 			const during = await adminListAll<StoredEvent>(relay, "/v1/events").catch(() => null);
 			expect(during, "the admin API cannot read D1 either").toBeNull();
 		} finally {
-			await executeLocalD1(relay.persistTo, BRING_BACK);
+			await executeLocalD1(relay.persistTo, bringBack(tables));
 		}
 		expect((await health()).status).toBe(200);
 

@@ -35,6 +35,7 @@ export const PORT_RANGES = {
 	malformedCorpus: { relay: [38740, 38759], inspector: [39740, 39759] },
 	d1Outage: { relay: [38760, 38779], inspector: [39760, 39779] },
 	rateLimitBurst: { relay: [38780, 38799], inspector: [39780, 39799] },
+	promptResume: { relay: [38800, 38819], inspector: [39800, 39819] },
 } as const satisfies Record<string, { relay: readonly [number, number]; inspector: readonly [number, number] }>;
 
 /** A relay port and an inspector port from the file's own ranges. */

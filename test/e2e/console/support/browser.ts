@@ -1,16 +1,18 @@
-import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { findBrowser, INSTALL_HINT } from "../../../../scripts/lib/browser.ts";
 import { PROJECT_ROOT } from "../../../../scripts/lib/dev-vars.ts";
 
 /*
- * Real Chromium (Debian's `chromium`; .ci/run installs it), headless, driven by puppeteer-core.
- * Screenshots go to test-artifacts/console/ (git-ignored) for a person to look at.
+ * Real Chromium (Debian's `chromium`, or Chrome; scripts/ensure-browser.ts finds or installs it
+ * before `npm test`), headless, driven by puppeteer-core. Screenshots go to test-artifacts/console/
+ * (git-ignored) for a person to look at; with UPDATE_SCREENSHOTS=1 (`npm run screenshots`) the
+ * README's own are written to docs/screenshots/ as well.
  */
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const ARTIFACTS = join(PROJECT_ROOT, "test-artifacts", "console");
+export const README_SCREENSHOTS = join(PROJECT_ROOT, "docs", "screenshots");
 
 export const DESKTOP = { width: 1100, height: 900 };
 /** The narrowest phone the console is checked at. */
@@ -22,13 +24,16 @@ export interface ConsoleBrowser {
 	/** Console errors, page errors and CSP violations: a working page has none. */
 	problems: string[];
 	screenshot(name: string): Promise<string>;
+	/** One of the README's screenshots: the viewport only (kept small), copied to docs/screenshots when asked for. */
+	readmeScreenshot(name: string): Promise<string>;
 	close(): Promise<void>;
 }
 
 export async function openBrowser(): Promise<ConsoleBrowser> {
-	if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+	const chromium = findBrowser();
+	if (chromium === null) throw new Error(INSTALL_HINT);
 	const browser = await puppeteer.launch({
-		executablePath: CHROMIUM,
+		executablePath: chromium,
 		headless: true,
 		// Root in a container has no user namespace for Chromium's sandbox.
 		args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
@@ -50,6 +55,15 @@ export async function openBrowser(): Promise<ConsoleBrowser> {
 			await page.screenshot({ path, fullPage: true });
 			return path;
 		},
+		async readmeScreenshot(name) {
+			const path = join(ARTIFACTS, `${name}.png`);
+			await page.screenshot({ path, fullPage: false });
+			if (process.env.UPDATE_SCREENSHOTS === "1") {
+				await mkdir(README_SCREENSHOTS, { recursive: true });
+				await copyFile(path, join(README_SCREENSHOTS, `${name}.png`));
+			}
+			return path;
+		},
 		close: () => browser.close(),
 	};
 }
@@ -62,4 +76,13 @@ export async function waitForText(page: Page, selector: string, text: string, ti
 		selector,
 		text,
 	);
+}
+
+/** Answers the console's confirmation dialog with its action button (or Cancel). */
+export async function confirmDialog(page: Page, accept = true): Promise<string> {
+	const dialog = await page.waitForSelector("dialog[open]", { timeout: 10_000 });
+	const question = (await dialog?.$eval("h2", (title) => title.textContent ?? "")) ?? "";
+	await page.click(accept ? "dialog[open] button.confirm" : "dialog[open] button.secondary");
+	await page.waitForFunction(() => document.querySelector("dialog[open]") === null, { timeout: 10_000 });
+	return question;
 }

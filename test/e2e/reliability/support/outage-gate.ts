@@ -13,6 +13,8 @@ export interface OutageGate {
 	attempts: DownstreamAttempt[];
 	/** Ends the outage; from now on requests reach the sink. */
 	recover(): void;
+	/** Starts an outage again: every request answered with `status`. */
+	fail(status: () => number): void;
 	close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export async function startOutageGate(target: string): Promise<OutageGate> {
 		url: downstream.url,
 		attempts: downstream.attempts,
 		recover: () => downstream.answerWith(() => undefined),
+		fail: (status) => downstream.answerWith(status),
 		close: () => downstream.close(),
 	};
 }

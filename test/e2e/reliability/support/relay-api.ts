@@ -39,7 +39,8 @@ export interface StoredEvent {
 }
 
 export interface Delivery {
-	id: number;
+	/** Null for a first try (src/db/attempts.repository.ts). */
+	id: number | null;
 	eventId: string;
 	attempt: number;
 	outcome: string;
