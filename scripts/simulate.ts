@@ -3,12 +3,14 @@
  * group MMS (one message id per owned number), outbound lifecycles (sending → sent → delivered, or
  * failed with real error codes, per recipient for group MMS), duplicates, receipts that overtake
  * their own `message-sending`, and the unauthenticated first attempt that must draw the 401
- * challenge — then a check through the admin API that the relay kept exactly that.
+ * challenge — then a check through the admin API that the relay kept exactly that, and the
+ * deliverability insights of the run (delivery rate, error codes with what to do, latency).
  * `npm run simulate -- --help` lists the options.
  */
 import { checkAgainstAdmin } from "./simulate/admin-check.ts";
 import { destinationLines } from "./simulate/destinations-report.ts";
 import { failureLines } from "./simulate/failure-report.ts";
+import { insightsLines } from "./simulate/insights-report.ts";
 import { parseOptions, type SimulateOptions, USAGE, UsageError } from "./simulate/options.ts";
 import { progressReporter } from "./simulate/progress.ts";
 import { sendTraffic } from "./simulate/send-traffic.ts";
@@ -82,6 +84,10 @@ export async function simulate(options: SimulateOptions): Promise<number> {
 	for (const line of summaryLines(summary)) say(line);
 	if (options.adminToken !== undefined) {
 		for (const line of await destinationLines(options.baseUrl, options.adminToken)) say(line);
+		const applicationId = String(plans[0]?.callbacks[0]?.element.message.applicationId ?? "");
+		if (applicationId !== "") {
+			for (const line of await insightsLines(options.baseUrl, options.adminToken, applicationId)) say(line);
+		}
 	}
 	if (options.failures) for (const line of failureLines(plans, options.baseUrl)) say(line);
 	if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

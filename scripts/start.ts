@@ -6,7 +6,9 @@
  *   3. starts the sink (scripts/sink.ts) and `wrangler dev` (local D1, Durable Objects, Queues),
  *      each in its own process group, their output prefixed `sink  │` and `relay │`;
  *   4. prints the URLs and credentials to use. Ctrl-C (or SIGTERM) stops both; if either one
- *      exits, the other is stopped and npm start exits 1.
+ *      exits, the other is stopped and npm start exits 1;
+ *   5. runs the cron every minute (wrangler dev does not): the ledgers' maintenance, the archive,
+ *      retention, the insight counts and the alerts, as deployed (scripts/lib/local-cron.ts).
  *
  * Settings (environment variables):
  *   RELAY_PORT            wrangler dev port (default 8787)
@@ -32,6 +34,7 @@
  */
 import { relative } from "node:path";
 import { devVarsPath, ensureDevVars, PROJECT_ROOT, readDevVars } from "./lib/dev-vars.ts";
+import { startLocalCron } from "./lib/local-cron.ts";
 import { startMediaHostServer } from "./lib/media-host-server.ts";
 import { type GroupProcess, spawnGroup, stopGroup } from "./lib/process-group.ts";
 import { applyMigrations, cfLookupNoiseFilter, devArgs, waitForHttp, wranglerEnv } from "./lib/wrangler.ts";
@@ -121,6 +124,7 @@ function banner(
 				? "forwards   to the sink"
 				: `forwards   to the sink as two destinations: default (every event, ${SINK_PATH}) and ${SECOND_DESTINATION} (inbound only, /${SECOND_DESTINATION})`,
 		`state      ${settings.persistTo ?? ".wrangler/state"}`,
+		`cron       every minute (GET ${relayUrl}/__scheduled): maintenance, archive, insight counts, alerts`,
 		"",
 		`try        ${simulate}`,
 		`           ${simulate}${relayUrl === DEFAULT_RELAY_URL ? " --" : ""} --failures   (some deliveries fail: dead letters, the breaker, alerts, replay)`,
@@ -204,6 +208,7 @@ async function main(): Promise<number> {
 				// Alerts (a dead event, an open breaker) print in the sink's lines.
 				...(forward.url === sinkUrl && !vars.ALERT_URL ? { ALERT_URL: sinkUrl.replace(SINK_PATH, ALERTS_PATH) } : {}),
 			},
+			testScheduled: true,
 		}),
 		{ cwd: PROJECT_ROOT, env: wranglerEnv() },
 	);
@@ -215,9 +220,12 @@ async function main(): Promise<number> {
 		waitForHttp(`${relayUrl}/health`, READY_TIMEOUT_MS, relay.exited),
 		waitForHttp(sinkUrl, READY_TIMEOUT_MS, sink.exited),
 	]);
+	// Started once the relay answers; stopped with it.
+	let cron = null as { stop(): void } | null;
 	void ready.then(
 		() => {
 			for (const line of banner(vars, relayUrl, sinkUrl, forward.url, second !== null)) say("start", line);
+			if (received === null) cron = startLocalCron(relayUrl);
 		},
 		() => {},
 	);
@@ -232,6 +240,7 @@ async function main(): Promise<number> {
 		),
 	]);
 	say("start", outcome instanceof Error ? outcome.message : outcome);
+	cron?.stop();
 	await Promise.all([stopGroup(relay), stopGroup(sink), mediaHost?.close()]);
 	say("start", "stopped");
 	return outcome instanceof Error ? 1 : 0;

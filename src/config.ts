@@ -1,7 +1,16 @@
 import * as v from "valibot";
 import { NORMALIZED_TYPES } from "./bandwidth/event-types";
 import { readDestinations } from "./destinations/read-destinations";
-import { type ConfigResult, integerVar, listVar, OptionalString, reader, signingSecretsVar, unset } from "./env-vars";
+import {
+	type ConfigResult,
+	integerVar,
+	listVar,
+	OptionalString,
+	ratioVar,
+	reader,
+	signingSecretsVar,
+	unset,
+} from "./env-vars";
 import { CallbackCredentialsSchema, callbackCredentialsOf } from "./http/callback-credentials";
 import { parseIpRange } from "./http/ip-address";
 import { LedgerBucketsVar } from "./ledger/bucket-schedule";
@@ -105,6 +114,18 @@ const AlertConfigSchema = v.object({
 	),
 });
 
+/*
+ * Deliverability alerts (src/insights/deliverability-alerts.ts): over the last 15 minutes of
+ * receipts, an application or a number below the rate, or with one error code over the share, is
+ * degraded, once it has at least the minimum of receipts (fewer say nothing either way).
+ */
+const DeliverabilityConfigSchema = v.object({
+	DELIVERABILITY_ALERT_RATE: ratioVar("DELIVERABILITY_ALERT_RATE", 0.9),
+	DELIVERABILITY_ALERT_MIN: integerVar("DELIVERABILITY_ALERT_MIN", 20, 1),
+	// Below 1 − the rate to add anything: a code over 10 % of receipts already puts the rate under 0.9.
+	DELIVERABILITY_ALERT_ERROR_SHARE: ratioVar("DELIVERABILITY_ALERT_ERROR_SHARE", 0.05),
+});
+
 export const readIngestConfig = reader(IngestConfigSchema, (env) => ({
 	/** Empty when none is set. */
 	credentials: callbackCredentialsOf(env.BANDWIDTH_CREDENTIALS, {
@@ -150,6 +171,13 @@ export const readAdminConfig = reader(AdminConfigSchema, (env) => ({
 	adminToken: env.ADMIN_TOKEN ?? null,
 }));
 
+export const readDeliverabilityConfig = reader(DeliverabilityConfigSchema, (env) => ({
+	rate: env.DELIVERABILITY_ALERT_RATE,
+	minReceipts: env.DELIVERABILITY_ALERT_MIN,
+	errorShare: env.DELIVERABILITY_ALERT_ERROR_SHARE,
+}));
+export type DeliverabilityConfig = Extract<ReturnType<typeof readDeliverabilityConfig>, { ok: true }>["value"];
+
 /** How long a retry schedule can run, in days, with its jitter. */
 function scheduleSpanDays(schedule: readonly number[]): number {
 	return (schedule.reduce((sum, step) => sum + step, 0) * SCHEDULE_JITTER) / DAY_SECONDS;
@@ -194,6 +222,7 @@ export function configProblems(env: object): string[] {
 		readRetentionConfig,
 		readAdminConfig,
 		readAlertConfig,
+		readDeliverabilityConfig,
 	].flatMap((read) => {
 		const result = read(env);
 		return result.ok ? [] : [result.message];

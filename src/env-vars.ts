@@ -22,6 +22,21 @@ export function integerVar(name: string, fallback: number, min: number, max = Nu
 	);
 }
 
+/** A fraction in (0, 1], e.g. "0.9". */
+export function ratioVar(name: string, fallback: number) {
+	const message = `${name} must be a number above 0 and at most 1, e.g. 0.9`;
+	return v.pipe(
+		v.unknown(),
+		v.transform(unset),
+		v.optional(v.string(), String(fallback)),
+		v.string(),
+		v.regex(/^(0?\.\d+|[01](\.\d*)?)$/, message),
+		v.transform(Number),
+		v.gtValue(0, message),
+		v.maxValue(1, message),
+	);
+}
+
 /** As integerVar, but unset is undefined rather than a default. */
 export function optionalIntegerVar(name: string, min: number) {
 	return v.pipe(

@@ -3,18 +3,21 @@ import { errorBox, field, h, heading, showError } from "./dom";
 import { deadLettersPage } from "./pages/dead-letters";
 import { destinationsPage } from "./pages/destinations";
 import { eventsPage } from "./pages/events";
+import { insightsPage } from "./pages/insights";
 import { messagePage } from "./pages/message";
 import { overviewPage } from "./pages/overview";
 import { quarantinePage } from "./pages/quarantine";
 
 /*
- * Hash routing (#/overview, #/destinations, #/message/<id>, #/events?…, #/dead?…, #/quarantine):
- * the assets are static files, so every page is the one index.html. The hash never holds the token.
+ * Hash routing (#/overview, #/destinations, #/insights?…, #/message/<id>, #/events?…, #/dead?…,
+ * #/quarantine): the assets are static files, so every page is the one index.html. The hash never
+ * holds the token.
  */
 
 const PAGES = [
 	{ path: "overview", title: "Overview" },
 	{ path: "destinations", title: "Destinations" },
+	{ path: "insights", title: "Insights" },
 	{ path: "message", title: "Message" },
 	{ path: "events", title: "Events" },
 	{ path: "dead", title: "Dead letters" },
@@ -143,6 +146,8 @@ async function render(): Promise<void> {
 				return deadLettersPage(main, params);
 			case "quarantine":
 				return quarantinePage(main);
+			case "insights":
+				return insightsPage(main, params);
 		}
 	})();
 	// The heading takes focus, so a keyboard or screen reader user lands on the new page, not the old link.

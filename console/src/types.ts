@@ -1,4 +1,5 @@
 import type * as v from "valibot";
+import type { InsightsResponseSchema } from "../../src/routes/insights-responses";
 import type {
 	CloudEventSchema,
 	DeliverySchema,
@@ -37,3 +38,4 @@ export type ReplayResult = v.InferOutput<typeof ReplayResponseSchema>;
 export type Destination = Destinations["items"][number];
 export type DeliveryState = v.InferOutput<typeof DeliveryStateSchema>;
 export type EventDeliveries = v.InferOutput<typeof DeliveryStatusResponseSchema>["items"][number];
+export type Insights = v.InferOutput<typeof InsightsResponseSchema>;

@@ -22,6 +22,8 @@ export interface DevArgs {
 	/** Read instead of .dev.vars (wrangler skips .dev.vars when any env file is given). */
 	envFile?: string;
 	vars?: Record<string, string>;
+	/** Serve GET /__scheduled, which runs the cron's handler: `wrangler dev` runs no cron by itself. */
+	testScheduled?: boolean;
 }
 
 export function devArgs(options: DevArgs): string[] {
@@ -39,6 +41,7 @@ export function devArgs(options: DevArgs): string[] {
 	];
 	if (options.persistTo !== undefined) args.push("--persist-to", options.persistTo);
 	if (options.envFile !== undefined) args.push("--env-file", options.envFile);
+	if (options.testScheduled) args.push("--test-scheduled");
 	for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
 	return args;
 }

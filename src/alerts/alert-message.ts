@@ -29,7 +29,26 @@ const SUMMARIES: Record<AlertType, (event: AlertEvent) => string> = {
 			: `destination ${event.subject}'s breaker opened (last: ${event.data.lastError ?? "unknown"}); its events wait and a probe goes out on a backoff`,
 	"relay.destination.recovered": (event) =>
 		`destination ${event.subject} is delivering again${event.data.cause === "operator" ? " (resumed by an operator)" : ""}; its backlog drains at its rate limit`,
+	"relay.deliverability.degraded": (event) =>
+		`${String(event.data.scope)} ${event.subject.replace(/^\w+:/, "")}: ${deliverability(event)}; top error codes: ${topCodes(event)}`,
+	"relay.deliverability.recovered": (event) =>
+		`${String(event.data.scope)} ${event.subject.replace(/^\w+:/, "")} is delivering again: ${deliverability(event)}`,
 };
+
+function deliverability(event: AlertEvent): string {
+	const rate = typeof event.data.deliveryRate === "number" ? `${(event.data.deliveryRate * 100).toFixed(1)} %` : "—";
+	return `${rate} of ${String(event.data.receipts)} receipt(s) delivered in the last ${String(event.data.windowMinutes)} minutes`;
+}
+
+function topCodes(event: AlertEvent): string {
+	const codes = Array.isArray(event.data.topErrorCodes)
+		? (event.data.topErrorCodes as Array<Record<string, unknown>>)
+		: [];
+	if (codes.length === 0) return "none";
+	return codes
+		.map((code) => `${String(code.code)} ${String(code.name ?? "")} ×${String(code.count)}`.trim())
+		.join(", ");
+}
 
 /** The text a chat channel shows (ALERT_FORMAT=slack: Slack and Teams incoming webhooks take `{"text"}`). */
 export function alertText(event: AlertEvent): string {

@@ -12,6 +12,8 @@ export const ALERT_TYPES = [
 	"relay.destination.failing",
 	"relay.destination.paused",
 	"relay.destination.recovered",
+	"relay.deliverability.degraded",
+	"relay.deliverability.recovered",
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
@@ -36,6 +38,10 @@ export const ALERT_POLICIES: Record<AlertType, AlertPolicy> = {
 	"relay.destination.failing": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
 	"relay.destination.paused": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
 	"relay.destination.recovered": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
+	// An application's or a number's delivery: each incident opens and closes once
+	// (src/insights/deliverability-alerts.ts); one that flaps is told at most every 15 minutes.
+	"relay.deliverability.degraded": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
+	"relay.deliverability.recovered": { gatherMs: 0, windowMs: 15 * MINUTE_MS },
 };
 
 /** What a part of the relay reports; the desk aggregates raises of one (type, key). */

@@ -25,6 +25,35 @@ export interface ArchiveRun {
 	error: string | null;
 }
 
+/**
+ * A ledger's archive runs and the erasures that overlap them: a write in progress when an erasure
+ * lands writes its hour again, and the erasure waits for that before it answers (its caller scans
+ * the archive next, and must see the hour as it ends up).
+ */
+export class ArchiveRuns {
+	#erasures = 0;
+	#running: Promise<unknown> | null = null;
+
+	get erasures(): number {
+		return this.#erasures;
+	}
+
+	async run<T>(work: Promise<T>): Promise<T> {
+		this.#running = work;
+		try {
+			return await work;
+		} finally {
+			if (this.#running === work) this.#running = null;
+		}
+	}
+
+	/** An erasure has deleted rows: resolves once no archive run reads the old ones. */
+	async erased(): Promise<void> {
+		this.#erasures += 1;
+		await this.#running?.catch(() => undefined);
+	}
+}
+
 export interface ArchiveTarget {
 	archive: R2Bucket;
 	ledger: string;

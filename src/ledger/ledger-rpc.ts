@@ -1,3 +1,4 @@
+import type { InsightSnapshot } from "../insights/ledger-insights";
 import type { Hour } from "./partitions";
 import type { LedgerEntry, LedgerRow } from "./store/ledger-rows";
 
@@ -39,4 +40,6 @@ export interface MaintainReport {
 	outboxSince: number | null; // when the oldest outbox row was accepted; null: empty
 	/** Why archiving stopped short this run (an R2 write failed); null when it did not. */
 	archiveError: string | null;
+	/** Insight counts not yet written to D1 (src/insights); undefined when the visit brought no mark. */
+	insights?: InsightSnapshot[] | undefined;
 }

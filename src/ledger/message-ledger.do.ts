@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import { messageIdOfQuarantined, type NewQuarantineRow } from "../db/quarantine.repository";
-import { eventInvolves, quarantineNeedles } from "../erase/number-match";
+import type { NewQuarantineRow } from "../db/quarantine.repository";
+import type { Fact } from "../insights/facts";
+import { type InsightsVisit, LedgerInsights } from "../insights/ledger-insights";
 import { errorMessage, log } from "../log";
 import { meter } from "../meter/meter";
 import { meteredEnv } from "../meter/metered-env";
-import { ARCHIVED_THROUGH, archiveClosedHours } from "./archive-hours";
+import { ARCHIVED_THROUGH, ArchiveRuns, archiveClosedHours } from "./archive-hours";
 import { forgetDays } from "./forget-days";
 import { CHECK_SLACK_MS, type D1Gate, HANDOFF_GRACE_MS, Handoffs } from "./handoffs";
+import { LedgerErasure } from "./ledger-erasure";
 import type { AcceptResult, MaintainReport } from "./ledger-rpc";
 import { drainLegacyLedger, LEGACY_LEDGER_TABLE } from "./legacy-ledger";
 import { OutboxDrain } from "./outbox-drain";
@@ -53,13 +55,12 @@ export class MessageLedger extends DurableObject<Env> {
 	readonly #quarantine: QuarantineHold;
 	readonly #drain: OutboxDrain;
 	readonly #handoffs: Handoffs;
+	readonly #erasure: LedgerErasure;
+	readonly #insights: LedgerInsights;
 	/** New rows are archived under this hour at the earliest: the hours before it are written. */
 	#openHour: Hour | null;
 	#alarmAt: number | null | undefined = undefined;
-	/** Erasures so far: an archive write that overlaps one writes its hour again. */
-	#erasures = 0;
-	/** The archive run in progress, which an erasure waits for (its hour may be written again without the erased rows). */
-	#archiving: Promise<unknown> | null = null;
+	readonly #archiveRuns = new ArchiveRuns();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		// Its D1, queue and R2 calls are counted like the Worker's (src/meter).
@@ -73,7 +74,15 @@ export class MessageLedger extends DurableObject<Env> {
 			quarantine: this.#quarantine,
 		});
 		this.#handoffs = new Handoffs(this.#name, this.#db, { days: this.#days, outbox: this.#outbox });
+		this.#erasure = new LedgerErasure({
+			db: this.#db,
+			days: this.#days,
+			outbox: this.#outbox,
+			quarantine: this.#quarantine,
+			handoffs: this.#handoffs,
+		});
 		this.#openHour = this.#db.getMeta(ARCHIVED_THROUGH);
+		this.#insights = new LedgerInsights(this.#db, this.#days);
 	}
 
 	get #name(): string {
@@ -82,11 +91,12 @@ export class MessageLedger extends DurableObject<Env> {
 
 	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
 		meter.add("doRequests");
-		const now = Date.now();
+		const now = this.#insights.clock(Date.now());
 		// The Worker stores in D1 only what it queued: with the queue backing off it copies nothing.
 		const ready = this.#drain.ready(now);
 		const targets = ready === COPIED.all ? COPIED.all : ready & COPIED.queue;
 		const refused: LedgerEntry[] = [];
+		const facts: Fact[] = [];
 		const rows = this.#db.transaction((): LedgerRow[] => {
 			const accepted: LedgerRow[] = [];
 			for (const entry of entries) {
@@ -98,11 +108,14 @@ export class MessageLedger extends DurableObject<Env> {
 				}
 				const received = hourOf(entry.received_at);
 				const hour = this.#openHour !== null && received < this.#openHour ? this.#openHour : received;
-				accepted.push(this.#days.append(entry, sequence, hour, now));
+				const fact = this.#insights.factOf(entry);
+				if (fact !== null) facts.push(fact);
+				accepted.push(this.#days.append(entry, sequence, hour, now, this.#insights.stored(fact)));
 			}
 			if (targets === 0) this.#outbox.add(accepted.map((row) => ({ ...reportKey(row), missing: COPIED.all })));
 			return accepted;
 		});
+		this.#insights.accepted(facts);
 		meter.add("eventsAccepted", rows.length);
 		const result: AcceptResult = {
 			stored: rows.length,
@@ -177,55 +190,33 @@ export class MessageLedger extends DurableObject<Env> {
 	 */
 	async eraseNumberPending(phoneNumber: string): Promise<{ messageIds: string[]; quarantine: number }> {
 		meter.add("doRequests");
-		const keys = [...this.#outbox.keys(), ...this.#handoffs.keys()];
-		const involved = new Set<string>();
-		for (const key of keys) {
-			if (involved.has(key.messageId)) continue;
-			const row = await this.#days.get(key.partition, key.messageId, key.id);
-			if (row !== null && eventInvolves(row.normalized_json, phoneNumber)) involved.add(key.messageId);
-		}
-		const needles = quarantineNeedles(phoneNumber);
-		const quarantine = this.#db.transaction(() =>
-			this.#quarantine.erase((rawJson) => needles.some((needle) => rawJson.includes(needle))),
-		);
-		if (involved.size > 0) await this.#erase([...involved]);
+		const messageIds = await this.#erasure.pendingMessagesNaming(phoneNumber);
+		const quarantine = this.#erasure.heldQuarantineNaming(phoneNumber);
+		if (messageIds.length > 0) await this.#erase(messageIds);
 		else await this.#drain.idle();
-		return { messageIds: [...involved], quarantine };
+		return { messageIds, quarantine };
 	}
 
 	/** Not an RPC of its own: a phone erasure's pending step erases through it. */
 	async #erase(messageIds: string[]): Promise<MessagesErased> {
-		const erased = this.#db.transaction((): MessagesErased => {
-			const deleted = messageIds.flatMap((messageId) => this.#days.erase(messageId));
-			const outbox = messageIds.reduce((sum, messageId) => sum + this.#outbox.erase(messageId), 0);
-			const ids = new Set(messageIds);
-			const quarantine = this.#quarantine.erase((rawJson) => ids.has(messageIdOfQuarantined(rawJson) ?? ""));
-			return {
-				rows: deleted.length,
-				outbox,
-				quarantine,
-				eventIds: deleted.map((row) => row.id),
-				hours: [...new Set(deleted.map((row) => row.hour))].sort(),
-			};
-		});
-		this.#handoffs.erased(messageIds);
-		this.#erasures += 1;
+		const erased = this.#erasure.messages(messageIds);
 		// Copies that read these rows before they went are let finish first: a drain's D1 write then
-		// lands before the caller erases D1, and an archive write is redone without them before the
-		// caller scans the archive.
-		await Promise.all([this.#archiving?.catch(() => undefined), this.#drain.idle()]);
+		// lands before the caller erases D1, and an archive write is redone without them.
+		await Promise.all([this.#archiveRuns.erased(), this.#drain.idle()]);
 		return erased;
 	}
 
 	/**
 	 * The cron's visit (src/maintenance/run-maintenance.ts): account for the handoffs past their
 	 * grace, archive closed hours, forget days past DEDUPE_DAYS, and make sure an outbox with rows
-	 * has an alarm.
+	 * has an alarm. With `insights`, it also hands over the insight counts not yet written
+	 * (src/insights).
 	 */
-	async maintain(now: number): Promise<MaintainReport> {
+	async maintain(now: number, insights?: InsightsVisit): Promise<MaintainReport> {
 		meter.add("doRequests");
 		const checked = await this.#handoffs.check(now, this.env.DB, this.#d1Gate);
 		const report: MaintainReport = {
+			insights: await this.#insights.visit(insights),
 			ledger: this.#name,
 			archivedThrough: null,
 			archivedEvents: 0,
@@ -237,21 +228,11 @@ export class MessageLedger extends DurableObject<Env> {
 			archiveError: null,
 		};
 		if (this.env.ARCHIVE !== undefined) {
-			const running = archiveClosedHours(
-				{
-					archive: this.env.ARCHIVE,
-					ledger: this.#name,
-					db: this.#db,
-					days: this.#days,
-					erasures: () => this.#erasures,
-				},
-				{ get: () => this.#openHour, set: (hour) => (this.#openHour = hour) },
-				now,
+			const target = { archive: this.env.ARCHIVE, ledger: this.#name, db: this.#db, days: this.#days };
+			const open = { get: () => this.#openHour, set: (hour: Hour) => (this.#openHour = hour) };
+			const archived = await this.#archiveRuns.run(
+				archiveClosedHours({ ...target, erasures: () => this.#archiveRuns.erasures }, open, now),
 			);
-			this.#archiving = running;
-			const archived = await running.finally(() => {
-				if (this.#archiving === running) this.#archiving = null;
-			});
 			report.archivedThrough = archived.through;
 			report.archivedEvents = archived.events;
 			report.archiveError = archived.error;

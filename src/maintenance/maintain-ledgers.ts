@@ -1,3 +1,4 @@
+import { type InsightMarks, visitFor } from "../insights/record-insights";
 import { allLedgerNames, ledgerNamed } from "../ledger/ledger-client";
 import type { MaintainReport } from "../ledger/ledger-rpc";
 import { hourStart } from "../ledger/partitions";
@@ -22,17 +23,23 @@ export interface LedgersMaintained {
 	failed: number;
 }
 
-/** Visits every ledger bucket once: check handoffs, archive, forget (MessageLedger.maintain). */
+/**
+ * Visits every ledger bucket once: check handoffs, archive, forget (MessageLedger.maintain); with
+ * the insight marks, each ledger also hands over its insight counts (src/insights/record-insights.ts).
+ */
 export async function maintainLedgers(
 	env: Pick<Env, "MESSAGE_LEDGER" | "ARCHIVE" | "LEDGER_BUCKETS">,
 	now: number,
+	insights?: InsightMarks | null,
 ): Promise<LedgersMaintained> {
 	const names = allLedgerNames(env);
 	const reports: MaintainReport[] = [];
 	let failed = 0;
 	for (let start = 0; start < names.length; start += PARALLEL) {
 		const results = await Promise.allSettled(
-			names.slice(start, start + PARALLEL).map((name) => ledgerNamed(env, name).maintain(now)),
+			names
+				.slice(start, start + PARALLEL)
+				.map((name) => ledgerNamed(env, name).maintain(now, visitFor(insights, name))),
 		);
 		for (const [index, result] of results.entries()) {
 			if (result.status === "fulfilled") reports.push(result.value);

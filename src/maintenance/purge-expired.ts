@@ -5,6 +5,7 @@ import { deleteDeliveriesOfTable, deleteOldestLegacyEvents, dropEventTable } fro
 import { eventTableEnd, LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
 import { deleteQuarantineBefore } from "../db/quarantine.repository";
 import { purgeTombstones } from "../erase/erasure.repository";
+import { purgeInsights } from "../insights/purge-insights";
 import { log } from "../log";
 import { earliest, type RemovalBounds, removableBefore } from "./archive-horizon";
 
@@ -216,5 +217,7 @@ export async function purgeRetention(
 	// Erasure tombstones: a handful of rows, each outliving every copy that was in flight.
 	await purgeTombstones(env.DB, cutoff).run();
 	log.info("retention_purged", { ...report });
+	// The insight rollups have their own period (400 days), whatever RETENTION_DAYS says.
+	await purgeInsights(env.DB, now);
 	return { ok: true, value: report };
 }

@@ -1,4 +1,6 @@
 import { raiseAlert } from "../alerts/raise-alert";
+import { alertDeliverability } from "../insights/deliverability-alerts";
+import { readInsightMarks, recordInsights } from "../insights/record-insights";
 import type { MaintainReport } from "../ledger/ledger-rpc";
 import { log } from "../log";
 import { enforceBudget } from "./enforce-budget";
@@ -44,7 +46,11 @@ export async function alertArchiveFailures(env: Env, reports: readonly MaintainR
  * D1 — an event leaves D1 only once it is in the archive, and never before its ledger has found it.
  */
 export async function runMaintenance(env: Env, now: number): Promise<void> {
-	const ledgers = await maintainLedgers(env, now);
+	const marks = await readInsightMarks(env.DB);
+	const ledgers = await maintainLedgers(env, now, marks);
+	// The insight counts the ledgers handed over, then the alerts on the window they complete.
+	await recordInsights(env.DB, marks, ledgers.reports, now);
+	if (marks !== null) await alertDeliverability(env, now);
 	const archived = ledgers.reports.reduce((sum, report) => sum + report.archivedEvents, 0);
 	if (archived > 0 || ledgers.failed > 0) {
 		log.info("ledgers_maintained", {

@@ -13,6 +13,7 @@ import {
 	ErasureResponseSchema,
 } from "../routes/admin/erase.route";
 import { EventsQuerySchema, EventsResponseSchema } from "../routes/admin/events.route";
+import { InsightsQuerySchema } from "../routes/admin/insights.route";
 import { MediaParamsSchema } from "../routes/admin/media.route";
 import { MessageParamsSchema, MessageQuerySchema } from "../routes/admin/messages.route";
 import { MeterResetResponseSchema, MeterResponseSchema } from "../routes/admin/meter.route";
@@ -22,6 +23,7 @@ import {
 	QuarantineResponseSchema,
 } from "../routes/admin/quarantine.route";
 import { StatsQuerySchema } from "../routes/admin/stats.route";
+import { InsightsResponseSchema } from "../routes/insights-responses";
 import {
 	DeliveryStatusResponseSchema,
 	DestinationStatusSchema,
@@ -236,6 +238,17 @@ export const OPERATIONS: readonly Operation[] = [
 		auth: true,
 		query: StatsQuerySchema,
 		responses: { 200: { description: "the counts", schema: StatsResponseSchema }, ...errors(400, 401) },
+	},
+	{
+		method: "get",
+		path: "/v1/insights",
+		operationId: "getInsights",
+		summary: "Delivery rate, error codes with what to do, latency and inbound counts, per hour or day",
+		description:
+			"Counted per (message, recipient) by the hour the messages were sent in (message.time), about a minute behind. `since` is rounded down to its hour; a window spans at most 31 days by hour, 400 by day.",
+		auth: true,
+		query: InsightsQuerySchema,
+		responses: { 200: { description: "the insights", schema: InsightsResponseSchema }, ...errors(400, 401) },
 	},
 	{
 		method: "get",

@@ -12,8 +12,8 @@ import { DELIVERY_STATES } from "./admin/delivery-states";
  * types from here. So this module imports nothing that needs the Workers runtime.
  */
 
-const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
-const Timestamp = v.pipe(v.string(), v.description("RFC 3339, UTC"));
+export const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+export const Timestamp = v.pipe(v.string(), v.description("RFC 3339, UTC"));
 
 /** Every rejection (src/http/errors.ts). */
 export const ErrorBodySchema = v.pipe(

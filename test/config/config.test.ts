@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { configProblems, readForwardConfig, readIngestConfig, readRetentionConfig } from "../../src/config";
+import {
+	configProblems,
+	readDeliverabilityConfig,
+	readForwardConfig,
+	readIngestConfig,
+	readRetentionConfig,
+} from "../../src/config";
 import { TEST_ENV } from "../setup/test-env";
 
 const secretOf = (bytes: number) => `whsec_${btoa("k".repeat(bytes))}`;
@@ -81,5 +87,35 @@ describe("RETENTION_DAYS", () => {
 		]);
 		expect(configProblems({ ...TEST_ENV, RETENTION_DAYS: "10", FORWARD_RETRY_SCHEDULE: week })).toEqual([]);
 		expect(configProblems({ ...TEST_ENV, RETENTION_DAYS: "3" })).toEqual([]);
+	});
+});
+
+describe("the deliverability alert settings", () => {
+	it("default to a 0.9 rate, 20 receipts and a 0.05 share, and read fractions as given", () => {
+		expect(readDeliverabilityConfig({})).toEqual({ ok: true, value: { rate: 0.9, minReceipts: 20, errorShare: 0.05 } });
+		const set = {
+			DELIVERABILITY_ALERT_RATE: "0.95",
+			DELIVERABILITY_ALERT_MIN: "50",
+			DELIVERABILITY_ALERT_ERROR_SHARE: "1",
+		};
+		expect(readDeliverabilityConfig(set)).toEqual({ ok: true, value: { rate: 0.95, minReceipts: 50, errorShare: 1 } });
+		expect(readDeliverabilityConfig({ DELIVERABILITY_ALERT_RATE: ".8" })).toMatchObject({
+			ok: true,
+			value: { rate: 0.8 },
+		});
+	});
+
+	it("names a rate or share that is not a fraction above 0 and at most 1, and a minimum below 1", () => {
+		for (const rate of ["1.5", "0", "90%", "abc", "-0.5"]) {
+			expect(configProblems({ ...TEST_ENV, DELIVERABILITY_ALERT_RATE: rate }), rate).toEqual([
+				"DELIVERABILITY_ALERT_RATE must be a number above 0 and at most 1, e.g. 0.9",
+			]);
+		}
+		expect(configProblems({ ...TEST_ENV, DELIVERABILITY_ALERT_ERROR_SHARE: "2" })).toEqual([
+			"DELIVERABILITY_ALERT_ERROR_SHARE must be a number above 0 and at most 1, e.g. 0.9",
+		]);
+		expect(configProblems({ ...TEST_ENV, DELIVERABILITY_ALERT_MIN: "0" })).toEqual([
+			"DELIVERABILITY_ALERT_MIN must be at least 1",
+		]);
 	});
 });

@@ -18,6 +18,7 @@ beforeAll(async () => {
 	relay = await startRelay({
 		...(await relayPorts("simulate")),
 		vars: { FORWARD_URL: sink.url },
+		testScheduled: true,
 	});
 });
 
@@ -60,6 +61,8 @@ describe("npm run simulate against the relay in wrangler dev", () => {
 		expect(summary.check).toMatchObject({ status: "ok", checked: 8, matched: 8 });
 		// Per destination, what its gate saw: here the one FORWARD_URL, "default".
 		expect(output).toMatch(/destination {2}default {2}\d+ attempts in 15 min · (0 % failed|—) · closed · backlog 0/);
+		// The run's insights, counted by the cron the simulator asked the relay to run.
+		expect(output).toMatch(/insights {2}application [\w-]+: \d+ sent · \d+ delivered · \d+ failed · delivery rate /);
 
 		// Every distinct event reaches the sink once, signed with a secret it knows.
 		await sink.waitForEvents(summary.events, 20_000);

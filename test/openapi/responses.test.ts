@@ -1,5 +1,6 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { runMaintenance } from "../../src/maintenance/run-maintenance";
 import { OPERATIONS } from "../../src/openapi/operations";
 import { adminFetch, adminPost, RELAY_URL, storeElements } from "../helpers/admin";
 import { putArchiveObject } from "../helpers/archive-objects";
@@ -153,6 +154,18 @@ describe("every route answers what the OpenAPI document declares", () => {
 		await storedEvent("spec2026__message-delivered_sms.object.json");
 		const stats = await get("/v1/stats");
 		expect(stats).toMatchObject({ events: { total: expect.any(Number) } });
+	});
+
+	it("GET /v1/insights, with counts, error codes and latency", async () => {
+		const time = new Date(Date.now() - 60_000).toISOString();
+		const sending = element("spec2026__message-sending.object.json", { time, message: { time } });
+		const failed = element("apidocs2023__message-failed_4432_forbidden-country.json", { time, message: { time } });
+		const delivered = element("spec2026__message-delivered_sms.object.json", { time, message: { time } });
+		expect((await postCallback([sending, failed, delivered])).status).toBe(200);
+		await runMaintenance(env, Date.now());
+		const insights = (await get("/v1/insights", "/v1/insights")) as { totals: { errorCodes: unknown[] } };
+		expect(insights.totals.errorCodes).toContainEqual(expect.objectContaining({ code: 4432 }));
+		await get("/v1/insights?granularity=day&owner=%2B10000000000", "/v1/insights");
 	});
 
 	it("GET /v1/archive and GET /v1/archive/<key>", async () => {

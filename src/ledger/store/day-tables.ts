@@ -26,8 +26,9 @@ export interface RecipientStatus {
  * The body is compressed with what D1 needs inside it (./ledger-body.ts), ~520 bytes for a typical
  * event: a WITHOUT ROWID row over ~1,000 bytes spills into a whole 4 KB overflow page, and the
  * 10 GB a ledger may hold is what bounds its rate. Beside it only what SQL must read without
- * decompressing: the key, the copy state, the archive hour, and each event's recipient and status
- * (a message's earlier statuses, read inside the accept transaction).
+ * decompressing: the key, the copy state, the archive hour, each event's recipient and status
+ * (a message's earlier statuses, read inside the accept transaction), and what it counted for the
+ * insights (src/insights/fact-rows.ts: 11 to 24 bytes, or NULL).
  */
 const DAY_TABLE_SCHEMA = (name: string) => `
 CREATE TABLE IF NOT EXISTS ${name} (
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS ${name} (
   status TEXT,
   status_rank INTEGER,
   body BLOB NOT NULL,
+  insight TEXT,                      -- what the event counted for the insights (src/insights/facts.ts)
   PRIMARY KEY (message_id, id)
 ) WITHOUT ROWID`;
 
@@ -139,7 +141,7 @@ export class DayTables {
 		return max + 1;
 	}
 
-	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number): LedgerRow {
+	append(entry: LedgerEntry, sequence: number, hour: Hour, now: number, insight: string | null = null): LedgerRow {
 		const partition = partitionOf(hour);
 		this.#db.create(partition, DAY_TABLE_SCHEMA(partition));
 		const { normalized_json, packed, ...meta } = entry;
@@ -150,8 +152,8 @@ export class DayTables {
 				: packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
 		const legacy = this.#isLegacy(partition);
 		this.#db.run(
-			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, recipient, status, status_rank, body${legacy ? ", meta" : ""})
-			 VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?${legacy ? ", ''" : ""})`,
+			`INSERT INTO ${partition} (message_id, id, sequence, state, accepted_at, hour, recipient, status, status_rank, body, insight${legacy ? ", meta" : ""})
+			 VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?${legacy ? ", ''" : ""})`,
 			entry.message_id,
 			entry.id,
 			sequence,
@@ -161,6 +163,7 @@ export class DayTables {
 			entry.status,
 			entry.status_rank,
 			body,
+			insight,
 		);
 		return { ...row, sequence, normalized_json: withSequence(normalized_json, sequence), partition, hour, copied: 0 };
 	}

@@ -6,6 +6,7 @@ import { deliveriesRoute } from "./deliveries.route";
 import { destinationsRoute } from "./destinations.route";
 import { eraseRoute } from "./erase.route";
 import { eventsRoute } from "./events.route";
+import { insightsRoute } from "./insights.route";
 import { mediaAdminRoute } from "./media.route";
 import { messagesRoute } from "./messages.route";
 import { meterRoute } from "./meter.route";
@@ -25,6 +26,7 @@ export const adminRoute = new Hono<AppEnv>()
 	.route("/", destinationsRoute)
 	.route("/", replayRoute)
 	.route("/", statsRoute)
+	.route("/", insightsRoute)
 	.route("/", archiveRoute)
 	.route("/", meterRoute)
 	.route("/", mediaAdminRoute)

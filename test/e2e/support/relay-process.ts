@@ -29,6 +29,8 @@ export interface StartRelayOptions {
 	readyTimeoutMs?: number;
 	/** Every line wrangler prints; by default only the last lines are kept, for error messages. */
 	onLine?: (line: string) => void;
+	/** Serve GET /__scheduled, which runs the cron (scripts/lib/local-cron.ts). */
+	testScheduled?: boolean;
 }
 
 export interface RelayProcess {
@@ -71,7 +73,15 @@ export async function startRelay(options: StartRelayOptions): Promise<RelayProce
 	const ip = "127.0.0.1";
 	const group = spawnGroup(
 		process.execPath,
-		devArgs({ port: options.port, inspectorPort: options.inspectorPort, ip, persistTo, envFile, vars: options.vars }),
+		devArgs({
+			port: options.port,
+			inspectorPort: options.inspectorPort,
+			ip,
+			persistTo,
+			envFile,
+			vars: options.vars,
+			testScheduled: options.testScheduled,
+		}),
 		{ cwd: PROJECT_ROOT, env: wranglerEnv() },
 	);
 	const recent: string[] = [];
