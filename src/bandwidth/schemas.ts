@@ -24,6 +24,15 @@ const Identifier = v.pipe(
 	v.maxLength(MAX_IDENTIFIER_CHARS, `must be at most ${MAX_IDENTIFIER_CHARS} characters`),
 );
 const NonEmptyString = v.pipe(Identifier, v.nonEmpty("must not be empty"));
+/**
+ * The message id keys the ledger, D1's day tables and every erasure. SQLite keeps a lone surrogate
+ * as bytes that read back as U+FFFD, so a row stored under such an id is never found again by the
+ * id it was read with: such an id is quarantined, not stored where no lookup reaches it.
+ */
+const MessageId = v.pipe(
+	NonEmptyString,
+	v.check((id) => id.isWellFormed(), "must be well-formed Unicode (it has a lone surrogate)"),
+);
 
 function lenient<TSchema extends v.GenericSchema>(schema: TSchema) {
 	return v.fallback(v.optional(schema), undefined);
@@ -40,7 +49,7 @@ const optionalMessageEntries = {
 };
 
 export const MessageSchema = v.object({
-	id: NonEmptyString,
+	id: MessageId,
 	owner: Identifier,
 	applicationId: Identifier,
 	time: Timestamp,
@@ -112,7 +121,7 @@ export const EventBaseSchema = v.object({
 	to: lenient(Identifier),
 	carrierName: lenient(v.string()),
 	message: v.object({
-		id: NonEmptyString,
+		id: MessageId,
 		applicationId: lenient(Identifier),
 		direction: lenient(v.string()),
 		owner: lenient(Identifier),

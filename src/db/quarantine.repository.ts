@@ -189,7 +189,8 @@ export function deleteQuarantineIds(db: D1Database, ids: readonly string[]): D1P
 export function messageIdOfQuarantined(rawJson: string): string | null {
 	try {
 		const id = (JSON.parse(rawJson) as { message?: { id?: unknown } } | null)?.message?.id;
-		return typeof id === "string" ? id : null;
+		// A lone surrogate cannot key a store (src/bandwidth/schemas.ts); the row's own id then does.
+		return typeof id === "string" && id.isWellFormed() ? id : null;
 	} catch {
 		return null;
 	}

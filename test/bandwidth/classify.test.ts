@@ -103,6 +103,19 @@ describe("strict on what makes an event meaningless", () => {
 		);
 	});
 
+	it.each([
+		["a known type", failed],
+		["an unknown type", () => ({ ...failed(), type: "message-teleported" })],
+	])("rejects a message id with a lone surrogate, which no store gives back (%s)", (_, build) => {
+		const event = build();
+		expect(reasonOf({ ...event, message: { ...event.message, id: "1700000000000\ud800x" } })).toContain(
+			"message.id: must be well-formed Unicode",
+		);
+		expect(classifyElement({ ...event, message: { ...event.message, id: "1700000000000\ud83d\ude00x" } }).kind).toBe(
+			"event",
+		);
+	});
+
 	it.each([["4432"], [44.5]])("rejects errorCode %j, which is not an integer", (errorCode) => {
 		expect(reasonOf({ ...failed(), errorCode })).toContain("errorCode:");
 	});
