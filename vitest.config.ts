@@ -4,15 +4,20 @@ import { TEST_ENV } from "./test/setup/test-env.ts";
 import { APP_A as SIM_APP_A } from "./test/sim/harness/app-ids.ts";
 
 /*
- * Two projects:
+ * Three projects:
  * - workers: unit and integration tests inside workerd, with real D1, Durable Objects and Queues
  *   from wrangler.toml (miniflare underneath) and a real HTTP server as the downstream.
+ * - sim: the seeded fault simulation (test/sim), inside workerd too, with its own sink.
  * - e2e: Node-side tests that run the relay as users do (`wrangler dev`) and drive it over HTTP.
  */
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations("./migrations");
 	return {
 		test: {
+			// Vitest's default is one file at a time on a 2-core machine (cores − 1). Most files wait on
+			// timers, queues and child processes rather than compute, so two at once. Every project has
+			// the same limit: a project of its own (fileParallelism: false) would run after the others.
+			maxWorkers: 2,
 			projects: [
 				{
 					plugins: [
@@ -108,8 +113,8 @@ export default defineConfig(async () => {
 						include: ["test/e2e/**/*.test.ts"],
 						testTimeout: 120_000,
 						hookTimeout: 120_000,
-						// Each file starts its own `wrangler dev`; one at a time keeps ports and CPU predictable.
-						fileParallelism: false,
+						// Each file starts its own `wrangler dev` on its own port ranges (test/e2e/support/ports.ts),
+						// so these files run beside each other and beside the workerd files, two at a time in all.
 					},
 				},
 			],

@@ -21,6 +21,16 @@ for (const seed of inject("simSeeds")) {
 		console.log(
 			`SIM_RESULT ${JSON.stringify({ seed, ok: report.ok, realMs: report.realMs, stats: report.stats, results: report.results.map((result) => ({ name: result.name, checked: result.checked, violations: result.violations.length, notes: result.notes })) })}`,
 		);
-		if (!report.ok) throw new Error(formatReport(report));
+		if (!report.ok) {
+			// Printed as it happens too, so a long run's failures are on screen before it ends.
+			const text = formatReport(report);
+			console.log(
+				text
+					.split("\n")
+					.map((line) => `[sim ${seed}] ${line}`)
+					.join("\n"),
+			);
+			throw new Error(text);
+		}
 	});
 }

@@ -30,7 +30,7 @@ beforeAll(async () => {
 	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
 	downstream = await startScriptedDownstream(sink.url);
 	relay = await startRelay({
-		...(await consolePorts()),
+		...(await consolePorts("console")),
 		// One retry a second later, then dead: a failed first attempt leaves a deliveries row quickly.
 		vars: { FORWARD_URL: downstream.url, FORWARD_RETRY_SCHEDULE: "1", METER_ENDPOINT: "true" },
 	});

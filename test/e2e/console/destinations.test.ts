@@ -25,7 +25,7 @@ beforeAll(async () => {
 	sink = await startRecordingSink(signingSecrets(TEST_ENV.FORWARD_SIGNING_SECRET));
 	downstream = await startScriptedDownstream(sink.url);
 	relay = await startRelay({
-		...(await consolePorts()),
+		...(await consolePorts("destinations")),
 		// Two quick retries, then dead: a failing destination trips its breaker within seconds.
 		vars: { FORWARD_URL: downstream.url, FORWARD_RETRY_SCHEDULE: "1,1" },
 	});

@@ -1,13 +1,17 @@
 import { freePort } from "../../support/ports.ts";
 
 /*
- * This folder's own port ranges (see ../../support/ports.ts for why each e2e file has its own), far
- * from the other suites'.
+ * Each console test file's own port ranges (see ../../support/ports.ts for why each e2e file has its
+ * own: they run beside each other), far from the other suites'. insights.test.ts has 48720–48739.
  */
-export const CONSOLE_PORTS = { relay: [48700, 48719], inspector: [49700, 49719] } as const;
+export const CONSOLE_PORTS = {
+	console: { relay: [48700, 48719], inspector: [49700, 49719] },
+	destinations: { relay: [48740, 48759], inspector: [49740, 49759] },
+} as const;
 
-export async function consolePorts(): Promise<{ port: number; inspectorPort: number }> {
-	return { port: await freePort(...CONSOLE_PORTS.relay), inspectorPort: await freePort(...CONSOLE_PORTS.inspector) };
+export async function consolePorts(file: keyof typeof CONSOLE_PORTS): Promise<{ port: number; inspectorPort: number }> {
+	const { relay, inspector } = CONSOLE_PORTS[file];
+	return { port: await freePort(...relay), inspectorPort: await freePort(...inspector) };
 }
 
 const APPLICATION_ID = "93de2206-9669-4e07-948d-329f4b722ee2";
