@@ -68,14 +68,16 @@ export class World {
 	}
 
 	/**
-	 * Accepted again while an erasure of its message ran: either outcome is right. (Accepted again
-	 * after the erasure finished, it is a new event and must be kept.)
+	 * Accepted (again) while an erasure of its message ran: either outcome is right. (Accepted after
+	 * the erasure finished, it is a new event and must be kept.) An erasure by number covers what
+	 * names the number when its walk gets there, so a message first seen while it ran is covered too.
 	 */
 	erasureAmbiguous(element: SimElement): boolean {
 		const answers = this.answeredAt.get(element.tag) ?? [];
 		return this.erasures.some(
 			(erasure) =>
-				erasure.messageIds.has(element.messageId) &&
+				(erasure.messageIds.has(element.messageId) ||
+					(erasure.kind === "number" && element.numbers.includes(erasure.subject))) &&
 				answers.some((at) => at >= erasure.startedAt && at <= (erasure.completedAt ?? Number.POSITIVE_INFINITY)),
 		);
 	}
