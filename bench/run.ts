@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { acceptedTemplates } from "./accepted-templates.ts";
 import { readBenchConfig } from "./config.ts";
 import { costOf } from "./cost.ts";
 import { waitForIdle } from "./cpu.ts";
@@ -10,7 +11,7 @@ import { runFanOut } from "./fan-out.ts";
 import { runLoad } from "./load.ts";
 import { nodeMemoryFor1MiB, workerdMemoryFor1MiB } from "./memory.ts";
 import { runMicro } from "./micro.ts";
-import { loadTemplates, payloadGenerator, type Template } from "./payloads.ts";
+import { loadTemplates, payloadGenerator } from "./payloads.ts";
 import type { DevServer } from "./processes.ts";
 import { type BenchResults, drainLagSummary, PRICES_USED, renderMarkdown, writeResults } from "./report.ts";
 import { measureRun, type RunContext, type RunMeasurement, scenarios } from "./scenarios.ts";
@@ -33,23 +34,6 @@ function commandLine(quick: boolean): string {
 		.filter(([name]) => name.startsWith("BENCH_") && name !== "BENCH_QUICK")
 		.map(([name, value]) => `${name}=${value}`);
 	return [...overrides, quick ? "npm run bench:quick" : "npm run bench"].join(" ");
-}
-
-/** The relay is the oracle for which fixture elements are events; both workers get only those. */
-async function acceptedTemplates(relay: Target, templates: readonly Template[]): Promise<Template[]> {
-	const accepted: Template[] = [];
-	for (const template of templates) {
-		const body = payloadGenerator([template], { batchSize: 1, repeatRatio: 0, seed: 1 })().body;
-		const response = await fetch(relay.url, {
-			method: "POST",
-			headers: { ...relay.headers, "content-type": "application/json" },
-			body,
-		});
-		const counts = (await response.json()) as { stored?: number };
-		if (response.status === 200 && counts.stored === 1) accepted.push(template);
-	}
-	if (accepted.length === 0) throw new Error("the relay accepted none of the fixture elements; is it configured?");
-	return accepted;
 }
 
 async function warmUp(ctx: RunContext, targets: Record<WorkerId, Target>): Promise<void> {
