@@ -157,6 +157,8 @@ export function lifecycleOf(counts: LifecycleCounts): Lifecycle & { unassigned: 
 	const storage = new Set<MeterUnit>(["d1BytesStored", "doBytesStored", "eventsAccepted"]);
 	const unassigned = only(minus(sumCounts(counts.pairs.map(delta)), assigned), storage, false);
 	return {
+		evictedEvents: evicted,
+		droppedEvents: dropped,
 		perEvictedEvent: writes(archiveRuns, evicted),
 		perDroppedEvent: writes(dayRuns, dropped),
 		perEvent: scaled(reads, 1 / counts.events),

@@ -18,12 +18,14 @@ import { measureRun, type RunContext, type RunMeasurement, scenarios } from "./s
 import { freshSecrets, startWorkers } from "./setup.ts";
 import { type Sink, startSink } from "./sink.ts";
 import { loadRelayInternals } from "./src-bundle.ts";
-import { checkTargets, type ScenarioSummary, summarize } from "./summarize.ts";
+import { runSteadyState } from "./steady-state.ts";
+import { checkAllInTargets, checkTargets, type ScenarioSummary, summarize } from "./summarize.ts";
 import { type Target, targetsFor, WORKER_IDS, type WorkerId } from "./targets.ts";
 
 /*
  * `npm run bench`: bare Worker, job floor and relay in one workerd, the scenarios of issue 5 in
- * alternating rounds, then drain lag, end to end, micro-benchmarks and memory. Writes
+ * alternating rounds, then drain lag, end to end, micro-benchmarks and memory; then the all-in
+ * steady state (issue 18) in a wrangler dev of its own (bench/steady-state.ts). Writes
  * bench/results.json and the results block of BENCHMARKS.md.
  */
 
@@ -134,9 +136,16 @@ async function main(): Promise<void> {
 		);
 		log("memory");
 		const workerdMemory = await workerdMemoryFor1MiB(ctx, targets.relay);
+		const environment = describeEnvironment(dev.runtimePid, dir);
+
+		// Its own runtime and state, so nothing above is in its meters; the sink stays (same port).
+		await dev.stop();
+		dev = null;
+		log("all-in steady state");
+		const steadyState = await runSteadyState(config, sink);
 
 		const results: BenchResults = {
-			environment: describeEnvironment(dev.runtimePid, dir),
+			environment,
 			command: commandLine(config.quick),
 			settings: {
 				durationSeconds: config.durationSeconds,
@@ -152,7 +161,8 @@ async function main(): Promise<void> {
 			fanOut,
 			micro,
 			memory: { node: nodeMemory, workerd: workerdMemory },
-			targets: checkTargets(summaries, drainLag, micro),
+			steadyState,
+			targets: [...checkTargets(summaries, drainLag, micro), ...checkAllInTargets(steadyState)],
 			prices: PRICES_USED,
 		};
 		writeResults(config, results);

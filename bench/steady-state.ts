@@ -44,15 +44,22 @@ import { type Target, targetsFor, WORKER_NAMES } from "./targets.ts";
  *    until every event reached the sink and D1, and the ledgers' handoff checks a minute later ran.
  * 3. The simulated days (lifecycle.ts): the cron at chosen times, then the same schedule once
  *    everything is gone; the difference is the events' share. The relay runs with D1_BUDGET_MB=1,
- *    so its byte budget evicts every event (as the default 8,000 MB does above ~4 events/s);
- *    retention's whole-day drops run too (the first tries' tables, and the floor's days).
+ *    so its byte budget evicts all but the last ~1 MB of events row by row (as the default 8,000
+ *    MB does above ~3 events/s), and retention's whole-day drops take the rest (and the first
+ *    tries' tables, and the floor's days).
  * 4. The cron's own cost: a minute's run and an hour's first run once everything is gone.
  */
 
 const HOUR_MS = 3_600_000;
 /** A ledger looks for its handoffs in D1 this long after accepting them (src/ledger/handoffs.ts: grace + slack). */
 const HANDOFF_CHECK_AFTER_MS = 65_000;
-/** Every event is evicted by the budget at the first run that may (bench/all-in.ts prices the default 8,000 MB). */
+/**
+ * The smallest budget D1_BUDGET_MB takes. D1 holds ~50 KB without events and ~0.9 KB an event, so
+ * every event past the first ~1,000 is evicted by the budget, row by row in key order, at the first
+ * run that may (the code the default 8,000 MB runs at 100 events/s: bench/all-in.ts prices it
+ * so), and the rest leave by retention's DROP TABLE: both ways out measured in one run. A load
+ * too small to pass the budget measures no eviction (AllInResult.leavingMeasured).
+ */
 const RELAY_D1_BUDGET_MB = "1";
 const RATES = [1, 10, 100, 1000] as const;
 
@@ -72,7 +79,8 @@ export function steadyStateSettings(config: BenchConfig): SteadyStateSettings {
 		return value;
 	};
 	return {
-		callbacks: Math.round(number("BENCH_STEADY_CALLBACKS", config.quick ? 600 : 4000)),
+		// Quick: enough that D1 passes RELAY_D1_BUDGET_MB and the budget evicts a few hundred.
+		callbacks: Math.round(number("BENCH_STEADY_CALLBACKS", config.quick ? 1000 : 4000)),
 		warmupCallbacks: Math.round(number("BENCH_STEADY_WARMUP", config.quick ? 200 : 640)),
 		concurrency: Math.round(number("BENCH_STEADY_CONCURRENCY", 16)),
 		rate: number("BENCH_STEADY_RATE", 100),
@@ -109,6 +117,8 @@ export interface WorkerAllIn {
 	/** Events of the measured load (the first pass's denominator). */
 	loadEvents: number;
 	firstPass: MeterCounts;
+	/** What the ledgers gave back when they forgot the events' day, per event. */
+	ledgerBytesPerEvent: number;
 	lifecycle: Lifecycle & { unassigned: MeterCounts };
 	cronPerMonth: MeterCounts;
 	atRate: AllInResult;
@@ -257,6 +267,7 @@ function allInOf(
 	loadEvents: number,
 	firstPassCounts: MeterCounts,
 	counts: LifecycleCounts,
+	ledgerBytesPerEvent: number,
 	cron: MeterCounts,
 	rate: number,
 	d1HoldDays: ((rate: number) => number) | null,
@@ -265,6 +276,7 @@ function allInOf(
 	const lifecycle = lifecycleOf(counts);
 	const input = (at: number) => ({
 		firstPass,
+		ledgerBytesPerEvent,
 		lifecycle,
 		cronPerMonth: cron,
 		...(d1HoldDays === null ? {} : { d1HoldDays: d1HoldDays(at) }),
@@ -273,6 +285,7 @@ function allInOf(
 		events: counts.events,
 		loadEvents,
 		firstPass,
+		ledgerBytesPerEvent,
 		lifecycle,
 		cronPerMonth: cron,
 		atRate: allInAt(rate, input(rate)),
@@ -352,6 +365,14 @@ export async function runSteadyState(config: BenchConfig, sink: Sink): Promise<S
 			}));
 		// Every bucket forgets each day the events were filed under (one, or two across midnight).
 		const bucketDays = life.buckets * ctx.eventDates.length;
+		// What the ledgers held just before the first forget run (the run before it, or the load's
+		// end) less what they held after the last: every page the forget runs gave back, the first's
+		// included (its "before DEDUPE_DAYS" run should give back nothing, but is not assumed to).
+		const firstForget = runs.findIndex((run) => run.kind === "forget");
+		const lastForget = runs.findLastIndex((run) => run.kind === "forget");
+		if (firstForget === -1) throw new Error("the schedule has no forget run");
+		const heldBeforeForget = firstForget === 0 ? heldAfterLoad : runs[firstForget - 1]!.held;
+		const gaveBack = (pick: (held: Held) => number) => pick(heldBeforeForget) - pick(runs[lastForget]!.held);
 		const relay = allInOf(
 			load.relay.eventsSent,
 			firstPass.relay,
@@ -361,6 +382,7 @@ export async function runSteadyState(config: BenchConfig, sink: Sink): Promise<S
 				archive: { bucketHours: archived.bucketHours, events: archived.events, ndjsonBytes: archived.ndjsonBytes },
 				bucketDays,
 			},
+			gaveBack((held) => held.ledgerBytes) / relayEvents,
 			cronPerMonth(minuteRun!.relay, hourRun!.relay),
 			settings.rate,
 			null,
@@ -369,6 +391,7 @@ export async function runSteadyState(config: BenchConfig, sink: Sink): Promise<S
 			load.floor.eventsSent,
 			firstPass.floor,
 			{ events: floorEvents, pairs: pairs("floor"), archive: null, bucketDays },
+			gaveBack((held) => held.floorLedgerBytes) / floorEvents,
 			// The floor's cron has nothing to do more often than once an hour.
 			cronPerMonth(minuteRun!.floor, minuteRun!.floor, 1),
 			settings.rate,
@@ -396,6 +419,11 @@ export async function runSteadyState(config: BenchConfig, sink: Sink): Promise<S
 			floor,
 			ratio: relay.atRate.usdPerMillionEvents / floor.atRate.usdPerMillionEvents,
 		};
+		if (!relay.atRate.leavingMeasured)
+			log(
+				`WARNING: D1's way out at ${settings.rate} ev/s was not measured (${relay.lifecycle.evictedEvents} evicted, ` +
+					`${relay.lifecycle.droppedEvents} dropped): "leaving D1" lacks its rows written`,
+			);
 		log(
 			`all-in at ${settings.rate} ev/s: relay $${relay.atRate.usdPerMillionEvents.toFixed(2)}, floor ` +
 				`$${floor.atRate.usdPerMillionEvents.toFixed(2)} per million events (${result.ratio.toFixed(2)}×)`,
