@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PRICES } from "../../bench/prices.ts";
-import { METER_UNITS } from "../../src/meter/meter.ts";
 import {
 	bindsFirst,
 	DEFAULT_SETTINGS,
@@ -15,6 +14,7 @@ import {
 	rateAtLimit,
 } from "../../scripts/lib/capacity-model.ts";
 import { END, markdownReport, START, withSection } from "../../scripts/lib/capacity-report.ts";
+import { METER_UNITS } from "../../src/meter/meter.ts";
 
 /** Per-event figures shaped like a bench run's (bench/results.json, scenario saturating). */
 const MEASURED: PerEvent = {
