@@ -10,7 +10,8 @@ import { PRICES, type Price } from "./prices.ts";
  * What is per event and what is per unit of time, as the simulated days measured them:
  * - per event: the first pass (the load until its events reached the sink and D1, and the
  *   ledgers' checks a minute later), the D1 work of its removal (the byte budget's delete, one row
- *   an event, where the budget binds; retention's DROP TABLE, where it does not), the bytes it adds
+ *   an event, for the share budgetRowShare gives where the budget binds; a DROP TABLE, the
+ *   budget's whole day or retention's, for the rest), the bytes it adds
  *   to D1, its ledger and the archive, each held as long as the simulated days showed;
  * - per ledger bucket and hour: archiving the hour (the cron's extra work, and its objects: one per
  *   8 MiB of NDJSON, at least one);
@@ -113,12 +114,14 @@ export interface AllInResult {
 	/** Billed use per event, every source together (storage units: bytes as counted, not as held). */
 	perEvent: MeterCounts;
 	d1HoldDays: number;
-	/** D1_BUDGET_MB binds before RETENTION_DAYS at this rate: events leave D1 by the budget's deletes. */
+	/** D1_BUDGET_MB binds before RETENTION_DAYS at this rate: events leave D1 by the budget. */
 	budgetBinds: boolean;
+	/** Of the events leaving D1, the share the budget deletes row by row (budgetRowShare); the rest go whole. */
+	rowDeletedShare: number;
 	/**
-	 * Whether the way events leave D1 at this rate was measured: false when it is the budget's
-	 * delete (or retention's drop) and the simulated days evicted (dropped) no event, so "leaving D1"
-	 * lacks its rows written. A report must say so; the bench's targets fail on it.
+	 * Whether the ways events leave D1 at this rate were measured: false when the budget's row
+	 * delete (or a whole-day drop) has a share and the simulated days evicted (dropped) no event, so
+	 * "leaving D1" lacks its rows written. A report must say so; the bench's targets fail on it.
 	 */
 	leavingMeasured: boolean;
 	archiveObjectsPerBucketHour: number;
@@ -154,11 +157,48 @@ function heldUsd(price: Price | null, bytes: number, days: number): number {
 	return (bytes / GB) * price.usdPerGbMonth * (days / 30);
 }
 
-/** Days D1 holds an event at `rate`: RETENTION_DAYS + ½ (days go whole), or what D1_BUDGET_MB allows if less. */
+/** Days of traffic D1_BUDGET_MB holds at `rate` (Infinity with no traffic or no bytes). */
+export function budgetDaysAt(rate: number, d1BytesPerEvent: number, settings: LifeSettings): number {
+	if (d1BytesPerEvent <= 0 || rate <= 0) return Number.POSITIVE_INFINITY;
+	return settings.d1BudgetBytes / (d1BytesPerEvent * rate * DAY_SECONDS);
+}
+
+/** Whether D1_BUDGET_MB takes events out before RETENTION_DAYS would: D1 would hold RETENTION_DAYS + 1 whole days at most. */
+export function budgetBindsAt(budgetDays: number, settings: LifeSettings): boolean {
+	return budgetDays < settings.retentionDays + 1;
+}
+
+/**
+ * Of the events the budget takes out of D1 (budget of B days' traffic), the share it deletes row
+ * by row; the rest go with their day's table, whole (src/maintenance/enforce-budget.ts: the oldest
+ * day goes whole while the next table is a complete day too). B ≥ 2: none. 1 ≤ B < 2: 2 − B of each
+ * day (yesterday, the only complete day, is deleted row by row down to B − 1 days as today fills;
+ * that rest goes whole at midnight, when it is no longer the only one). B < 1: all.
+ */
+export function budgetRowShare(budgetDays: number): number {
+	return Math.min(1, Math.max(0, 2 - budgetDays));
+}
+
+/**
+ * Days D1 holds an event at `rate`, on average: RETENTION_DAYS + ½ (days go whole: between R and
+ * R + 1 held); where the budget binds, B − ½ for B ≥ 2 (whole days, between B − 1 and B held),
+ * 1 + (B − 1)²/2 for 1 ≤ B < 2 (B − 1 + f held until f, the part of today, reaches 2 − B; B after),
+ * B below 1 (D1 sits at its budget).
+ */
 export function d1HoldDaysAt(rate: number, d1BytesPerEvent: number, settings: LifeSettings): number {
-	const retention = settings.retentionDays + 0.5;
-	if (d1BytesPerEvent <= 0 || rate <= 0) return retention;
-	return Math.min(retention, settings.d1BudgetBytes / (d1BytesPerEvent * rate * DAY_SECONDS));
+	const budget = budgetDaysAt(rate, d1BytesPerEvent, settings);
+	if (!budgetBindsAt(budget, settings)) return settings.retentionDays + 0.5;
+	if (budget >= 2) return budget - 0.5;
+	if (budget >= 1) return 1 + (budget - 1) ** 2 / 2;
+	return budget;
+}
+
+/** How the relay's events leave D1 at a rate, in words. */
+export function leavingWay(result: Pick<AllInResult, "budgetBinds" | "rowDeletedShare">): string {
+	if (!result.budgetBinds) return "retention's DROP TABLE";
+	if (result.rowDeletedShare >= 1) return "the budget's row-by-row delete";
+	if (result.rowDeletedShare <= 0) return "the budget's whole-day DROP TABLE";
+	return `the budget: ${Math.round(result.rowDeletedShare * 100)} % row by row, the rest whole days`;
 }
 
 /** Objects one bucket writes for an hour: one per ARCHIVE_PART_BYTES of its NDJSON, at least one. */
@@ -170,11 +210,16 @@ export function archiveObjectsPerBucketHour(rate: number, ndjsonBytesPerEvent: n
 export function allInAt(rate: number, input: AllInInput, settings: LifeSettings = DEFAULT_LIFE_SETTINGS): AllInResult {
 	const { firstPass, lifecycle } = input;
 	const eventsPerMonth = rate * MONTH_SECONDS;
-	const retentionHold = settings.retentionDays + 0.5;
 	const d1HoldDays = input.d1HoldDays ?? d1HoldDaysAt(rate, firstPass.d1BytesStored, settings);
-	const budgetBinds = input.d1HoldDays === undefined && d1HoldDays < retentionHold;
-	const leaving = budgetBinds ? lifecycle.perEvictedEvent : lifecycle.perDroppedEvent;
-	const leavingMeasured = (budgetBinds ? lifecycle.evictedEvents : lifecycle.droppedEvents) > 0;
+	const budgetBinds =
+		input.d1HoldDays === undefined && budgetBindsAt(budgetDaysAt(rate, firstPass.d1BytesStored, settings), settings);
+	const rowDeletedShare = budgetBinds ? budgetRowShare(budgetDaysAt(rate, firstPass.d1BytesStored, settings)) : 0;
+	const leaving = combine([
+		[lifecycle.perEvictedEvent, rowDeletedShare],
+		[lifecycle.perDroppedEvent, 1 - rowDeletedShare],
+	]);
+	const leavingMeasured =
+		(rowDeletedShare === 0 || lifecycle.evictedEvents > 0) && (rowDeletedShare === 1 || lifecycle.droppedEvents > 0);
 	const objects =
 		lifecycle.archive === null
 			? 0
@@ -227,6 +272,7 @@ export function allInAt(rate: number, input: AllInInput, settings: LifeSettings 
 		perEvent,
 		d1HoldDays,
 		budgetBinds,
+		rowDeletedShare,
 		leavingMeasured,
 		archiveObjectsPerBucketHour: objects,
 	};

@@ -1,4 +1,4 @@
-import { ALL_IN_ITEMS, type AllInItem, type AllInResult } from "./all-in.ts";
+import { ALL_IN_ITEMS, type AllInItem, type AllInResult, leavingWay } from "./all-in.ts";
 import type { SimulatedRun, SteadyStateResult } from "./steady-state.ts";
 
 /** The results block's all-in section (BENCHMARKS.md, "All-in steady state", says how to read it). */
@@ -14,7 +14,7 @@ const WHAT: Record<AllInItem, string> = {
 	"first pass":
 		"the callback and its credential-less first attempt, ledger, D1, queue, consumer, metrics, the ledgers' check in D1 a minute later",
 	"leaving D1":
-		"the byte budget's delete, row by row, where it binds; retention's DROP TABLE writes none (measured: below)",
+		"the byte budget's delete, row by row, for the share of its events it cannot drop a whole day at a time; DROP TABLE (the budget's whole day, retention's) writes none (measured: below)",
 	"archive objects": "one R2 write per ledger bucket and hour (one per 8 MiB of it)",
 	"hours archived, days dropped": "the cron's extra work for each bucket's hour archived and day forgotten",
 	cron: "every minute, whatever the traffic: its invocation, a maintain call per bucket, the archive's listing",
@@ -25,7 +25,7 @@ const WHAT: Record<AllInItem, string> = {
 
 function leavesBy(result: AllInResult, floor: boolean): string {
 	if (floor) return "DROP TABLE";
-	return result.budgetBinds ? "the budget's delete" : "retention (DROP TABLE)";
+	return leavingWay(result);
 }
 
 function units(result: AllInResult): string {
@@ -45,8 +45,12 @@ function units(result: AllInResult): string {
 
 /** D1 rows written per event, its insert (first pass) and its way out of D1 at the rate. */
 export function d1RowsPerEvent(worker: WorkerAllInView, result: AllInResult): { insert: number; leave: number } {
-	const leaving = result.budgetBinds ? worker.lifecycle.perEvictedEvent : worker.lifecycle.perDroppedEvent;
-	return { insert: worker.firstPass.d1RowsWritten, leave: leaving.d1RowsWritten };
+	const { perEvictedEvent, perDroppedEvent } = worker.lifecycle;
+	const share = result.rowDeletedShare;
+	return {
+		insert: worker.firstPass.d1RowsWritten,
+		leave: share * perEvictedEvent.d1RowsWritten + (1 - share) * perDroppedEvent.d1RowsWritten,
+	};
 }
 
 type WorkerAllInView = Pick<SteadyStateResult["relay"], "firstPass" | "lifecycle">;
@@ -97,7 +101,8 @@ export function steadyStateMarkdown(result: SteadyStateResult): string[] {
 			`each (after ${fixed(settings.warmupCallbacks, 0)} to warm up), each sent first without credentials; then ` +
 			`${result.runs.length} cron runs over ${result.life.archiveRetentionDays + 1} simulated days, less the same ` +
 			`runs once everything had gone. The relay ran with D1_BUDGET_MB=${result.relayVars.D1_BUDGET_MB ?? "default"} so ` +
-			"that its budget evicts row by row, as the default 8,000 MB does above ~3 events/s. How to read it: " +
+			"that its budget evicts row by row (all of it today's table, which it may not drop whole), as the default 8,000 MB does " +
+			"where it holds less than two days' traffic; the table below prices each rate's share of row deletes and whole-day drops. How to read it: " +
 			'BENCHMARKS.md, "All-in steady state".',
 		"",
 		`| $ per million events, at ${rate} events/s | relay | job floor | what |`,

@@ -46,7 +46,8 @@ function table(lines: SeedLine[]): string {
 		const broken = cells.filter((cell) => (cell?.violations ?? 0) > 0).length;
 		const checked = cells.reduce((sum, cell) => sum + (cell?.checked ?? 0), 0);
 		const notes = new Map<string, number>();
-		for (const cell of cells) for (const [key, value] of Object.entries(cell?.notes ?? {})) notes.set(key, (notes.get(key) ?? 0) + value);
+		for (const cell of cells)
+			for (const [key, value] of Object.entries(cell?.notes ?? {})) notes.set(key, (notes.get(key) ?? 0) + value);
 		const noted = [...notes].map(([key, value]) => `${key} ${value}`).join(", ");
 		return `| ${name} | ${lines.length - broken} / ${lines.length} | ${checked} | ${noted} |`;
 	});
@@ -70,7 +71,12 @@ async function main(): Promise<number> {
 	const code = await new Promise<number>((resolve) => {
 		const child = spawn(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--project", "sim"], {
 			cwd: PROJECT_ROOT,
-			env: { ...process.env, SIM_SEEDS: options.seeds, SIM_DEBUG: options.debug ? "1" : "", WRANGLER_SEND_METRICS: "false" },
+			env: {
+				...process.env,
+				SIM_SEEDS: options.seeds,
+				SIM_DEBUG: options.debug ? "1" : "",
+				WRANGLER_SEND_METRICS: "false",
+			},
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		const take = (chunk: Buffer) => {
@@ -79,7 +85,9 @@ async function main(): Promise<number> {
 			for (const match of text.matchAll(/SIM_RESULT (\{.*\})/g)) {
 				const line = JSON.parse(match[1] as string) as SeedLine;
 				lines.push(line);
-				process.stdout.write(`seed ${line.seed}: ${line.ok ? "ok" : "BROKEN"} (${(line.realMs / 1000).toFixed(1)} s)\n`);
+				process.stdout.write(
+					`seed ${line.seed}: ${line.ok ? "ok" : "BROKEN"} (${(line.realMs / 1000).toFixed(1)} s)\n`,
+				);
 			}
 		};
 		child.stdout.on("data", take);
@@ -89,7 +97,9 @@ async function main(): Promise<number> {
 	lines.sort((a, b) => a.seed - b.seed);
 	if (options.debug || lines.some((line) => !line.ok)) {
 		// The failing seeds' own reports (and, for --seed, the forensics) come from vitest's output.
-		const failures = output.split("\n").filter((line) => /^\s*(-|\[sim|seed \d+ broke|  [a-z].*: \d+ broken)/.test(line));
+		const failures = output
+			.split("\n")
+			.filter((line) => /^\s*(-|\[sim|seed \d+ broke| {2}[a-z].*: \d+ broken)/.test(line));
 		process.stdout.write(`\n${failures.join("\n")}\n`);
 	}
 	process.stdout.write(`\n${table(lines)}\n\n`);

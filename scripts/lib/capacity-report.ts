@@ -1,4 +1,4 @@
-import { type AllInInput, allInAt, DEFAULT_LIFE_SETTINGS } from "../../bench/all-in.ts";
+import { type AllInInput, allInAt, DEFAULT_LIFE_SETTINGS, leavingWay } from "../../bench/all-in.ts";
 import {
 	type BillLine,
 	billTotal,
@@ -72,7 +72,7 @@ export function allInText(rate: number, allIn: AllInInput, settings: Settings): 
 		retentionDays: settings.retentionDays,
 		d1BudgetBytes: settings.d1BudgetBytes,
 	});
-	const way = result.budgetBinds ? "the budget's delete" : "retention's DROP TABLE";
+	const way = leavingWay(result);
 	return `$${fmt(result.usdPerMillionEvents, 2)}${result.leavingMeasured ? "" : ` (${way} not measured)`}`;
 }
 
