@@ -3,6 +3,7 @@ import {
 	type AllInInput,
 	allInAt,
 	archiveObjectsPerBucketHour,
+	budgetRowShare,
 	cronPerMonth,
 	DEFAULT_LIFE_SETTINGS,
 	d1HoldDaysAt,
@@ -55,6 +56,14 @@ describe("d1HoldDaysAt", () => {
 		// 1,000 B × 100/s × 86,400 s = 8.64 GB a day against 8 GB.
 		expect(d1HoldDaysAt(100, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(8e9 / 8.64e9, 12);
 		expect(d1HoldDaysAt(100, 1000, { ...DEFAULT_LIFE_SETTINGS, d1BudgetBytes: 1e6 })).toBeCloseTo(1e6 / 8.64e9, 15);
+	});
+
+	it("holds whole days once the budget holds two days' traffic or more: between B − 1 and B", () => {
+		// 1,000 B × 10/s = 864 MB a day: 8 GB hold 9.26 days, 8.76 on average as whole days go.
+		expect(d1HoldDaysAt(10, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(8e9 / 8.64e8 - 0.5, 12);
+		// Between one and two days: yesterday goes row by row down to B − 1 days, the rest at midnight.
+		const rate = 8e9 / (1000 * 86_400 * 1.5);
+		expect(d1HoldDaysAt(rate, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(1 + 0.5 ** 2 / 2, 12);
 	});
 
 	it("falls back to retention with no bytes or no traffic", () => {
@@ -146,6 +155,22 @@ describe("allInAt", () => {
 		expect(result.byItem["D1 storage"]).toBeCloseTo(1000 * 1e-9 * 0.75 * (30.5 / 30) * 1e6, 12);
 		// 3,600 bucket-hours' fixed work spread over 100 times fewer events.
 		expect(result.byItem.cron).toBeCloseTo(expected.cron * 100, 9);
+	});
+
+	it("drops whole days where the budget holds two days' traffic or more, and row-deletes 2 − B of a day between one and two", () => {
+		expect([0.5, 1, 1.25, 2, 9].map(budgetRowShare)).toEqual([1, 1, 0.75, 0, 0]);
+		const atTen = allInAt(10, INPUT);
+		expect(atTen).toMatchObject({ budgetBinds: true, rowDeletedShare: 0 });
+		expect(atTen.byItem["leaving D1"]).toBeCloseTo(2 * 0.001, 12);
+		expect(atTen.perEvent.d1RowsWritten).toBeCloseTo(1, 12);
+		const between = allInAt(8e9 / (1000 * 86_400 * 1.25), INPUT);
+		expect(between.rowDeletedShare).toBeCloseTo(0.75, 12);
+		expect(between.byItem["leaving D1"]).toBeCloseTo(0.75 * 1 + 2 * 0.001, 9);
+		// Both ways out are priced there: neither may be unmeasured.
+		expect(
+			allInAt(8e9 / (1000 * 86_400 * 1.25), { ...INPUT, lifecycle: { ...LIFECYCLE, droppedEvents: 0 } })
+				.leavingMeasured,
+		).toBe(false);
 	});
 
 	it("says the way out was not measured when no event left D1 that way", () => {
