@@ -198,7 +198,10 @@ export function leavingWay(result: Pick<AllInResult, "budgetBinds" | "rowDeleted
 	if (!result.budgetBinds) return "retention's DROP TABLE";
 	if (result.rowDeletedShare >= 1) return "the budget's row-by-row delete";
 	if (result.rowDeletedShare <= 0) return "the budget's whole-day DROP TABLE";
-	return `the budget: ${Math.round(result.rowDeletedShare * 100)} % row by row, the rest whole days`;
+	// 99.97 % must not read as 100 %: the whole days are there, however few.
+	const percent = result.rowDeletedShare * 100;
+	const shown = percent > 99 || percent < 1 ? percent.toFixed(2) : percent.toFixed(0);
+	return `the budget: ${shown} % row by row, the rest whole days`;
 }
 
 /** Objects one bucket writes for an hour: one per ARCHIVE_PART_BYTES of its NDJSON, at least one. */

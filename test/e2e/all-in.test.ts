@@ -8,6 +8,7 @@ import {
 	DEFAULT_LIFE_SETTINGS,
 	d1HoldDaysAt,
 	type Lifecycle,
+	leavingWay,
 	zeroCounts,
 } from "../../bench/all-in.ts";
 import type { MeterCounts } from "../../src/meter/meter.ts";
@@ -171,6 +172,18 @@ describe("allInAt", () => {
 			allInAt(8e9 / (1000 * 86_400 * 1.25), { ...INPUT, lifecycle: { ...LIFECYCLE, droppedEvents: 0 } })
 				.leavingMeasured,
 		).toBe(false);
+	});
+
+	it("names the way out, a share of whole days however small", () => {
+		expect(leavingWay({ budgetBinds: false, rowDeletedShare: 0 })).toBe("retention's DROP TABLE");
+		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 1 })).toBe("the budget's row-by-row delete");
+		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 0 })).toBe("the budget's whole-day DROP TABLE");
+		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 0.9997 })).toBe(
+			"the budget: 99.97 % row by row, the rest whole days",
+		);
+		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 0.4 })).toBe(
+			"the budget: 40 % row by row, the rest whole days",
+		);
 	});
 
 	it("says the way out was not measured when no event left D1 that way", () => {
