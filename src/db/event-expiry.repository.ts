@@ -81,11 +81,17 @@ function heldIn(db: D1Database, table: string): D1PreparedStatement {
 }
 
 /**
- * One row, `{dead: 0|1}`: whether a day table holds a dead event, which the byte budget keeps (a
- * row read per event, looked up on deliveries_event: a thousandth of the row a delete writes).
+ * One row, `{dead: 0|1}`: whether a day table holds a dead event, which the byte budget keeps (as
+ * NOT_DEAD: any `dead` row). Walked from the dead deliveries rows (deliveries_outcome), each looked
+ * up by the table's key: a read per dead row, not a scan of the day. A row without its message id
+ * (a malformed job's) is looked for by id alone.
  */
 export function holdsDeadEvent(db: D1Database, table: string): D1PreparedStatement {
-	return db.prepare(`SELECT EXISTS (SELECT 1 FROM ${table} AS e WHERE NOT ${NOT_DEAD("e")}) AS dead`);
+	return db.prepare(
+		`SELECT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.outcome = 'dead' AND (
+		   EXISTS (SELECT 1 FROM ${table} AS e WHERE e.message_id = d.message_id AND e.id = d.event_id)
+		   OR (d.message_id IS NULL AND EXISTS (SELECT 1 FROM ${table} AS e WHERE e.id = d.event_id)))) AS dead`,
+	);
 }
 
 /**

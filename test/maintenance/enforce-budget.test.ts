@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { deleteDayTableChunk } from "../../src/db/event-expiry.repository";
+import { deleteDayTableChunk, holdsDeadEvent } from "../../src/db/event-expiry.repository";
 import { eventTableDay, eventTableOf } from "../../src/db/event-tables";
 import { readStorage } from "../../src/db/storage.repository";
 import { enforceBudget, mayDropWholeDay } from "../../src/maintenance/enforce-budget";
@@ -292,6 +292,21 @@ describe("D1 byte budget", () => {
 		expect(held.filter((id) => complete.includes(id))).toEqual(complete);
 		expect(report.evicted).toBe(oldest.length - 1);
 		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(oldest.length - 1);
+	});
+
+	it("finds a dead event by its key, or by its id alone when its row has no message id, and only in its own day", async () => {
+		const [older] = await insertEventRows(eventsFrom(5, 1));
+		const [newer] = await insertEventRows(eventsFrom(3, 1));
+		const dead = async (days: number) =>
+			(await holdsDeadEvent(env.DB, eventTableOf(daysAgo(days))).first<{ dead: number }>())?.dead;
+		await insertDeliveryRow(older as string, "failed", daysAgo(4));
+		expect([await dead(5), await dead(3)]).toEqual([0, 0]);
+		await insertDeliveryRow(older as string, "dead", daysAgo(4));
+		expect([await dead(5), await dead(3)]).toEqual([1, 0]);
+		await env.DB.prepare("UPDATE deliveries SET message_id = NULL").run();
+		expect([await dead(5), await dead(3)]).toEqual([1, 0]);
+		await insertDeliveryRow(newer as string, "dead", daysAgo(2), "another message");
+		expect(await dead(3)).toBe(0);
 	});
 
 	it("drops a day whole only when it and the next are complete days, and its events are past the bound", () => {
