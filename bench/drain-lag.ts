@@ -27,7 +27,8 @@ export interface DrainLagResult {
 	missingInD1: number;
 }
 
-async function findRows(entryUrl: string, ids: readonly string[]): Promise<string[]> {
+/** Which of these event ids have their row in the relay's D1, read by bench/workers/probe.ts. */
+export async function findRows(entryUrl: string, ids: readonly string[]): Promise<string[]> {
 	const response = await fetch(`${entryUrl}/`, {
 		method: "POST",
 		headers: { [ROUTE_HEADER]: WORKER_NAMES.probe, "content-type": "application/json" },

@@ -14,6 +14,8 @@ import type { MicroResult } from "./micro.ts";
 import { PRICES, PRICES_READ_ON } from "./prices.ts";
 import type { RunMeasurement } from "./scenarios.ts";
 import { percentile } from "./stats.ts";
+import type { SteadyStateResult } from "./steady-state.ts";
+import { steadyStateMarkdown } from "./steady-state-report.ts";
 import { METRICS, type ScenarioSummary, type TargetCheck, type WorkerSummary } from "./summarize.ts";
 
 /** bench/results.json (everything) and the generated block of BENCHMARKS.md (the tables). */
@@ -33,6 +35,8 @@ export interface BenchResults {
 	fanOut: FanOutResult;
 	micro: MicroResult;
 	memory: { node: NodeMemoryResult | null; workerd: WorkerdMemoryResult };
+	/** The all-in steady state (bench/steady-state.ts), in a runtime of its own after the rest. */
+	steadyState: SteadyStateResult;
 	targets: TargetCheck[];
 	/** The prices the cost tables used (bench/prices.ts). */
 	prices: { readOn: string; units: typeof PRICES };
@@ -122,7 +126,7 @@ export function renderMarkdown(results: BenchResults): string {
 			`${results.settings.rounds} rounds × ${results.settings.durationSeconds} s per worker and scenario, ` +
 			`${results.settings.connections} connections, ${results.templates.used} fixture elements as payload templates.`,
 		"",
-		"### Targets (issue 5)",
+		"### Targets (issues 5 and 18)",
 		"",
 		"| target | measured | result |",
 		"|---|---|---|",
@@ -132,6 +136,7 @@ export function renderMarkdown(results: BenchResults): string {
 		"",
 		...results.scenarios.flatMap(scenarioTable),
 		...costSection(results.scenarios),
+		...steadyStateMarkdown(results.steadyState),
 		`### Drain lag at half rate (${num(drainLag.rate)} req/s, ${num(drainLag.events)} events)`,
 		"",
 		"| path | p50 | p99 | events |",

@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { acceptedTemplates } from "./accepted-templates.ts";
 import { readBenchConfig } from "./config.ts";
 import { costOf } from "./cost.ts";
 import { waitForIdle } from "./cpu.ts";
@@ -10,19 +11,21 @@ import { runFanOut } from "./fan-out.ts";
 import { runLoad } from "./load.ts";
 import { nodeMemoryFor1MiB, workerdMemoryFor1MiB } from "./memory.ts";
 import { runMicro } from "./micro.ts";
-import { loadTemplates, payloadGenerator, type Template } from "./payloads.ts";
+import { loadTemplates, payloadGenerator } from "./payloads.ts";
 import type { DevServer } from "./processes.ts";
 import { type BenchResults, drainLagSummary, PRICES_USED, renderMarkdown, writeResults } from "./report.ts";
 import { measureRun, type RunContext, type RunMeasurement, scenarios } from "./scenarios.ts";
 import { freshSecrets, startWorkers } from "./setup.ts";
 import { type Sink, startSink } from "./sink.ts";
 import { loadRelayInternals } from "./src-bundle.ts";
-import { checkTargets, type ScenarioSummary, summarize } from "./summarize.ts";
+import { runSteadyState } from "./steady-state.ts";
+import { checkAllInTargets, checkTargets, type ScenarioSummary, summarize } from "./summarize.ts";
 import { type Target, targetsFor, WORKER_IDS, type WorkerId } from "./targets.ts";
 
 /*
  * `npm run bench`: bare Worker, job floor and relay in one workerd, the scenarios of issue 5 in
- * alternating rounds, then drain lag, end to end, micro-benchmarks and memory. Writes
+ * alternating rounds, then drain lag, end to end, micro-benchmarks and memory; then the all-in
+ * steady state (issue 18) in a wrangler dev of its own (bench/steady-state.ts). Writes
  * bench/results.json and the results block of BENCHMARKS.md.
  */
 
@@ -33,23 +36,6 @@ function commandLine(quick: boolean): string {
 		.filter(([name]) => name.startsWith("BENCH_") && name !== "BENCH_QUICK")
 		.map(([name, value]) => `${name}=${value}`);
 	return [...overrides, quick ? "npm run bench:quick" : "npm run bench"].join(" ");
-}
-
-/** The relay is the oracle for which fixture elements are events; both workers get only those. */
-async function acceptedTemplates(relay: Target, templates: readonly Template[]): Promise<Template[]> {
-	const accepted: Template[] = [];
-	for (const template of templates) {
-		const body = payloadGenerator([template], { batchSize: 1, repeatRatio: 0, seed: 1 })().body;
-		const response = await fetch(relay.url, {
-			method: "POST",
-			headers: { ...relay.headers, "content-type": "application/json" },
-			body,
-		});
-		const counts = (await response.json()) as { stored?: number };
-		if (response.status === 200 && counts.stored === 1) accepted.push(template);
-	}
-	if (accepted.length === 0) throw new Error("the relay accepted none of the fixture elements; is it configured?");
-	return accepted;
 }
 
 async function warmUp(ctx: RunContext, targets: Record<WorkerId, Target>): Promise<void> {
@@ -150,9 +136,16 @@ async function main(): Promise<void> {
 		);
 		log("memory");
 		const workerdMemory = await workerdMemoryFor1MiB(ctx, targets.relay);
+		const environment = describeEnvironment(dev.runtimePid, dir);
+
+		// Its own runtime and state, so nothing above is in its meters; the sink stays (same port).
+		await dev.stop();
+		dev = null;
+		log("all-in steady state");
+		const steadyState = await runSteadyState(config, sink);
 
 		const results: BenchResults = {
-			environment: describeEnvironment(dev.runtimePid, dir),
+			environment,
 			command: commandLine(config.quick),
 			settings: {
 				durationSeconds: config.durationSeconds,
@@ -168,7 +161,8 @@ async function main(): Promise<void> {
 			fanOut,
 			micro,
 			memory: { node: nodeMemory, workerd: workerdMemory },
-			targets: checkTargets(summaries, drainLag, micro),
+			steadyState,
+			targets: [...checkTargets(summaries, drainLag, micro), ...checkAllInTargets(steadyState)],
 			prices: PRICES_USED,
 		};
 		writeResults(config, results);

@@ -10,9 +10,10 @@ import { WORKER_NAMES } from "./targets.ts";
 export const FAN_OUT_APPLICATION = "fa40a0f0-0000-4000-8000-000000000003";
 
 /*
- * A fresh, private wrangler state for one bench run: D1 migrations for the relay and the floor,
- * the relay's secrets in a temporary env file (never the developer's .dev.vars), and the probe's
- * config, generated so it always binds whatever D1 database wrangler.toml names.
+ * A fresh, private wrangler state for one bench run: D1 migrations for the relay (the floor creates
+ * its own day tables), the relay's secrets in a temporary env file (never the developer's
+ * .dev.vars), and the probe's config, generated so it always binds whatever D1 database
+ * wrangler.toml names.
  */
 
 export interface RelaySecrets {
@@ -36,7 +37,10 @@ export function freshSecrets(): RelaySecrets {
 	};
 }
 
-function writeEnvFile(dir: string, secrets: RelaySecrets, forwardUrl: string): string {
+/** Settings a scenario gives the relay beyond wrangler.toml's (bench/steady-state.ts: D1_BUDGET_MB). */
+export type RelayVars = Record<string, string>;
+
+function writeEnvFile(dir: string, secrets: RelaySecrets, forwardUrl: string, vars: RelayVars): string {
 	const path = join(dir, "relay.env");
 	const lines = [
 		`BANDWIDTH_USERNAME=${secrets.username}`,
@@ -53,6 +57,7 @@ function writeEnvFile(dir: string, secrets: RelaySecrets, forwardUrl: string): s
 			})),
 		)}`,
 		"METER_ENDPOINT=true",
+		...Object.entries(vars).map(([name, value]) => `${name}=${value}`),
 	];
 	writeFileSync(path, `${lines.join("\n")}\n`);
 	return path;
@@ -68,6 +73,9 @@ function writeProbeConfig(dir: string): string {
 	const relay: RelayConfig = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
 	const db = relay.d1_databases.find((binding) => binding.binding === "DB");
 	if (db === undefined) throw new Error("wrangler.toml has no D1 binding named DB");
+	const floorConfig: RelayConfig = unstable_readConfig({ config: join(WORKERS_DIR, "floor.toml") });
+	const floor = floorConfig.d1_databases.find((binding) => binding.binding === "FLOOR_DB");
+	if (floor === undefined) throw new Error("bench/workers/floor.toml has no D1 binding named FLOOR_DB");
 	const path = join(dir, "probe.toml");
 	writeFileSync(
 		path,
@@ -80,21 +88,27 @@ function writeProbeConfig(dir: string): string {
 			`database_name = ${JSON.stringify(db.database_name)}`,
 			// Without an id (wrangler provisions it on deploy), local D1 is found by binding name, as the relay's.
 			...(db.database_id === undefined ? [] : [`database_id = ${JSON.stringify(db.database_id)}`]),
+			// The floor's database too, as bench/workers/floor.toml names it.
+			"[[d1_databases]]",
+			'binding = "FLOOR_DB"',
+			`database_name = ${JSON.stringify(floor.database_name)}`,
+			`database_id = ${JSON.stringify(floor.database_id)}`,
 			"",
 		].join("\n"),
 	);
 	return path;
 }
 
-export async function startWorkers(dir: string, secrets: RelaySecrets, forwardUrl: string): Promise<DevServer> {
+export async function startWorkers(
+	dir: string,
+	secrets: RelaySecrets,
+	forwardUrl: string,
+	vars: RelayVars = {},
+): Promise<DevServer> {
 	const persistTo = join(dir, "state");
 	const floorConfig = join(WORKERS_DIR, "floor.toml");
 	await runWrangler(
 		["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "-c", "wrangler.toml"],
-		dir,
-	);
-	await runWrangler(
-		["d1", "migrations", "apply", "FLOOR_DB", "--local", "--persist-to", persistTo, "-c", floorConfig],
 		dir,
 	);
 	return startDev({
@@ -103,7 +117,7 @@ export async function startWorkers(dir: string, secrets: RelaySecrets, forwardUr
 		port: DEV_PORT,
 		inspectorPort: INSPECTOR_PORT,
 		persistTo,
-		envFile: writeEnvFile(dir, secrets, forwardUrl),
+		envFile: writeEnvFile(dir, secrets, forwardUrl, vars),
 		logFile: join(dir, "wrangler-dev.log"),
 		probe: { worker: WORKER_NAMES.bare, header: "x-bench-worker", value: "bare" },
 	});

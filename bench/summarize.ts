@@ -3,6 +3,8 @@ import type { DrainLagResult } from "./drain-lag.ts";
 import type { MicroResult } from "./micro.ts";
 import type { RunMeasurement, Scenario, ScenarioId } from "./scenarios.ts";
 import { median, percentile } from "./stats.ts";
+import type { SteadyStateResult } from "./steady-state.ts";
+import { d1RowsPerEvent } from "./steady-state-report.ts";
 import { WORKER_IDS, type WorkerId } from "./targets.ts";
 
 /** Rounds → one number per metric (the median), and the issue's targets judged on them. */
@@ -125,6 +127,34 @@ export function checkTargets(
 			target: "validation + normalization ≤ 20 µs/event",
 			measured: `${micro.validateNormalizeUs.toFixed(1)} µs`,
 			pass: micro.validateNormalizeUs <= 20,
+		},
+	];
+}
+
+/** Issue 18's targets, judged on the steady-state scenario's all-in figures at its rate (default settings). */
+export function checkAllInTargets(result: SteadyStateResult): TargetCheck[] {
+	const { relay, floor } = result;
+	const usd = relay.atRate.usdPerMillionEvents;
+	const rows = d1RowsPerEvent(relay, relay.atRate);
+	const rate = `${result.settings.rate} events/s`;
+	// A figure whose way out of D1 went unmeasured is not a pass, whatever it adds up to.
+	const measured = relay.atRate.leavingMeasured;
+	const unmeasured = measured ? "" : " (D1's way out not measured)";
+	return [
+		{
+			target: `all-in ≤ $5.00 per million events (steady state, ${rate})`,
+			measured: `$${usd.toFixed(2)}${unmeasured}`,
+			pass: measured && usd <= 5,
+		},
+		{
+			target: "all-in ≤ 1.5× the fair job floor's, same run",
+			measured: `${x(result.ratio)} ($${usd.toFixed(2)} vs $${floor.atRate.usdPerMillionEvents.toFixed(2)})${unmeasured}`,
+			pass: measured && result.ratio <= 1.5,
+		},
+		{
+			target: `D1 rows written ≤ 2 per event, insert and removal (${rate})`,
+			measured: `${(rows.insert + rows.leave).toFixed(2)} (${rows.insert.toFixed(2)} + ${rows.leave.toFixed(2)})${unmeasured}`,
+			pass: measured && rows.insert + rows.leave <= 2,
 		},
 	];
 }

@@ -40,7 +40,8 @@ export function targetsFor(
 		floor: {
 			id: "floor",
 			url,
-			headers: route("floor"),
+			// The floor challenges a request without credentials, as the relay does, and checks no more.
+			headers: { ...route("floor"), authorization: credentials.authorization },
 			sink: "floor",
 			keyOf: (event) => event.messageId,
 			meter: { url: `${entryUrl}/__meter`, headers: route("floor") },

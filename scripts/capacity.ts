@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { AllInInput } from "../bench/all-in.ts";
 import { DEFAULT_SETTINGS, type PerEvent, type Settings } from "./lib/capacity-model.ts";
 import { markdownReport, type Source, textReport, withSection } from "./lib/capacity-report.ts";
 
@@ -19,6 +20,8 @@ type Results = {
 	environment?: { date?: string };
 	command?: string;
 	scenarios?: Array<{ id: string; workers?: { relay?: { cost?: { perEvent?: PerEvent } | null } } }>;
+	/** The all-in steady state (bench/steady-state.ts), in results that have it. */
+	steadyState?: { relay?: AllInInput };
 };
 
 const { values } = parseArgs({
@@ -71,10 +74,22 @@ const source: Source = {
 	scenario: values.scenario,
 };
 
+const steady = results.steadyState?.relay;
+// Only what allInAt reads, so a results file's other fields (atRate, byRate) cannot stand in for it.
+const allIn: AllInInput | null =
+	steady === undefined
+		? null
+		: {
+				firstPass: steady.firstPass,
+				ledgerBytesPerEvent: steady.ledgerBytesPerEvent,
+				lifecycle: steady.lifecycle,
+				cronPerMonth: steady.cronPerMonth,
+			};
+
 if (values.markdown) {
-	const section = markdownReport(rates.length > 0 ? rates : [10, 100, 1000, 10_000], perEvent, settings, source);
+	const section = markdownReport(rates.length > 0 ? rates : [10, 100, 1000, 10_000], perEvent, settings, source, allIn);
 	if (values.write === undefined) console.log(section);
 	else writeFileSync(values.write, withSection(readFileSync(values.write, "utf8"), section));
 } else {
-	for (const rate of rates) console.log(`${textReport(rate, perEvent, settings, source)}\n`);
+	for (const rate of rates) console.log(`${textReport(rate, perEvent, settings, source, allIn)}\n`);
 }

@@ -1,3 +1,4 @@
+import { type AllInInput, allInAt, DEFAULT_LIFE_SETTINGS, leavingWay } from "../../bench/all-in.ts";
 import {
 	type BillLine,
 	billTotal,
@@ -58,8 +59,31 @@ function sourceLine(source: Source, settings: Settings): string {
 	);
 }
 
+/**
+ * The all-in price at `rate` (bench/all-in.ts) from the bench's steady-state scenario, with these
+ * settings: what an event costs over its whole life at list prices, nothing subtracted. The bill
+ * beside it is the first pass's units only.
+ */
+export function allInText(rate: number, allIn: AllInInput, settings: Settings): string {
+	const result = allInAt(rate, allIn, {
+		...DEFAULT_LIFE_SETTINGS,
+		buckets: settings.buckets,
+		dedupeDays: settings.dedupeDays,
+		retentionDays: settings.retentionDays,
+		d1BudgetBytes: settings.d1BudgetBytes,
+	});
+	const way = leavingWay(result);
+	return `$${fmt(result.usdPerMillionEvents, 2)}${result.leavingMeasured ? "" : ` (${way} not measured)`}`;
+}
+
 /** The plain-text answer to `npm run capacity -- --rate N`. */
-export function textReport(rate: number, perEvent: PerEvent, settings: Settings, source: Source): string {
+export function textReport(
+	rate: number,
+	perEvent: PerEvent,
+	settings: Settings,
+	source: Source,
+	allIn: AllInInput | null = null,
+): string {
 	const rows = limitsAt(rate, perEvent, settings);
 	const width = Math.max(...rows.map((item) => item.limit.length));
 	const lines = [`Capacity at ${fmt(rate, 0)} events/s`, sourceLine(source, settings), ""];
@@ -78,6 +102,12 @@ export function textReport(rate: number, perEvent: PerEvent, settings: Settings,
 	lines.push(
 		`  ${"total".padEnd(26)} $${fmt(total, 2)}  ($${fmt(total / ((rate * 30 * 86_400) / 1e6), 2)} per million events)`,
 	);
+	if (allIn !== null)
+		lines.push(
+			"",
+			`All-in per million events (the bench's steady state: the first pass with Bandwidth's credential-less first ` +
+				`attempt, leaving D1, archive, cron, storage held; list prices, nothing subtracted): ${allInText(rate, allIn, settings)}`,
+		);
 	return lines.join("\n");
 }
 
@@ -87,6 +117,7 @@ export function markdownReport(
 	perEvent: PerEvent,
 	settings: Settings,
 	source: Source,
+	allIn: AllInInput | null = null,
 ): string {
 	const header = `| Limit | Limit's value | Per event or invocation | 100 % at | ${rates.map((rate) => `${fmt(rate, 0)} ev/s`).join(" | ")} |`;
 	const align = `|---|--:|---|--:|${rates.map(() => "--:|").join("")}`;
@@ -127,6 +158,16 @@ export function markdownReport(
 		...billRows,
 		`| **total** | ${totals.map((total) => `**${fmt(total, 0)}**`).join(" | ")} |`,
 		`| per million events | ${totals.map((total, index) => `$${fmt(total / (((rates[index] ?? 1) * 30 * 86_400) / 1e6), 2)}`).join(" | ")} |`,
+		...(allIn === null
+			? []
+			: [
+					`| all-in per million events (list prices, nothing subtracted) | ${rates.map((rate) => allInText(rate, allIn, settings)).join(" | ")} |`,
+					"",
+					"The bill above prices the first pass of `scenario` (no credential-less first attempt, no D1 delete, no",
+					"archive, storage as the model holds it). The all-in row is the bench's steady state (BENCHMARKS.md,",
+					"\"All-in steady state\": every cost of an event's life, the budget's row-by-row delete where it binds)",
+					"priced at each rate with these settings, included amounts not subtracted.",
+				]),
 		END,
 	].join("\n");
 }

@@ -1,9 +1,10 @@
 import { forgetEventTable, LEGACY_EVENTS_TABLE } from "./event-tables";
 
 /*
- * Taking events out of D1: retention drops a whole day table (DROP TABLE writes no row), the byte
- * budget deletes from the oldest day a chunk at a time (one row written per event, the table having
- * no index) and drops it once empty. The legacy table is emptied as before, on its own indexes,
+ * Taking events out of D1: retention drops a whole day table (DROP TABLE writes no row); the byte
+ * budget drops the oldest day whole too where a whole day of history stays after it, and otherwise
+ * deletes from it a chunk at a time (one row written per event, the table having no index) and
+ * drops it once empty. The legacy table is emptied as before, on its own indexes,
  * and dropped once empty. An event's deliveries rows go with it.
  */
 
@@ -77,6 +78,20 @@ export function deleteDayTableChunk(
 
 function heldIn(db: D1Database, table: string): D1PreparedStatement {
 	return db.prepare(`SELECT EXISTS (SELECT 1 FROM ${table}) AS held`);
+}
+
+/**
+ * One row, `{dead: 0|1}`: whether a day table holds a dead event, which the byte budget keeps (as
+ * NOT_DEAD: any `dead` row). Walked from the dead deliveries rows (deliveries_outcome), each looked
+ * up by the table's key: a read per dead row, not a scan of the day. A row without its message id
+ * (a malformed job's) is looked for by id alone.
+ */
+export function holdsDeadEvent(db: D1Database, table: string): D1PreparedStatement {
+	return db.prepare(
+		`SELECT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.outcome = 'dead' AND (
+		   EXISTS (SELECT 1 FROM ${table} AS e WHERE e.message_id = d.message_id AND e.id = d.event_id)
+		   OR (d.message_id IS NULL AND EXISTS (SELECT 1 FROM ${table} AS e WHERE e.id = d.event_id)))) AS dead`,
+	);
 }
 
 /**

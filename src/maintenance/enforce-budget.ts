@@ -1,7 +1,13 @@
 import { raiseAlert } from "../alerts/raise-alert";
 import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
-import { deleteDayTableChunk, deleteOldestLegacyEvents, dropEventTable } from "../db/event-expiry.repository";
-import { LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
+import {
+	deleteDayTableChunk,
+	deleteDeliveriesOfTable,
+	deleteOldestLegacyEvents,
+	dropEventTable,
+	holdsDeadEvent,
+} from "../db/event-expiry.repository";
+import { eventTableEnd, LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
 import { type D1Storage, readStorage } from "../db/storage.repository";
 import { log } from "../log";
 import { archiveHorizon, type RemovalBounds, removableBefore } from "./archive-horizon";
@@ -69,10 +75,60 @@ interface Eviction {
 }
 
 /**
- * Evicts from the oldest table (the legacy one first, on its time index; then the oldest day, in
- * key order: within a day the order is of no matter) a chunk at a time, re-measuring after each,
- * and drops a table once it is empty. Every day after the oldest was received later: a table whose
- * rows are all too recent to go ends the eviction.
+ * Whether the oldest day may go whole (DROP TABLE: no row written) rather than row by row: it is a
+ * complete day (its day is over), the next table is a complete day too, so at least one whole day
+ * of history stays after it besides today's, and every event in it was received before `before`
+ * (the archive's and the ledgers' bound; events are filed under their receipt or later). Whether
+ * it holds a dead event, which the budget keeps, is asked of D1 next (wholeDayDrop).
+ */
+export function mayDropWholeDay(tables: readonly string[], now: number, before: string | undefined): boolean {
+	const [oldest, next] = tables;
+	if (oldest === undefined || next === undefined) return false;
+	const end = eventTableEnd(oldest);
+	const nextEnd = eventTableEnd(next);
+	if (end === null || nextEnd === null || nextEnd > now) return false;
+	return before === undefined || end <= Date.parse(before);
+}
+
+type Dead = { dead: number };
+
+/**
+ * One round of dropping the oldest day whole: first whether it holds a dead event (`kept`: it then
+ * goes row by row, its dead events staying; moving those few rows to another day instead would
+ * file them under a day they were not received in, which retention, erasure and the readers go
+ * by), then its deliveries rows a chunk at a time (none may outlive its event), then the table.
+ * The check and the drop are apart: an event of the day whose last retry dies in between goes
+ * with it (the row-by-row delete, one statement, cannot lose one so; the days dropped whole ended
+ * over a day ago, so only the last hours of a retry schedule longer than a day can reach them).
+ */
+async function wholeDayDrop(
+	db: D1Database,
+	table: string,
+	limit: number,
+	cleared: Set<string>,
+): Promise<{ kind: "kept" | "more" } | { kind: "dropped"; events: number; size: number | undefined }> {
+	if (!cleared.has(table)) {
+		const dead = await holdsDeadEvent(db, table).first<Dead>();
+		if (dead?.dead !== 0) return { kind: "kept" };
+		cleared.add(table);
+	}
+	const deliveries = await deleteDeliveriesOfTable(db, table, limit).run();
+	if (deliveries.meta.changes >= limit) return { kind: "more" };
+	const [count, drop] = await db.batch(dropEventTable(db, table));
+	return {
+		kind: "dropped",
+		events: (count?.results[0] as { n: number } | undefined)?.n ?? 0,
+		size: drop?.meta.size_after,
+	};
+}
+
+/**
+ * Evicts from the oldest table (the legacy one first, on its time index; then the oldest day) until
+ * D1 is at or under budget. A day goes whole when a whole day of history stays after it and it
+ * holds no dead event (mayDropWholeDay); otherwise in key order (within a day the order is of no
+ * matter) a chunk at a time, re-measuring after each, the table dropped once empty. Every day
+ * after the oldest was received later: a table whose rows are all too recent to go ends the
+ * eviction.
  */
 async function evictOldest(
 	db: D1Database,
@@ -80,8 +136,12 @@ async function evictOldest(
 	budgetBytes: number,
 	sizeBytes: number,
 	limits: BudgetLimits,
+	now: number,
 ): Promise<Eviction> {
 	const tables = await listEventTables(db);
+	/** Days found to hold a dead event (row by row), and to hold none (whole). */
+	const keeping = new Set<string>();
+	const cleared = new Set<string>();
 	let evicted = 0;
 	let size = sizeBytes;
 	// The first chunk is full size; later ones are sized from what a row freed so far, so a small
@@ -90,6 +150,17 @@ async function evictOldest(
 	for (let round = 0; round < limits.maxRounds && size > budgetBytes; round += 1) {
 		const table = tables[0];
 		if (table === undefined) return { evicted, stop: "empty", size };
+		if (!keeping.has(table) && mayDropWholeDay(tables, now, before)) {
+			const whole = await wholeDayDrop(db, table, limits.chunkRows, cleared);
+			if (whole.kind === "more") continue;
+			if (whole.kind === "dropped") {
+				evicted += whole.events;
+				size = whole.size ?? size;
+				tables.shift();
+				continue;
+			}
+			keeping.add(table);
+		}
 		const chunk =
 			table === LEGACY_EVENTS_TABLE
 				? deleteOldestLegacyEvents(db, before, rows)
@@ -135,7 +206,8 @@ function outcomeOf(report: D1StorageReport, eviction: Eviction, bounds: RemovalB
 
 /**
  * Keeps D1 under D1_BUDGET_MB whatever RETENTION_DAYS says: while it is over, the events of the
- * oldest day go, with their deliveries rows, a chunk at a time. With an archive only events it
+ * oldest day go, with their deliveries rows: the whole day at once where a whole day of history
+ * stays after it, otherwise a chunk at a time. With an archive only events it
  * already holds may go; history beyond D1 is then read from R2. Without one, the budget wins over
  * history: a full D1 stops every ledger from draining. Never an event its ledger may still look
  * for (`bounds.verifiedBefore`): one missing there would be sent again.
@@ -154,7 +226,7 @@ export async function enforceBudget(
 	let eviction: Eviction = { evicted: 0, stop: "none", size: measured.sizeBytes };
 	let storage = measured;
 	if (measured.sizeBytes > budgetBytes) {
-		eviction = await evictOldest(env.DB, removableBefore(bounds), budgetBytes, measured.sizeBytes, limits);
+		eviction = await evictOldest(env.DB, removableBefore(bounds), budgetBytes, measured.sizeBytes, limits, now);
 		storage = await readD1Storage(env);
 	}
 	const outcome = outcomeOf(storage, eviction, bounds);

@@ -3,6 +3,7 @@ import { alertDeliverability } from "../insights/deliverability-alerts";
 import { readInsightMarks, recordInsights } from "../insights/record-insights";
 import type { MaintainReport } from "../ledger/ledger-rpc";
 import { log } from "../log";
+import { flushCallbacks } from "../metrics/record-metrics";
 import { enforceBudget } from "./enforce-budget";
 import { maintainLedgers } from "./maintain-ledgers";
 import { purgeArchive } from "./purge-archive";
@@ -46,6 +47,8 @@ export async function alertArchiveFailures(env: Env, reports: readonly MaintainR
  * D1 — an event leaves D1 only once it is in the archive, and never before its ledger has found it.
  */
 export async function runMaintenance(env: Env, now: number): Promise<void> {
+	// The callbacks' metrics window of this isolate, if it is due (its clock, not the scheduled time).
+	flushCallbacks(env);
 	const marks = await readInsightMarks(env.DB);
 	const ledgers = await maintainLedgers(env, now, marks);
 	// The insight counts the ledgers handed over, then the alerts on the window they complete.

@@ -1,7 +1,7 @@
 /*
  * Workers Analytics Engine data points (docs/metrics.md lists every column). AE bills each
- * writeDataPoint, so the relay writes one point per callback and one per consumer batch, never one
- * per event: each point carries counts as doubles. blob1 is always the kind, so one dataset answers
+ * writeDataPoint, so the relay writes one point per consumer batch and sums the callbacks' points
+ * per window (callback-window.ts), never one per event: each point carries counts as doubles. blob1 is always the kind, so one dataset answers
  * every question with a `WHERE blob1 = …`; index1 is the dimension on-call filters by (and AE
  * samples by). Pure functions: the writer (record-metrics.ts) decides whether anything is written.
  */

@@ -14,6 +14,7 @@ import {
 	rateAtLimit,
 } from "../../scripts/lib/capacity-model.ts";
 import { END, markdownReport, START, withSection } from "../../scripts/lib/capacity-report.ts";
+import { METER_UNITS } from "../../src/meter/meter.ts";
 
 /** Per-event figures shaped like a bench run's (bench/results.json, scenario saturating). */
 const MEASURED: PerEvent = {
@@ -130,5 +131,51 @@ describe("npm run capacity", () => {
 		expect(output).toContain("4.00 DO requests per event, over 64 buckets");
 		expect(output).toMatch(/62\.50? req\/s \(6\.3 %\)|63 req\/s \(6\.3 %\)/);
 		expect(output).toContain("Binds first: D1 write transactions, one database");
+		expect(output).not.toContain("All-in");
+	});
+
+	it("prices the steady state's all-in at the rate, when the results have it", () => {
+		const dir = mkdtempSync(join(tmpdir(), "capacity-"));
+		const results = join(dir, "results.json");
+		const zero = Object.fromEntries(METER_UNITS.map((unit) => [unit, 0]));
+		// One D1 row written to insert and one to evict: $2 per million, storage and the rest at nothing.
+		const relay = {
+			firstPass: { ...zero, d1RowsWritten: 1 },
+			ledgerBytesPerEvent: 0,
+			lifecycle: {
+				evictedEvents: 10,
+				droppedEvents: 10,
+				perEvictedEvent: { ...zero, d1RowsWritten: 1 },
+				perDroppedEvent: zero,
+				perEvent: zero,
+				perBucketHour: zero,
+				perBucketDay: zero,
+				archive: null,
+			},
+			cronPerMonth: zero,
+		};
+		writeFileSync(
+			results,
+			JSON.stringify({
+				scenarios: [{ id: "saturating", workers: { relay: { cost: { perEvent: MEASURED } } } }],
+				steadyState: { relay },
+			}),
+		);
+		const run = (rate: string) =>
+			execFileSync(process.execPath, ["scripts/capacity.ts", "--rate", rate, "--results", results], {
+				encoding: "utf8",
+			});
+		// No D1 bytes, so the budget never binds: events leave by retention's drop, no row written, $1 in all.
+		expect(run("1000")).toMatch(/All-in per million events .*: \$1\.00\n/);
+		relay.firstPass = { ...relay.firstPass, d1BytesStored: 1000 };
+		writeFileSync(
+			results,
+			JSON.stringify({
+				scenarios: [{ id: "saturating", workers: { relay: { cost: { perEvent: MEASURED } } } }],
+				steadyState: { relay },
+			}),
+		);
+		// 1,000 B × 1,000/s: 8 GB last 0.09 days, so the budget deletes each event: $1 + $1 + D1 storage.
+		expect(run("1000")).toMatch(/All-in per million events .*: \$2\.0\d\n/);
 	});
 });

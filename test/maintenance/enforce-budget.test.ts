@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { deleteDayTableChunk } from "../../src/db/event-expiry.repository";
+import { deleteDayTableChunk, holdsDeadEvent } from "../../src/db/event-expiry.repository";
 import { eventTableDay, eventTableOf } from "../../src/db/event-tables";
 import { readStorage } from "../../src/db/storage.repository";
-import { enforceBudget } from "../../src/maintenance/enforce-budget";
+import { enforceBudget, mayDropWholeDay } from "../../src/maintenance/enforce-budget";
+import { meter } from "../../src/meter/meter";
+import { meteredEnv } from "../../src/meter/metered-env";
 import {
 	clearTables,
 	columnOf,
@@ -17,6 +19,7 @@ import {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const NOW = Date.parse("2031-06-01T00:00:00.000Z");
 const daysAgo = (days: number) => new Date(NOW - days * DAY_MS).toISOString();
+const NOW_ISO = new Date(NOW).toISOString();
 const MB = 1_000_000;
 /** Big enough that a handful of events move D1's size by whole pages. */
 const BODY_BYTES = 20_000;
@@ -67,7 +70,8 @@ afterEach(() => {
 describe("D1 byte budget", () => {
 	it("evicts the oldest day's events first, with their deliveries rows, until D1 is at or under budget", async () => {
 		// Inserted newest first: eviction follows the days, not insertion order (within a day, key order).
-		const newer = await insertEventRows(eventsFrom(2, 40));
+		// The newer ones are today's: the older day is the only complete one, so it goes row by row.
+		const newer = await insertEventRows(eventsFrom(0, 40));
 		const older = await insertEventRows(eventsFrom(5, 40));
 		for (const id of older.slice(0, 3)) await insertDeliveryRow(id, "failed", daysAgo(4));
 		const before = await readStorage(env.DB);
@@ -236,5 +240,86 @@ describe("D1 byte budget", () => {
 		expect(linesOf(error)).toContainEqual(
 			expect.objectContaining({ event: "d1_over_budget_ledgers_behind", verifiedBefore: daysAgo(2) }),
 		);
+	});
+
+	it("drops the oldest day whole, writing no row, when a whole day of history stays after it", async () => {
+		const oldest = await insertEventRows(eventsFrom(5, 40));
+		for (const id of oldest.slice(0, 3)) await insertDeliveryRow(id, "failed", daysAgo(4));
+		// After the oldest day, D1 is under budget: nothing else goes.
+		const complete = await insertEventRows(eventsFrom(3, 25));
+		const today = await insertEventRows(eventsFrom(0, 3));
+		const before = meter.snapshot();
+
+		const report = await enforceBudget(meteredEnv(budgetEnv(1)), NOW, NO_BOUNDS, CHUNK);
+
+		// The day's three deliveries rows are deleted (none may outlive its event); the events, none.
+		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(3);
+		expect(report).toMatchObject({ evicted: oldest.length, outcome: "evicted" });
+		expect(report.sizeBytes).toBeLessThanOrEqual(MB);
+		expect(await eventIdsHeld()).toEqual([...complete, ...today]);
+		expect(await dayTables()).toEqual([eventTableOf(daysAgo(3)), eventTableOf(NOW_ISO)]);
+		expect(await columnOf("SELECT event_id FROM deliveries", "event_id")).toEqual([]);
+	});
+
+	it("deletes row by row, a row written per event, when the oldest day is the only complete one left", async () => {
+		const yesterday = await insertEventRows(eventsFrom(1, 60));
+		const today = await insertEventRows(eventsFrom(0, 20));
+		const before = meter.snapshot();
+
+		const report = await enforceBudget(meteredEnv(budgetEnv(1)), NOW, NO_BOUNDS, CHUNK);
+
+		expect(report.outcome).toBe("evicted");
+		expect(report.evicted).toBeGreaterThan(0);
+		expect(report.evicted).toBeLessThan(yesterday.length);
+		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(report.evicted);
+		// Yesterday stays in part: history still reaches back a whole day.
+		expect(await eventIdsHeld()).toEqual([...yesterday.slice(report.evicted), ...today]);
+	});
+
+	it("deletes a day holding a dead event row by row, keeping the dead event, though a whole day stays after it", async () => {
+		const oldest = await insertEventRows(eventsFrom(5, 40));
+		const dead = oldest[7] as string;
+		await insertDeliveryRow(dead, "dead", daysAgo(4));
+		const complete = await insertEventRows(eventsFrom(3, 40));
+		const before = meter.snapshot();
+
+		const report = await enforceBudget(meteredEnv(budgetEnv(1)), NOW, NO_BOUNDS, { chunkRows: 50, maxRounds: 100 });
+
+		expect(report.sizeBytes).toBeLessThanOrEqual(MB);
+		const held = await eventIdsHeld();
+		expect(held).toContain(dead);
+		expect(held.filter((id) => oldest.includes(id))).toEqual([dead]);
+		expect(held.filter((id) => complete.includes(id))).toEqual(complete);
+		expect(report.evicted).toBe(oldest.length - 1);
+		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(oldest.length - 1);
+	});
+
+	it("finds a dead event by its key, or by its id alone when its row has no message id, and only in its own day", async () => {
+		const [older] = await insertEventRows(eventsFrom(5, 1));
+		const [newer] = await insertEventRows(eventsFrom(3, 1));
+		const dead = async (days: number) =>
+			(await holdsDeadEvent(env.DB, eventTableOf(daysAgo(days))).first<{ dead: number }>())?.dead;
+		await insertDeliveryRow(older as string, "failed", daysAgo(4));
+		expect([await dead(5), await dead(3)]).toEqual([0, 0]);
+		await insertDeliveryRow(older as string, "dead", daysAgo(4));
+		expect([await dead(5), await dead(3)]).toEqual([1, 0]);
+		await env.DB.prepare("UPDATE deliveries SET message_id = NULL").run();
+		expect([await dead(5), await dead(3)]).toEqual([1, 0]);
+		await insertDeliveryRow(newer as string, "dead", daysAgo(2), "another message");
+		expect(await dead(3)).toBe(0);
+	});
+
+	it("drops a day whole only when it and the next are complete days, and its events are past the bound", () => {
+		const day = (days: number) => eventTableOf(daysAgo(days));
+		expect(mayDropWholeDay([day(3), day(2), day(0)], NOW, undefined)).toBe(true);
+		// NOW is midnight: yesterday is complete, today is not.
+		expect(mayDropWholeDay([day(2), day(1)], NOW, undefined)).toBe(true);
+		expect(mayDropWholeDay([day(1), day(0)], NOW, undefined)).toBe(false);
+		expect(mayDropWholeDay([day(1)], NOW, undefined)).toBe(false);
+		expect(mayDropWholeDay(["events", day(2), day(1)], NOW, undefined)).toBe(false);
+		// The archive (or the ledgers) cover the day only up to its last hour: row by row, by receipt.
+		// day(3) ends 2 days before NOW.
+		expect(mayDropWholeDay([day(3), day(2)], NOW, daysAgo(2))).toBe(true);
+		expect(mayDropWholeDay([day(3), day(2)], NOW, daysAgo(2.1))).toBe(false);
 	});
 });

@@ -3,6 +3,8 @@ import { expect, it, vi } from "vitest";
 import { CHECK_SLACK_MS, HANDOFF_GRACE_MS } from "../../src/ledger/handoffs";
 import { ledgerFor, ledgerNameOf } from "../../src/ledger/ledger-client";
 import { type MeterCounts, meter } from "../../src/meter/meter";
+import { meteredEnv } from "../../src/meter/metered-env";
+import { flushCallbacks } from "../../src/metrics/record-metrics";
 import { adminFetch } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
 import { gateOf } from "../helpers/destinations";
@@ -48,7 +50,11 @@ const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"
 	r2ClassB: 0,
 	r2BytesWritten: 0,
 	logLines: 0, // invocation logs are off (wrangler.toml) and the common path writes no line
-	aeDataPoints: 2, // one for the callback, one for the consumer's batch (here of this one event; up to 24 share it)
+	// The consumer's batch (here of this one event; up to 24 share it). The callback's counts join
+	// its isolate's window (src/metrics/callback-window.ts), written as one point per kind of
+	// callback (application, type, error code) every 30 s or 1,000 callbacks: not one per callback
+	// any more, as Bandwidth's one-event callbacks made it a point per event (pinned below).
+	aeDataPoints: 1,
 	eventsAccepted: 1,
 };
 
@@ -96,9 +102,12 @@ function sameLedgerAs(messageId: string): string {
 
 it("pins the billable units of one event on the common path", async () => {
 	const warmUp = element("spec2026__message-sending.object.json");
-	const before = await postAndSettle(warmUp);
+	await postAndSettle(warmUp);
 
 	const event = element("spec2026__message-delivered_sms.object.json", { messageId: sameLedgerAs(warmUp.message.id) });
+	// The warm-up's callback is in the window: written now, before the measure.
+	flushCallbacks(meteredEnv(env), Date.now(), true);
+	const before = meter.snapshot();
 	const after = await postAndSettle(event);
 
 	const {
@@ -109,6 +118,17 @@ it("pins the billable units of one event on the common path", async () => {
 		Object.entries(after).map(([unit, count]) => [unit, count - before[unit as keyof MeterCounts]]),
 	) as MeterCounts;
 	expect(spent).toEqual(COMMON_PATH_PER_EVENT);
+});
+
+it("writes one Analytics Engine point for a window of like callbacks, not one per callback", async () => {
+	await postAndSettle(element("spec2026__message-sending.object.json"));
+	flushCallbacks(meteredEnv(env), Date.now(), true);
+	const elements = Array.from({ length: 5 }, () => element("spec2026__message-delivered_sms.object.json"));
+	for (const event of elements) await postAndSettle(event);
+	const before = meter.snapshot();
+	flushCallbacks(meteredEnv(env), Date.now(), true);
+	// Five one-event callbacks of one application and type: one point (double6 = 5).
+	expect(meter.snapshot().aeDataPoints - before.aeDataPoints).toBe(1);
 });
 
 it("files a consumer batch's first tries in one D1 row, whatever the batch's size", async () => {

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
 import { retryDelaySeconds } from "../../src/forward/retry-schedule";
 import worker from "../../src/index";
-import { resetMetricsFailureLog } from "../../src/metrics/record-metrics";
+import { flushCallbacks, resetMetricsFailureLog } from "../../src/metrics/record-metrics";
 import { basicAuthorization, CALLBACK_URL } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, scriptResponses } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
@@ -55,6 +55,7 @@ async function postWith(metricsEnv: object, body: unknown): Promise<Response> {
 it("answers a callback as usual, with the right counts, when every metrics write throws", async () => {
 	vi.spyOn(console, "warn").mockImplementation(() => {});
 	const metrics = throwingMetrics();
+	flushCallbacks({}, Date.now(), true);
 	const valid = element("spec2026__message-failed_4432.object.json");
 	const invalid = { ...element("spec2026__message-delivered_sms.object.json"), time: "not a time" };
 
@@ -68,13 +69,13 @@ it("answers a callback as usual, with the right counts, when every metrics write
 	await waitForEvents(valid.message.id, 1);
 	expect((await quarantineRows()).filter((row) => row.raw_json === JSON.stringify(invalid))).toHaveLength(1);
 
-	// One point per callback, its quarantined element included; the retry's failure is not stored again.
+	// Both callbacks in one point of the window, their quarantined elements included; the retry's
+	// failure is not stored again.
+	expect(metrics.handed).toEqual([]);
+	flushCallbacks({ METRICS: metrics.METRICS }, Date.now(), true);
 	const application = valid.message.applicationId;
 	const blobs = ["callback", application, "bandwidth.message.failed", "4432", "time"];
-	expect(metrics.handed).toEqual([
-		{ indexes: [application], blobs, doubles: [2, 1, 0, 1, 1] },
-		{ indexes: [application], blobs, doubles: [2, 0, 1, 1, 0] },
-	]);
+	expect(metrics.handed).toEqual([{ indexes: [application], blobs, doubles: [4, 1, 1, 2, 1, 2] }]);
 });
 
 it("delivers and acks an event as usual when every metrics write throws", async () => {
