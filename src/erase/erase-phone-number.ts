@@ -1,5 +1,4 @@
 import { ARCHIVE_ROOT } from "../archive/archive-prefixes";
-import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
 import { isNoSuchEventTable, listEventTables } from "../db/event-tables";
 import { deleteQuarantineIds, type QuarantineScanRow, scanQuarantine } from "../db/quarantine.repository";
 import { allLedgerNames, ledgerNamed } from "../ledger/ledger-client";
@@ -14,13 +13,11 @@ import { decodePhoneCursor, encodeErasureCursor, type PhoneCursor, type PhonePha
 import { erasureSubject } from "./erasure-subject";
 import { quarantineNeedles } from "./number-match";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Ledgers asked at once: a Worker lets six connections wait for headers. */
 const PARALLEL = 6;
 
 const START: readonly [string, string] = ["", ""];
 const FIRST_TABLE: TableKey = ["", "", ""];
-const HOUR_KEY = /^events\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//;
 
 type Position = PhoneCursor["a"];
 type Step = { counts: Partial<ErasureCounts>; done: boolean; after: Position; stopped?: boolean };
@@ -147,20 +144,13 @@ function linesInvolving(phoneNumber: string): (lines: readonly ArchiveLine[]) =>
 	};
 }
 
-function hourOfKey(key: string): number | null {
-	const match = HOUR_KEY.exec(key);
-	return match === null ? null : Date.parse(`${match[1]}-${match[2]}-${match[3]}T${match[4]}:00:00.000Z`);
-}
-
 /**
  * Every archive object in key (= time) order, the whole retained range: an object is read only
  * if the budget allows its bytes, and rewritten when it holds the number. The messages found are
  * erased from D1 too, and from their ledger while it can still remember them.
  */
 async function archiveStep(walk: Walk, archive: R2Bucket, after: Position): Promise<Step> {
-	const { env, phoneNumber, budget, now } = walk;
-	const retention = readRetentionConfig(env);
-	const dedupeDays = (retention.ok ? retention.value : DEFAULT_RETENTION_CONFIG).dedupeDays;
+	const { env, phoneNumber, budget } = walk;
 	const listed = await archive.list({
 		prefix: ARCHIVE_ROOT,
 		include: ["customMetadata"],
@@ -177,10 +167,11 @@ async function archiveStep(walk: Walk, archive: R2Bucket, after: Position): Prom
 		if (rewrite.removed.length > 0) {
 			counts = addCounts(counts, { archiveObjectsRewritten: 1, archiveEvents: rewrite.removed.length });
 			const messageIds = [...new Set(rewrite.removed.flatMap((event) => event.messageId ?? []))];
-			const hour = hourOfKey(object.key);
-			const remembered = hour !== null && hour >= now - (dedupeDays + 1) * DAY_MS;
+			// The ledgers are asked whatever the hour's age: one forgets a day only once it is archived,
+			// so after an archive outage it remembers days well past DEDUPE_DAYS (found by the fault
+			// simulation). A bucket ledger always exists; asking one that forgot costs a request.
 			const erased = await eraseMessages(env, messageIds, budget, {
-				ledgers: remembered,
+				ledgers: true,
 				knownEventIds: rewrite.removed.map((event) => event.id),
 			});
 			counts = addCounts(counts, erased);

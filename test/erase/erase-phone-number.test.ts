@@ -10,6 +10,7 @@ import { clearTables } from "../helpers/d1-rows";
 import { waitForAllForwarded } from "../helpers/downstream";
 import { type BandwidthElement, element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
+import { ledgerStub } from "../helpers/ledger";
 import { deliveriesOf, eventsOf, markDead } from "../helpers/storage";
 import {
 	archivedLine,
@@ -191,6 +192,31 @@ describe("POST /v1/erase", () => {
 		expect(JSON.stringify(audit)).not.toContain(t.number.slice(1));
 
 		expect(await erased({ phoneNumber: t.number })).toEqual(NOTHING_ERASED);
+	});
+
+	it("asks the ledger of a message found only in an old archive hour: after an archive outage it still remembers the day", async () => {
+		const number = freshNumber();
+		const messageId = newMessageId();
+		const sent = element("spec2026__message-delivered_sms.object.json", {
+			messageId,
+			to: freshNumber(),
+			message: { from: number, owner: number },
+		});
+		const [eventId] = await storeElements([sent]);
+		// A minute on, the ledger has found it in D1: no longer a handoff it waits on (which the walk's
+		// first step asks every ledger for). Whatever that run archived goes: the old hour below stands in.
+		await ledgerStub(messageId).maintain(Date.now() + 65_000);
+		await clearArchive();
+		// D1 let it go (the byte budget), and the archive files it under an hour long past DEDUPE_DAYS:
+		// the ledger, which forgets a day only once it is archived, still holds the row.
+		const [row] = await eventsOf(messageId);
+		await env.DB.prepare(`DELETE FROM ${row!.table} WHERE message_id = ?1`).bind(messageId).run();
+		const line = archivedLine(eventId!, messageId, { from: number, recipient: sent.to });
+		await putArchiveObject("events/2026/01/05/10/ledger-07-000.ndjson.gz", [line]);
+		expect(await ledgerHoldings(messageId)).toMatchObject({ rows: 1 });
+
+		expect(await erased({ phoneNumber: number })).toMatchObject({ archiveEvents: 1, ledgerRows: 1, complete: true });
+		expect(await ledgerHoldings(messageId)).toEqual({ rows: 0, outbox: 0 });
 	});
 
 	it("walks D1, the quarantine and the archive in bounded chunks, continuing from the cursor it answers", async () => {
