@@ -85,10 +85,14 @@ export async function claimDeadEvents(
 	return inClaimOrder(claims.results);
 }
 
-/** Claims the chosen deliveries, whatever their state: a replay by id, message or time asks for exactly them. */
+/**
+ * Claims the chosen deliveries, whatever their state: a replay by id, message or time asks for
+ * exactly them. The events were read before this statement: one whose message was erased since
+ * (its receipt before the erasure) gets no claim, so no trail of it comes back (migrations/0009).
+ */
 export async function claimEvents(
 	db: D1Database,
-	pairs: ReadonlyArray<{ eventId: string; messageId: string; destination: string }>,
+	pairs: ReadonlyArray<{ eventId: string; messageId: string; destination: string; receivedAt?: string }>,
 	now: Date,
 ): Promise<Claim[]> {
 	if (pairs.length === 0) return [];
@@ -98,6 +102,10 @@ export async function claimEvents(
 			 SELECT json_extract(value, '$.eventId'), json_extract(value, '$.destination'), 0, 'replayed', ?2,
 			        json_extract(value, '$.messageId')
 			 FROM json_each(?1)
+			 WHERE NOT EXISTS (
+			   SELECT 1 FROM erased_messages AS x
+			   WHERE x.message_id = json_extract(value, '$.messageId')
+			     AND (json_extract(value, '$.receivedAt') IS NULL OR x.erased_at >= json_extract(value, '$.receivedAt')))
 			 RETURNING id, event_id, message_id, destination`,
 		)
 		.bind(JSON.stringify(pairs), now.toISOString())

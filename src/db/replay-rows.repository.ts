@@ -15,12 +15,15 @@ export type ReplayRow = StoredEventKey & {
 	destinations: string | null;
 	event_time: string;
 	sequence: number;
+	/** When it was received: a claim of an event received before its message's erasure is not written. */
+	received_at: string;
 };
 
 /** An event asked for by id; its message id when a deliveries row says it. */
 export type WantedEvent = { id: string; messageId: string | null };
 
-const COLUMNS = "e.message_id, e.id, length(e.event_gz) AS stored_bytes, e.destinations, e.event_time, e.sequence";
+const COLUMNS =
+	"e.message_id, e.id, length(e.event_gz) AS stored_bytes, e.destinations, e.event_time, e.sequence, e.received_at";
 const columns = (table: string) => `SELECT '${table}' AS source, ${COLUMNS} FROM ${table} AS e`;
 
 const byTimeAndId = (a: ReplayRow, b: ReplayRow) =>

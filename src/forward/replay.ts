@@ -70,7 +70,12 @@ function pairsOf(rows: readonly ReplayRow[], destination: string | undefined) {
 				: row.destinations === null
 					? [DEFAULT_DESTINATION]
 					: (JSON.parse(row.destinations) as string[]);
-		return targets.map((target) => ({ eventId: row.id, messageId: row.message_id, destination: target }));
+		return targets.map((target) => ({
+			eventId: row.id,
+			messageId: row.message_id,
+			destination: target,
+			receivedAt: row.received_at,
+		}));
 	});
 }
 
