@@ -44,6 +44,7 @@ async function pendingStep(walk: Walk): Promise<ErasureCounts> {
 	const { env, phoneNumber, budget } = walk;
 	const names = allLedgerNames(env);
 	const messageIds = new Set<string>();
+	const eventIds: string[] = [];
 	let quarantine = 0;
 	for (let start = 0; start < names.length; start += PARALLEL) {
 		const answers = await Promise.all(
@@ -51,11 +52,12 @@ async function pendingStep(walk: Walk): Promise<ErasureCounts> {
 		);
 		for (const answer of answers) {
 			for (const id of answer.messageIds) messageIds.add(id);
+			eventIds.push(...answer.eventIds);
 			quarantine += answer.quarantine;
 		}
 	}
 	budget.spend(names.length);
-	const erased = await eraseMessages(env, [...messageIds], budget, { ledgers: false });
+	const erased = await eraseMessages(env, [...messageIds], budget, { ledgers: false, knownEventIds: eventIds });
 	return addCounts(noCounts(), { ...erased, quarantine: erased.quarantine + quarantine });
 }
 

@@ -188,13 +188,16 @@ export class MessageLedger extends DurableObject<Env> {
 	 * here that mention the number anywhere. Reads only those rows, decoded one by one: few, and
 	 * rare but for an outage.
 	 */
-	async eraseNumberPending(phoneNumber: string): Promise<{ messageIds: string[]; quarantine: number }> {
+	async eraseNumberPending(
+		phoneNumber: string,
+	): Promise<{ messageIds: string[]; eventIds: string[]; quarantine: number }> {
 		meter.add("doRequests");
 		const messageIds = await this.#erasure.pendingMessagesNaming(phoneNumber);
 		const quarantine = this.#erasure.heldQuarantineNaming(phoneNumber);
-		if (messageIds.length > 0) await this.#erase(messageIds);
-		else await this.#drain.idle();
-		return { messageIds, quarantine };
+		// Their events may be nowhere in D1 yet while their forwards have left attempt rows there.
+		const eventIds = messageIds.length > 0 ? (await this.#erase(messageIds)).eventIds : [];
+		if (messageIds.length === 0) await this.#drain.idle();
+		return { messageIds, eventIds, quarantine };
 	}
 
 	/** Not an RPC of its own: a phone erasure's pending step erases through it. */

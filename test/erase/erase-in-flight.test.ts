@@ -1,8 +1,9 @@
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
+import { insertDelivery } from "../../src/db/deliveries.repository";
 import { createEventTable, eventTableOf } from "../../src/db/event-tables";
-import { adminFetch, adminPost } from "../helpers/admin";
+import { adminFetch, adminPost, eventIdOfElement } from "../helpers/admin";
 import { aroundMethod, gate } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
 import { element } from "../helpers/fixtures";
@@ -161,10 +162,24 @@ it("erasing a number while its event waits in a ledger for D1 removes it there, 
 			interval: 20,
 		});
 	});
+	// Its forward, sent from the queue meanwhile, failed once: the attempt's row is in D1, the event not.
+	const eventId = await eventIdOfElement(event);
+	await insertDelivery(env.DB, {
+		event_id: eventId,
+		attempt: 1,
+		outcome: "failed",
+		http_status: 500,
+		error: "HTTP 500",
+		duration_ms: 3,
+		at: new Date().toISOString(),
+		destination: "default",
+		message_id: event.message.id,
+	}).run();
 	const response = await adminPost("/v1/erase", { phoneNumber: number });
 	expect(response.status).toBe(200);
 	expect(await response.json()).toMatchObject({ complete: true });
 	expect((await pendingInLedger(event.message.id)).length).toBe(0);
+	expect(await deliveriesOf(eventId)).toEqual([]);
 	// Whatever the ledger's drain would have done, D1 never gets the event.
 	await runDurableObjectAlarm(ledgerStub(event.message.id));
 	await new Promise((resolve) => setTimeout(resolve, 500));

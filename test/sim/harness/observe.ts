@@ -85,8 +85,8 @@ export async function observe(env: Env, raw: RawAccess, sinkRecords: () => Promi
 		}
 	}
 	const d1Deliveries = (
-		await raw.d1All<{ event_id: string; destination: string }>(env.DB, "SELECT event_id, destination FROM deliveries")
-	).map((row) => ({ eventId: row.event_id, destination: row.destination }));
+		await raw.d1All<{ event_id: string; destination: string }>(env.DB, "SELECT * FROM deliveries")
+	).map((row) => ({ eventId: row.event_id, destination: row.destination, row }));
 	const quarantineTags = new Set(
 		(await raw.d1All<{ raw_json: string }>(env.DB, "SELECT raw_json FROM quarantine")).flatMap(
 			(row) => TAG.exec(row.raw_json)?.[1] ?? [],
