@@ -206,7 +206,8 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantResul
 			if (observed.d1Events.has(id)) where.push("D1 events");
 			if (observed.archive.has(id)) where.push("the archive");
 			if (observed.ledgerEventIds.has(id)) where.push("a ledger");
-			if (observed.d1Deliveries.some((row) => row.eventId === id)) where.push(`D1 deliveries ${JSON.stringify(observed.d1Deliveries.filter((row) => row.eventId === id))}`);
+			if (observed.d1Deliveries.some((row) => row.eventId === id))
+				where.push(`D1 deliveries ${JSON.stringify(observed.d1Deliveries.filter((row) => row.eventId === id))}`);
 		}
 		const reaccepted = [...workload.elements.values()].some(
 			(other) => other.messageId === element.messageId && world.acceptedAt.has(other.tag) && !erased(other),
