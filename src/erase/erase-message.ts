@@ -3,7 +3,12 @@ import { ledgerFor, ledgerNameOf } from "../ledger/ledger-client";
 import { eraseMedia } from "../media/erase-media";
 import { creationTimeOf, messageHours, scanHours } from "./archive-hours";
 import type { ArchiveLine } from "./archive-rewrite";
-import { deleteDeliveriesOfEvents, eraseMessagesFromD1, tombstoneMessages } from "./erasure.repository";
+import {
+	deleteDeliveriesOfEvents,
+	deleteErasedDeliveries,
+	eraseMessagesFromD1,
+	tombstoneMessages,
+} from "./erasure.repository";
 import { logErasure } from "./erasure-audit";
 import { ErasureBudget, type ErasureLimits } from "./erasure-budget";
 import { addCounts, type ErasureResult, noCounts } from "./erasure-counts";
@@ -107,8 +112,13 @@ export async function eraseMessage(
 		after = scanned.after;
 	}
 
-	const totals = addCounts(cursor?.t ?? noCounts(), counts);
 	const complete = runs.length === 0;
+	if (complete) {
+		// What a failed call before this one may have left behind (deleteErasedDeliveries).
+		const swept = await deleteErasedDeliveries(env.DB).run();
+		counts = addCounts(counts, { deliveries: swept.meta.changes ?? 0 });
+	}
+	const totals = addCounts(cursor?.t ?? noCounts(), counts);
 	const next = complete ? null : encodeErasureCursor({ k: "message", s: subject, h: runs, a: after, t: totals });
 	logErasure("message", subject, complete, counts, totals);
 	return { ok: true, value: { ...counts, complete, cursor: next } };

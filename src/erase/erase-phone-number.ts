@@ -5,7 +5,7 @@ import { allLedgerNames, ledgerNamed } from "../ledger/ledger-client";
 import { type ArchiveLine, involves, rewriteArchiveObject, uncompressedBytes } from "./archive-rewrite";
 import type { ErasureEnv, ErasureOptions } from "./erase-message";
 import { eraseMessages } from "./erase-messages";
-import { type EventScanRow, scanEventsForNumber, type TableKey } from "./erasure.repository";
+import { deleteErasedDeliveries, type EventScanRow, scanEventsForNumber, type TableKey } from "./erasure.repository";
 import { logErasure } from "./erasure-audit";
 import { ErasureBudget } from "./erasure-budget";
 import { addCounts, type ErasureCounts, type ErasureResult, noCounts } from "./erasure-counts";
@@ -239,8 +239,13 @@ export async function erasePhoneNumber(
 		walk.budget.advance();
 	}
 
-	const totals = addCounts(cursor?.t ?? noCounts(), counts);
 	const complete = phase === null;
+	if (complete) {
+		// What a failed call before this one may have left behind (deleteErasedDeliveries).
+		const swept = await deleteErasedDeliveries(env.DB).run();
+		counts = addCounts(counts, { deliveries: swept.meta.changes ?? 0 });
+	}
+	const totals = addCounts(cursor?.t ?? noCounts(), counts);
 	const next =
 		phase === null ? null : encodeErasureCursor({ k: "phone_number", s: subject, p: phase, a: after, t: totals });
 	logErasure("phone_number", subject, complete, counts, totals);

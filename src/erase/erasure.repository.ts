@@ -155,6 +155,20 @@ export function tombstoneMessages(db: D1Database, messageIds: readonly string[],
 		.bind(JSON.stringify(messageIds), at);
 }
 
+/**
+ * Attempt rows of erased messages made before their erasure: an erasure call that failed after a
+ * ledger let go of its events (still in no D1 table) cannot name them again when it is retried,
+ * but the rows carry their message id, and every row made later was refused by the tombstone (an
+ * attempt never precedes its event's receipt). Each erasure call ends with it; the deliveries table
+ * holds failures, retries and replays only (first tries are filed apart), so the scan is small.
+ */
+export function deleteErasedDeliveries(db: D1Database): D1PreparedStatement {
+	return db.prepare(
+		`DELETE FROM deliveries WHERE message_id IN (SELECT message_id FROM erased_messages)
+		   AND at <= (SELECT erased_at FROM erased_messages AS x WHERE x.message_id = deliveries.message_id)`,
+	);
+}
+
 /** Tombstones older than `cutoff` (RETENTION_DAYS): every copy in flight then has long ended. */
 export function purgeTombstones(db: D1Database, cutoff: string): D1PreparedStatement {
 	return db.prepare("DELETE FROM erased_messages WHERE erased_at < ?1").bind(cutoff);

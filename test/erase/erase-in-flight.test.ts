@@ -217,3 +217,46 @@ it("erasing a message while a replay of it is between its read and its claim lea
 	expect((await replay).status).toBe(200);
 	expect(await deliveriesOf(stored!.id)).toEqual([]);
 });
+
+it("a number erasure retried after a call that failed once its ledger had let go leaves no attempt row", async () => {
+	const number = freshNumber();
+	const event = element("spec2026__message-delivered_sms.object.json", { to: number, message: { to: [number] } });
+	const table = eventTableOf(new Date().toISOString());
+	await createEventTable(env.DB, table).run();
+	const eventId = await eventIdOfElement(event);
+	await refusingInserts(table, async () => {
+		expect((await postCallback([event])).status).toBe(200);
+		await vi.waitUntil(async () => (await pendingInLedger(event.message.id)).length === 1, {
+			timeout: 10_000,
+			interval: 20,
+		});
+		// Its forward failed once meanwhile: the attempt's row is in D1, the event is not.
+		await insertDelivery(env.DB, {
+			event_id: eventId,
+			attempt: 1,
+			outcome: "failed",
+			http_status: 500,
+			error: "HTTP 500",
+			duration_ms: 3,
+			at: new Date().toISOString(),
+			destination: "default",
+			message_id: event.message.id,
+		}).run();
+	});
+	// The first call's D1 step fails after the ledger has erased the message's pending rows.
+	let failures = 1;
+	aroundMethod(env.DB, "batch", (call, args) => {
+		const statements = args[0] as Array<{ statement?: string }>;
+		if (failures > 0 && statements.some((s) => String(s.statement ?? "").startsWith("DELETE FROM deliveries"))) {
+			failures -= 1;
+			return Promise.reject(new Error("D1_ERROR: simulated"));
+		}
+		return call();
+	});
+	expect((await adminPost("/v1/erase", { phoneNumber: number })).status).toBeGreaterThanOrEqual(500);
+	expect((await pendingInLedger(event.message.id)).length).toBe(0);
+	const retried = await adminPost("/v1/erase", { phoneNumber: number });
+	expect(retried.status).toBe(200);
+	expect(await retried.json()).toMatchObject({ complete: true });
+	expect(await deliveriesOf(eventId)).toEqual([]);
+});
