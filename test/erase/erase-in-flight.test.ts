@@ -134,9 +134,15 @@ it("erasing a message while the Worker's own D1 write of it is in flight leaves 
 	const held = gate();
 	let landed: Promise<unknown> = Promise.resolve();
 	aroundMethod(env.DB, "batch", (call, args) => {
-		const statements = args[0] as Array<{ statement?: string }>;
-		if (!statements.some((statement) => String(statement.statement ?? "").includes("INSERT INTO events")))
-			return call();
+		// This message's write only: a ledger's drain still running from an earlier test writes other
+		// messages, and held, it would keep the erasure (which waits for that drain) from answering.
+		const statements = args[0] as Array<{ statement?: string; params?: unknown[] }>;
+		const ours = statements.some(
+			(statement) =>
+				String(statement.statement ?? "").includes("INSERT INTO events") &&
+				JSON.stringify(statement.params ?? []).includes(messageId),
+		);
+		if (!ours) return call();
 		landed = held.wait().then(call);
 		return landed;
 	});
