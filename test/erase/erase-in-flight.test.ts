@@ -28,6 +28,21 @@ async function refusingInserts<T>(table: string, body: () => Promise<T>): Promis
 	}
 }
 
+/** The row a forward's failed first attempt leaves in D1, as the consumer writes it. */
+async function failedAttempt(eventId: string, messageId: string): Promise<void> {
+	await insertDelivery(env.DB, {
+		event_id: eventId,
+		attempt: 1,
+		outcome: "failed",
+		http_status: 500,
+		error: "HTTP 500",
+		duration_ms: 3,
+		at: new Date().toISOString(),
+		destination: "default",
+		message_id: messageId,
+	}).run();
+}
+
 /** The quarantined elements every ledger holds for D1, as their JSON text. */
 async function heldQuarantine(): Promise<string[]> {
 	const held: string[] = [];
@@ -170,17 +185,7 @@ it("erasing a number while its event waits in a ledger for D1 removes it there, 
 	});
 	// Its forward, sent from the queue meanwhile, failed once: the attempt's row is in D1, the event not.
 	const eventId = await eventIdOfElement(event);
-	await insertDelivery(env.DB, {
-		event_id: eventId,
-		attempt: 1,
-		outcome: "failed",
-		http_status: 500,
-		error: "HTTP 500",
-		duration_ms: 3,
-		at: new Date().toISOString(),
-		destination: "default",
-		message_id: event.message.id,
-	}).run();
+	await failedAttempt(eventId, event.message.id);
 	const response = await adminPost("/v1/erase", { phoneNumber: number });
 	expect(response.status).toBe(200);
 	expect(await response.json()).toMatchObject({ complete: true });
@@ -237,17 +242,7 @@ it("a number erasure retried after a call that failed once its ledger had let go
 			interval: 20,
 		});
 		// Its forward failed once meanwhile: the attempt's row is in D1, the event is not.
-		await insertDelivery(env.DB, {
-			event_id: eventId,
-			attempt: 1,
-			outcome: "failed",
-			http_status: 500,
-			error: "HTTP 500",
-			duration_ms: 3,
-			at: new Date().toISOString(),
-			destination: "default",
-			message_id: event.message.id,
-		}).run();
+		await failedAttempt(eventId, event.message.id);
 	});
 	// The first call's D1 step fails after the ledger has erased the message's pending rows.
 	let failures = 1;
