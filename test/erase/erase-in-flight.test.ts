@@ -197,38 +197,6 @@ it("erasing a number while its event waits in a ledger for D1 removes it there, 
 	expect(await eventsOf(event.message.id)).toEqual([]);
 });
 
-it("erasing a message while a replay of it is between its read and its claim leaves no replayed row", async () => {
-	const event = element("spec2026__message-delivered_sms.object.json");
-	const messageId = event.message.id;
-	expect((await postCallback([event])).status).toBe(200);
-	await vi.waitUntil(async () => (await eventsOf(messageId)).length === 1, { timeout: 10_000, interval: 20 });
-	const [stored] = await eventsOf(messageId);
-	// The replay has read the message's events; its claim waits, as a slow database would hold it.
-	const held = gate();
-	aroundMethod(env.DB, "prepare", (call, args) => {
-		const statement = call() as D1PreparedStatement;
-		if (!String(args[0]).includes("'replayed'") || !String(args[0]).includes("json_each(?1)")) return statement;
-		return {
-			bind: (...params: unknown[]) => {
-				const bound = statement.bind(...params);
-				return {
-					all: async () => {
-						await held.wait();
-						return bound.all();
-					},
-				};
-			},
-		};
-	});
-	const replay = adminPost("/v1/replay", { messageId });
-	await held.entered;
-	expect((await adminFetch(`/v1/messages/${messageId}`, { method: "DELETE" })).status).toBe(200);
-	held.release();
-	// The answer's body was made where the gate let the handler go on: its status is what can be read.
-	expect((await replay).status).toBe(200);
-	expect(await deliveriesOf(stored!.id)).toEqual([]);
-});
-
 it("a number erasure retried after a call that failed once its ledger had let go leaves no attempt row", async () => {
 	const number = freshNumber();
 	const event = element("spec2026__message-delivered_sms.object.json", { to: number, message: { to: [number] } });
@@ -260,4 +228,38 @@ it("a number erasure retried after a call that failed once its ledger had let go
 	expect(retried.status).toBe(200);
 	expect(await retried.json()).toMatchObject({ complete: true });
 	expect(await deliveriesOf(eventId)).toEqual([]);
+});
+it("erasing a message while a replay of it is between its read and its claim leaves no replayed row", async () => {
+	const event = element("spec2026__message-delivered_sms.object.json");
+	const messageId = event.message.id;
+	expect((await postCallback([event])).status).toBe(200);
+	await vi.waitUntil(async () => (await eventsOf(messageId)).length === 1, { timeout: 10_000, interval: 20 });
+	const [stored] = await eventsOf(messageId);
+	// The replay has read the message's events; its claim waits, as a slow database would hold it.
+	const held = gate();
+	aroundMethod(env.DB, "prepare", (call, args) => {
+		const statement = call() as D1PreparedStatement;
+		// The claim of a replay by id, message or time (src/db/replay-claims.repository.ts) and nothing else:
+		// an erasure statement held here would wait for the release this test gives after it.
+		const sql = String(args[0]);
+		if (!sql.startsWith("INSERT INTO deliveries") || !sql.includes("FROM json_each(?1)")) return statement;
+		return {
+			bind: (...params: unknown[]) => {
+				const bound = statement.bind(...params);
+				return {
+					all: async () => {
+						await held.wait();
+						return bound.all();
+					},
+				};
+			},
+		};
+	});
+	const replay = adminPost("/v1/replay", { messageId });
+	await held.entered;
+	expect((await adminFetch(`/v1/messages/${messageId}`, { method: "DELETE" })).status).toBe(200);
+	held.release();
+	// The answer's body was made where the gate let the handler go on: its status is what can be read.
+	expect((await replay).status).toBe(200);
+	expect(await deliveriesOf(stored!.id)).toEqual([]);
 });
