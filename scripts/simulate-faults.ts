@@ -20,7 +20,7 @@ const USAGE = `usage: npm run simulate:faults -- [--seeds N] [--from F] [--seed 
   --from F    first seed of the range (default 1)
   --seed S    replay one seed, printing its forensics on a failure`;
 
-function parse(argv: string[]): { seeds: string; debug: boolean } | null {
+function parse(argv: string[]): { blocks: string[]; debug: boolean } | null {
 	let count = 20;
 	let from = 1;
 	let single: number | null = null;
@@ -35,8 +35,21 @@ function parse(argv: string[]): { seeds: string; debug: boolean } | null {
 		else throw new Error(`unknown option ${flag}\n${USAGE}`);
 		index += 1;
 	}
-	if (single !== null) return { seeds: String(single), debug: true };
-	return { seeds: `${from}-${from + count - 1}`, debug: false };
+	if (single !== null) return { blocks: [String(single)], debug: true };
+	return { blocks: blocksOf(from, from + count - 1), debug: false };
+}
+
+/**
+ * Seeds of one thousand share nothing with the next but their slots of virtual time (seed 1001
+ * starts where seed 1 does, test/sim/harness/run-seed.ts), so each thousand runs in a process of its
+ * own: a Worker cache with an expiry time must never meet an earlier clock.
+ */
+function blocksOf(first: number, last: number): string[] {
+	const blocks: string[] = [];
+	for (let from = first; from <= last; from = (Math.floor(from / 1000) + 1) * 1000) {
+		blocks.push(`${from}-${Math.min(last, (Math.floor(from / 1000) + 1) * 1000 - 1)}`);
+	}
+	return blocks;
 }
 
 function table(lines: SeedLine[]): string {
@@ -54,36 +67,24 @@ function table(lines: SeedLine[]): string {
 	return ["| invariant | seeds clean | cases checked | counted |", "|---|--:|--:|---|", ...rows].join("\n");
 }
 
-async function main(): Promise<number> {
-	let options: ReturnType<typeof parse>;
-	try {
-		options = parse(process.argv.slice(2));
-	} catch (error) {
-		process.stderr.write(`${(error as Error).message}\n`);
-		return 2;
-	}
-	if (options === null) {
-		process.stdout.write(`${USAGE}\n`);
-		return 0;
-	}
-	const lines: SeedLine[] = [];
-	let output = "";
-	const code = await new Promise<number>((resolve) => {
+/** One vitest process for a range of seeds; each seed's result line is added to `lines` as it comes. */
+function runBlock(seeds: string, debug: boolean, lines: SeedLine[], keep: (text: string) => void): Promise<number> {
+	return new Promise<number>((resolve) => {
 		const child = spawn(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--project", "sim"], {
 			cwd: PROJECT_ROOT,
 			env: {
 				...process.env,
-				SIM_SEEDS: options.seeds,
-				SIM_DEBUG: options.debug ? "1" : "",
+				SIM_SEEDS: seeds,
+				SIM_DEBUG: debug ? "1" : "",
 				WRANGLER_SEND_METRICS: "false",
 			},
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		const take = (chunk: Buffer) => {
 			const text = chunk.toString("utf8");
-			output += text;
+			keep(text);
 			// A broken seed's report, as the test prints it (not the forensics of --seed, printed at the end).
-			if (!options.debug) {
+			if (!debug) {
 				for (const match of text.matchAll(/^\[sim \d+\] .*$/gm)) process.stdout.write(`${match[0]}\n`);
 			}
 			for (const match of text.matchAll(/SIM_RESULT (\{.*\})/g)) {
@@ -98,6 +99,29 @@ async function main(): Promise<number> {
 		child.stderr.on("data", take);
 		child.on("close", (status) => resolve(status ?? 1));
 	});
+}
+
+async function main(): Promise<number> {
+	let options: ReturnType<typeof parse>;
+	try {
+		options = parse(process.argv.slice(2));
+	} catch (error) {
+		process.stderr.write(`${(error as Error).message}\n`);
+		return 2;
+	}
+	if (options === null) {
+		process.stdout.write(`${USAGE}\n`);
+		return 0;
+	}
+	const lines: SeedLine[] = [];
+	let output = "";
+	let code = 0;
+	for (const seeds of options.blocks) {
+		const status = await runBlock(seeds, options.debug, lines, (text) => {
+			output += text;
+		});
+		if (status !== 0) code = status;
+	}
 	lines.sort((a, b) => a.seed - b.seed);
 	if (options.debug || lines.some((line) => !line.ok)) {
 		// The failing seeds' own reports (and, for --seed, the forensics) come from vitest's output.

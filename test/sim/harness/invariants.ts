@@ -80,6 +80,18 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantResul
 		violations: limit(world.badAnswers.map((bad) => `callback ${bad.callback} answered ${bad.status}: ${bad.body}`)),
 	});
 
+	// Once healed the relay answers every callback 2xx: a run whose callbacks kept failing proves little else.
+	const lastAnswer = new Map(world.posts.map((post) => [post.callback, post.status]));
+	results.push({
+		name: "every callback answered 2xx once healed",
+		checked: lastAnswer.size,
+		violations: limit(
+			[...world.retrying.keys()].map(
+				(callback) => `callback ${callback} still unanswered after the heal: last status ${lastAnswer.get(callback)}`,
+			),
+		),
+	});
+
 	// 2. Every element answered 2xx is stored or quarantined.
 	const lost: string[] = [];
 	for (const element of accepted) {
