@@ -1,6 +1,7 @@
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import type { Ack } from "./load.ts";
 import type { Payload } from "./payloads.ts";
+import { postJson } from "./post-json.ts";
 import { nowMs } from "./stats.ts";
 
 /*
@@ -38,35 +39,6 @@ export interface ChallengedLoadResult {
 	acks: Ack[];
 }
 
-type Answer = { status: number; challenge: string | null } | { error: string };
-
-function post(agent: Agent, url: URL, headers: Record<string, string>, body: string): Promise<Answer> {
-	return new Promise((resolve) => {
-		const req = request(
-			url,
-			{
-				method: "POST",
-				agent,
-				headers: {
-					...headers,
-					"content-type": "application/json; charset=utf-8",
-					"content-length": Buffer.byteLength(body),
-				},
-			},
-			(response) => {
-				response.resume();
-				const challenge = response.headers["www-authenticate"];
-				response.on("end", () =>
-					resolve({ status: response.statusCode ?? 0, challenge: typeof challenge === "string" ? challenge : null }),
-				);
-			},
-		);
-		req.setTimeout(30_000, () => req.destroy(new Error("timed out after 30 s")));
-		req.on("error", (error) => resolve({ error: error.message }));
-		req.end(body);
-	});
-}
-
 export async function runChallengedLoad(spec: ChallengedLoadSpec): Promise<ChallengedLoadResult> {
 	const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency * 2 });
 	const url = new URL(spec.url);
@@ -87,13 +59,13 @@ export async function runChallengedLoad(spec: ChallengedLoadSpec): Promise<Chall
 			result.callbacks += 1;
 			const payload = spec.next();
 			result.eventsSent += payload.events.length;
-			const first = await post(agent, url, anonymous, payload.body);
+			const first = await postJson(agent, url, anonymous, payload.body);
 			if ("error" in first || first.status !== 401 || first.challenge === null) {
 				result.failures.push(`first attempt: ${JSON.stringify(first)}`);
 				continue;
 			}
 			result.challenged += 1;
-			const second = await post(agent, url, spec.headers, payload.body);
+			const second = await postJson(agent, url, spec.headers, payload.body);
 			if ("error" in second || second.status < 200 || second.status >= 300) {
 				result.failures.push(`authenticated attempt: ${JSON.stringify(second)}`);
 				continue;

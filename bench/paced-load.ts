@@ -1,6 +1,7 @@
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import type { Ack, LoadResult } from "./load.ts";
 import type { Payload } from "./payloads.ts";
+import { postJson } from "./post-json.ts";
 import { nowMs, sleep } from "./stats.ts";
 
 /*
@@ -18,32 +19,6 @@ export interface PacedSpec {
 	durationSeconds: number;
 	next: () => Payload;
 	onAck?: (ack: Ack) => void;
-}
-
-type Outcome = { status: number; latencyMs: number } | { error: Error };
-
-function send(agent: Agent, url: URL, headers: Record<string, string>, body: string): Promise<Outcome> {
-	const started = nowMs();
-	return new Promise((resolve) => {
-		const req = request(
-			url,
-			{
-				method: "POST",
-				agent,
-				headers: {
-					...headers,
-					"content-type": "application/json; charset=utf-8",
-					"content-length": Buffer.byteLength(body),
-				},
-			},
-			(response) => {
-				response.resume();
-				response.on("end", () => resolve({ status: response.statusCode ?? 0, latencyMs: nowMs() - started }));
-			},
-		);
-		req.on("error", (error) => resolve({ error }));
-		req.end(body);
-	});
 }
 
 export async function runPacedLoad(spec: PacedSpec): Promise<LoadResult> {
@@ -71,7 +46,7 @@ export async function runPacedLoad(spec: PacedSpec): Promise<LoadResult> {
 		const payload = spec.next();
 		result.eventsSent += payload.events.length;
 		inFlight.push(
-			send(agent, url, spec.headers, payload.body).then((outcome) => {
+			postJson(agent, url, spec.headers, payload.body).then((outcome) => {
 				if ("error" in outcome) {
 					result.errors += 1;
 				} else if (outcome.status < 200 || outcome.status >= 300) {

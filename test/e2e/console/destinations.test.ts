@@ -6,7 +6,7 @@ import { adminGet, type Delivery, postCallback, waitUntil } from "../reliability
 import { type RecordingSink, startRecordingSink } from "../support/recording-sink.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
 import { type ScriptedDownstream, startScriptedDownstream } from "../support/scripted-downstream.ts";
-import { type ConsoleBrowser, confirmDialog, openBrowser, waitForText } from "./support/browser.ts";
+import { type ConsoleBrowser, confirmDialog, openSignedIn, waitForText } from "./support/browser.ts";
 import { consolePorts, newMessageId, statusElement } from "./support/console-relay.ts";
 
 /*
@@ -29,13 +29,8 @@ beforeAll(async () => {
 		// Two quick retries, then dead: a failing destination trips its breaker within seconds.
 		vars: { FORWARD_URL: downstream.url, FORWARD_RETRY_SCHEDULE: "1,1" },
 	});
-	chromium = await openBrowser();
+	chromium = await openSignedIn(relay.url);
 	page = chromium.page;
-	await page.goto(`${relay.url}/console/`);
-	await page.waitForSelector("#field-token");
-	await page.type("#field-token", TEST_ENV.ADMIN_TOKEN);
-	await page.keyboard.press("Enter");
-	await waitForText(page, "main h1", "Overview");
 });
 
 afterAll(async () => {

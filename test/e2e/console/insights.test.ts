@@ -1,11 +1,10 @@
 import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCronOnce } from "../../../scripts/lib/local-cron.ts";
-import { TEST_ENV } from "../../setup/test-env.ts";
 import { adminGet, postCallback, waitUntil } from "../reliability/support/relay-api.ts";
 import { freePort } from "../support/ports.ts";
 import { type RelayProcess, startRelay } from "../support/relay-process.ts";
-import { type ConsoleBrowser, openBrowser, PHONE, waitForText } from "./support/browser.ts";
+import { type ConsoleBrowser, openSignedIn, PHONE, waitForText } from "./support/browser.ts";
 
 /*
  * The console's Insights page in real Chromium against `wrangler dev`: callbacks posted, the cron
@@ -123,13 +122,8 @@ beforeAll(async () => {
 		() => relay.recentOutput(),
 		1000,
 	);
-	chromium = await openBrowser();
+	chromium = await openSignedIn(relay.url);
 	page = chromium.page;
-	await page.goto(`${relay.url}/console/`);
-	await page.waitForSelector("#field-token");
-	await page.type("#field-token", TEST_ENV.ADMIN_TOKEN);
-	await page.keyboard.press("Enter");
-	await waitForText(page, "main h1", "Overview");
 });
 
 afterAll(async () => {

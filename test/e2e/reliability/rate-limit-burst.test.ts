@@ -5,7 +5,7 @@ import { startRelayAndSink, stopRelayAndSink } from "./support/relay-and-sink.ts
 import { adminListAll, type Delivery, deliveredTwice, mapLimit, postCallback, sleep } from "./support/relay-api.ts";
 import { planTraffic } from "./support/traffic.ts";
 
-const EVENTS = 2000;
+const EVENTS = 1000;
 const PER_SECOND = 50;
 /** Bandwidth's own batches are small; 100 a callback makes the burst arrive all at once. */
 const BATCH = 100;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { findBrowser, INSTALL_HINT } from "../../../../scripts/lib/browser.ts";
 import { PROJECT_ROOT } from "../../../../scripts/lib/dev-vars.ts";
+import { TEST_ENV } from "../../../setup/test-env.ts";
 
 /*
  * Real Chromium (Debian's `chromium`, or Chrome; scripts/ensure-browser.ts finds or installs it
@@ -66,6 +67,18 @@ export async function openBrowser(): Promise<ConsoleBrowser> {
 		},
 		close: () => browser.close(),
 	};
+}
+
+/** A browser on the console of `relayUrl`, signed in with the admin token and showing the Overview. */
+export async function openSignedIn(relayUrl: string): Promise<ConsoleBrowser> {
+	const chromium = await openBrowser();
+	const { page } = chromium;
+	await page.goto(`${relayUrl}/console/`);
+	await page.waitForSelector("#field-token");
+	await page.type("#field-token", TEST_ENV.ADMIN_TOKEN);
+	await page.keyboard.press("Enter");
+	await waitForText(page, "main h1", "Overview");
+	return chromium;
 }
 
 /** Waits until the page's text (textContent of any `selector` match) contains `text`. */

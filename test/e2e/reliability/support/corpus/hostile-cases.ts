@@ -7,6 +7,7 @@ import {
 	DUPLICATE,
 	type ElementFate,
 	fateBySize,
+	jsonOf,
 	NOT_AN_OBJECT,
 	quarantinedAt,
 	rejected,
@@ -21,8 +22,8 @@ import {
  * the depth limit at 32 levels.
  */
 
-const isDeepArray = (raw: unknown) => Array.isArray(raw) && JSON.stringify(raw).startsWith("[".repeat(30));
-const isDeepObject = (raw: unknown) => JSON.stringify(raw)?.startsWith('{"a":'.repeat(30)) === true;
+const isDeepArray = (raw: unknown) => Array.isArray(raw) && jsonOf(raw)?.startsWith("[".repeat(30)) === true;
+const isDeepObject = (raw: unknown) => jsonOf(raw)?.startsWith('{"a":'.repeat(30)) === true;
 
 export function hostileCases(factory: ElementFactory, maxBodyBytes: number): CorpusCase[] {
 	const cases: CorpusCase[] = [];

@@ -179,19 +179,34 @@ function storedProbe(element: Record<string, unknown>): StoredProbe {
 	};
 }
 
+const jsonOfObject = new WeakMap<object, string | undefined>();
+
+/**
+ * A listed row's JSON, once per row: every probe of the corpus is matched against every quarantine
+ * row, and at the default cap a few rows hold a megabyte each (stringified each time, the check took
+ * a minute).
+ */
+export function jsonOf(raw: unknown): string | undefined {
+	if (typeof raw !== "object" || raw === null) return JSON.stringify(raw);
+	if (!jsonOfObject.has(raw)) jsonOfObject.set(raw, JSON.stringify(raw));
+	return jsonOfObject.get(raw);
+}
+
 function quarantineProbe(element: unknown, index: number, fate: Extract<ElementFate, { fate: "quarantined" }>) {
 	const marker = isObject(element) ? element[MARKER] : undefined;
-	// Lazily: a hostile element may be too deep to stringify at all (then it brings its own matcher).
-	const text = () => JSON.stringify(element);
+	// Lazily, and once: a hostile element may be too deep to stringify at all (then it brings its own matcher).
+	let json: string | undefined;
+	const text = () => {
+		json ??= JSON.stringify(element);
+		return json;
+	};
 	const probe: QuarantineProbe = {
 		label: `element ${index}`,
 		reason: fate.reason,
 		unique: typeof marker === "string" && fate.matches === undefined,
 		matches:
 			fate.matches ??
-			(typeof marker === "string"
-				? (raw) => isObject(raw) && raw[MARKER] === marker
-				: (raw) => JSON.stringify(raw) === text()),
+			(typeof marker === "string" ? (raw) => isObject(raw) && raw[MARKER] === marker : (raw) => jsonOf(raw) === text()),
 	};
 	return probe;
 }
