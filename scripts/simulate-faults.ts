@@ -127,7 +127,11 @@ async function main(): Promise<number> {
 		// The failing seeds' own reports (and, for --seed, the forensics) come from vitest's output.
 		const failures = output
 			.split("\n")
-			.filter((line) => /^\s*(-|\[sim|seed \d+ broke| {2}[a-z].*: \d+ broken)/.test(line));
+			.filter((line) =>
+				options.debug
+					? /^\s*(-|\[sim|seed \d+ broke| {2}\S)/.test(line)
+					: /^\s*(-|\[sim|seed \d+ broke| {2}[a-z].*: \d+ broken)/.test(line),
+			);
 		process.stdout.write(`\n${failures.join("\n")}\n`);
 	}
 	process.stdout.write(`\n${table(lines)}\n\n`);

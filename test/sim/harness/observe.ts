@@ -21,12 +21,20 @@ export interface StoredEvent {
 	owner: string | null;
 }
 
+export interface LedgerOutbox {
+	id: string;
+	rows: number;
+	alarm: number | null;
+}
+
 export interface Observed {
 	d1Events: Map<string, StoredEvent>;
 	d1Deliveries: Array<{ eventId: string; destination: string }>;
 	quarantineTags: Set<string>;
 	/** Lines of the archive by event id: more than one is a copy too many. */
 	archive: Map<string, { event: StoredEvent; copies: number }>;
+	/** The ledgers whose outbox still holds rows, and the alarm each has set (null: none). */
+	ledgerOutboxes: LedgerOutbox[];
 	/** Message ids and event ids the ledgers still hold rows of (day tables, outbox). */
 	ledgerMessages: Set<string>;
 	ledgerEventIds: Set<string>;
@@ -116,8 +124,9 @@ export async function observe(env: Env, raw: RawAccess, sinkRecords: () => Promi
 	const ledgerMessages = new Set<string>();
 	const ledgerEventIds = new Set<string>();
 	const ledgerQuarantineText: string[] = [];
+	const ledgerOutboxes: LedgerOutbox[] = [];
 	for (const id of await listDurableObjectIds(env.MESSAGE_LEDGER)) {
-		const held = await runInDurableObject(raw.stubOf(env.MESSAGE_LEDGER, id), (_instance, state) => {
+		const held = await runInDurableObject(raw.stubOf(env.MESSAGE_LEDGER, id), async (_instance, state) => {
 			const sql = state.storage.sql;
 			// The DO SQL API refuses PRAGMAs: a table's columns are read from its CREATE statement.
 			const tables = sql
@@ -141,8 +150,12 @@ export async function observe(env: Env, raw: RawAccess, sinkRecords: () => Promi
 					for (const row of sql.exec<{ row: string }>("SELECT row FROM quarantine_outbox")) quarantined.push(row.row);
 				}
 			}
-			return { messages, ids, quarantined };
+			const outbox = tables.some((table) => table.name === "outbox")
+				? sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n
+				: 0;
+			return { messages, ids, quarantined, outbox, alarm: await state.storage.getAlarm() };
 		});
+		if (held.outbox > 0) ledgerOutboxes.push({ id: id.toString(), rows: held.outbox, alarm: held.alarm });
 		for (const message of held.messages) ledgerMessages.add(message);
 		for (const id of held.ids) ledgerEventIds.add(id);
 		ledgerQuarantineText.push(...held.quarantined);
@@ -166,6 +179,7 @@ export async function observe(env: Env, raw: RawAccess, sinkRecords: () => Promi
 		ledgerMessages,
 		ledgerEventIds,
 		ledgerQuarantineText,
+		ledgerOutboxes,
 		mediaKeys,
 		sink: await sinkRecords(),
 	};

@@ -422,6 +422,11 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 			for (const fault of decider.log)
 				byTarget.set(`${fault.target}:${fault.kind}`, (byTarget.get(`${fault.target}:${fault.kind}`) ?? 0) + 1);
 			say(`[sim ${seed}] faults ${JSON.stringify(Object.fromEntries(byTarget))}`);
+			for (const [when, seen] of [["once healed", early] as const, ["at the end", observed] as const])
+				for (const outbox of seen.ledgerOutboxes)
+					say(
+						`[sim ${seed}] ${when}: ledger ${outbox.id.slice(0, 12)} outbox ${outbox.rows} rows, alarm ${outbox.alarm === null ? "none" : new Date(outbox.alarm).toISOString()} (now ${new Date(clock.now()).toISOString()})`,
+					);
 			const named = new Set(
 				results.flatMap((result) => result.violations.flatMap((line) => line.match(/s\d+-e\d+/g) ?? [])),
 			);

@@ -97,11 +97,17 @@ export class Scheduler {
 	/** Runs the object's alarm if it is due; remembers which object a storage belongs to. */
 	async #runIfDue(stub: DurableObjectStub): Promise<boolean> {
 		this.scanned += 1;
-		const at = await runInDurableObject(stub, (_instance, state) => {
+		const { at, storage } = await runInDurableObject(stub, async (_instance, state) => {
 			this.#stubs.set(state.storage, stub);
-			return state.storage.getAlarm();
+			return { at: await state.storage.getAlarm(), storage: state.storage };
 		});
-		if (at === null || at > this.#options.clock.now()) return false;
+		if (at === null) return false;
+		if (at > this.#options.clock.now()) {
+			// Watched under an earlier time than the one set since (setAlarm keeps the earliest it saw):
+			// watch the real one, or this alarm would never run (seed 3099: a ledger's outbox stalled).
+			this.#pending.set(storage, Math.min(this.#pending.get(storage) ?? Number.POSITIVE_INFINITY, at));
+			return false;
+		}
 		this.due += 1;
 		return runDurableObjectAlarm(stub);
 	}
