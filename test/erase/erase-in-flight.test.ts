@@ -1,47 +1,19 @@
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
-import { insertDelivery } from "../../src/db/deliveries.repository";
 import { createEventTable, eventTableOf } from "../../src/db/event-tables";
-import { adminFetch, adminPost, eventIdOfElement } from "../helpers/admin";
+import { adminFetch, adminPost } from "../helpers/admin";
 import { aroundMethod, gate } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
 import { element } from "../helpers/fixtures";
 import { ledgerStub, pendingInLedger } from "../helpers/ledger";
 import { deliveriesOf, eventsOf, quarantineRows } from "../helpers/storage";
-import { freshNumber } from "./support";
+import { freshNumber, refusingInserts } from "./support";
 
 /*
  * Erasure while copies are in flight (findings of the fault simulation, issue 17): what a ledger
  * holds for D1, and what a ledger's drain is writing to D1 as the erasure runs, must not survive it.
  */
-
-/** D1 refuses inserts into `table` (a real SQL error, as from a failing database) while `body` runs. */
-async function refusingInserts<T>(table: string, body: () => Promise<T>): Promise<T> {
-	await env.DB.exec(
-		`CREATE TRIGGER refuse_${table} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'offline'); END`,
-	);
-	try {
-		return await body();
-	} finally {
-		await env.DB.exec(`DROP TRIGGER refuse_${table}`);
-	}
-}
-
-/** The row a forward's failed first attempt leaves in D1, as the consumer writes it. */
-async function failedAttempt(eventId: string, messageId: string): Promise<void> {
-	await insertDelivery(env.DB, {
-		event_id: eventId,
-		attempt: 1,
-		outcome: "failed",
-		http_status: 500,
-		error: "HTTP 500",
-		duration_ms: 3,
-		at: new Date().toISOString(),
-		destination: "default",
-		message_id: messageId,
-	}).run();
-}
 
 /** The quarantined elements every ledger holds for D1, as their JSON text. */
 async function heldQuarantine(): Promise<string[]> {
@@ -171,64 +143,6 @@ it("erasing a message while the Worker's own D1 write of it is in flight leaves 
 	expect(await eventsOf(messageId)).toEqual([]);
 });
 
-it("erasing a number while its event waits in a ledger for D1 removes it there, so D1 never gets it", async () => {
-	const number = freshNumber();
-	const event = element("spec2026__message-delivered_sms.object.json", { to: number, message: { to: [number] } });
-	const table = eventTableOf(new Date().toISOString());
-	await createEventTable(env.DB, table).run();
-	await refusingInserts(table, async () => {
-		expect((await postCallback([event])).status).toBe(200);
-		await vi.waitUntil(async () => (await pendingInLedger(event.message.id)).length === 1, {
-			timeout: 10_000,
-			interval: 20,
-		});
-	});
-	// Its forward, sent from the queue meanwhile, failed once: the attempt's row is in D1, the event not.
-	const eventId = await eventIdOfElement(event);
-	await failedAttempt(eventId, event.message.id);
-	const response = await adminPost("/v1/erase", { phoneNumber: number });
-	expect(response.status).toBe(200);
-	expect(await response.json()).toMatchObject({ complete: true });
-	expect((await pendingInLedger(event.message.id)).length).toBe(0);
-	expect(await deliveriesOf(eventId)).toEqual([]);
-	// Whatever the ledger's drain would have done, D1 never gets the event.
-	await runDurableObjectAlarm(ledgerStub(event.message.id));
-	await new Promise((resolve) => setTimeout(resolve, 500));
-	expect(await eventsOf(event.message.id)).toEqual([]);
-});
-
-it("a number erasure retried after a call that failed once its ledger had let go leaves no attempt row", async () => {
-	const number = freshNumber();
-	const event = element("spec2026__message-delivered_sms.object.json", { to: number, message: { to: [number] } });
-	const table = eventTableOf(new Date().toISOString());
-	await createEventTable(env.DB, table).run();
-	const eventId = await eventIdOfElement(event);
-	await refusingInserts(table, async () => {
-		expect((await postCallback([event])).status).toBe(200);
-		await vi.waitUntil(async () => (await pendingInLedger(event.message.id)).length === 1, {
-			timeout: 10_000,
-			interval: 20,
-		});
-		// Its forward failed once meanwhile: the attempt's row is in D1, the event is not.
-		await failedAttempt(eventId, event.message.id);
-	});
-	// The first call's D1 step fails after the ledger has erased the message's pending rows.
-	let failures = 1;
-	aroundMethod(env.DB, "batch", (call, args) => {
-		const statements = args[0] as Array<{ statement?: string }>;
-		if (failures > 0 && statements.some((s) => String(s.statement ?? "").startsWith("DELETE FROM deliveries"))) {
-			failures -= 1;
-			return Promise.reject(new Error("D1_ERROR: simulated"));
-		}
-		return call();
-	});
-	expect((await adminPost("/v1/erase", { phoneNumber: number })).status).toBeGreaterThanOrEqual(500);
-	expect((await pendingInLedger(event.message.id)).length).toBe(0);
-	const retried = await adminPost("/v1/erase", { phoneNumber: number });
-	expect(retried.status).toBe(200);
-	expect(await retried.json()).toMatchObject({ complete: true });
-	expect(await deliveriesOf(eventId)).toEqual([]);
-});
 it("erasing a message while a replay of it is between its read and its claim leaves no replayed row", async () => {
 	const event = element("spec2026__message-delivered_sms.object.json");
 	const messageId = event.message.id;

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { archiveKey } from "../../src/archive/archive-layout";
+import { insertDelivery } from "../../src/db/deliveries.repository";
 import { type ErasureReport, noCounts } from "../../src/erase/erasure-counts";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
@@ -124,4 +125,31 @@ export function loggedEvents(calls: unknown[][]): Array<Record<string, unknown>>
 			return [];
 		}
 	});
+}
+
+/** D1 refuses inserts into `table` (a real SQL error, as from a failing database) while `body` runs. */
+export async function refusingInserts<T>(table: string, body: () => Promise<T>): Promise<T> {
+	await env.DB.exec(
+		`CREATE TRIGGER refuse_${table} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'offline'); END`,
+	);
+	try {
+		return await body();
+	} finally {
+		await env.DB.exec(`DROP TRIGGER refuse_${table}`);
+	}
+}
+
+/** The row a forward's failed first attempt leaves in D1, as the consumer writes it. */
+export async function failedAttempt(eventId: string, messageId: string): Promise<void> {
+	await insertDelivery(env.DB, {
+		event_id: eventId,
+		attempt: 1,
+		outcome: "failed",
+		http_status: 500,
+		error: "HTTP 500",
+		duration_ms: 3,
+		at: new Date().toISOString(),
+		destination: "default",
+		message_id: messageId,
+	}).run();
 }
