@@ -33,8 +33,10 @@ export async function storedEvent(
 		{ timeout: BACKGROUND_WAIT_MS, interval: 20 },
 	);
 	// The real queue forwards it to the default downstream in the background (a first-try success:
-	// counted, no deliveries row); let that finish so a test's own consumer runs are what follows.
+	// counted, no deliveries row); let that finish, its count written too, so a test's own consumer
+	// runs are what follows.
 	await waitForForwarded(id);
+	await waitForFirstTries([id]);
 	return { id: row.id, json: row.normalized_json, messageId: event.message.id };
 }
 
@@ -62,6 +64,7 @@ export async function storedEvents(
 		{ timeout: BACKGROUND_WAIT_MS, interval: 50 },
 	);
 	await waitForAllForwarded(ids);
+	await waitForFirstTries(ids);
 	return events.map((row, i) => ({ id: row.id, json: row.normalized_json, messageId: elements[i]!.message.id }));
 }
 
@@ -145,18 +148,34 @@ export async function countedDuring<T>(run: () => Promise<T>): Promise<{ result:
 	};
 }
 
-/** Waits until the first-try counts have grown from `before` by at least `grown`; answers the growth. */
-export async function waitForCounted(
-	before: DeliveryCounts,
-	grown: Partial<DeliveryCounts>,
+/**
+ * The first-try outcomes recorded for these events only: a global before/after delta also counts
+ * the forwards of events an earlier test posted, which on a busy machine can land at any time.
+ */
+export async function firstTryOutcomesOf(eventIds: readonly string[]): Promise<Map<string, string[]>> {
+	const outcomes = new Map(eventIds.map((id) => [id, [] as string[]]));
+	for (const day of await attemptDays(env.DB)) {
+		const rows = await env.DB.prepare(
+			`SELECT json_extract(e.value, '$[0]') AS event_id, json_extract(e.value, '$[2]') AS outcome
+			 FROM ${attemptsTable(day)} a, json_each(a.entries) e
+			 WHERE json_extract(e.value, '$[0]') IN (SELECT value FROM json_each(?1))`,
+		)
+			.bind(JSON.stringify(eventIds))
+			.all<{ event_id: string; outcome: string }>();
+		for (const row of rows.results) outcomes.get(row.event_id)?.push(row.outcome);
+	}
+	return outcomes;
+}
+
+/** Waits until each of these events has a first-try entry; answers every event's outcomes. */
+export async function waitForFirstTries(
+	eventIds: readonly string[],
 	timeout = BACKGROUND_WAIT_MS,
-): Promise<DeliveryCounts> {
+): Promise<Map<string, string[]>> {
 	return vi.waitUntil(
 		async () => {
-			const now = await deliveryCounts();
-			const delta = { delivered: now.delivered - before.delivered, skipped: now.skipped - before.skipped };
-			const reached = (["delivered", "skipped"] as const).every((key) => delta[key] >= (grown[key] ?? 0));
-			return reached ? delta : undefined;
+			const outcomes = await firstTryOutcomesOf(eventIds);
+			return [...outcomes.values()].every((list) => list.length > 0) ? outcomes : undefined;
 		},
 		{ timeout, interval: 20 },
 	);
