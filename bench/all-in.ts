@@ -11,7 +11,7 @@ import { PRICES, type Price } from "./prices.ts";
  * - per event: the first pass (the load until its events reached the sink and D1, and the
  *   ledgers' checks a minute later), the D1 work of its removal (the byte budget's delete, one row
  *   an event, for the share budgetRowShare gives where the budget binds; a DROP TABLE, the
- *   budget's whole day or retention's, for the rest), the bytes it adds
+ *   budget's whole quarter-day table or retention's, for the rest), the bytes it adds
  *   to D1, its ledger and the archive, each held as long as the simulated days showed;
  * - per ledger bucket and hour: archiving the hour (the cron's extra work, and its objects: one per
  *   8 MiB of NDJSON, at least one);
@@ -46,15 +46,15 @@ export const DEFAULT_LIFE_SETTINGS: LifeSettings = {
 
 export interface Lifecycle {
 	/**
-	 * Events the simulated days took out of D1, by the byte budget's row-by-row delete and by
-	 * retention's DROP TABLE: what perEvictedEvent and perDroppedEvent are measured over (0: not
+	 * Events the simulated days took out of D1, by the byte budget's row-by-row delete and by a
+	 * DROP TABLE (the budget's ended quarters, retention's): what perEvictedEvent and perDroppedEvent are measured over (0: not
 	 * measured, the figure is zero for want of a measurement, not because it is free).
 	 */
 	evictedEvents: number;
 	droppedEvents: number;
 	/** D1 work of the byte budget's eviction, per event it evicted (rows written: its delete). */
 	perEvictedEvent: MeterCounts;
-	/** D1 work of retention's drop of a day, per event the dropped tables held (DROP TABLE: no row written). */
+	/** D1 work of retention's drops, per event a dropped table held (DROP TABLE: no row written). */
 	perDroppedEvent: MeterCounts;
 	/** The rest of the simulated days' D1 work, per event (rows read). */
 	perEvent: MeterCounts;
@@ -120,7 +120,7 @@ export interface AllInResult {
 	rowDeletedShare: number;
 	/**
 	 * Whether the ways events leave D1 at this rate were measured: false when the budget's row
-	 * delete (or a whole-day drop) has a share and the simulated days evicted (dropped) no event, so
+	 * delete (or a whole-table drop) has a share and the simulated days evicted (dropped) no event, so
 	 * "leaving D1" lacks its rows written. A report must say so; the bench's targets fail on it.
 	 */
 	leavingMeasured: boolean;
@@ -163,33 +163,36 @@ export function budgetDaysAt(rate: number, d1BytesPerEvent: number, settings: Li
 	return settings.d1BudgetBytes / (d1BytesPerEvent * rate * DAY_SECONDS);
 }
 
-/** Whether D1_BUDGET_MB takes events out before RETENTION_DAYS would: D1 would hold RETENTION_DAYS + 1 whole days at most. */
+/** A D1 event table's span, in days: a quarter (src/db/event-tables.ts EVENT_TABLE_HOURS). */
+export const TABLE_DAYS = 0.25;
+
+/** Whether D1_BUDGET_MB takes events out before RETENTION_DAYS would: D1 would hold RETENTION_DAYS and a table's span at most. */
 export function budgetBindsAt(budgetDays: number, settings: LifeSettings): boolean {
-	return budgetDays < settings.retentionDays + 1;
+	return budgetDays < settings.retentionDays + TABLE_DAYS;
 }
 
 /**
- * Of the events the budget takes out of D1 (budget of B days' traffic), the share it deletes row
- * by row; the rest go with their day's table, whole (src/maintenance/enforce-budget.ts: the oldest
- * day goes whole while the next table is a complete day too). B ≥ 2: none. 1 ≤ B < 2: 2 − B of each
- * day (yesterday, the only complete day, is deleted row by row down to B − 1 days as today fills;
- * that rest goes whole at midnight, when it is no longer the only one). B < 1: all.
+ * Of the events the budget takes out of D1 (budget of B days' traffic, Q = B / TABLE_DAYS tables'
+ * worth), the share it deletes row by row; the rest go with their quarter's table, whole
+ * (src/maintenance/enforce-budget.ts: a table goes whole once it has ended). Q ≥ 1: none, an ended
+ * table is there to drop whenever D1 is over. Q < 1: 1 − Q of each quarter (the running quarter
+ * alone overfills the budget and is deleted row by row down to Q as it fills; that rest goes whole
+ * once it has ended). The archive's and the ledgers' bound (an hour or so behind) is left out: it
+ * delays both ways alike.
  */
 export function budgetRowShare(budgetDays: number): number {
-	return Math.min(1, Math.max(0, 2 - budgetDays));
+	return Math.min(1, Math.max(0, 1 - budgetDays / TABLE_DAYS));
 }
 
 /**
- * Days D1 holds an event at `rate`, on average: RETENTION_DAYS + ½ (days go whole: between R and
- * R + 1 held); where the budget binds, B − ½ for B ≥ 2 (whole days, between B − 1 and B held),
- * 1 + (B − 1)²/2 for 1 ≤ B < 2 (B − 1 + f held until f, the part of today, reaches 2 − B; B after),
- * B below 1 (D1 sits at its budget).
+ * Days D1 holds an event at `rate`, on average: RETENTION_DAYS + half a table's span (tables go
+ * whole: between R and R + TABLE_DAYS held); where the budget binds, B − TABLE_DAYS / 2 for
+ * B ≥ TABLE_DAYS (whole tables, between B − TABLE_DAYS and B held), B below (D1 sits at its budget).
  */
 export function d1HoldDaysAt(rate: number, d1BytesPerEvent: number, settings: LifeSettings): number {
 	const budget = budgetDaysAt(rate, d1BytesPerEvent, settings);
-	if (!budgetBindsAt(budget, settings)) return settings.retentionDays + 0.5;
-	if (budget >= 2) return budget - 0.5;
-	if (budget >= 1) return 1 + (budget - 1) ** 2 / 2;
+	if (!budgetBindsAt(budget, settings)) return settings.retentionDays + TABLE_DAYS / 2;
+	if (budget >= TABLE_DAYS) return budget - TABLE_DAYS / 2;
 	return budget;
 }
 
@@ -197,11 +200,11 @@ export function d1HoldDaysAt(rate: number, d1BytesPerEvent: number, settings: Li
 export function leavingWay(result: Pick<AllInResult, "budgetBinds" | "rowDeletedShare">): string {
 	if (!result.budgetBinds) return "retention's DROP TABLE";
 	if (result.rowDeletedShare >= 1) return "the budget's row-by-row delete";
-	if (result.rowDeletedShare <= 0) return "the budget's whole-day DROP TABLE";
-	// 99.97 % must not read as 100 %: the whole days are there, however few.
+	if (result.rowDeletedShare <= 0) return "the budget's whole-table DROP TABLE";
+	// 99.97 % must not read as 100 %: the whole tables are there, however few.
 	const percent = result.rowDeletedShare * 100;
 	const shown = percent > 99 || percent < 1 ? percent.toFixed(2) : percent.toFixed(0);
-	return `the budget: ${shown} % row by row, the rest whole days`;
+	return `the budget: ${shown} % row by row, the rest whole tables`;
 }
 
 /** Objects one bucket writes for an hour: one per ARCHIVE_PART_BYTES of its NDJSON, at least one. */

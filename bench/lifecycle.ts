@@ -7,7 +7,7 @@ import { DAY_SECONDS, type Lifecycle, type LifeSettings, zeroCounts } from "./al
  * below walk a burst of events through everything that happens to it later: its hour archived (10
  * minutes after the hour ends; a run every hour to the end of its day, as the real cron's hourly
  * work), the byte budget's eviction (once archived and found by its ledger), its ledgers forgetting
- * the day (DEDUPE_DAYS after it ends), retention dropping D1's day tables (RETENTION_DAYS after),
+ * the day (DEDUPE_DAYS after it ends), retention dropping D1's event tables (RETENTION_DAYS after),
  * the archive purged (ARCHIVE_RETENTION_DAYS after). A run just before each shows that it waited.
  *
  * The same schedule runs again, shifted by BASELINE_SHIFT_DAYS, once everything is gone: the
@@ -127,14 +127,18 @@ export interface LifecycleCounts {
 export function lifecycleOf(counts: LifecycleCounts): Lifecycle & { unassigned: MeterCounts } {
 	const delta = (pair: RunPair) => minus(pair.withEvents, pair.baseline);
 	const of = (kinds: readonly RunKind[]) => sumCounts(counts.pairs.filter((p) => kinds.includes(p.kind)).map(delta));
-	const removed = (kind: RunKind) =>
-		counts.pairs
-			.filter((pair) => pair.kind === kind)
-			.reduce((sum, pair) => sum + Math.max(0, pair.d1EventsBefore - pair.d1EventsAfter), 0);
+	const removedBy = (pair: RunPair) => Math.max(0, pair.d1EventsBefore - pair.d1EventsAfter);
+	// The budget (archive runs) deletes row by row, a row written per event, and drops ended quarter
+	// tables whole, none written: of what a run removed, as many as it wrote rows went row by row
+	// (at most: its deliveries rows count too), the rest whole.
+	const rowDeleted = (pair: RunPair) => Math.min(removedBy(pair), Math.max(0, delta(pair).d1RowsWritten));
+	const pairsOf = (kind: RunKind) => counts.pairs.filter((pair) => pair.kind === kind);
 	const archiveRuns = of(["archive"]);
 	const dayRuns = of(["forget", "retention"]);
-	const evicted = removed("archive");
-	const dropped = removed("retention");
+	const evicted = pairsOf("archive").reduce((sum, pair) => sum + rowDeleted(pair), 0);
+	const dropped =
+		pairsOf("archive").reduce((sum, pair) => sum + removedBy(pair) - rowDeleted(pair), 0) +
+		pairsOf("retention").reduce((sum, pair) => sum + removedBy(pair), 0);
 	const writes = (runs: MeterCounts, events: number) =>
 		events === 0
 			? zeroCounts()
@@ -160,6 +164,7 @@ export function lifecycleOf(counts: LifecycleCounts): Lifecycle & { unassigned: 
 		evictedEvents: evicted,
 		droppedEvents: dropped,
 		perEvictedEvent: writes(archiveRuns, evicted),
+		// The archive runs' writes are the row deletes': a whole table's drop writes none.
 		perDroppedEvent: writes(dayRuns, dropped),
 		perEvent: scaled(reads, 1 / counts.events),
 		perBucketHour,

@@ -69,7 +69,7 @@ export async function countInD1(entryUrl: string, eventIds: readonly string[]): 
 	return found;
 }
 
-/** How many events the relay's D1 holds in all (every day table and the legacy one), and the floor's, read by the probe. */
+/** How many events the relay's D1 holds in all (every event table and the legacy one), and the floor's, read by the probe. */
 export async function eventsInD1(entryUrl: string): Promise<{ relay: number; floor: number }> {
 	const response = await fetch(`${entryUrl}/`, { headers: { [ROUTE_HEADER]: WORKER_NAMES.probe } });
 	if (!response.ok) throw new Error(`probe answered ${response.status}: ${await response.text()}`);

@@ -14,7 +14,7 @@ const WHAT: Record<AllInItem, string> = {
 	"first pass":
 		"the callback and its credential-less first attempt, ledger, D1, queue, consumer, metrics, the ledgers' check in D1 a minute later",
 	"leaving D1":
-		"the byte budget's delete, row by row, for the share of its events it cannot drop a whole day at a time; DROP TABLE (the budget's whole day, retention's) writes none (measured: below)",
+		"the byte budget's delete, row by row, for the share of its events it cannot drop a whole table at a time; DROP TABLE (the budget's whole quarter-day table, retention's) writes none (measured: below)",
 	"archive objects": "one R2 write per ledger bucket and hour (one per 8 MiB of it)",
 	"hours archived, days dropped": "the cron's extra work for each bucket's hour archived and day forgotten",
 	cron: "every minute, whatever the traffic: its invocation, a maintain call per bucket, the archive's listing",
@@ -68,7 +68,7 @@ function leavingLine(result: SteadyStateResult): string {
 	return (
 		`Leaving D1: the simulated days evicted ${fixed(life.evictedEvents, 0)} of the relay's events row by row ` +
 		`(${fixed(life.perEvictedEvent.d1RowsWritten, 3)} D1 rows written each) and dropped ` +
-		`${fixed(life.droppedEvents, 0)} whole with their day's table (${fixed(life.perDroppedEvent.d1RowsWritten, 3)} each); ` +
+		`${fixed(life.droppedEvents, 0)} whole with their table (${fixed(life.perDroppedEvent.d1RowsWritten, 3)} each); ` +
 		`the floor dropped ${fixed(floor.lifecycle.droppedEvents, 0)} whole. D1 rows written per event at ${rate} events/s, ` +
 		`insert and removal together: relay ${fixed(rows.insert, 2)} + ${fixed(rows.leave, 2)} = ` +
 		`**${fixed(rows.insert + rows.leave, 2)}**, floor ${fixed(floorRows.insert, 2)} + ${fixed(floorRows.leave, 2)} = ` +
@@ -101,8 +101,9 @@ export function steadyStateMarkdown(result: SteadyStateResult): string[] {
 			`each (after ${fixed(settings.warmupCallbacks, 0)} to warm up), each sent first without credentials; then ` +
 			`${result.runs.length} cron runs over ${result.life.archiveRetentionDays + 1} simulated days, less the same ` +
 			`runs once everything had gone. The relay ran with D1_BUDGET_MB=${result.relayVars.D1_BUDGET_MB ?? "default"} so ` +
-			"that its budget evicts row by row (all of it today's table, which it may not drop whole), as the default 8,000 MB does " +
-			"where it holds less than two days' traffic; the table below prices each rate's share of row deletes and whole-day drops. How to read it: " +
+			"that its budget evicts both ways: row by row from the running quarter's table, which it may not drop whole (as the default " +
+			"8,000 MB does where it holds less than a quarter day's traffic), and whole tables once their quarter has ended; the table below " +
+			"prices each rate's share of row deletes and whole-table drops. How to read it: " +
 			'BENCHMARKS.md, "All-in steady state".',
 		"",
 		`| $ per million events, at ${rate} events/s | relay | job floor | what |`,

@@ -44,10 +44,11 @@ import { type Target, targetsFor, WORKER_NAMES } from "./targets.ts";
  *    until every event reached the sink and D1, and the ledgers' handoff checks a minute later ran.
  * 3. The simulated days (lifecycle.ts): the cron at chosen times, then the same schedule once
  *    everything is gone; the difference is the events' share. The relay runs with D1_BUDGET_MB=1,
- *    so its byte budget evicts all but the last ~1 MB of events row by row (all of them today's,
- *    a table it may not drop whole: as the default 8,000 MB does where it holds less than two
- *    days' traffic), and retention's whole-day drops take the rest (and the first tries' tables,
- *    and the floor's days): both ways out measured, which bench/all-in.ts shares out by rate.
+ *    so its byte budget evicts all but the last ~1 MB of events row by row while their quarter's
+ *    table is still running (a table it may not drop whole: as the default 8,000 MB does where it
+ *    holds less than a quarter day's traffic), and the budget's and retention's whole-table drops
+ *    take the rest (and the first tries' tables, and the floor's days): both ways out measured,
+ *    which bench/all-in.ts shares out by rate.
  * 4. The cron's own cost: a minute's run and an hour's first run once everything is gone.
  */
 

@@ -25,7 +25,7 @@ const Identifier = v.pipe(
 );
 const NonEmptyString = v.pipe(Identifier, v.nonEmpty("must not be empty"));
 /**
- * The message id keys the ledger, D1's day tables and every erasure. SQLite keeps a lone surrogate
+ * The message id keys the ledger, D1's event tables and every erasure. SQLite keeps a lone surrogate
  * as bytes that read back as U+FFFD, so a row stored under such an id is never found again by the
  * id it was read with: such an id is quarantined, not stored where no lookup reaches it.
  */

@@ -7,7 +7,7 @@ import { claimExpiry, eventHeld } from "./replay-claims.repository";
  * the stats' `dead` counts — in the order they died, after `afterId`: a dead row is listed while it
  * is its delivery's latest outcome (a replay's later outcome takes it out) and no replay's claim
  * after it is still in force. Its event must still be in D1, as the count has it (a lookup on
- * each day table's key by the row's message id). Served by deliveries_outcome, then each row's
+ * each event table's key by the row's message id). Served by deliveries_outcome, then each row's
  * delivery on deliveries_event.
  */
 export async function listDeadNow(

@@ -1,8 +1,8 @@
 import { forgetEventTable, LEGACY_EVENTS_TABLE } from "./event-tables";
 
 /*
- * Taking events out of D1: retention drops a whole day table (DROP TABLE writes no row); the byte
- * budget drops the oldest day whole too where a whole day of history stays after it, and otherwise
+ * Taking events out of D1: retention drops a whole table (DROP TABLE writes no row); the byte
+ * budget drops the oldest table whole too once its quarter has ended (src/maintenance/enforce-budget.ts), and otherwise
  * deletes from it a chunk at a time (one row written per event, the table having no index) and
  * drops it once empty. The legacy table is emptied as before, on its own indexes,
  * and dropped once empty. An event's deliveries rows go with it.
@@ -54,7 +54,7 @@ export function deleteOldestLegacyEvents(db: D1Database, before: string | undefi
 }
 
 /**
- * A chunk of a day table in key order (a day's events in any order: the table is the day), only
+ * A chunk of an event table in key order (its events in any order: the table is their quarter), only
  * events received before `before` when it is given: the archive and the ledgers' checks of their
  * handoffs promise by receipt (src/maintenance/archive-horizon.ts).
  */
@@ -81,7 +81,7 @@ function heldIn(db: D1Database, table: string): D1PreparedStatement {
 }
 
 /**
- * One row, `{dead: 0|1}`: whether a day table holds a dead event, which the byte budget keeps (as
+ * One row, `{dead: 0|1}`: whether an event table holds a dead event, which the byte budget keeps (as
  * NOT_DEAD: any `dead` row). Walked from the dead deliveries rows (deliveries_outcome), each looked
  * up by the table's key: a read per dead row, not a scan of the day. A row without its message id
  * (a malformed job's) is looked for by id alone.
@@ -95,7 +95,7 @@ export function holdsDeadEvent(db: D1Database, table: string): D1PreparedStateme
 }
 
 /**
- * Up to `limit` deliveries rows of a day table's events: a table is dropped only once they are
+ * Up to `limit` deliveries rows of an event table's events: a table is dropped only once they are
  * gone, a chunk at a time (a day of failures can leave many), so none outlives its event.
  */
 export function deleteDeliveriesOfTable(db: D1Database, table: string, limit: number): D1PreparedStatement {

@@ -4,7 +4,7 @@ import { type EventPageRow, type EventRow, pageColumns } from "./events.reposito
 import { messageIdsOf } from "./replay-rows.repository";
 
 /*
- * The admin API's reads of events across the day tables (src/db/event-tables.ts). By message they
+ * The admin API's reads of events across the event tables (src/db/event-tables.ts). By message they
  * are lookups on each table's key; by anything else, scans of the tables the time filter allows,
  * each bounded by the page size: D1 bills rows read at a thousandth of rows written.
  */

@@ -26,7 +26,7 @@ const COLUMNS = "id, message_id, type, recipient, error_code, received_at, desti
  * (src/db/event-tables.ts): the messages are those the caller names and those the events'
  * deliveries rows name (an event that ever failed, died or was replayed has one), looked up on
  * each table's key. Only when the caller names no message is an id that no deliveries row names
- * (an event delivered at its first try) looked for by a scan of every day table: D1's whole event
+ * (an event delivered at its first try) looked for by a scan of every event table: D1's whole event
  * count in rows read, once per call.
  */
 export async function receiptsOfEvents(

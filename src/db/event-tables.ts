@@ -1,10 +1,18 @@
 /*
- * D1 keeps events in one table per UTC day, `events_YYYYMMDD`: the day of the hour the event is
- * filed under in its ledger and the archive (its receipt, or a later hour for a straggler, see
- * src/ledger/message-ledger.do.ts). Clustered on (message_id, id) with no secondary index, an
- * insert writes one row; retention drops a whole day with DROP TABLE, which writes none. The table
- * `events` of migrations 0001–0005 is the legacy partition: read like the others, written no more,
- * emptied by retention and the budget on its own indexes and dropped once empty (migrations/0006).
+ * D1 keeps events in one table per quarter of a UTC day, `events_YYYYMMDDHH` with HH one of 00, 06,
+ * 12 and 18: the quarter of the hour the event is filed under in its ledger and the archive (its
+ * receipt, or a later hour for a straggler, see src/ledger/message-ledger.do.ts). Clustered on
+ * (message_id, id) with no secondary index, an insert writes one row; retention and the byte budget
+ * drop a whole table with DROP TABLE, which writes none. A quarter rather than a day because the
+ * budget may drop a table whole only once it has ended: with day tables, a budget holding about a
+ * day (8,000 MB at ~100 events/s) had to delete yesterday row by row, one row written per event;
+ * with quarters it drops them whole and D1 holds 18 to 24 hours. A quarter rather than an hour
+ * because readers name every table in their SQL (below): 120 tables at RETENTION_DAYS 30, not 720.
+ *
+ * `events_YYYYMMDD` (a whole day) was the layout before 2026-12-06: such tables are read, evicted
+ * and dropped like the others, written no more. The table `events` of migrations 0001–0005 is the
+ * legacy partition: read like the others, written no more, emptied by retention and the budget on
+ * its own indexes and dropped once empty (migrations/0006).
  *
  * A reader lists the tables (sqlite_master) and queries them together in one statement. D1 allows
  * 5 terms in a compound SELECT (SQLite's default is 500; 6 fail, measured locally and reported of
@@ -12,37 +20,60 @@
  */
 
 export const LEGACY_EVENTS_TABLE = "events";
-const DAY_TABLE = /^events_(\d{4})(\d{2})(\d{2})$/;
-const DAY_MS = 24 * 60 * 60 * 1000;
+const EVENT_TABLE = /^events_(\d{4})(\d{2})(\d{2})(\d{2})?$/;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/** Hours a table spans: a quarter of a day. */
+export const EVENT_TABLE_HOURS = 6;
 /** Terms D1 takes in one compound SELECT. */
 export const COMPOUND_MAX_TERMS = 5;
 /** Tables one statement reads: its SQL stays well under D1's 100 KB a statement. */
 export const UNION_MAX_TABLES = 200;
 
-/** The table of the day a UTC time or hour ("2026-12-01T04") falls in: events_20261201. */
+/**
+ * The names of the partitions in sqlite_master: `events_` and 8 or 10 digits. D1 allows 50 bytes
+ * in a GLOB pattern, too few to spell ten digit classes; the rest of the name must hold none but digits.
+ */
+export const EVENT_TABLE_NAME_SQL =
+	"(length(name) IN (15, 17) AND name GLOB 'events_[0-9]*' AND substr(name, 8) NOT GLOB '*[^0-9]*')";
+
+/** The table of the quarter a UTC time or hour ("2026-12-01T04") falls in: events_2026120100. */
 export function eventTableOf(time: string): string {
-	return `events_${time.slice(0, 10).replaceAll("-", "")}`;
+	const hour = Number(time.slice(11, 13));
+	const quarter = String(hour - (hour % EVENT_TABLE_HOURS)).padStart(2, "0");
+	return `events_${time.slice(0, 10).replaceAll("-", "")}${quarter}`;
 }
 
-/** The table of the ledger partition p_YYYYMMDD: the same day. */
-export function eventTableOfPartition(partition: string): string {
-	return `events_${partition.slice(2)}`;
+/** Where a table's span starts and ends (epoch ms), or null for the legacy table or any other name. */
+function spanOf(name: string): { start: number; end: number } | null {
+	const match = EVENT_TABLE.exec(name);
+	if (match === null) return null;
+	const start = Date.parse(`${match[1]}-${match[2]}-${match[3]}T${match[4] ?? "00"}:00:00.000Z`);
+	return { start, end: start + (match[4] === undefined ? DAY_MS : EVENT_TABLE_HOURS * HOUR_MS) };
 }
 
-/** The start of a day table's day (epoch ms), or null for the legacy table or any other name. */
-export function eventTableDay(name: string): number | null {
-	const match = DAY_TABLE.exec(name);
-	return match === null ? null : Date.parse(`${match[1]}-${match[2]}-${match[3]}T00:00:00.000Z`);
+/** The start of a table's span (epoch ms), or null for the legacy table or any other name. */
+export function eventTableStart(name: string): number | null {
+	return spanOf(name)?.start ?? null;
 }
 
-/** Every event a day table holds was filed under an hour before this (epoch ms); null for legacy. */
+/** Every event a table holds was filed under an hour before this (epoch ms); null for legacy. */
 export function eventTableEnd(name: string): number | null {
-	const day = eventTableDay(name);
-	return day === null ? null : day + DAY_MS;
+	return spanOf(name)?.end ?? null;
 }
 
-/** The DDL of a day table: created on first write, so it lives here rather than in a migration. */
-export const dayTableSchema = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
+/** A table of a whole day, the layout before quarters: its span is a day. */
+export function isDayTable(name: string): boolean {
+	return EVENT_TABLE.exec(name)?.[4] === undefined && spanOf(name) !== null;
+}
+
+/** The day table of the same day as a quarter table (the layout before quarters), to look in for rows written then. */
+export function dayTableOf(name: string): string {
+	return name.slice(0, "events_YYYYMMDD".length);
+}
+
+/** The DDL of an event table: created on first write, so it lives here rather than in a migration. */
+export const eventTableSchema = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
   message_id TEXT NOT NULL,
   id TEXT NOT NULL,                   -- evt_…, also the CloudEvents id and the webhook-id
   sequence INTEGER NOT NULL,          -- per message, assigned by its ledger
@@ -66,31 +97,23 @@ export const dayTableSchema = (name: string) => `CREATE TABLE IF NOT EXISTS ${na
 ) WITHOUT ROWID`;
 
 export function createEventTable(db: D1Database, name: string): D1PreparedStatement {
-	return db.prepare(dayTableSchema(name));
+	return db.prepare(eventTableSchema(name));
 }
 
-/** The event tables, legacy first, then the days oldest first. */
+/**
+ * The event tables, legacy first, then by start, oldest first: a name sorts by its start, and a day
+ * table (the older layout) before the quarters of its day.
+ */
 export async function listEventTables(db: D1Database): Promise<string[]> {
 	const rows = await db
-		.prepare(
-			`SELECT name FROM sqlite_master WHERE type = 'table'
-			   AND (name = 'events' OR name GLOB 'events_[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]')`,
-		)
+		.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'events' OR ${EVENT_TABLE_NAME_SQL})`)
 		.all<{ name: string }>();
 	return rows.results.map((row) => row.name).sort();
 }
 
-/** The oldest day table (its name only), or null: what /health reads instead of the table list. */
-export function selectOldestDayTable(db: D1Database): D1PreparedStatement {
-	return db.prepare(
-		`SELECT min(name) AS name FROM sqlite_master WHERE type = 'table'
-		   AND name GLOB 'events_[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'`,
-	);
-}
-
 /**
  * The tables that can hold an event whose own time is at or after `time`: the legacy table and the
- * days from the one before it on. An event is filed under its receipt, which comes after its time
+ * tables that end later than a day before it. An event is filed under its receipt, which comes after its time
  * (a receipt 73 h late lands in a later table, never an earlier one); the day before allows for a
  * sender's clock running ahead of ours. An event dated more than a day after its own receipt is
  * outside: no real Bandwidth event is.
@@ -159,11 +182,11 @@ export function existsInAny(tables: readonly string[], select: (table: string) =
 const known = new Set<string>();
 
 /**
- * Runs statements that write to these day tables in one batch (one transaction), creating the
+ * Runs statements that write to these event tables in one batch (one transaction), creating the
  * tables this isolate has not seen yet in the same batch. A table dropped since (the budget can
- * empty and drop today's) is created again and the batch retried. Answers the statements' results.
+ * empty and drop the current one) is created again and the batch retried. Answers the statements' results.
  */
-export async function batchIntoDayTables(
+export async function batchIntoEventTables(
 	db: D1Database,
 	tables: ReadonlySet<string>,
 	statements: readonly D1PreparedStatement[],

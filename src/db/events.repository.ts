@@ -3,7 +3,7 @@ import type { NormalizedEvent } from "../bandwidth/normalize";
 import { errorMessage, log } from "../log";
 import { decodeEvent } from "./event-body";
 import {
-	batchIntoDayTables,
+	batchIntoEventTables,
 	eventTableOf,
 	isNoSuchEventTable,
 	listEventTables,
@@ -12,7 +12,7 @@ import {
 } from "./event-tables";
 import { countWithin } from "./row-size";
 
-/** One event row of D1 (a day table, src/db/event-tables.ts). The ledger keeps the same shape. */
+/** One event row of D1 (an event table, src/db/event-tables.ts). The ledger keeps the same shape. */
 export interface EventRow {
 	id: string;
 	message_id: string;
@@ -81,7 +81,7 @@ export function tableOfRow(row: Pick<EventRow, "received_at"> & { hour?: string 
 
 /**
  * `eventGz` is the row's CloudEvent compressed (encodeEvent in src/db/event-body.ts). One row
- * written: the day table has no secondary index. A known event is left as it is.
+ * written: the table has no secondary index. A known event is left as it is.
  */
 export function insertEvent(db: D1Database, table: string, row: EventRow, eventGz: Uint8Array): D1PreparedStatement {
 	// Not if its message was erased after it was received: a copy in flight must not bring it back
@@ -116,14 +116,14 @@ export function insertEvent(db: D1Database, table: string, row: EventRow, eventG
 		);
 }
 
-/** Inserts the rows into their day tables in one batch, creating a day's table on its first write. */
+/** Inserts the rows into their quarters' tables in one batch, creating a table on its first write. */
 export async function insertEvents(
 	db: D1Database,
 	rows: ReadonlyArray<EventRow & { hour?: string }>,
 	bodies: readonly Uint8Array[],
 ): Promise<void> {
 	const tables = rows.map(tableOfRow);
-	await batchIntoDayTables(
+	await batchIntoEventTables(
 		db,
 		new Set(tables),
 		rows.map((row, index) => insertEvent(db, tables[index] as string, row, bodies[index] as Uint8Array)),

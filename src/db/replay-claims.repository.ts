@@ -16,7 +16,7 @@ import { existsInAny, LEGACY_EVENTS_TABLE, withEventTables } from "./event-table
 export const REPLAY_CLAIM_TTL_MS = 10 * 60 * 1000;
 
 /**
- * True while D1 holds the event of `d`: a lookup by (message_id, id) in each day table, by id in
+ * True while D1 holds the event of `d`: a lookup by (message_id, id) in each event table, by id in
  * the legacy table (whose rows may lack the message id: written before migration 0006).
  */
 export function eventHeld(tables: readonly string[]): string {

@@ -2,7 +2,7 @@ import { tablesFrom, unionsOf, withEventTables } from "./event-tables";
 import type { StoredEventKey } from "./events.repository";
 
 /*
- * The events a replay sends, found across the day tables without their bodies (bodies are read a
+ * The events a replay sends, found across the event tables without their bodies (bodies are read a
  * slice at a time as they are sent). By message and by key they are lookups on each table's key;
  * by time, scans of the tables from the window's day on; by id alone, a scan of every table, so
  * the ids are first given their message from their deliveries rows, which a dead event always has.

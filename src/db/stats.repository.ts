@@ -3,7 +3,7 @@ import { countDeadEvents } from "./replay-claims.repository";
 
 /*
  * Aggregates over several tables for GET /v1/stats, computed on demand. Events have no time index:
- * the counts scan the day tables that can hold events of the window (tablesFrom), which the route
+ * the counts scan the event tables that can hold events of the window (tablesFrom), which the route
  * caps at 31 days; rows read cost a thousandth of rows written.
  */
 

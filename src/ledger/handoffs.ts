@@ -49,7 +49,7 @@ export interface HandoffCheck {
 	nextAt: number;
 }
 
-const keyOf = (handoff: HandoffKey) => handoffKeyOf(handoff.messageId, handoff.id);
+const keyOf = (handoff: Pick<HandoffKey, "messageId" | "id">) => handoffKeyOf(handoff.messageId, handoff.id);
 const dayStart = (time: number) => time - (time % DAY_MS);
 
 /**
@@ -84,7 +84,7 @@ export class Handoffs {
 
 	track(rows: readonly LedgerRow[], inD1: boolean, now: number): void {
 		for (const row of rows) {
-			const handoff = { ...reportKey(row), acceptedAt: now, inD1 };
+			const handoff = { ...reportKey(row), hour: row.hour, acceptedAt: now, inD1 };
 			this.#outstanding.set(keyOf(handoff), handoff);
 		}
 		if (rows.length > 0) this.#sinceThrough = true;

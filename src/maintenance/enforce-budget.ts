@@ -7,7 +7,7 @@ import {
 	dropEventTable,
 	holdsDeadEvent,
 } from "../db/event-expiry.repository";
-import { eventTableEnd, LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
+import { eventTableEnd, isDayTable, LEGACY_EVENTS_TABLE, listEventTables } from "../db/event-tables";
 import { type D1Storage, readStorage } from "../db/storage.repository";
 import { log } from "../log";
 import { archiveHorizon, type RemovalBounds, removableBefore } from "./archive-horizon";
@@ -75,33 +75,37 @@ interface Eviction {
 }
 
 /**
- * Whether the oldest day may go whole (DROP TABLE: no row written) rather than row by row: it is a
- * complete day (its day is over), the next table is a complete day too, so at least one whole day
- * of history stays after it besides today's, and every event in it was received before `before`
- * (the archive's and the ledgers' bound; events are filed under their receipt or later). Whether
- * it holds a dead event, which the budget keeps, is asked of D1 next (wholeDayDrop).
+ * Whether the oldest table may go whole (DROP TABLE: no row written) rather than row by row: its
+ * span has ended, and every event in it was received before `before` (the archive's and the
+ * ledgers' bound; events are filed under their receipt or later). A quarter table goes so even when
+ * that takes D1 further under budget than needed, by at most a quarter of a day: its delete would
+ * bill a row per event. A day table (the layout before quarters) also needs the next table to have
+ * ended, the rule before quarters: a whole day is too much to evict beyond need. Whether it holds a
+ * dead event, which the budget keeps, is asked of D1 next (wholeTableDrop).
  */
-export function mayDropWholeDay(tables: readonly string[], now: number, before: string | undefined): boolean {
+export function mayDropWhole(tables: readonly string[], now: number, before: string | undefined): boolean {
 	const [oldest, next] = tables;
-	if (oldest === undefined || next === undefined) return false;
+	if (oldest === undefined) return false;
 	const end = eventTableEnd(oldest);
-	const nextEnd = eventTableEnd(next);
-	if (end === null || nextEnd === null || nextEnd > now) return false;
-	return before === undefined || end <= Date.parse(before);
+	if (end === null || end > now) return false;
+	if (before !== undefined && end > Date.parse(before)) return false;
+	if (!isDayTable(oldest)) return true;
+	const nextEnd = next === undefined ? null : eventTableEnd(next);
+	return nextEnd !== null && nextEnd <= now;
 }
 
 type Dead = { dead: number };
 
 /**
- * One round of dropping the oldest day whole: first whether it holds a dead event (`kept`: it then
- * goes row by row, its dead events staying; moving those few rows to another day instead would
- * file them under a day they were not received in, which retention, erasure and the readers go
- * by), then its deliveries rows a chunk at a time (none may outlive its event), then the table.
- * The check and the drop are apart: an event of the day whose last retry dies in between goes
- * with it (the row-by-row delete, one statement, cannot lose one so; the days dropped whole ended
- * over a day ago, so only the last hours of a retry schedule longer than a day can reach them).
+ * One round of dropping the oldest table whole: first whether it holds a dead event (`kept`: it
+ * then goes row by row, its dead events staying; moving those few rows to another table instead
+ * would file them under a time they were not received in, which retention, erasure and the readers
+ * go by), then its deliveries rows a chunk at a time (none may outlive its event), then the table.
+ * The check and the drop are apart: an event of the table whose last retry dies in between goes
+ * with it (the row-by-row delete, one statement, cannot lose one so; only a retry dying in the
+ * moment between the two reads of one cron run can).
  */
-async function wholeDayDrop(
+async function wholeTableDrop(
 	db: D1Database,
 	table: string,
 	limit: number,
@@ -123,12 +127,11 @@ async function wholeDayDrop(
 }
 
 /**
- * Evicts from the oldest table (the legacy one first, on its time index; then the oldest day) until
- * D1 is at or under budget. A day goes whole when a whole day of history stays after it and it
- * holds no dead event (mayDropWholeDay); otherwise in key order (within a day the order is of no
- * matter) a chunk at a time, re-measuring after each, the table dropped once empty. Every day
- * after the oldest was received later: a table whose rows are all too recent to go ends the
- * eviction.
+ * Evicts from the oldest table (the legacy one first, on its time index; then the oldest quarter or
+ * day) until D1 is at or under budget. A table goes whole once it has ended and holds no dead event
+ * (mayDropWhole); otherwise in key order (within a table the order is of no matter) a chunk at a
+ * time, re-measuring after each, the table dropped once empty. Every table after the oldest was
+ * received later: a table whose rows are all too recent to go ends the eviction.
  */
 async function evictOldest(
 	db: D1Database,
@@ -139,7 +142,7 @@ async function evictOldest(
 	now: number,
 ): Promise<Eviction> {
 	const tables = await listEventTables(db);
-	/** Days found to hold a dead event (row by row), and to hold none (whole). */
+	/** Tables found to hold a dead event (row by row), and to hold none (whole). */
 	const keeping = new Set<string>();
 	const cleared = new Set<string>();
 	let evicted = 0;
@@ -150,8 +153,8 @@ async function evictOldest(
 	for (let round = 0; round < limits.maxRounds && size > budgetBytes; round += 1) {
 		const table = tables[0];
 		if (table === undefined) return { evicted, stop: "empty", size };
-		if (!keeping.has(table) && mayDropWholeDay(tables, now, before)) {
-			const whole = await wholeDayDrop(db, table, limits.chunkRows, cleared);
+		if (!keeping.has(table) && mayDropWhole(tables, now, before)) {
+			const whole = await wholeTableDrop(db, table, limits.chunkRows, cleared);
 			if (whole.kind === "more") continue;
 			if (whole.kind === "dropped") {
 				evicted += whole.events;
@@ -178,7 +181,7 @@ async function evictOldest(
 		if (changes < rows) {
 			const holds = (held?.results[0] as { held: number } | undefined)?.held !== 0;
 			if (holds && (kept?.results[0] as { kept: number } | undefined)?.kept === 1) {
-				// Only dead events are left here: they stay, and the next day is next.
+				// Only dead events are left here: they stay, and the next table is next.
 				tables.shift();
 				continue;
 			}
@@ -206,8 +209,8 @@ function outcomeOf(report: D1StorageReport, eviction: Eviction, bounds: RemovalB
 
 /**
  * Keeps D1 under D1_BUDGET_MB whatever RETENTION_DAYS says: while it is over, the events of the
- * oldest day go, with their deliveries rows: the whole day at once where a whole day of history
- * stays after it, otherwise a chunk at a time. With an archive only events it
+ * oldest table go, with their deliveries rows: the whole table at once once it has ended,
+ * otherwise a chunk at a time. With an archive only events it
  * already holds may go; history beyond D1 is then read from R2. Without one, the budget wins over
  * history: a full D1 stops every ledger from draining. Never an event its ledger may still look
  * for (`bounds.verifiedBefore`): one missing there would be sent again.

@@ -19,7 +19,7 @@ export interface PurgeLimits {
 }
 
 /**
- * Up to 100,000 rows per table per run, every minute (events go by whole days, whatever their
+ * Up to 100,000 rows per table per run, every minute (events go by whole tables, whatever their
  * number). 100 rounds of at most 5 statements (the legacy events take three: their deliveries go
  * with them), and the first tries' list and drop after them, stay under D1's 1,000 queries per
  * invocation, with room for the byte budget's rounds; a larger backlog takes several runs, never
@@ -32,8 +32,8 @@ type Table = (typeof TABLES)[number];
 
 export interface PurgeBounds extends RemovalBounds {
 	/**
-	 * Rows older than this go: events by the day they were filed under (their receipt; a day table
-	 * goes once its whole day is older), deliveries by `at`, quarantine rows by receipt (reprocessed
+	 * Rows older than this go: events by the quarter they were filed under (their receipt; a table
+	 * goes once its whole span is older), deliveries by `at`, quarantine rows by receipt (reprocessed
 	 * or not); first tries by their events' day of receipt, once the events' part is done.
 	 */
 	cutoff: string;
@@ -63,7 +63,7 @@ type Held = { held: number };
 
 /**
  * The events' part of a run, a step a round: the legacy table a chunk at a time on its index (and
- * dropped once empty), then each day table past the bound — its deliveries rows a chunk at a time,
+ * dropped once empty), then each event table past the bound — its deliveries rows a chunk at a time,
  * then the table counted and dropped whole.
  */
 class EventsPurge {
@@ -156,8 +156,8 @@ function chunkOf(db: D1Database, table: Exclude<Table, "events">, cutoff: string
 /**
  * Deletes rows older than the cutoff in chunks, and never an event the archive does not hold yet
  * or its ledger may still look for. Each round takes one step of every table that still has
- * expired rows, so a large backlog of one cannot starve the others. Events go by day: a day table
- * goes whole once the day is past the bound.
+ * expired rows, so a large backlog of one cannot starve the others. Events go by table: a table
+ * goes whole once its span is past the bound.
  */
 export async function purgeExpired(
 	db: D1Database,

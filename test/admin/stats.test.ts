@@ -5,7 +5,7 @@ import type { Stats } from "../../src/db/stats.repository";
 import { readStorage } from "../../src/db/storage.repository";
 import { adminFetch, adminGet, storeElements } from "../helpers/admin";
 import { postCallback } from "../helpers/callback";
-import { dayTables, insertEventRows } from "../helpers/d1-rows";
+import { eventTables, insertEventRows } from "../helpers/d1-rows";
 import { element, newMessageId } from "../helpers/fixtures";
 import { expectError } from "../helpers/http";
 import { messageOfEvent } from "../helpers/storage";
@@ -73,7 +73,7 @@ describe("GET /v1/stats", () => {
 		expect(later.dead).toBe(1);
 	});
 
-	it("windows events by their own time, and reports D1's size and the oldest day it holds", async () => {
+	it("windows events by their own time, and reports D1's size and where its history starts", async () => {
 		const path = `/v1/stats?since=${new Date(Date.now() - 2 * 3600_000).toISOString()}`;
 		const received = async () => (await adminGet<StatsAnswer>(path)).events.byType["bandwidth.message.received"] ?? 0;
 		const before = await received();
@@ -89,8 +89,10 @@ describe("GET /v1/stats", () => {
 		const stats: StatsAnswer = await adminGet(path);
 		const { sizeBytes, historyFrom } = await readStorage(env.DB);
 		expect(stats.storage.d1).toEqual({ sizeBytes, budgetBytes: 8_000_000_000, historyFrom });
-		const [oldest] = await dayTables();
-		expect(historyFrom).toBe(`${oldest?.slice(7, 11)}-${oldest?.slice(11, 13)}-${oldest?.slice(13, 15)}T00:00:00.000Z`);
+		const [oldest] = await eventTables();
+		// The start of the oldest table's quarter: events_2026120106 is 2026-12-01T06:00:00.000Z.
+		const start = `${oldest?.slice(7, 11)}-${oldest?.slice(11, 13)}-${oldest?.slice(13, 15)}T${oldest?.slice(15, 17)}:00:00.000Z`;
+		expect(historyFrom).toBe(start);
 	});
 
 	it("looks back 24 hours by default", async () => {

@@ -5,7 +5,9 @@ import { listEvents, readMessageEvents } from "../../src/db/event-list.repositor
 import {
 	COMPOUND_MAX_TERMS,
 	createEventTable,
+	eventTableEnd,
 	eventTableOf,
+	eventTableStart,
 	listEventTables,
 	UNION_MAX_TABLES,
 } from "../../src/db/event-tables";
@@ -14,8 +16,9 @@ import { recipientStatuses } from "../../src/db/message-status.repository";
 import { deadEventIds } from "../../src/db/replay-claims.repository";
 import { rowsOfEvents } from "../../src/db/replay-rows.repository";
 import { readStats } from "../../src/db/stats.repository";
+import { readStorage } from "../../src/db/storage.repository";
 import { eraseMessagesFromD1 } from "../../src/erase/erasure.repository";
-import { clearTables, dayTables, insertDeliveryRow, insertLegacyEventRows } from "../helpers/d1-rows";
+import { clearTables, eventTables, insertDeliveryRow, insertLegacyEventRows } from "../helpers/d1-rows";
 import { newMessageId } from "../helpers/fixtures";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -56,12 +59,43 @@ async function store(rows: readonly EventRow[]): Promise<void> {
 
 beforeEach(clearTables);
 
-describe("D1's day tables", () => {
-	it("files each event under its day, creates a day's table with its first event, and again once dropped", async () => {
+describe("D1's event tables", () => {
+	it("files an event under the quarter of its hour, and lists quarters and the older day tables by start", async () => {
+		expect(eventTableOf("2026-12-01T00")).toBe("events_2026120100");
+		expect(eventTableOf("2026-12-01T05:59:59.999Z")).toBe("events_2026120100");
+		expect(eventTableOf("2026-12-01T06:00:00.000Z")).toBe("events_2026120106");
+		expect(eventTableOf("2026-12-01T23")).toBe("events_2026120118");
+		expect([eventTableStart("events_2026120118"), eventTableEnd("events_2026120118")]).toEqual([
+			Date.parse("2026-12-01T18:00:00Z"),
+			Date.parse("2026-12-02T00:00:00Z"),
+		]);
+		// A day table, as a relay deployed before quarters wrote them: a whole day.
+		expect([eventTableStart("events_20261201"), eventTableEnd("events_20261201")]).toEqual([
+			Date.parse("2026-12-01T00:00:00Z"),
+			Date.parse("2026-12-02T00:00:00Z"),
+		]);
+		expect(eventTableStart("events_2026120")).toBeNull();
+		const names = ["events_2026120200", "events_20261201", "events_2026120118", "events_2026113018"];
+		const others = ["events_2026120", "events_20261201x", "events_2026120100_old", "events_tmp"];
+		await env.DB.batch([...names, ...others].map((name) => createEventTable(env.DB, name)));
+		try {
+			expect(await listEventTables(env.DB)).toEqual([
+				"events_2026113018",
+				"events_20261201",
+				"events_2026120118",
+				"events_2026120200",
+			]);
+			expect((await readStorage(env.DB)).historyFrom).toBe("2026-11-30T18:00:00.000Z");
+		} finally {
+			await env.DB.batch(others.map((name) => env.DB.prepare(`DROP TABLE ${name}`)));
+		}
+	});
+
+	it("files each event under its quarter, creates a quarter's table with its first event, and again once dropped", async () => {
 		const messageId = newMessageId();
 		const [older, newer] = [rowOf(messageId, 1, 3, "sending", 1), rowOf(messageId, 2, 0, "delivered", 3)];
 		await store([older!, newer!]);
-		expect(await dayTables()).toEqual([eventTableOf(older!.received_at), eventTableOf(newer!.received_at)]);
+		expect(await eventTables()).toEqual([eventTableOf(older!.received_at), eventTableOf(newer!.received_at)]);
 
 		// Dropped behind this isolate's back (the budget emptied it): the next write creates it again.
 		await env.DB.exec(`DROP TABLE ${eventTableOf(newer!.received_at)}`);
@@ -73,7 +107,7 @@ describe("D1's day tables", () => {
 		expect(await readMessageEvents(env.DB, messageId)).toHaveLength(2);
 	});
 
-	it("reads a message across its days and the legacy table, and derives its status from all of them", async () => {
+	it("reads a message across its tables and the legacy table, and derives its status from all of them", async () => {
 		const messageId = newMessageId();
 		// Delivered first, a late `sending` the next day: the status stays delivered.
 		const delivered = rowOf(messageId, 1, 2, "delivered", 3);

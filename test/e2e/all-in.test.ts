@@ -48,28 +48,25 @@ const INPUT: AllInInput = {
 };
 
 describe("d1HoldDaysAt", () => {
-	it("holds RETENTION_DAYS and the half day a day table waits to go whole, while the budget allows", () => {
+	it("holds RETENTION_DAYS and the eighth of a day a quarter's table waits to go whole, while the budget allows", () => {
 		// 1,000 B × 1 event/s × 86,400 s = 86.4 MB a day: 8,000 MB last 92 days.
-		expect(d1HoldDaysAt(1, 1000, DEFAULT_LIFE_SETTINGS)).toBe(30.5);
+		expect(d1HoldDaysAt(1, 1000, DEFAULT_LIFE_SETTINGS)).toBe(30.125);
 	});
 
-	it("holds what D1_BUDGET_MB allows once the budget binds", () => {
-		// 1,000 B × 100/s × 86,400 s = 8.64 GB a day against 8 GB.
-		expect(d1HoldDaysAt(100, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(8e9 / 8.64e9, 12);
+	it("holds what D1_BUDGET_MB allows once the budget binds, less a quarter day's traffic on average as quarters go whole", () => {
+		// 1,000 B × 100/s × 86,400 s = 8.64 GB a day against 8 GB: between B − ¼ and B held.
+		expect(d1HoldDaysAt(100, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(8e9 / 8.64e9 - 0.125, 12);
+		// 1,000 B × 10/s = 864 MB a day: 8 GB hold 9.26 days.
+		expect(d1HoldDaysAt(10, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(8e9 / 8.64e8 - 0.125, 12);
+	});
+
+	it("holds the budget itself when it holds less than a quarter's traffic", () => {
 		expect(d1HoldDaysAt(100, 1000, { ...DEFAULT_LIFE_SETTINGS, d1BudgetBytes: 1e6 })).toBeCloseTo(1e6 / 8.64e9, 15);
 	});
 
-	it("holds whole days once the budget holds two days' traffic or more: between B − 1 and B", () => {
-		// 1,000 B × 10/s = 864 MB a day: 8 GB hold 9.26 days, 8.76 on average as whole days go.
-		expect(d1HoldDaysAt(10, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(8e9 / 8.64e8 - 0.5, 12);
-		// Between one and two days: yesterday goes row by row down to B − 1 days, the rest at midnight.
-		const rate = 8e9 / (1000 * 86_400 * 1.5);
-		expect(d1HoldDaysAt(rate, 1000, DEFAULT_LIFE_SETTINGS)).toBeCloseTo(1 + 0.5 ** 2 / 2, 12);
-	});
-
 	it("falls back to retention with no bytes or no traffic", () => {
-		expect(d1HoldDaysAt(0, 1000, DEFAULT_LIFE_SETTINGS)).toBe(30.5);
-		expect(d1HoldDaysAt(100, 0, DEFAULT_LIFE_SETTINGS)).toBe(30.5);
+		expect(d1HoldDaysAt(0, 1000, DEFAULT_LIFE_SETTINGS)).toBe(30.125);
+		expect(d1HoldDaysAt(100, 0, DEFAULT_LIFE_SETTINGS)).toBe(30.125);
 	});
 });
 
@@ -112,13 +109,13 @@ describe("allInAt", () => {
 	const eventsPerMonth = 100 * MONTH_SECONDS;
 	const expected = {
 		"first pass": 2 * 0.3 + 1 * 1 + 3 * 0.4,
-		// The budget binds at 100/s with 1,000 B an event: each event's delete, and its reads.
-		"leaving D1": 1 * 1 + 2 * 0.001,
+		// The budget binds at 100/s with 1,000 B an event, and drops whole quarters: no row written, the reads.
+		"leaving D1": 2 * 0.001,
 		"archive objects": ((1 * 64 * 720) / eventsPerMonth) * 4.5,
 		"hours archived, days dropped": ((64 * 720) / eventsPerMonth) * 0.15 + ((10 * 64 * 30) / eventsPerMonth) * 1,
 		cron: (43_200 / eventsPerMonth) * 0.3,
-		// 1,000 B for the 0.926 days 8 GB hold at 8.64 GB a day, at $0.75 per GB-month.
-		"D1 storage": 1000 * 1e-9 * 0.75 * (8e9 / 8.64e9 / 30) * 1e6,
+		// 1,000 B for the 0.926 days 8 GB hold at 8.64 GB a day (0.801 on average), at $0.75 per GB-month.
+		"D1 storage": 1000 * 1e-9 * 0.75 * ((8e9 / 8.64e9 - 0.125) / 30) * 1e6,
 		"ledger storage": 1000 * 1e-9 * 0.2 * (5.5 / 30) * 1e6,
 		"archive storage": 300 * 1e-9 * 0.015 * (400 / 30) * 1e6,
 	};
@@ -136,12 +133,12 @@ describe("allInAt", () => {
 			leavingMeasured: true,
 			archiveObjectsPerBucketHour: 1,
 		});
-		expect(result.d1HoldDays).toBeCloseTo(8e9 / 8.64e9, 12);
+		expect(result.d1HoldDays).toBeCloseTo(8e9 / 8.64e9 - 0.125, 12);
 	});
 
 	it("adds up the units per event from every source, storage as bytes counted", () => {
 		const { perEvent } = allInAt(100, INPUT);
-		expect(perEvent.d1RowsWritten).toBeCloseTo(2, 12);
+		expect(perEvent.d1RowsWritten).toBeCloseTo(1, 12);
 		expect(perEvent.workerRequests).toBeCloseTo(2 + 43_200 / eventsPerMonth, 12);
 		expect(perEvent.r2ClassA).toBeCloseTo((64 * 720) / eventsPerMonth, 12);
 		expect(perEvent.r2BytesWritten).toBe(300);
@@ -151,44 +148,47 @@ describe("allInAt", () => {
 	it("takes retention's drop, which writes no row, where the budget does not bind", () => {
 		const result = allInAt(1, INPUT);
 		expect(result.budgetBinds).toBe(false);
-		expect(result.d1HoldDays).toBe(30.5);
+		expect(result.d1HoldDays).toBe(30.125);
 		expect(result.byItem["leaving D1"]).toBeCloseTo(2 * 0.001, 12);
-		expect(result.byItem["D1 storage"]).toBeCloseTo(1000 * 1e-9 * 0.75 * (30.5 / 30) * 1e6, 12);
+		expect(result.byItem["D1 storage"]).toBeCloseTo(1000 * 1e-9 * 0.75 * (30.125 / 30) * 1e6, 12);
 		// 3,600 bucket-hours' fixed work spread over 100 times fewer events.
 		expect(result.byItem.cron).toBeCloseTo(expected.cron * 100, 9);
 	});
 
-	it("drops whole days where the budget holds two days' traffic or more, and row-deletes 2 − B of a day between one and two", () => {
-		expect([0.5, 1, 1.25, 2, 9].map(budgetRowShare)).toEqual([1, 1, 0.75, 0, 0]);
+	it("drops whole quarters where the budget holds a quarter's traffic or more, and row-deletes 1 − Q of a quarter below", () => {
+		expect([0, 0.05, 0.125, 0.1875, 0.25, 1, 9].map(budgetRowShare)).toEqual([1, 0.8, 0.5, 0.25, 0, 0, 0]);
 		const atTen = allInAt(10, INPUT);
 		expect(atTen).toMatchObject({ budgetBinds: true, rowDeletedShare: 0 });
 		expect(atTen.byItem["leaving D1"]).toBeCloseTo(2 * 0.001, 12);
 		expect(atTen.perEvent.d1RowsWritten).toBeCloseTo(1, 12);
-		const between = allInAt(8e9 / (1000 * 86_400 * 1.25), INPUT);
-		expect(between.rowDeletedShare).toBeCloseTo(0.75, 12);
-		expect(between.byItem["leaving D1"]).toBeCloseTo(0.75 * 1 + 2 * 0.001, 9);
+		// A budget of half a quarter's traffic: half of each quarter row by row, the rest whole.
+		const between = allInAt(8e9 / (1000 * 86_400 * 0.125), INPUT);
+		expect(between.rowDeletedShare).toBeCloseTo(0.5, 12);
+		expect(between.byItem["leaving D1"]).toBeCloseTo(0.5 * 1 + 2 * 0.001, 9);
 		// Both ways out are priced there: neither may be unmeasured.
 		expect(
-			allInAt(8e9 / (1000 * 86_400 * 1.25), { ...INPUT, lifecycle: { ...LIFECYCLE, droppedEvents: 0 } })
+			allInAt(8e9 / (1000 * 86_400 * 0.125), { ...INPUT, lifecycle: { ...LIFECYCLE, droppedEvents: 0 } })
 				.leavingMeasured,
 		).toBe(false);
 	});
 
-	it("names the way out, a share of whole days however small", () => {
+	it("names the way out, a share of whole tables however small", () => {
 		expect(leavingWay({ budgetBinds: false, rowDeletedShare: 0 })).toBe("retention's DROP TABLE");
 		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 1 })).toBe("the budget's row-by-row delete");
-		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 0 })).toBe("the budget's whole-day DROP TABLE");
+		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 0 })).toBe("the budget's whole-table DROP TABLE");
 		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 0.9997 })).toBe(
-			"the budget: 99.97 % row by row, the rest whole days",
+			"the budget: 99.97 % row by row, the rest whole tables",
 		);
 		expect(leavingWay({ budgetBinds: true, rowDeletedShare: 0.4 })).toBe(
-			"the budget: 40 % row by row, the rest whole days",
+			"the budget: 40 % row by row, the rest whole tables",
 		);
 	});
 
 	it("says the way out was not measured when no event left D1 that way", () => {
 		const none = { ...INPUT, lifecycle: { ...LIFECYCLE, evictedEvents: 0 } };
-		expect(allInAt(100, none).leavingMeasured).toBe(false);
+		// 1,000 events/s: a budget of a tenth of a day, less than a quarter's traffic, deletes row by row.
+		expect(allInAt(1000, none).leavingMeasured).toBe(false);
+		expect(allInAt(100, none).leavingMeasured).toBe(true);
 		expect(allInAt(1, none).leavingMeasured).toBe(true);
 		const noDrops = { ...INPUT, lifecycle: { ...LIFECYCLE, droppedEvents: 0 } };
 		expect(allInAt(1, noDrops).leavingMeasured).toBe(false);

@@ -7,7 +7,8 @@ import {
 } from "../../src/db/attempts.repository";
 import type { DeliveryOutcome } from "../../src/db/delivery-outcomes";
 import {
-	batchIntoDayTables,
+	batchIntoEventTables,
+	dayTableOf,
 	eventTableOf,
 	forgetEventTable,
 	LEGACY_EVENTS_TABLE,
@@ -21,17 +22,19 @@ import {
 
 export interface EventRowInput {
 	eventTime: string;
-	/** Defaults to the event time; its day is the table the row goes to. */
+	/** Defaults to the event time; its quarter (or day) is the table the row goes to. */
 	receivedAt?: string;
 	/** Padding inside the CloudEvent, to make D1 grow. */
 	bodyBytes?: number;
+	/** `day`: into its day's table, as a relay deployed before quarter tables wrote it. */
+	layout?: "day";
 }
 
 let counter = 0;
 
 /**
- * Inserts the events into the day tables of their receipt, each of its own message (`msg-<id>`),
- * and answers their ids, in input order. Ids grow with the input, so within a day key order is
+ * Inserts the events into the quarter tables of their receipt (or day tables: `layout`), each of its own message (`msg-<id>`),
+ * and answers their ids, in input order. Ids grow with the input, so within a table key order is
  * input order.
  */
 export async function insertEventRows(rows: readonly EventRowInput[]): Promise<string[]> {
@@ -46,7 +49,8 @@ export async function insertEventRows(rows: readonly EventRowInput[]): Promise<s
 			time: row.eventTime,
 			data: { bandwidth: { pad: "x".repeat(row.bodyBytes ?? 0) } },
 		});
-		const table = eventTableOf(row.receivedAt ?? row.eventTime);
+		const quarter = eventTableOf(row.receivedAt ?? row.eventTime);
+		const table = row.layout === "day" ? dayTableOf(quarter) : quarter;
 		const statement = env.DB.prepare(
 			`INSERT INTO ${table} (id, message_id, sequence, type, direction, recipient, event_time, received_at,
 			   status, status_rank, event_gz)
@@ -56,7 +60,7 @@ export async function insertEventRows(rows: readonly EventRowInput[]): Promise<s
 	});
 	for (let start = 0; start < statements.length; start += 50) {
 		const group = statements.slice(start, start + 50);
-		await batchIntoDayTables(
+		await batchIntoEventTables(
 			env.DB,
 			new Set(group.map((row) => row.table)),
 			group.map((row) => row.statement),
@@ -150,7 +154,7 @@ export async function eventIdsHeld(): Promise<string[]> {
 }
 
 /** The day tables D1 holds now, oldest first. */
-export async function dayTables(): Promise<string[]> {
+export async function eventTables(): Promise<string[]> {
 	return (await listEventTables(env.DB)).filter((name) => name !== LEGACY_EVENTS_TABLE);
 }
 

@@ -3,7 +3,7 @@ import { vi } from "vitest";
 import { type DeliveryRow, insertDelivery } from "../../src/db/deliveries.repository";
 import { decodeEvent } from "../../src/db/event-body";
 import { readMessageEvents } from "../../src/db/event-list.repository";
-import { eventTableOf, listEventTables } from "../../src/db/event-tables";
+import { EVENT_TABLE_HOURS, eventTableOf, listEventTables } from "../../src/db/event-tables";
 import type { EventRow } from "../../src/db/events.repository";
 import { type RecipientStatus, recipientStatuses } from "../../src/db/message-status.repository";
 import { BACKGROUND_WAIT_MS } from "./wait";
@@ -90,14 +90,15 @@ export async function withTableRenamed<T>(table: string, body: () => Promise<T>)
 }
 
 /**
- * D1 refusing every event write: each day table from today on is swapped for one of the same name
+ * D1 refusing every event write: each event table from the current quarter on is swapped for one of the same name
  * with none of its columns, so an insert fails with a real SQL error that creating the table again
  * does not cure, and so does a lookup of a stored event. A week on, not only today: a ledger that a
  * test maintained on a later clock files new events under its next open hour, which may be days on.
  */
 export async function withEventTablesBroken<T>(body: () => Promise<T>): Promise<T> {
 	const now = Date.now();
-	const names = Array.from({ length: 8 }, (_, day) => eventTableOf(new Date(now + day * 24 * 3600_000).toISOString()));
+	const quarter = EVENT_TABLE_HOURS * 3600_000;
+	const names = Array.from({ length: 32 }, (_, n) => eventTableOf(new Date(now + n * quarter).toISOString()));
 	const existing = new Set(await listEventTables(env.DB));
 	for (const name of names) {
 		if (existing.has(name)) await env.DB.exec(`ALTER TABLE ${name} RENAME TO offline_${name}`);

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { createEventTable, dayTableOf, eventTableOf } from "../../src/db/event-tables";
 import { eraseMessage } from "../../src/erase/erase-message";
 import { prepareElement } from "../../src/ingest/prepare-element";
 import { sendToQueue, storeInD1 } from "../../src/ledger/copy-out";
@@ -101,6 +102,34 @@ describe("a handoff both copies of which were made", () => {
 		expect(Number(watermark.value)).toBeGreaterThan(0);
 		// The old instance is gone in production; here it would find the same rows again.
 		await stub.erase(stored.message_id);
+	});
+
+	describe("a handoff made just before an upgrade to quarter tables", () => {
+		it("is found in its day's table, where a Worker deployed before quarter tables wrote it, and not sent again", async () => {
+			const entry = await entryFor("spec2026__message-delivered_sms.object.json");
+			const stub = ledgerStub(entry.message_id);
+			const { handoff } = await stub.accept([entry]);
+			await drainHandoffs(env, [handoff!]);
+			await waitForEvents(entry.message_id, 1);
+			// Moved to where the Worker before the upgrade put it: events_YYYYMMDD, not events_YYYYMMDDHH.
+			const quarter = eventTableOf(handoff!.rows[0]!.hour);
+			const day = dayTableOf(quarter);
+			await env.DB.batch([
+				createEventTable(env.DB, day),
+				env.DB.prepare(`INSERT INTO ${day} SELECT * FROM ${quarter} WHERE id = ?1`).bind(entry.id),
+				env.DB.prepare(`DELETE FROM ${quarter} WHERE id = ?1`).bind(entry.id),
+			]);
+			try {
+				const checked = await stub.maintain(afterGrace());
+				expect(checked.reclaimed).toBe(0);
+				expect(await pendingInLedger(entry.message_id)).toEqual([]);
+				await waitForForwarded(entry.id);
+				await settle();
+				expect(await forwardedCount(entry.id)).toBe(1);
+			} finally {
+				await env.DB.exec(`DROP TABLE ${day}`);
+			}
+		});
 	});
 });
 

@@ -1,16 +1,16 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { deleteDayTableChunk, holdsDeadEvent } from "../../src/db/event-expiry.repository";
-import { eventTableDay, eventTableOf } from "../../src/db/event-tables";
+import { dayTableOf, eventTableOf, eventTableStart } from "../../src/db/event-tables";
 import { readStorage } from "../../src/db/storage.repository";
-import { enforceBudget, mayDropWholeDay } from "../../src/maintenance/enforce-budget";
+import { enforceBudget, mayDropWhole } from "../../src/maintenance/enforce-budget";
 import { meter } from "../../src/meter/meter";
 import { meteredEnv } from "../../src/meter/metered-env";
 import {
 	clearTables,
 	columnOf,
-	dayTables,
 	eventIdsHeld,
+	eventTables,
 	insertDeliveryRow,
 	insertEventRows,
 	insertLegacyEventRows,
@@ -28,10 +28,10 @@ const CHUNK = { chunkRows: 5, maxRounds: 100 };
 /** No archive, no ledger's bound. */
 const NO_BOUNDS = { archivedBefore: undefined };
 
-/** Where D1's history starts: the day of its oldest day table. */
-async function oldestDay(): Promise<string | null> {
-	const [oldest] = await dayTables();
-	return oldest === undefined ? null : new Date(eventTableDay(oldest) ?? 0).toISOString();
+/** Where D1's history starts: the start of its oldest event table. */
+async function oldestTableStart(): Promise<string | null> {
+	const [oldest] = await eventTables();
+	return oldest === undefined ? null : new Date(eventTableStart(oldest) ?? 0).toISOString();
 }
 
 /** The start of the UTC day of a time. */
@@ -40,11 +40,15 @@ const dayOf = (time: string | undefined) => `${time?.slice(0, 10)}T00:00:00.000Z
 /** The settings a deployment with D1_BUDGET_MB = `mb` runs with. */
 const budgetEnv = (mb: number) => ({ ...env, D1_BUDGET_MB: String(mb) });
 
-/** `count` events a minute apart, the first `startDaysAgo` days before NOW, all received when they happened. */
-function eventsFrom(startDaysAgo: number, count: number) {
+/**
+ * `count` events a minute apart, the first `startDaysAgo` days before NOW, all received when they
+ * happened: one quarter's table (NOW is midnight; 0 days ago is the quarter still running).
+ */
+function eventsFrom(startDaysAgo: number, count: number, layout?: "day") {
 	return Array.from({ length: count }, (_, i) => ({
 		eventTime: new Date(NOW - startDaysAgo * DAY_MS + i * 60_000).toISOString(),
 		bodyBytes: BODY_BYTES,
+		...(layout === undefined ? {} : { layout }),
 	}));
 }
 
@@ -68,10 +72,10 @@ afterEach(() => {
 });
 
 describe("D1 byte budget", () => {
-	it("evicts the oldest day's events first, with their deliveries rows, until D1 is at or under budget", async () => {
-		// Inserted newest first: eviction follows the days, not insertion order (within a day, key order).
-		// The newer ones are today's: the older day is the only complete one, so it goes row by row.
-		const newer = await insertEventRows(eventsFrom(0, 40));
+	it("evicts the oldest table's events first, with their deliveries rows, until D1 is at or under budget", async () => {
+		// Inserted newest first: eviction follows the tables, not insertion order (within one, key order).
+		// The older quarter has ended and goes whole; the newer one is still running, so it goes row by row.
+		const newer = await insertEventRows(eventsFrom(0, 60));
 		const older = await insertEventRows(eventsFrom(5, 40));
 		for (const id of older.slice(0, 3)) await insertDeliveryRow(id, "failed", daysAgo(4));
 		const before = await readStorage(env.DB);
@@ -94,7 +98,9 @@ describe("D1 byte budget", () => {
 		// It stops within one chunk of the budget rather than emptying the table.
 		expect(report.sizeBytes).toBeGreaterThan(MB - CHUNK.chunkRows * (BODY_BYTES + 4096));
 		expect(held).toEqual(all.slice(evicted));
-		expect(report.historyFrom).toBe(await oldestDay());
+		expect(evicted).toBeGreaterThan(older.length);
+		expect(report.historyFrom).toBe(await oldestTableStart());
+		expect(report.historyFrom).toBe(NOW_ISO);
 		expect(await columnOf("SELECT event_id FROM deliveries", "event_id")).toEqual([]);
 		expect(linesOf(info)).toContainEqual(
 			expect.objectContaining({ event: "d1_budget_enforced", evicted, sizeBeforeBytes: before.sizeBytes }),
@@ -103,10 +109,10 @@ describe("D1 byte budget", () => {
 		expect(linesOf(warn)).toContainEqual(expect.objectContaining({ event: "d1_near_budget", budgetBytes: MB }));
 	});
 
-	it("keeps a dead event in D1 through the budget, and goes on to the next day's events", async () => {
-		// The older day alone is not enough to get under budget: eviction must go on into the newer one.
+	it("keeps a dead event in D1 through the budget, and goes on to the next table's events", async () => {
+		// The older quarter alone is not enough to get under budget: eviction must go on into the newer one.
 		const older = await insertEventRows(eventsFrom(5, 20));
-		const newer = await insertEventRows(eventsFrom(2, 60));
+		const newer = await insertEventRows(eventsFrom(0, 60));
 		const dead = older.slice(10, 12);
 		for (const id of dead) await insertDeliveryRow(id, "dead", daysAgo(4));
 
@@ -114,7 +120,7 @@ describe("D1 byte budget", () => {
 
 		const held = await eventIdsHeld();
 		expect(report.sizeBytes).toBeLessThanOrEqual(MB);
-		// The dead events are still listed and replayable; everything else of their day went first.
+		// The dead events are still listed and replayable; everything else of their quarter went first.
 		for (const id of dead) expect(held).toContain(id);
 		expect(held.filter((id) => older.includes(id))).toEqual(expect.arrayContaining(dead));
 		expect(held.filter((id) => older.includes(id) && !dead.includes(id))).toEqual([]);
@@ -135,8 +141,8 @@ describe("D1 byte budget", () => {
 		expect(report).toMatchObject({ evicted: archived.length, outcome: "archive_behind", budgetBytes: MB });
 		expect(report.sizeBytes).toBeGreaterThan(MB);
 		expect(await eventIdsHeld()).toEqual(unarchived);
-		// The emptied day is gone with its events.
-		expect(await dayTables()).toEqual([eventTableOf(daysAgo(1))]);
+		// The quarter dropped is gone with its events.
+		expect(await eventTables()).toEqual([eventTableOf(daysAgo(1))]);
 		expect(report.historyFrom).toBe(dayOf(eventsFrom(1, 1)[0]?.eventTime));
 		expect(linesOf(error)).toContainEqual(
 			expect.objectContaining({
@@ -159,7 +165,7 @@ describe("D1 byte budget", () => {
 	});
 
 	it("stops at the round limit and leaves the rest to the next run", async () => {
-		await insertEventRows(eventsFrom(5, 80));
+		await insertEventRows(eventsFrom(0, 80));
 		const report = await enforceBudget(budgetEnv(1), NOW, NO_BOUNDS, { chunkRows: 2, maxRounds: 3 });
 		expect(report).toMatchObject({ evicted: 6, outcome: "round_limit" });
 		expect(report.sizeBytes).toBeGreaterThan(MB);
@@ -207,16 +213,17 @@ describe("D1 byte budget", () => {
 		const legacy = await insertLegacyEventRows(
 			Array.from({ length: 10 }, (_, i) => ({ eventTime: daysAgo(9 - i / 24) })).reverse(),
 		);
-		const days = await insertEventRows(eventsFrom(5, 80));
+		const current = await insertEventRows(eventsFrom(0, 80));
 		const report = await enforceBudget(budgetEnv(1), NOW, NO_BOUNDS, CHUNK);
 		expect(report.outcome).toBe("evicted");
 		const held = await eventIdsHeld();
 		expect(held.some((id) => legacy.includes(id))).toBe(false);
-		expect(held).toEqual(days.slice(days.length - held.length));
+		expect(held.length).toBeGreaterThan(0);
+		expect(held).toEqual(current.slice(current.length - held.length));
 		expect(await columnOf<string>("SELECT name FROM sqlite_master WHERE name = 'events'", "name")).toEqual([]);
 	});
 
-	it("writes one row per event it evicts from a day: the day tables have no index", async () => {
+	it("writes one row per event it evicts row by row: the event tables have no index", async () => {
 		await insertEventRows(eventsFrom(5, 30));
 		const table = eventTableOf(daysAgo(5));
 		const chunk = deleteDayTableChunk(env.DB, table, undefined, 12);
@@ -242,27 +249,50 @@ describe("D1 byte budget", () => {
 		);
 	});
 
-	it("drops the oldest day whole, writing no row, when a whole day of history stays after it", async () => {
+	it("drops the oldest quarter whole once it has ended, writing no row for its events", async () => {
 		const oldest = await insertEventRows(eventsFrom(5, 40));
 		for (const id of oldest.slice(0, 3)) await insertDeliveryRow(id, "failed", daysAgo(4));
-		// After the oldest day, D1 is under budget: nothing else goes.
+		// After the oldest quarter, D1 is under budget: nothing else goes.
 		const complete = await insertEventRows(eventsFrom(3, 25));
 		const today = await insertEventRows(eventsFrom(0, 3));
 		const before = meter.snapshot();
 
 		const report = await enforceBudget(meteredEnv(budgetEnv(1)), NOW, NO_BOUNDS, CHUNK);
 
-		// The day's three deliveries rows are deleted (none may outlive its event); the events, none.
+		// The quarter's three deliveries rows are deleted (none may outlive its event); the events, none.
 		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(3);
 		expect(report).toMatchObject({ evicted: oldest.length, outcome: "evicted" });
 		expect(report.sizeBytes).toBeLessThanOrEqual(MB);
 		expect(await eventIdsHeld()).toEqual([...complete, ...today]);
-		expect(await dayTables()).toEqual([eventTableOf(daysAgo(3)), eventTableOf(NOW_ISO)]);
+		expect(await eventTables()).toEqual([eventTableOf(daysAgo(3)), eventTableOf(NOW_ISO)]);
 		expect(await columnOf("SELECT event_id FROM deliveries", "event_id")).toEqual([]);
 	});
 
-	it("deletes row by row, a row written per event, when the oldest day is the only complete one left", async () => {
-		const yesterday = await insertEventRows(eventsFrom(1, 60));
+	it("drops yesterday's quarters whole with a budget of about a day: the day goes by quarters, no row written", async () => {
+		// Yesterday's four quarters, each about a quarter of the budget, and the current quarter's first events.
+		const quarters = [];
+		for (const hours of [24, 18, 12, 6]) quarters.push(await insertEventRows(eventsFrom(hours / 24, 12)));
+		const current = await insertEventRows(eventsFrom(0, 12));
+		const before = meter.snapshot();
+
+		const report = await enforceBudget(meteredEnv(budgetEnv(1)), NOW, NO_BOUNDS, CHUNK);
+
+		expect(report.outcome).toBe("evicted");
+		expect(report.sizeBytes).toBeLessThanOrEqual(MB);
+		// Whole quarters, oldest first, as few as bring D1 under budget: no event row written.
+		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(0);
+		const held = await eventIdsHeld();
+		const dropped = quarters.findIndex((ids) => ids.every((id) => held.includes(id)));
+		expect(dropped).toBeGreaterThan(0);
+		expect(held).toEqual([...quarters.slice(dropped).flat(), ...current]);
+		expect(report.evicted).toBe(quarters.slice(0, dropped).flat().length);
+		// One quarter fewer would still be over budget.
+		expect((await readStorage(env.DB)).sizeBytes + quarters[dropped - 1]!.length * BODY_BYTES).toBeGreaterThan(MB);
+	});
+
+	it("deletes a day table row by row, a row written per event, while it is the only complete one left", async () => {
+		// Written by a relay deployed before quarter tables: a day goes whole only when the next table has ended too.
+		const yesterday = await insertEventRows(eventsFrom(1, 60, "day"));
 		const today = await insertEventRows(eventsFrom(0, 20));
 		const before = meter.snapshot();
 
@@ -273,10 +303,11 @@ describe("D1 byte budget", () => {
 		expect(report.evicted).toBeLessThan(yesterday.length);
 		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(report.evicted);
 		// Yesterday stays in part: history still reaches back a whole day.
+		expect(await eventTables()).toEqual([dayTableOf(eventTableOf(daysAgo(1))), eventTableOf(NOW_ISO)]);
 		expect(await eventIdsHeld()).toEqual([...yesterday.slice(report.evicted), ...today]);
 	});
 
-	it("deletes a day holding a dead event row by row, keeping the dead event, though a whole day stays after it", async () => {
+	it("deletes a quarter holding a dead event row by row, keeping the dead event, though it has ended", async () => {
 		const oldest = await insertEventRows(eventsFrom(5, 40));
 		const dead = oldest[7] as string;
 		await insertDeliveryRow(dead, "dead", daysAgo(4));
@@ -294,7 +325,7 @@ describe("D1 byte budget", () => {
 		expect(meter.snapshot().d1RowsWritten - before.d1RowsWritten).toBe(oldest.length - 1);
 	});
 
-	it("finds a dead event by its key, or by its id alone when its row has no message id, and only in its own day", async () => {
+	it("finds a dead event by its key, or by its id alone when its row has no message id, and only in its own table", async () => {
 		const [older] = await insertEventRows(eventsFrom(5, 1));
 		const [newer] = await insertEventRows(eventsFrom(3, 1));
 		const dead = async (days: number) =>
@@ -309,17 +340,24 @@ describe("D1 byte budget", () => {
 		expect(await dead(3)).toBe(0);
 	});
 
-	it("drops a day whole only when it and the next are complete days, and its events are past the bound", () => {
-		const day = (days: number) => eventTableOf(daysAgo(days));
-		expect(mayDropWholeDay([day(3), day(2), day(0)], NOW, undefined)).toBe(true);
-		// NOW is midnight: yesterday is complete, today is not.
-		expect(mayDropWholeDay([day(2), day(1)], NOW, undefined)).toBe(true);
-		expect(mayDropWholeDay([day(1), day(0)], NOW, undefined)).toBe(false);
-		expect(mayDropWholeDay([day(1)], NOW, undefined)).toBe(false);
-		expect(mayDropWholeDay(["events", day(2), day(1)], NOW, undefined)).toBe(false);
-		// The archive (or the ledgers) cover the day only up to its last hour: row by row, by receipt.
-		// day(3) ends 2 days before NOW.
-		expect(mayDropWholeDay([day(3), day(2)], NOW, daysAgo(2))).toBe(true);
-		expect(mayDropWholeDay([day(3), day(2)], NOW, daysAgo(2.1))).toBe(false);
+	it("drops a quarter whole once it has ended and its events are past the bound; a day table once the next has ended too", () => {
+		const quarter = (days: number) => eventTableOf(daysAgo(days));
+		const day = (days: number) => dayTableOf(eventTableOf(daysAgo(days)));
+		// NOW is midnight: the quarter starting then is running, the one before it has ended.
+		expect(mayDropWhole([quarter(0.25), quarter(0)], NOW, undefined)).toBe(true);
+		expect(mayDropWhole([quarter(0.25)], NOW, undefined)).toBe(true);
+		expect(mayDropWhole([quarter(0)], NOW, undefined)).toBe(false);
+		expect(mayDropWhole(["events", quarter(2)], NOW, undefined)).toBe(false);
+		// The archive (or the ledgers) cover the quarter only up to its last hour: row by row, by receipt.
+		// quarter(0.25) ends at NOW.
+		expect(mayDropWhole([quarter(0.25)], NOW, NOW_ISO)).toBe(true);
+		expect(mayDropWhole([quarter(0.25)], NOW, daysAgo(0.01))).toBe(false);
+		// Day tables, as before quarters: whole only when the next table has ended too.
+		expect(mayDropWhole([day(3), day(2)], NOW, undefined)).toBe(true);
+		expect(mayDropWhole([day(1), quarter(0.25)], NOW, undefined)).toBe(true);
+		expect(mayDropWhole([day(1), quarter(0)], NOW, undefined)).toBe(false);
+		expect(mayDropWhole([day(1)], NOW, undefined)).toBe(false);
+		expect(mayDropWhole([day(3), day(2)], NOW, daysAgo(2))).toBe(true);
+		expect(mayDropWhole([day(3), day(2)], NOW, daysAgo(2.1))).toBe(false);
 	});
 });

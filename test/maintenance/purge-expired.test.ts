@@ -8,8 +8,8 @@ import { purgeExpired, purgeRetention } from "../../src/maintenance/purge-expire
 import {
 	clearTables,
 	columnOf,
-	dayTables,
 	eventIdsHeld,
+	eventTables,
 	insertDeliveryRow,
 	insertEventRows,
 	insertFirstTries,
@@ -89,7 +89,7 @@ describe("retention purge", () => {
 		});
 		// One day table left, in key order.
 		expect(await eventIdsHeld()).toEqual([recent, lateReceipt]);
-		expect(await dayTables()).toEqual([eventTableOf(daysAgo(1))]);
+		expect(await eventTables()).toEqual([eventTableOf(daysAgo(1))]);
 		expect(await deliveryEventIds()).toEqual([recent]);
 		expect(await firstTryDays()).toEqual(["20310502", "20310531"]);
 		expect(await quarantineIds()).toEqual([neverReprocessed, resolvedRecent].sort());
@@ -164,7 +164,7 @@ describe("retention purge", () => {
 		const second = await purgeExpired(env.DB, bounds, { chunkRows: 5, maxRounds: 100 });
 		expect(second).toMatchObject({ deleted: { events: 8, deliveries: 11 }, complete: true });
 		expect(await eventIdsHeld()).toEqual([]);
-		expect(await dayTables()).toEqual([]);
+		expect(await eventTables()).toEqual([]);
 	});
 
 	it("empties the legacy table on its index, as before the day tables, then drops it", async () => {
@@ -185,8 +185,9 @@ describe("retention purge", () => {
 		expect(await columnOf<string>("SELECT name FROM sqlite_master WHERE name = 'events'", "name")).toEqual([]);
 	});
 
-	it("drops a whole day with no row written, however many events it holds", async () => {
-		await insertEventRows(Array.from({ length: 300 }, (_, i) => ({ eventTime: daysAgo(40 - i / 1000) })));
+	it("drops a whole table with no row written, however many events it holds", async () => {
+		// 300 events over about an hour and a half: one quarter's table.
+		await insertEventRows(Array.from({ length: 300 }, (_, i) => ({ eventTime: daysAgo(40 - i / 5000) })));
 		const table = eventTableOf(daysAgo(40));
 		const [count, drop] = await env.DB.batch([
 			env.DB.prepare(`SELECT count(*) AS n FROM ${table}`),

@@ -1,3 +1,4 @@
+import type { Hour } from "../partitions";
 import type { DayTables } from "./day-tables";
 import { COPIED, type CopyReport, type LedgerRow, type OutboxKey } from "./ledger-rows";
 import type { LedgerSql } from "./ledger-sql";
@@ -153,13 +154,19 @@ export class Outbox {
 			? "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = p.message_id AND o.id = p.id)"
 			: "";
 		for (const name of partitions.filter((partition) => this.#days.has(partition))) {
-			const found = this.#db.all<{ message_id: string; id: string; accepted_at: number }>(
-				`SELECT message_id, id, accepted_at FROM ${name} p WHERE state != ? AND accepted_at >= ? ${notInOutbox}`,
+			const found = this.#db.all<{ message_id: string; id: string; hour: string; accepted_at: number }>(
+				`SELECT message_id, id, hour, accepted_at FROM ${name} p WHERE state != ? AND accepted_at >= ? ${notInOutbox}`,
 				COPIED.all,
 				acceptedFrom,
 			);
 			for (const row of found) {
-				rows.push({ partition: name, messageId: row.message_id, id: row.id, acceptedAt: row.accepted_at });
+				rows.push({
+					partition: name,
+					hour: row.hour,
+					messageId: row.message_id,
+					id: row.id,
+					acceptedAt: row.accepted_at,
+				});
 			}
 		}
 		return rows;
@@ -167,4 +174,4 @@ export class Outbox {
 }
 
 /** A row a ledger handed off and has not accounted for: where it is, and when it was accepted. */
-export type UnaccountedRow = Pick<OutboxKey, "partition" | "messageId" | "id"> & { acceptedAt: number };
+export type UnaccountedRow = Pick<OutboxKey, "partition" | "messageId" | "id"> & { hour: Hour; acceptedAt: number };

@@ -77,7 +77,7 @@ export const DeliveryStatusQuerySchema = v.strictObject(
 		),
 		/**
 		 * The messages these events belong to, when the caller knows them: D1 then finds each event
-		 * by key. Without it, an event no deliveries row names is looked for in every day table.
+		 * by key. Without it, an event no deliveries row names is looked for in every event table.
 		 */
 		messageIds: v.optional(
 			v.pipe(

@@ -39,7 +39,7 @@ export const EventsQuerySchema = v.strictObject(
  * Oldest first by (event time, id), or newest first with order=newest; follow `nextCursor` until it
  * is null. A page ends at `limit` rows or PAGE_MAX_BYTES of CloudEvents, whichever comes first: the
  * rows are listed without their bodies, and the bodies read within the budget. Without `messageId`
- * (or an `eventId` whose deliveries rows name its message) a page scans the day tables from the one
+ * (or an `eventId` whose deliveries rows name its message) a page scans the event tables from the one
  * before `since` on, each table's share bounded by the limit.
  */
 export const eventsRoute = new Hono<AppEnv>()

@@ -36,7 +36,7 @@ export const messagesRoute = new Hono<AppEnv>()
 		const [afterSequence, afterDelivery] = cursor ?? [0, 0];
 		const db = c.env.DB;
 		// One batch is one transaction: the parts describe the same moment. Every event of the message
-		// is read without its body (a lookup on each day table's key; its statuses come from them),
+		// is read without its body (a lookup on each event table's key; its statuses come from them),
 		// and the page's bodies afterwards, within the page's byte budget.
 		const [events, deliveries] = await withEventTables(db, async (tables) => {
 			const ofMessage = selectMessageEvents(db, tables, messageId);

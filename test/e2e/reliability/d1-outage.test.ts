@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRunning } from "../../../scripts/lib/process-group.ts";
-import { dayTableSchema } from "../../../src/db/event-tables.ts";
+import { eventTableOf, eventTableSchema } from "../../../src/db/event-tables.ts";
 import type { RecordingSink } from "../support/recording-sink.ts";
 import type { RelayProcess } from "../support/relay-process.ts";
 import { executeLocalD1 } from "./support/local-d1.ts";
@@ -20,13 +20,13 @@ import { type PlannedEvent, planTraffic } from "./support/traffic.ts";
 const EVENTS = 40;
 const SEED = 1;
 const SETTLE_MS = 2500;
-/** Today's day table, where the relay writes its events (and tomorrow's, if midnight UTC is near). */
-function dayTables(): string[] {
-	const dayOf = (time: number) => `events_${new Date(time).toISOString().slice(0, 10).replaceAll("-", "")}`;
-	return [...new Set([dayOf(Date.now()), dayOf(Date.now() + 10 * 60_000)])];
+/** The current quarter's table, where the relay writes its events (and the next one's, if its start is near). */
+function eventTables(): string[] {
+	const tableAt = (time: number) => eventTableOf(new Date(time).toISOString());
+	return [...new Set([tableAt(Date.now()), tableAt(Date.now() + 10 * 60_000)])];
 }
 /**
- * D1 refusing the relay: each day table swapped for one of the same name with none of its columns
+ * D1 refusing the relay: each event table swapped for one of the same name with none of its columns
  * (a missing table the relay would just create again), and `deliveries` out of reach, which /health
  * reads. The real tables wait under other names.
  */
@@ -82,12 +82,12 @@ describe("D1 unavailable for a few seconds while the relay runs", () => {
 		await sink.waitForEvents(1, 20_000);
 
 		// The warm-up created today's table; a second one near midnight is created for the swap.
-		const tables = dayTables();
+		const tables = eventTables();
 		await executeLocalD1(
 			relay.persistTo,
 			tables
 				.map((name) =>
-					dayTableSchema(name)
+					eventTableSchema(name)
 						.replaceAll(/--[^\n]*/g, "")
 						.replaceAll(/\s+/g, " "),
 				)
