@@ -40,7 +40,8 @@ export function lifecycleSchedule(firstAccept: number, lastAccept: number, setti
 	const runs: PlannedRun[] = [];
 	// Every hour from the first one after the events' first to the first of the next day.
 	for (let at = hourStart(firstAccept) + HOUR_MS + 11 * MINUTE_MS; at <= dayPlus(1, 71); at += HOUR_MS) {
-		runs.push({ label: `${new Date(at).toISOString().slice(11, 16)} the same day`, kind: "archive", at });
+		const when = at < dayPlus(1, 0) ? "the same day" : "the next day";
+		runs.push({ label: `${new Date(at).toISOString().slice(11, 16)} ${when}`, kind: "archive", at });
 	}
 	runs[runs.length - 1]!.label = "the next day";
 	const forget = 1 + settings.dedupeDays;
