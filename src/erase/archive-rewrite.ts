@@ -91,8 +91,17 @@ const ATTEMPTS = 3;
  * being the one that was read, so a concurrent rewrite (another erasure, a ledger writing the hour
  * again) is read and filtered again instead of being overwritten. An object left without lines is
  * deleted rather than kept empty.
+ *
+ * `beforeWrite` is given the events picked before their lines leave the object (again on each
+ * attempt): what must go elsewhere first. If it throws, the object is left as it was, so a retried
+ * erasure finds them here again.
  */
-export async function rewriteArchiveObject(archive: R2Bucket, key: string, pick: LinePicker): Promise<ObjectRewrite> {
+export async function rewriteArchiveObject(
+	archive: R2Bucket,
+	key: string,
+	pick: LinePicker,
+	beforeWrite?: (removed: readonly ArchivedEvent[]) => Promise<void>,
+): Promise<ObjectRewrite> {
 	const rewrite: ObjectRewrite = { removed: [], operations: 0, bytes: 0 };
 	for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
 		const object = await archive.get(key);
@@ -107,6 +116,7 @@ export async function rewriteArchiveObject(archive: R2Bucket, key: string, pick:
 		const picked = pick(lines);
 		if (picked.size === 0) return rewrite;
 		const removed = lines.flatMap((line, index) => (picked.has(index) && line.event !== null ? [line.event] : []));
+		if (beforeWrite !== undefined) await beforeWrite(removed);
 		const kept = lines.filter((_, index) => !picked.has(index)).map((line) => `${line.text}\n`);
 		rewrite.operations += 1;
 		if (kept.length === 0) {

@@ -149,7 +149,11 @@ function linesInvolving(phoneNumber: string): (lines: readonly ArchiveLine[]) =>
 /**
  * Every archive object in key (= time) order, the whole retained range: an object is read only
  * if the budget allows its bytes, and rewritten when it holds the number. The messages found are
- * erased from D1 too, and from their ledger while it can still remember them.
+ * erased from D1 too, and from their ledger while it can still remember them — before their lines
+ * leave the object: the archive may be the only place left that names them with the number (D1
+ * evicts archived events, and a ledger's pending step reads only rows not yet copied), so an
+ * erasure that failed after the rewrite and before the ledger would, retried, never find them
+ * again (found by the fault simulation, seeds 6096 and 3130).
  */
 async function archiveStep(walk: Walk, archive: R2Bucket, after: Position): Promise<Step> {
 	const { env, phoneNumber, budget } = walk;
@@ -164,19 +168,24 @@ async function archiveStep(walk: Walk, archive: R2Bucket, after: Position): Prom
 	for (const object of listed.objects) {
 		const bytes = uncompressedBytes(object);
 		if (!budget.allows(2, bytes)) return { counts, done: false, after: position, stopped: true };
-		const rewrite = await rewriteArchiveObject(archive, object.key, linesInvolving(phoneNumber));
-		budget.spend(rewrite.operations, rewrite.bytes);
-		if (rewrite.removed.length > 0) {
-			counts = addCounts(counts, { archiveObjectsRewritten: 1, archiveEvents: rewrite.removed.length });
-			const messageIds = [...new Set(rewrite.removed.flatMap((event) => event.messageId ?? []))];
+		const erasedIds = new Set<string>();
+		const rewrite = await rewriteArchiveObject(archive, object.key, linesInvolving(phoneNumber), async (removed) => {
+			const messageIds = [...new Set(removed.flatMap((event) => event.messageId ?? []))].filter(
+				(id) => !erasedIds.has(id),
+			);
 			// The ledgers are asked whatever the hour's age: one forgets a day only once it is archived,
 			// so after an archive outage it remembers days well past DEDUPE_DAYS (found by the fault
 			// simulation). A bucket ledger always exists; asking one that forgot costs a request.
 			const erased = await eraseMessages(env, messageIds, budget, {
 				ledgers: true,
-				knownEventIds: rewrite.removed.map((event) => event.id),
+				knownEventIds: removed.map((event) => event.id),
 			});
+			for (const id of messageIds) erasedIds.add(id);
 			counts = addCounts(counts, erased);
+		});
+		budget.spend(rewrite.operations, rewrite.bytes);
+		if (rewrite.removed.length > 0) {
+			counts = addCounts(counts, { archiveObjectsRewritten: 1, archiveEvents: rewrite.removed.length });
 		}
 		position = object.key;
 		budget.advance();

@@ -22,6 +22,7 @@ import {
 	loggedEvents,
 	NOTHING_ERASED,
 	quarantinedOf,
+	refusingInserts,
 } from "./support";
 
 interface Traffic {
@@ -217,6 +218,39 @@ describe("POST /v1/erase", () => {
 
 		expect(await erased({ phoneNumber: number })).toMatchObject({ archiveEvents: 1, ledgerRows: 1, complete: true });
 		expect(await ledgerHoldings(messageId)).toEqual({ rows: 0, outbox: 0 });
+	});
+
+	it("erases a message found only in the archive from its ledger before it takes the lines out: a call that fails in between leaves them for the next", async () => {
+		const number = freshNumber();
+		const messageId = newMessageId();
+		const sent = element("spec2026__message-delivered_sms.object.json", {
+			messageId,
+			to: freshNumber(),
+			message: { from: number, owner: number },
+		});
+		const [eventId] = await storeElements([sent]);
+		// As above: the ledger has found the row in D1 (no handoff left to wait on), D1 evicted it once
+		// archived, and the ledger still remembers it: the archive is the only place naming the number.
+		await ledgerStub(messageId).maintain(Date.now() + 65_000);
+		await clearArchive();
+		const [row] = await eventsOf(messageId);
+		await env.DB.prepare(`DELETE FROM ${row!.table} WHERE message_id = ?1`).bind(messageId).run();
+		const key = "events/2026/01/05/10/ledger-07-000.ndjson.gz";
+		const line = archivedLine(eventId!, messageId, { from: number, recipient: sent.to });
+		await putArchiveObject(key, [line]);
+		expect(await ledgerHoldings(messageId)).toMatchObject({ rows: 1 });
+
+		// The first call fails once it has found the message in the archive (D1 refuses the tombstone,
+		// the first of the message's erasure steps; a ledger that times out fails it the same way).
+		vi.spyOn(console, "log").mockImplementation(() => {});
+		await expect(refusingInserts("erased_messages", () => erasePhoneNumber(env, number))).rejects.toThrow();
+		expect(await archiveObject(key)).toMatchObject({ ids: [eventId] });
+
+		// Called again, it finds the message there again, and the ledger forgets it.
+		const again = await erasePhoneNumber(env, number);
+		expect(again).toMatchObject({ ok: true, value: { archiveEvents: 1, ledgerRows: 1, complete: true } });
+		expect(await ledgerHoldings(messageId)).toEqual({ rows: 0, outbox: 0 });
+		expect(await archiveObject(key)).toBeNull();
 	});
 
 	it("walks D1, the quarantine and the archive in bounded chunks, continuing from the cursor it answers", async () => {
