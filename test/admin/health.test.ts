@@ -25,13 +25,14 @@ describe("GET /health", () => {
 		});
 	});
 
-	it("reports D1's size as D1 measures it and the oldest day it holds events of", async () => {
+	it("reports D1's size as D1 measures it and the start of the oldest quarter it holds events of", async () => {
 		await clearTables();
 		await insertEventRows([{ eventTime: "2026-11-02T10:00:00.000Z" }, { eventTime: "2026-11-01T09:30:00.000Z" }]);
 		const { sizeBytes } = await readStorage(env.DB);
 		const body = await (await health()).json<{ storage: { d1: unknown } }>();
-		// Days are filed by receipt: the history starts with the oldest day table, read from the schema.
-		expect(body.storage.d1).toEqual({ sizeBytes, budgetBytes: 8_000_000_000, historyFrom: "2026-11-01T00:00:00.000Z" });
+		// Events are filed by receipt: the history starts with the oldest table, read from the schema
+		// (09:30 falls in the quarter from 06:00).
+		expect(body.storage.d1).toEqual({ sizeBytes, budgetBytes: 8_000_000_000, historyFrom: "2026-11-01T06:00:00.000Z" });
 		expect(sizeBytes).toBeGreaterThan(0);
 	});
 
