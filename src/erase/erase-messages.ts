@@ -9,10 +9,13 @@ import type { ErasureCounts } from "./erasure-counts";
 const PARALLEL = 6;
 
 /**
- * Erases whole messages from the ledgers and D1: one call per ledger bucket involved, then one D1
- * batch. The ledgers go first, so that none of them copies an erased event to D1 afterwards.
- * `knownEventIds` are events of these messages found elsewhere (the archive), whose deliveries
- * rows must go even if D1 no longer has the events.
+ * Erases whole messages from the ledgers, media and D1: one call per ledger bucket involved, then
+ * one D1 batch. The tombstone goes first, so that no copy still in flight (a ledger's to D1, a
+ * forward's attempt row, a media copy) brings them back; media before the ledgers, which may be
+ * the only place the caller found them (an erasure by number's pending step): a call that fails
+ * before the ledgers let go finds them there again when it is repeated. `knownEventIds` are
+ * events of these messages found elsewhere (the archive), whose deliveries rows must go even if
+ * D1 no longer has the events.
  */
 export async function eraseMessages(
 	env: Pick<Env, "DB" | "MESSAGE_LEDGER"> & Partial<Pick<Env, "MEDIA_COPIER">>,
@@ -24,6 +27,9 @@ export async function eraseMessages(
 	// First: no copy still in flight may bring these messages back to D1 once they are gone.
 	await tombstoneMessages(env.DB, messageIds, new Date().toISOString()).run();
 	budget.spend(1);
+	// Media copies can outlive the ledger's memory (MEDIA_RETENTION_DAYS): asked for every message.
+	const mediaObjects = await eraseMedia(env, messageIds);
+	budget.spend(messageIds.length);
 	const eventIds = [...(options.knownEventIds ?? [])];
 	let ledgerRows = 0;
 	let heldQuarantine = 0;
@@ -46,9 +52,6 @@ export async function eraseMessages(
 		}
 		budget.spend(groups.length);
 	}
-	// Media copies can outlive the ledger's memory (MEDIA_RETENTION_DAYS): asked for every message.
-	const mediaObjects = await eraseMedia(env, messageIds);
-	budget.spend(messageIds.length);
 	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
 	budget.spend(d1.statements);
 	return {

@@ -36,15 +36,17 @@ const keyOf = (after: Position): readonly [string, string] =>
 const tableKeyOf = (after: Position): TableKey => (Array.isArray(after) && after.length === 3 ? after : FIRST_TABLE);
 
 /**
- * What D1 may not hold yet: every ledger erases the messages of its pending rows (outbox,
- * unaccounted handoffs) that name the number, and the quarantined elements it holds that mention
- * it; the messages found are erased from D1 and media too. Asked once, by the erasure's first call.
+ * What D1 may not hold yet: every ledger answers the messages of its pending rows (outbox,
+ * unaccounted handoffs) that name the number, and erases the quarantined elements it holds that
+ * mention it; the messages found are erased from their ledgers, D1 and media. Asked once, by the
+ * erasure's first call. The ledgers let go of them only within eraseMessages, after their
+ * tombstone and media: they may be the only place naming them with the number, and a call that
+ * failed after they had let go would, retried, never find them again (seeds 3100 and 7022).
  */
 async function pendingStep(walk: Walk): Promise<ErasureCounts> {
 	const { env, phoneNumber, budget } = walk;
 	const names = allLedgerNames(env);
 	const messageIds = new Set<string>();
-	const eventIds: string[] = [];
 	let quarantine = 0;
 	for (let start = 0; start < names.length; start += PARALLEL) {
 		const answers = await Promise.all(
@@ -52,12 +54,11 @@ async function pendingStep(walk: Walk): Promise<ErasureCounts> {
 		);
 		for (const answer of answers) {
 			for (const id of answer.messageIds) messageIds.add(id);
-			eventIds.push(...answer.eventIds);
 			quarantine += answer.quarantine;
 		}
 	}
 	budget.spend(names.length);
-	const erased = await eraseMessages(env, [...messageIds], budget, { ledgers: false, knownEventIds: eventIds });
+	const erased = await eraseMessages(env, [...messageIds], budget, { ledgers: true });
 	return addCounts(noCounts(), { ...erased, quarantine: erased.quarantine + quarantine });
 }
 

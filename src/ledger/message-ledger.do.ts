@@ -181,26 +181,23 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	/**
-	 * Erasure by phone number, for what D1 may not hold yet: the messages of rows still in the
-	 * outbox or handed off and unaccounted for (a Worker may be writing them to D1 now) whose event
-	 * names the number — as sender, owner, recipient or anywhere in message.to — are erased here, and
-	 * their ids answered so the caller erases them elsewhere too; and the quarantined elements held
-	 * here that mention the number anywhere. Reads only those rows, decoded one by one: few, and
-	 * rare but for an outage.
+	 * Erasure by phone number, for what D1 may not hold yet: answers the messages of rows still in
+	 * the outbox or handed off and unaccounted for (a Worker may be writing them to D1 now) whose
+	 * event names the number — as sender, owner, recipient or anywhere in message.to — and erases the
+	 * quarantined elements held here that mention the number anywhere. The messages are left here:
+	 * the caller erases them (erase()) after their tombstone and media copies, since this ledger may
+	 * be the only place naming them with the number, and an erasure call that failed after they went
+	 * from here could, retried, never find them again (found by the fault simulation, seeds 3100 and
+	 * 7022). Reads only those rows, decoded one by one: few, and rare but for an outage.
 	 */
-	async eraseNumberPending(
-		phoneNumber: string,
-	): Promise<{ messageIds: string[]; eventIds: string[]; quarantine: number }> {
+	async eraseNumberPending(phoneNumber: string): Promise<{ messageIds: string[]; quarantine: number }> {
 		meter.add("doRequests");
 		const messageIds = await this.#erasure.pendingMessagesNaming(phoneNumber);
 		const quarantine = this.#erasure.heldQuarantineNaming(phoneNumber);
-		// Their events may be nowhere in D1 yet while their forwards have left attempt rows there.
-		const eventIds = messageIds.length > 0 ? (await this.#erase(messageIds)).eventIds : [];
-		if (messageIds.length === 0) await this.#drain.idle();
-		return { messageIds, eventIds, quarantine };
+		await this.#drain.idle();
+		return { messageIds, quarantine };
 	}
 
-	/** Not an RPC of its own: a phone erasure's pending step erases through it. */
 	async #erase(messageIds: string[]): Promise<MessagesErased> {
 		const erased = this.#erasure.messages(messageIds);
 		// Copies that read these rows before they went are let finish first: a drain's D1 write then

@@ -7,6 +7,7 @@ import { aroundMethod } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
 import { element } from "../helpers/fixtures";
 import { ledgerStub, pendingInLedger } from "../helpers/ledger";
+import { inboundMms, mediaUrl, waitForSettledMedia } from "../helpers/media";
 import { deliveriesOf, eventsOf } from "../helpers/storage";
 import { failedAttempt, freshNumber, refusingInserts } from "./support";
 
@@ -74,4 +75,40 @@ it("a number erasure retried after a call that failed once its ledger had let go
 	expect(retried.status).toBe(200);
 	expect(await retried.json()).toMatchObject({ complete: true });
 	expect(await deliveriesOf(eventId)).toEqual([]);
+});
+
+it("a number erasure retried after a call that failed before its tombstone still finds the inbound MMS waiting in its ledger, and takes its media copies", async () => {
+	const number = freshNumber();
+	const mms = inboundMms((id) => [mediaUrl(id, 0, "pending.png")]);
+	mms.message = { ...mms.message, from: number };
+	const messageId = mms.message.id;
+	const table = eventTableOf(new Date().toISOString());
+	await createEventTable(env.DB, table).run();
+	await refusingInserts(table, async () => {
+		expect((await postCallback([mms])).status).toBe(200);
+		await vi.waitUntil(async () => (await pendingInLedger(messageId)).length === 1, { timeout: 10_000, interval: 20 });
+		// The callback's copy start has copied the file meanwhile: the ledger is the only place naming the number.
+		await waitForSettledMedia(messageId);
+		expect(await env.MEDIA.head(`${messageId}/0`)).not.toBeNull();
+
+		// The first call fails at the tombstone, the first of the message's erasure steps (a ledger that
+		// hangs fails it the same way): the ledger must still hold the message for the call repeated.
+		await refusingInserts("erased_messages", async () => {
+			expect((await adminPost("/v1/erase", { phoneNumber: number })).status).toBeGreaterThanOrEqual(500);
+		});
+		expect((await pendingInLedger(messageId)).length).toBe(1);
+
+		const retried = await adminPost("/v1/erase", { phoneNumber: number });
+		expect(retried.status).toBe(200);
+		expect(await retried.json()).toMatchObject({ mediaObjects: 1, ledgerRows: 1, complete: true });
+	});
+	expect((await pendingInLedger(messageId)).length).toBe(0);
+	expect(await env.MEDIA.head(`${messageId}/0`)).toBeNull();
+	const late = await env.MEDIA_COPIER.getByName(messageId).start({
+		messageId,
+		eventTime: mms.time,
+		media: mms.message.media as string[],
+		origin: null,
+	});
+	expect(late).toBeNull();
 });
