@@ -4,7 +4,7 @@ import type { NormalizedEvent } from "../../src/bandwidth/normalize";
 import { type Delivery, insertDelivery } from "../../src/db/deliveries.repository";
 import type { RecipientStatus } from "../../src/db/message-status.repository";
 import { adminFetch, adminGet, storeElements } from "../helpers/admin";
-import { freshPath, hookUrl, scriptResponses, waitForForwarded } from "../helpers/downstream";
+import { freshPath, hookUrl, scriptResponses, waitForAllForwarded } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { consume, waitForFirstTries } from "../helpers/forward";
 import { expectError } from "../helpers/http";
@@ -48,7 +48,7 @@ describe("GET /v1/messages/:messageId", () => {
 		const ids = await storeElements(elements);
 		// The real queue delivers all four first try: listed as attempt 1, without a row id. The
 		// other attempts the view lists are the consumer's failures (and what followed them) below.
-		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		await waitForAllForwarded(ids);
 		await waitForFirstTries(ids);
 		const json = new Map((await eventsOf(messageId)).map((row) => [row.id, row.normalized_json]));
 		const path = freshPath();
@@ -108,7 +108,7 @@ describe("GET /v1/messages/:messageId", () => {
 			element("spec2026__message-sending.object.json", { messageId }),
 			element("spec2026__message-delivered_sms.object.json", { messageId }),
 		]);
-		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		await waitForAllForwarded(ids);
 		// Wait until the consumer has written what it writes for them: two first tries, no deliveries row.
 		const outcomes = await waitForFirstTries(ids);
 		expect([...outcomes.values()]).toEqual([["delivered"], ["delivered"]]);
@@ -142,7 +142,7 @@ describe("GET /v1/messages/:messageId", () => {
 			element("spec2026__message-sent.object.json", one),
 			element("spec2026__message-delivered_sms.object.json", one),
 		]);
-		await Promise.all(ids.map((id) => waitForForwarded(id)));
+		await waitForAllForwarded(ids);
 		await waitForFirstTries(ids);
 		for (const attempt of [1, 2, 3, 4, 5]) await recordAttempt(ids[0] ?? "", attempt);
 		const rowsOf = (view: MessageView) => view.deliveries.filter((delivery) => delivery.id !== null);

@@ -1,6 +1,6 @@
 import { describe, expect, it, type MockInstance, vi } from "vitest";
 import { adminGet, adminPost, storeElements } from "../helpers/admin";
-import { waitForForwarded } from "../helpers/downstream";
+import { waitForAllForwarded, waitForForwarded } from "../helpers/downstream";
 import { element, newMessageId } from "../helpers/fixtures";
 import { damageStoredBody, deliveriesOf, markDead } from "../helpers/storage";
 
@@ -21,7 +21,7 @@ async function messageWithDamagedEvent(): Promise<{ messageId: string; ids: stri
 		element("spec2026__message-sent.object.json", { messageId }),
 		element("spec2026__message-delivered_sms.object.json", { messageId }),
 	]);
-	await Promise.all(ids.map((id) => waitForForwarded(id)));
+	await waitForAllForwarded(ids);
 	const damaged = ids[1]!;
 	// Not gzip: what a torn write or a bad manual fix would leave.
 	await damageStoredBody(damaged, new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00]));

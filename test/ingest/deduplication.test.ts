@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { postCallback } from "../helpers/callback";
-import { receivedAt, waitForForwarded } from "../helpers/downstream";
+import { receivedAt, waitForAllForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { firstTryOutcomesOf, waitForFirstTries } from "../helpers/forward";
 import { deliveriesOf, eventsOf, waitForEvents } from "../helpers/storage";
@@ -53,7 +53,7 @@ describe("duplicates", () => {
 		const rows = await waitForEvents(batch[0]!.message.id, 3);
 		expect(rows).toHaveLength(3);
 		expect(new Set(rows.map((row) => row.id)).size).toBe(3);
-		await Promise.all(rows.map((row) => waitForForwarded(row.id)));
+		await waitForAllForwarded(rows.map((row) => row.id));
 		await waitForFirstTries(rows.map((row) => row.id));
 		// Give a second, wrong forward time to show up before asserting there is none.
 		await new Promise((resolve) => setTimeout(resolve, 300));
