@@ -64,6 +64,26 @@ export function ledgerNamed(env: Pick<Env, "MESSAGE_LEDGER">, name: string): Dur
 	return namespace(env).getByName(name);
 }
 
+/**
+ * A ledger's own name, from its id. `ctx.id.name` is undefined in an instance the runtime started
+ * from the bare id (an alarm scheduled before names were passed through, an object reached by
+ * idFromString, local dev waking an evicted object for its alarm), and the named calls after reach
+ * that same instance. The name is then found again among the buckets (idFromName is computed
+ * locally), so the archive objects, handoffs and reports of that instance carry the bucket's name:
+ * an archive written under the hex id was never found by an erasure (fault simulation seeds 3116,
+ * 3157, 5094, 6151 and 15006). An id that is no bucket's keeps its hex form.
+ */
+export function ledgerNameOfId(env: LedgerEnv, id: DurableObjectId): string {
+	if (id.name !== undefined) return id.name;
+	let names: string[] = [];
+	try {
+		names = allLedgerNames(env);
+	} catch {
+		// An invalid LEDGER_BUCKETS: no bucket to match.
+	}
+	return names.find((name) => namespace(env).idFromName(name).equals(id)) ?? id.toString();
+}
+
 /** Every bucket that may hold events: under any entry of the schedule, old or new. */
 export function allLedgerNames(env: LedgerEnv): string[] {
 	return Array.from({ length: bucketsEverUsed(bucketScheduleOf(env)) }, (_, bucket) => ledgerName(bucket));

@@ -8,6 +8,7 @@ import { meteredEnv } from "../meter/metered-env";
 import { ARCHIVED_THROUGH, ArchiveRuns, archiveClosedHours } from "./archive-hours";
 import { forgetDays } from "./forget-days";
 import { CHECK_SLACK_MS, type D1Gate, HANDOFF_GRACE_MS, Handoffs } from "./handoffs";
+import { ledgerNameOfId } from "./ledger-client";
 import { LedgerErasure } from "./ledger-erasure";
 import type { AcceptResult, MaintainReport } from "./ledger-rpc";
 import { drainLegacyLedger, LEGACY_LEDGER_TABLE } from "./legacy-ledger";
@@ -49,6 +50,8 @@ const ALARM_FAILED_RETRY_MS = 60_000;
  * written from here, so neither needs D1.
  */
 export class MessageLedger extends DurableObject<Env> {
+	/** The bucket's name, also in an instance started without it (ledgerNameOfId). */
+	readonly #name: string;
 	readonly #db: LedgerSql;
 	readonly #days: DayTables;
 	readonly #outbox: Outbox;
@@ -65,6 +68,7 @@ export class MessageLedger extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		// Its D1, queue and R2 calls are counted like the Worker's (src/meter).
 		super(ctx, meteredEnv(env));
+		this.#name = ledgerNameOfId(env, ctx.id);
 		this.#db = new LedgerSql(ctx.storage);
 		this.#days = new DayTables(this.#db);
 		this.#outbox = new Outbox(this.#db, this.#days);
@@ -83,10 +87,6 @@ export class MessageLedger extends DurableObject<Env> {
 		});
 		this.#openHour = this.#db.getMeta(ARCHIVED_THROUGH);
 		this.#insights = new LedgerInsights(this.#db, this.#days);
-	}
-
-	get #name(): string {
-		return this.ctx.id.name ?? this.ctx.id.toString();
 	}
 
 	async accept(entries: LedgerEntry[]): Promise<AcceptResult> {
