@@ -134,6 +134,32 @@ afterEach(() => {
 	vi.restoreAllMocks();
 });
 
+/**
+ * A message the archive alone names with its number: sent from a fresh number, found in D1 by its
+ * ledger a minute on (no handoff left, which the walk's first step asks every ledger for), then let
+ * go by D1 (the byte budget), and archived under an hour long past DEDUPE_DAYS: the ledger, which
+ * forgets a day only once it is archived, still holds the row.
+ */
+async function onlyInArchiveAndLedger(): Promise<{ number: string; messageId: string; eventId: string; key: string }> {
+	const number = freshNumber();
+	const messageId = newMessageId();
+	const sent = element("spec2026__message-delivered_sms.object.json", {
+		messageId,
+		to: freshNumber(),
+		message: { from: number, owner: number },
+	});
+	const [eventId = ""] = await storeElements([sent]);
+	// Whatever the maintenance run archived goes: the old hour below stands in.
+	await ledgerStub(messageId).maintain(Date.now() + 65_000);
+	await clearArchive();
+	const [row] = await eventsOf(messageId);
+	await env.DB.prepare(`DELETE FROM ${row!.table} WHERE message_id = ?1`).bind(messageId).run();
+	const key = "events/2026/01/05/10/ledger-07-000.ndjson.gz";
+	await putArchiveObject(key, [archivedLine(eventId, messageId, { from: number, recipient: sent.to })]);
+	expect(await ledgerHoldings(messageId)).toMatchObject({ rows: 1 });
+	return { number, messageId, eventId, key };
+}
+
 describe("POST /v1/erase", () => {
 	it("removes every event the number sent, received or owns, the rest of their messages, and nothing else", async () => {
 		const t = await traffic();
@@ -196,50 +222,13 @@ describe("POST /v1/erase", () => {
 	});
 
 	it("asks the ledger of a message found only in an old archive hour: after an archive outage it still remembers the day", async () => {
-		const number = freshNumber();
-		const messageId = newMessageId();
-		const sent = element("spec2026__message-delivered_sms.object.json", {
-			messageId,
-			to: freshNumber(),
-			message: { from: number, owner: number },
-		});
-		const [eventId] = await storeElements([sent]);
-		// A minute on, the ledger has found it in D1: no longer a handoff it waits on (which the walk's
-		// first step asks every ledger for). Whatever that run archived goes: the old hour below stands in.
-		await ledgerStub(messageId).maintain(Date.now() + 65_000);
-		await clearArchive();
-		// D1 let it go (the byte budget), and the archive files it under an hour long past DEDUPE_DAYS:
-		// the ledger, which forgets a day only once it is archived, still holds the row.
-		const [row] = await eventsOf(messageId);
-		await env.DB.prepare(`DELETE FROM ${row!.table} WHERE message_id = ?1`).bind(messageId).run();
-		const line = archivedLine(eventId!, messageId, { from: number, recipient: sent.to });
-		await putArchiveObject("events/2026/01/05/10/ledger-07-000.ndjson.gz", [line]);
-		expect(await ledgerHoldings(messageId)).toMatchObject({ rows: 1 });
-
+		const { number, messageId } = await onlyInArchiveAndLedger();
 		expect(await erased({ phoneNumber: number })).toMatchObject({ archiveEvents: 1, ledgerRows: 1, complete: true });
 		expect(await ledgerHoldings(messageId)).toEqual({ rows: 0, outbox: 0 });
 	});
 
 	it("erases a message found only in the archive from its ledger before it takes the lines out: a call that fails in between leaves them for the next", async () => {
-		const number = freshNumber();
-		const messageId = newMessageId();
-		const sent = element("spec2026__message-delivered_sms.object.json", {
-			messageId,
-			to: freshNumber(),
-			message: { from: number, owner: number },
-		});
-		const [eventId] = await storeElements([sent]);
-		// As above: the ledger has found the row in D1 (no handoff left to wait on), D1 evicted it once
-		// archived, and the ledger still remembers it: the archive is the only place naming the number.
-		await ledgerStub(messageId).maintain(Date.now() + 65_000);
-		await clearArchive();
-		const [row] = await eventsOf(messageId);
-		await env.DB.prepare(`DELETE FROM ${row!.table} WHERE message_id = ?1`).bind(messageId).run();
-		const key = "events/2026/01/05/10/ledger-07-000.ndjson.gz";
-		const line = archivedLine(eventId!, messageId, { from: number, recipient: sent.to });
-		await putArchiveObject(key, [line]);
-		expect(await ledgerHoldings(messageId)).toMatchObject({ rows: 1 });
-
+		const { number, messageId, eventId, key } = await onlyInArchiveAndLedger();
 		// The first call fails once it has found the message in the archive (D1 refuses the tombstone,
 		// the first of the message's erasure steps; a ledger that times out fails it the same way).
 		vi.spyOn(console, "log").mockImplementation(() => {});
