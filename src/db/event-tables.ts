@@ -64,7 +64,8 @@ export function eventTableEnd(name: string): number | null {
 
 /** A table of a whole day, the layout before quarters: its span is a day. */
 export function isDayTable(name: string): boolean {
-	return EVENT_TABLE.exec(name)?.[4] === undefined && spanOf(name) !== null;
+	const match = EVENT_TABLE.exec(name);
+	return match !== null && match[4] === undefined;
 }
 
 /** The day table of the same day as a quarter table (the layout before quarters), to look in for rows written then. */
