@@ -32,6 +32,28 @@ async function heldQuarantine(): Promise<string[]> {
 	return held;
 }
 
+/**
+ * A D1 write held by a gate, and whether it has landed (or failed). The test learns it by polling,
+ * not by awaiting the write's promise: that promise belongs to the request context that made the
+ * write (a ledger's alarm, the Worker's fetch), and the test must go on in its own.
+ */
+function heldWrite(): {
+	hold(held: ReturnType<typeof gate>, call: () => unknown): Promise<unknown>;
+	landed(): Promise<void>;
+} {
+	let done = false;
+	return {
+		hold: (held, call) =>
+			held
+				.wait()
+				.then(call)
+				.finally(() => {
+					done = true;
+				}),
+		landed: () => vi.waitUntil(() => done, { timeout: 10_000, interval: 10 }).then(() => undefined),
+	};
+}
+
 function invalidElement(fields: { from?: string } = {}) {
 	const invalid = element("spec2026__message-delivered_sms.object.json", {
 		message: fields.from === undefined ? {} : { from: fields.from },
@@ -74,7 +96,7 @@ it("erasing a message while its ledger's drain is writing it to D1 leaves nothin
 	const table = eventTableOf(new Date().toISOString());
 	await createEventTable(env.DB, table).run();
 	const held = gate();
-	let landed: Promise<unknown> = Promise.resolve();
+	const write = heldWrite();
 	await refusingInserts(table, async () => {
 		expect((await postCallback([event])).status).toBe(200);
 		await vi.waitUntil(async () => (await pendingInLedger(messageId)).length === 1, { timeout: 10_000, interval: 20 });
@@ -82,8 +104,7 @@ it("erasing a message while its ledger's drain is writing it to D1 leaves nothin
 			const statements = args[0] as Array<{ statement?: string }>;
 			if (!statements.some((statement) => String(statement.statement ?? "").includes("INSERT INTO events")))
 				return call();
-			landed = held.wait().then(call);
-			return landed;
+			return write.hold(held, call);
 		});
 	});
 	void runDurableObjectAlarm(ledgerStub(messageId));
@@ -95,7 +116,7 @@ it("erasing a message while its ledger's drain is writing it to D1 leaves nothin
 	const answer = await erasure;
 	expect(answer.status).toBe(200);
 	expect(await answer.json()).toMatchObject({ complete: true });
-	await landed.catch(() => undefined);
+	await write.landed();
 	expect(await eventsOf(messageId)).toEqual([]);
 });
 
@@ -119,7 +140,7 @@ it("erasing a message while the Worker's own D1 write of it is in flight leaves 
 	const messageId = event.message.id;
 	// The Worker's write after the 200 is held, as a slow database would hold it.
 	const held = gate();
-	let landed: Promise<unknown> = Promise.resolve();
+	const write = heldWrite();
 	aroundMethod(env.DB, "batch", (call, args) => {
 		// This message's write only: a ledger's drain still running from an earlier test writes other
 		// messages, and held, it would keep the erasure (which waits for that drain) from answering.
@@ -130,8 +151,7 @@ it("erasing a message while the Worker's own D1 write of it is in flight leaves 
 				JSON.stringify(statement.params ?? []).includes(messageId),
 		);
 		if (!ours) return call();
-		landed = held.wait().then(call);
-		return landed;
+		return write.hold(held, call);
 	});
 	expect((await postCallback([event])).status).toBe(200);
 	await held.entered;
@@ -139,7 +159,7 @@ it("erasing a message while the Worker's own D1 write of it is in flight leaves 
 	expect(answer.status).toBe(200);
 	// The write lands after the erasure answered.
 	held.release();
-	await landed.catch(() => undefined);
+	await write.landed();
 	expect(await eventsOf(messageId)).toEqual([]);
 });
 

@@ -28,22 +28,32 @@ export function aroundMethod(
 	return restore;
 }
 
-/** Holds calls until released; `entered` resolves when the first one arrives. */
-export function gate(): { entered: Promise<void>; wait(): Promise<void>; release(): void } {
-	let enter: () => void = () => {};
-	let open: () => void = () => {};
-	const entered = new Promise<void>((resolve) => {
-		enter = resolve;
-	});
-	const opened = new Promise<void>((resolve) => {
-		open = resolve;
-	});
+/**
+ * Holds calls until released; `entered` resolves when the first one arrives.
+ *
+ * No promise crosses a request context: each side polls a shared flag with its own timer. The
+ * held call runs in another context (a Durable Object's alarm, the Worker's fetch), and workerd
+ * runs the continuations of a promise resolved from another context in the context that made it,
+ * or cancels them if that one has ended. A gate made of promises let a handler's tail, or the
+ * test's, run in the wrong context, and a full run hung now and then at the end of
+ * test/erase/erase-in-flight.test.ts, with Vitest's own timeout never firing.
+ */
+export function gate(): { readonly entered: Promise<void>; wait(): Promise<void>; release(): void } {
+	let entered = false;
+	let open = false;
+	const until = async (flag: () => boolean) => {
+		while (!flag()) await new Promise((resolve) => setTimeout(resolve, 5));
+	};
 	return {
-		entered,
-		wait() {
-			enter();
-			return opened;
+		get entered() {
+			return until(() => entered);
 		},
-		release: () => open(),
+		wait() {
+			entered = true;
+			return until(() => open);
+		},
+		release: () => {
+			open = true;
+		},
 	};
 }
