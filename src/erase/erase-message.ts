@@ -69,7 +69,7 @@ export async function eraseMessage(
 		await tombstoneMessages(env.DB, [messageId], new Date(now).toISOString()).run();
 		const ledger = await ledgerFor(env, messageId).erase(messageId);
 		const mediaObjects = await eraseMedia(env, [messageId]);
-		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);
+		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds, ledger.accepted);
 		budget.spend(2 + d1.statements);
 		counts = addCounts(counts, {
 			...d1,

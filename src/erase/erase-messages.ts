@@ -31,6 +31,7 @@ export async function eraseMessages(
 	const mediaObjects = await eraseMedia(env, messageIds);
 	budget.spend(messageIds.length);
 	const eventIds = [...(options.knownEventIds ?? [])];
+	const accepted: MessagesErased["accepted"] = [];
 	let ledgerRows = 0;
 	let heldQuarantine = 0;
 	if (options.ledgers) {
@@ -48,11 +49,12 @@ export async function eraseMessages(
 				ledgerRows += result.rows;
 				heldQuarantine += result.quarantine;
 				eventIds.push(...result.eventIds);
+				accepted.push(...result.accepted);
 			}
 		}
 		budget.spend(groups.length);
 	}
-	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds);
+	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds, accepted);
 	budget.spend(d1.statements);
 	return {
 		events: d1.events,

@@ -87,12 +87,18 @@ export async function eraseMessagesFromD1(
 	db: D1Database,
 	messageIds: readonly string[],
 	eventIds: readonly string[] = [],
+	acceptedInLedger: ReadonlyArray<{ id: string; acceptedAt: number }> = [],
 ): Promise<MessagesErasedFromD1> {
 	const d1 = await withEventTables(db, (tables) =>
 		runEraseStatements(db, eraseMessagesStatements(db, tables, messageIds, eventIds)),
 	);
-	// Their first tries are filed by receipt time, which only their rows told: found in the same batch.
-	const firstTries = await eraseFirstTries(db, d1.erased);
+	// Their first tries are filed by receipt time, which their D1 rows tell (found in the same
+	// batch). An event only a ledger held may have been forwarded too: its receipt came at most
+	// seconds before its acceptance, so the minute of that and the one before are looked in.
+	const ledgerOnly = acceptedInLedger.flatMap(({ id, acceptedAt }) =>
+		[acceptedAt, acceptedAt - 60_000].map((at) => ({ id, receivedAt: new Date(at).toISOString() })),
+	);
+	const firstTries = await eraseFirstTries(db, [...d1.erased, ...ledgerOnly]);
 	return { ...d1, statements: d1.statements + firstTries.statements };
 }
 

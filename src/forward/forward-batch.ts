@@ -5,6 +5,7 @@ import { errorMessage, log } from "../log";
 import { mediaWaitMs, withMediaCopies } from "../media/with-media-copies";
 import { recordConsumerBatch } from "../metrics/record-metrics";
 import { alertDead, reportToGates } from "./after-batch";
+import { readErasures } from "./erased-messages";
 import { ForwardJobSchema } from "./forward-job";
 import { admitBatch, type Parsed, requeueJobs, waitForTurn } from "./gate-batch";
 import { Limit } from "./limit";
@@ -96,6 +97,10 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	if (!config.ok) log.error("config_invalid", { message: config.message });
 	const schedule = config.ok ? config.value.forward.retryScheduleSeconds : DEFAULT_RETRY_SCHEDULE;
 	const { parsed, malformed: broken } = parseBatch(batch);
+	const erasures = await readErasures(
+		env.DB,
+		parsed.map((item) => item.job),
+	);
 	const { admitted, held, leases } = await admitBatch(
 		env,
 		config.ok ? config.value : null,
@@ -110,6 +115,7 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 		loadEvent: eventLoader(env),
 		bodyBytes: new Limit(BODY_BYTES_IN_FLIGHT),
 		withMedia: oncePerBody((eventJson) => withMediaCopies(eventJson, env)),
+		erasures,
 	};
 	const settled = [
 		...broken.map((message) => ({
@@ -134,6 +140,8 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	const at = new Date().toISOString();
 	const recording: Outcomes = { rows: [], firstTries: [] };
 	for (const { job, attempt, settlement } of settled) {
+		// An erased message's event leaves no trace here either: no deliveries row, no first try.
+		if (settlement.erased === true) continue;
 		if (settlement.rerouted !== undefined) {
 			// A replay's claim gets its outcome here; each routed job records its own.
 			if (job?.replay === true) recording.rows.push(deliveryRow(settlement, attempt, job, at));
@@ -145,7 +153,7 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 	recordConsumerBatch(
 		env,
 		settled.flatMap(({ attempt, settlement }) =>
-			settlement.rerouted === undefined ? [{ ...settlement, attempt }] : [],
+			settlement.rerouted === undefined && settlement.erased !== true ? [{ ...settlement, attempt }] : [],
 		),
 	);
 	const recorded = await recordOutcomes(env.DB, recording, at);
@@ -156,7 +164,10 @@ export async function forwardBatch(batch: MessageBatch<unknown>, env: Env): Prom
 			attempt,
 			outcome: settlement.outcome,
 		};
-		if (settlement.rerouted !== undefined) {
+		if (settlement.erased === true) {
+			log.info("forward_erased", fields);
+			message.ack();
+		} else if (settlement.rerouted !== undefined) {
 			// Each message's jobs in one send, acked only once they went: a failure re-sends none twice.
 			if (await requeueJobs(env.FORWARD_QUEUE, settlement.rerouted)) message.ack();
 			else message.retry({ delaySeconds: DEAD_UNRECORDED_RETRY_SECONDS });

@@ -4,8 +4,9 @@ import { DEFAULT_DESTINATION, type Destination, type Destinations } from "../des
 import { routeEvent } from "../destinations/route-event";
 import type { ConfigResult } from "../env-vars";
 import { jobsFor } from "../ledger/queue-chunks";
+import { type Erasures, wasErased } from "./erased-messages";
 import { readEventHead, readReceivedAt } from "./event-head";
-import type { ForwardJob } from "./forward-job";
+import { type ForwardJob, messageIdOfJob } from "./forward-job";
 import type { Limit, Permit } from "./limit";
 import { type PostResult, postEvent } from "./post-event";
 import { retryDelaySeconds } from "./retry-schedule";
@@ -24,6 +25,8 @@ export type Settlement = {
 	rerouted?: ForwardJob[];
 	/** The event's data.receivedAt, when its body was in hand: a first try is filed under it. */
 	receivedAt?: string;
+	/** Its message was erased after it was received: acked, neither sent nor recorded. */
+	erased?: true;
 };
 
 /** Finds the CloudEvent of a job that does not carry it (src/forward/load-event.ts). */
@@ -36,6 +39,8 @@ export interface Forwarding {
 	bodyBytes: Limit;
 	/** The body as it is signed: an inbound MMS gains `data.mediaCopies` (src/media/with-media-copies.ts). */
 	withMedia: (eventJson: string) => Promise<string>;
+	/** The batch's erased messages (src/forward/erased-messages.ts). */
+	erasures: Erasures;
 }
 
 function settled(
@@ -54,6 +59,11 @@ function settled(
 		error,
 		durationMs: post?.durationMs ?? null,
 	};
+}
+
+/** An event whose message was erased after it was received: acked, neither sent nor recorded. */
+function erasedEvent(eventId: string, destination: string): Settlement {
+	return { ...settled(eventId, destination, "skipped", "its message was erased"), erased: true };
 }
 
 /** A failure worth another try: retried on the schedule, dead once the schedule is spent. */
@@ -138,6 +148,9 @@ async function deliver(
 	held: Permit,
 ): Promise<Settlement> {
 	const eventJson = job.event ?? (await forwarding.loadEvent(job.eventId, job.messageId));
+	if (wasErased(forwarding.erasures, messageIdOfJob(job), eventJson)) {
+		return erasedEvent(job.eventId, destinationOf(job));
+	}
 	if (eventJson === null) {
 		return settled(job.eventId, destinationOf(job), "dead", "the event is no longer stored (ledger nor D1)");
 	}
@@ -207,6 +220,9 @@ export async function settleMessage(
 ): Promise<Settlement> {
 	const name = destinationOf(job);
 	if (job.destination === null) {
+		if (wasErased(forwarding.erasures, messageIdOfJob(job), job.event ?? null)) {
+			return erasedEvent(job.eventId, name);
+		}
 		const skipped = settled(job.eventId, name, "skipped", "it matches no destination");
 		const receivedAt = job.event === undefined ? null : readReceivedAt(job.event);
 		return receivedAt === null ? skipped : { ...skipped, receivedAt };

@@ -41,8 +41,11 @@ const COMMON_PATH_PER_EVENT: Omit<MeterCounts, "d1BytesStored" | "doBytesStored"
 	d1RowsWritten: 2,
 	// The first-try row's key: the minute's next row number, found by reading the end of its key
 	// range in the same statement ($0.001 per million rows read: a random key would save it and
-	// could collide).
-	d1RowsRead: 3,
+	// could collide): 3. The consumer's look for tombstones of its batch's messages, so that a
+	// forward queued before an erasure is not delivered after it (src/forward/erased-messages.ts):
+	// 2 for this batch of one event (its message id from json_each, the probe of erased_messages'
+	// key; the rows read grow with the batch's messages, the statements do not).
+	d1RowsRead: 5,
 	d1Writes: 2, // the handoff's batch, the consumer's first-try row: two transactions on D1's single writer
 	queueOps: 3, // write, read, delete of one job under 64 KB
 	queueMessages: 1,

@@ -227,10 +227,10 @@ export class DayTables {
 	}
 
 	/** Deletes every event of a message; answers the ids and archive hours of what it deleted. */
-	erase(messageId: string): Array<{ id: string; hour: Hour }> {
+	erase(messageId: string): Array<{ id: string; hour: Hour; accepted_at: number }> {
 		return this.partitions.flatMap((name) =>
-			this.#db.all<{ id: string; hour: string }>(
-				`DELETE FROM ${name} WHERE message_id = ? RETURNING id, hour`,
+			this.#db.all<{ id: string; hour: string; accepted_at: number }>(
+				`DELETE FROM ${name} WHERE message_id = ? RETURNING id, hour, accepted_at`,
 				messageId,
 			),
 		);

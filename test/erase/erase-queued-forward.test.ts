@@ -1,0 +1,79 @@
+import { env } from "cloudflare:workers";
+import { afterEach, expect, it, vi } from "vitest";
+import { createEventTable, eventTableOf } from "../../src/db/event-tables";
+import { adminFetch, eventIdOfElement } from "../helpers/admin";
+import { postCallback } from "../helpers/callback";
+import { freshPath, hookUrl, receivedAt, waitForForwarded } from "../helpers/downstream";
+import { element } from "../helpers/fixtures";
+import { consume, firstTriesOf, jobFor, storedEvent, waitForFirstTries } from "../helpers/forward";
+import { pendingInLedger } from "../helpers/ledger";
+import { deliveriesOf, eventsOf } from "../helpers/storage";
+import { loggedEvents, refusingInserts } from "./support";
+
+/*
+ * A forward still in the queue when its message is erased (a retry waiting out its delay, a job a
+ * paused destination parked, a batch not yet read): the consumer must not deliver the erased event
+ * afterwards, nor leave a row or a first try of it behind (fault simulation, issue 17).
+ */
+
+afterEach(() => {
+	vi.restoreAllMocks();
+});
+
+async function erase(messageId: string): Promise<void> {
+	const answer = await adminFetch(`/v1/messages/${messageId}`, { method: "DELETE" });
+	expect(answer.status).toBe(200);
+	expect(await answer.json()).toMatchObject({ complete: true });
+}
+
+it("acks a queued retry of an erased message's event without sending it, recording it or alerting", async () => {
+	const event = await storedEvent();
+	await erase(event.messageId);
+	const path = freshPath();
+	const info = vi.spyOn(console, "log");
+	const errors = vi.spyOn(console, "error");
+	// Its retry carries the event, and the one that does not reads it from the ledger (gone now).
+	const { result, retries } = await consume(
+		[
+			{ body: { ...jobFor(event), destination: "default" }, attempts: 2 },
+			{ body: { ...jobFor(event, false), messageId: event.messageId, destination: "default" }, attempts: 2 },
+		],
+		{ FORWARD_URL: hookUrl(path) },
+	);
+	expect(retries).toEqual([]);
+	expect(result.explicitAcks).toHaveLength(2);
+	expect(await receivedAt(path)).toEqual([]);
+	expect(await deliveriesOf(event.id)).toEqual([]);
+	expect(await firstTriesOf(event.id)).toEqual([]);
+	const logged = loggedEvents([...info.mock.calls, ...errors.mock.calls]);
+	expect(logged.filter((line) => line.event === "forward_erased")).toHaveLength(2);
+	expect(logged.filter((line) => line.event === "forward_dead")).toEqual([]);
+});
+
+it("still delivers an event of the message received after its erasure", async () => {
+	const first = await storedEvent();
+	await erase(first.messageId);
+	// A later status of the same message: stored as new, and forwarded as any event is.
+	const later = element("spec2026__message-failed_4432.object.json", { messageId: first.messageId });
+	expect((await postCallback([later])).status).toBe(200);
+	const id = await eventIdOfElement(later);
+	await waitForForwarded(id);
+	expect((await waitForFirstTries([id])).get(id)).toEqual(["delivered"]);
+});
+
+it("takes out the first try of an event forwarded while it waited in its ledger for D1", async () => {
+	const event = element("spec2026__message-delivered_sms.object.json");
+	const eventId = await eventIdOfElement(event);
+	const table = eventTableOf(new Date().toISOString());
+	await createEventTable(env.DB, table).run();
+	await refusingInserts(table, async () => {
+		expect((await postCallback([event])).status).toBe(200);
+		// D1 refuses the event, the queue took its forward: delivered, and its first try recorded.
+		await waitForForwarded(eventId);
+		await waitForFirstTries([eventId]);
+		expect((await pendingInLedger(event.message.id)).length).toBe(1);
+		await erase(event.message.id);
+	});
+	expect(await firstTriesOf(eventId)).toEqual([]);
+	expect(await eventsOf(event.message.id)).toEqual([]);
+});
