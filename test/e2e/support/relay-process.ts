@@ -3,16 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../../scripts/lib/dev-vars.ts";
 import { spawnGroup, stopGroup } from "../../../scripts/lib/process-group.ts";
-import { applyMigrations, devArgs, waitForHttp, wranglerEnv } from "../../../scripts/lib/wrangler.ts";
+import { devArgs, waitForHttp, wranglerEnv } from "../../../scripts/lib/wrangler.ts";
 import { TEST_ENV } from "../../setup/test-env.ts";
+import { migratedState } from "./migrated-state.ts";
 
 /*
  * The relay as users run it — `wrangler dev` in local mode (workerd, local D1, Durable Objects,
  * Queues) — for end-to-end tests and the reliability suite.
  *
  * Isolation: every relay gets its own state directory (fresh unless `persistTo` is given), its
- * migrations applied first, and its secrets from a temporary env file passed with `--env-file`, so
- * the developer's .dev.vars is never read. Pick `port` and `inspectorPort` from your test file's
+ * migrations applied first (a copy of a migrated template: migrated-state.ts), and its secrets
+ * from a temporary env file passed with `--env-file`, so the developer's .dev.vars is never read. Pick `port` and `inspectorPort` from your test file's
  * range (see ports.ts); two relays must never share either.
  */
 
@@ -64,7 +65,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RelayProce
 	const envFile = join(scratch, "relay.env");
 	await writeFile(envFile, envFileText(options.secrets ?? TEST_ENV));
 	try {
-		await applyMigrations(persistTo);
+		await migratedState(persistTo);
 	} catch (error) {
 		await rm(scratch, { recursive: true, force: true });
 		throw error;
