@@ -15,6 +15,8 @@ export interface ArchivedEvent {
 	owner: unknown;
 	recipient: unknown;
 	to: unknown;
+	/** data.receivedAt: where its first tries are filed (src/db/attempts.repository.ts). */
+	receivedAt: string | null;
 }
 
 /** One line, parsed only when asked: most lines of most objects are never parsed. */
@@ -51,6 +53,7 @@ function parseEvent(text: string): ArchivedEvent | null {
 		owner: data.owner,
 		recipient: data.recipient,
 		to: data.to,
+		receivedAt: typeof data.receivedAt === "string" ? data.receivedAt : null,
 	};
 }
 

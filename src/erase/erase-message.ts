@@ -1,4 +1,5 @@
 import { DEFAULT_RETENTION_CONFIG, readRetentionConfig } from "../config";
+import { eraseFirstTries } from "../db/attempts.repository";
 import { ledgerFor, ledgerNameOf } from "../ledger/ledger-client";
 import { eraseMedia } from "../media/erase-media";
 import { creationTimeOf, messageHours, scanHours } from "./archive-hours";
@@ -69,7 +70,7 @@ export async function eraseMessage(
 		await tombstoneMessages(env.DB, [messageId], new Date(now).toISOString()).run();
 		const ledger = await ledgerFor(env, messageId).erase(messageId);
 		const mediaObjects = await eraseMedia(env, [messageId]);
-		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds, ledger.accepted);
+		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds, { accepted: ledger.accepted });
 		budget.spend(2 + d1.statements);
 		counts = addCounts(counts, {
 			...d1,
@@ -102,11 +103,17 @@ export async function eraseMessage(
 			linesOfMessages(new Set([messageId])),
 		);
 		counts = addCounts(counts, scanned.counts);
-		// Events known only from the archive (D1 purged them) may still have deliveries rows.
+		// Events known only from the archive (D1 purged them) may still have deliveries rows and
+		// first tries, filed by the receipt time their lines carry.
 		const eventIds = scanned.removed.map((event) => event.id);
 		if (eventIds.length > 0) {
 			const result = await deleteDeliveriesOfEvents(env.DB, eventIds).run();
 			counts = addCounts(counts, { deliveries: result.meta.changes ?? 0 });
+			const firstTries = await eraseFirstTries(
+				env.DB,
+				scanned.removed.flatMap(({ id, receivedAt }) => (receivedAt === null ? [] : [{ id, receivedAt }])),
+			);
+			budget.spend(1 + firstTries.statements);
 		}
 		runs = scanned.runs;
 		after = scanned.after;

@@ -13,15 +13,15 @@ const PARALLEL = 6;
  * one D1 batch. The tombstone goes first, so that no copy still in flight (a ledger's to D1, a
  * forward's attempt row, a media copy) brings them back; media before the ledgers, which may be
  * the only place the caller found them (an erasure by number's pending step): a call that fails
- * before the ledgers let go finds them there again when it is repeated. `knownEventIds` are
+ * before the ledgers let go finds them there again when it is repeated. `knownEvents` are
  * events of these messages found elsewhere (the archive), whose deliveries rows must go even if
- * D1 no longer has the events.
+ * D1 no longer has the events, and whose first tries go by their receipt time.
  */
 export async function eraseMessages(
 	env: Pick<Env, "DB" | "MESSAGE_LEDGER"> & Partial<Pick<Env, "MEDIA_COPIER">>,
 	messageIds: readonly string[],
 	budget: ErasureBudget,
-	options: { ledgers: boolean; knownEventIds?: readonly string[] },
+	options: { ledgers: boolean; knownEvents?: ReadonlyArray<{ id: string; receivedAt: string | null }> },
 ): Promise<Pick<ErasureCounts, "events" | "deliveries" | "quarantine" | "ledgerRows" | "mediaObjects">> {
 	if (messageIds.length === 0) return { events: 0, deliveries: 0, quarantine: 0, ledgerRows: 0, mediaObjects: 0 };
 	// First: no copy still in flight may bring these messages back to D1 once they are gone.
@@ -30,7 +30,7 @@ export async function eraseMessages(
 	// Media copies can outlive the ledger's memory (MEDIA_RETENTION_DAYS): asked for every message.
 	const mediaObjects = await eraseMedia(env, messageIds);
 	budget.spend(messageIds.length);
-	const eventIds = [...(options.knownEventIds ?? [])];
+	const eventIds = (options.knownEvents ?? []).map((event) => event.id);
 	const accepted: MessagesErased["accepted"] = [];
 	let ledgerRows = 0;
 	let heldQuarantine = 0;
@@ -54,7 +54,7 @@ export async function eraseMessages(
 		}
 		budget.spend(groups.length);
 	}
-	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds, accepted);
+	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds, { accepted, archived: options.knownEvents });
 	budget.spend(d1.statements);
 	return {
 		events: d1.events,

@@ -179,7 +179,7 @@ async function archiveStep(walk: Walk, archive: R2Bucket, after: Position): Prom
 			// simulation). A bucket ledger always exists; asking one that forgot costs a request.
 			const erased = await eraseMessages(env, messageIds, budget, {
 				ledgers: true,
-				knownEventIds: removed.map((event) => event.id),
+				knownEvents: removed,
 			});
 			for (const id of messageIds) erasedIds.add(id);
 			counts = addCounts(counts, erased);

@@ -83,22 +83,33 @@ export async function runEraseStatements(db: D1Database, statements: EraseStatem
 	};
 }
 
+/** Events of the messages known outside D1, whose first tries must go too. */
+export interface KnownElsewhere {
+	/** A ledger's, with when it accepted them (epoch ms). */
+	accepted?: ReadonlyArray<{ id: string; acceptedAt: number }>;
+	/** The archive's, with their data.receivedAt. */
+	archived?: ReadonlyArray<{ id: string; receivedAt: string | null }>;
+}
+
 export async function eraseMessagesFromD1(
 	db: D1Database,
 	messageIds: readonly string[],
 	eventIds: readonly string[] = [],
-	acceptedInLedger: ReadonlyArray<{ id: string; acceptedAt: number }> = [],
+	elsewhere: KnownElsewhere = {},
 ): Promise<MessagesErasedFromD1> {
 	const d1 = await withEventTables(db, (tables) =>
 		runEraseStatements(db, eraseMessagesStatements(db, tables, messageIds, eventIds)),
 	);
 	// Their first tries are filed by receipt time, which their D1 rows tell (found in the same
-	// batch). An event only a ledger held may have been forwarded too: its receipt came at most
-	// seconds before its acceptance, so the minute of that and the one before are looked in.
-	const ledgerOnly = acceptedInLedger.flatMap(({ id, acceptedAt }) =>
+	// batch), and an archive line. An event only a ledger held may have been forwarded too: its
+	// receipt came at most seconds before its acceptance, so that minute and the one before it.
+	const accepted = (elsewhere.accepted ?? []).flatMap(({ id, acceptedAt }) =>
 		[acceptedAt, acceptedAt - 60_000].map((at) => ({ id, receivedAt: new Date(at).toISOString() })),
 	);
-	const firstTries = await eraseFirstTries(db, [...d1.erased, ...ledgerOnly]);
+	const archived = (elsewhere.archived ?? []).flatMap(({ id, receivedAt }) =>
+		receivedAt === null ? [] : [{ id, receivedAt }],
+	);
+	const firstTries = await eraseFirstTries(db, [...d1.erased, ...accepted, ...archived]);
 	return { ...d1, statements: d1.statements + firstTries.statements };
 }
 

@@ -1,14 +1,26 @@
 import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
+import { createAttemptsTable, dayOfIso, insertFirstTries } from "../../src/db/attempts.repository";
 import { createEventTable, eventTableOf } from "../../src/db/event-tables";
-import { adminFetch, eventIdOfElement } from "../helpers/admin";
+import { ledgerNameOf } from "../../src/ledger/ledger-client";
+import { adminFetch, adminPost, eventIdOfElement } from "../helpers/admin";
+import { putArchiveObject } from "../helpers/archive-objects";
 import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import { consume, firstTriesOf, jobFor, storedEvent, waitForFirstTries } from "../helpers/forward";
 import { pendingInLedger } from "../helpers/ledger";
 import { deliveriesOf, eventsOf } from "../helpers/storage";
-import { loggedEvents, refusingInserts } from "./support";
+import {
+	archivedLine,
+	archiveKeyAt,
+	DAY_MS,
+	freshNumber,
+	HOUR_MS,
+	loggedEvents,
+	messageIdCreatedAt,
+	refusingInserts,
+} from "./support";
 
 /*
  * A forward still in the queue when its message is erased (a retry waiting out its delay, a job a
@@ -76,4 +88,45 @@ it("takes out the first try of an event forwarded while it waited in its ledger 
 	});
 	expect(await firstTriesOf(eventId)).toEqual([]);
 	expect(await eventsOf(event.message.id)).toEqual([]);
+});
+
+it("takes out the first tries of events known only from the archive, by message and by number", async () => {
+	for (const by of ["message", "number"] as const) {
+		const created = Date.now() - 3 * DAY_MS;
+		const messageId = messageIdCreatedAt(created);
+		const number = freshNumber();
+		const receivedAtIso = new Date(created + HOUR_MS).toISOString();
+		const eventId = `evt_archived${by}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+		// D1 and the ledger let the event go long ago; its archive line and its first try remain.
+		const line = { ...archivedLine(eventId, messageId, { from: number }) };
+		(line.data as Record<string, unknown>).receivedAt = receivedAtIso;
+		await putArchiveObject(archiveKeyAt(created + HOUR_MS, ledgerNameOf(env, messageId)), [line]);
+		const day = dayOfIso(receivedAtIso);
+		await createAttemptsTable(env.DB, day).run();
+		const { statements } = insertFirstTries(
+			env.DB,
+			[
+				{
+					eventId,
+					destination: "default",
+					outcome: "delivered",
+					httpStatus: 204,
+					durationMs: 5,
+					error: null,
+					receivedAt: receivedAtIso,
+				},
+			],
+			new Date(created + HOUR_MS + 1000).toISOString(),
+		);
+		await env.DB.batch(statements);
+		expect(await firstTriesOf(eventId)).toHaveLength(1);
+
+		const answer =
+			by === "message"
+				? await adminFetch(`/v1/messages/${messageId}`, { method: "DELETE" })
+				: await adminPost("/v1/erase", { phoneNumber: number });
+		expect(answer.status).toBe(200);
+		expect(await answer.json()).toMatchObject({ archiveEvents: 1, complete: true });
+		expect(await firstTriesOf(eventId)).toEqual([]);
+	}
 });

@@ -206,6 +206,9 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantResul
 	// 7. Erased means gone from every store, and nothing in flight brings it back.
 	const leftovers: string[] = [];
 	let erasedChecked = 0;
+	// A first try recorded after its message's erasure began: a forward already being sent when the
+	// erasure ran (README "Erasure": not reached), counted apart. One recorded before it must be gone.
+	let firstTriesDuringErasure = 0;
 	for (const element of accepted) {
 		if (!erased(element)) continue;
 		erasedChecked += 1;
@@ -218,6 +221,12 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantResul
 			if (observed.d1Events.has(id)) where.push("D1 events");
 			if (observed.archive.has(id)) where.push("the archive");
 			if (observed.ledgerEventIds.has(id)) where.push("a ledger");
+			// The last erasure that covers it: a call repeated after a failure must take what came before it.
+			const started = Math.max(...world.erasedBy(element).map((erasure) => erasure.startedAt));
+			const firstTries = observed.d1FirstTries.get(id) ?? [];
+			firstTriesDuringErasure += firstTries.filter((at) => at >= started).length;
+			const before = firstTries.filter((at) => at < started);
+			if (before.length > 0) where.push(`D1 first tries recorded before the erasure (${before.length})`);
 			if (observed.d1Deliveries.some((row) => row.eventId === id))
 				where.push(`D1 deliveries ${JSON.stringify(observed.d1Deliveries.filter((row) => row.eventId === id))}`);
 		}
@@ -242,7 +251,7 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantResul
 				(erasure) => `erasure of ${erasure.kind} ${erasure.subject} never completed (${erasure.status})`,
 			),
 		]),
-		notes: { erasures: world.erasures.length },
+		notes: { erasures: world.erasures.length, "first tries recorded during the erasure": firstTriesDuringErasure },
 	});
 
 	// 8. Every binding call went through the meter.

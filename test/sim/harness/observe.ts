@@ -30,6 +30,8 @@ export interface LedgerOutbox {
 export interface Observed {
 	d1Events: Map<string, StoredEvent>;
 	d1Deliveries: Array<{ eventId: string; destination: string }>;
+	/** First-try entries (attempts_YYYYMMDD) by event id: when each was recorded (epoch ms). */
+	d1FirstTries: Map<string, number[]>;
 	quarantineTags: Set<string>;
 	/** Lines of the archive by event id: more than one is a copy too many. */
 	archive: Map<string, { event: StoredEvent; copies: number }>;
@@ -95,6 +97,16 @@ export async function observe(env: Env, raw: RawAccess, sinkRecords: () => Promi
 	const d1Deliveries = (
 		await raw.d1All<{ event_id: string; destination: string }>(env.DB, "SELECT * FROM deliveries")
 	).map((row) => ({ eventId: row.event_id, destination: row.destination, row }));
+	const d1FirstTries = new Map<string, number[]>();
+	for (const table of await d1Tables(raw, env.DB, "attempts_%")) {
+		const entries = await raw.d1All<{ at: string; event_id: string }>(
+			env.DB,
+			`SELECT a.at, json_extract(e.value, '$[0]') AS event_id FROM ${table} a, json_each(a.entries) e`,
+		);
+		for (const entry of entries) {
+			d1FirstTries.set(entry.event_id, [...(d1FirstTries.get(entry.event_id) ?? []), Date.parse(entry.at)]);
+		}
+	}
 	const quarantineTags = new Set(
 		(await raw.d1All<{ raw_json: string }>(env.DB, "SELECT raw_json FROM quarantine")).flatMap(
 			(row) => TAG.exec(row.raw_json)?.[1] ?? [],
@@ -174,6 +186,7 @@ export async function observe(env: Env, raw: RawAccess, sinkRecords: () => Promi
 	return {
 		d1Events,
 		d1Deliveries,
+		d1FirstTries,
 		quarantineTags,
 		archive,
 		ledgerMessages,
