@@ -3,11 +3,11 @@ import { env } from "cloudflare:workers";
 import { archiveKey } from "../../src/archive/archive-layout";
 import { insertDelivery } from "../../src/db/deliveries.repository";
 import { type ErasureReport, noCounts } from "../../src/erase/erasure-counts";
-import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
 import { hourOf } from "../../src/ledger/partitions";
-import { newMessageId } from "../helpers/fixtures";
 import { ledgerStub } from "../helpers/ledger";
+
+export { otherBucketMessageId, sameBucketMessageId } from "../helpers/ledger";
 
 export const HOUR_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -16,24 +16,6 @@ export const DAY_MS = 24 * HOUR_MS;
 export type ErasureAnswer = ErasureReport;
 
 export const NOTHING_ERASED: ErasureAnswer = { ...noCounts(), complete: true, cursor: null };
-
-/** A fresh message id whose events land in the same ledger bucket (and so the same archive objects) as `messageId`'s. */
-export function sameBucketMessageId(messageId: string): string {
-	const bucket = ledgerNameOf(env, messageId);
-	for (;;) {
-		const candidate = newMessageId();
-		if (ledgerNameOf(env, candidate) === bucket) return candidate;
-	}
-}
-
-/** A fresh message id in another bucket than `messageId`'s. */
-export function otherBucketMessageId(messageId: string): string {
-	const bucket = ledgerNameOf(env, messageId);
-	for (;;) {
-		const candidate = newMessageId();
-		if (ledgerNameOf(env, candidate) !== bucket) return candidate;
-	}
-}
 
 /** A Bandwidth-shaped id created at `time`: 13 digits of epoch milliseconds and 16 lowercase alphanumerics. */
 export function messageIdCreatedAt(time: number): string {

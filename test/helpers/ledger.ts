@@ -1,11 +1,29 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { ledgerFor } from "../../src/ledger/ledger-client";
+import { ledgerFor, ledgerNameOf } from "../../src/ledger/ledger-client";
 import type { MessageLedger } from "../../src/ledger/message-ledger.do";
 import { postCallback } from "./callback";
-import { element } from "./fixtures";
+import { element, newMessageId } from "./fixtures";
 import { BACKGROUND_WAIT_MS } from "./wait";
+
+/** A fresh message id whose events land in the same ledger bucket (and so the same archive objects) as `messageId`'s. */
+export function sameBucketMessageId(messageId: string): string {
+	const bucket = ledgerNameOf(env, messageId);
+	for (;;) {
+		const candidate = newMessageId();
+		if (ledgerNameOf(env, candidate) === bucket) return candidate;
+	}
+}
+
+/** A fresh message id in another bucket than `messageId`'s. */
+export function otherBucketMessageId(messageId: string): string {
+	const bucket = ledgerNameOf(env, messageId);
+	for (;;) {
+		const candidate = newMessageId();
+		if (ledgerNameOf(env, candidate) !== bucket) return candidate;
+	}
+}
 
 export function ledgerStub(messageId: string) {
 	return ledgerFor(env, messageId);

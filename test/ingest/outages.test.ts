@@ -11,6 +11,7 @@ import { receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
 import {
 	ledgerStub,
+	otherBucketMessageId,
 	pendingInLedger,
 	swapForBrokenTables,
 	waitForDrainBackoff,
@@ -102,7 +103,10 @@ describe("D1 or the queue down while the outbox drains", () => {
 describe("the ledger or quarantine write failing", () => {
 	it("answers 500, and Bandwidth's retry after recovery accepts each event once", async () => {
 		const broken = element("spec2026__message-delivered_sms.object.json");
-		const healthy = element("spec2026__message-sending.object.json");
+		// In another ledger bucket: the broken one fails every message it keeps (1 in 64 by chance).
+		const healthy = element("spec2026__message-sending.object.json", {
+			messageId: otherBucketMessageId(broken.message.id),
+		});
 		const batch = [broken, healthy];
 
 		await withLedgerBroken(broken.message.id, async () => {
