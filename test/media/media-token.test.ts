@@ -52,15 +52,16 @@ describe("the OAuth2 token", () => {
 	});
 
 	it("is what the relay's copies present to the media host, and one token serves several messages' files", async () => {
-		const before = (await receivedAt(TOKEN_PATH)).length;
 		const messages = [0, 1].map(() =>
 			inboundMms((id) => [mediaUrl(id, 0, "a.png"), mediaUrl(id, 1, "b.png"), mediaUrl(id, 2, "c.png")]),
 		);
 		await postCallback(messages);
 		await Promise.all(messages.map((mms) => waitForSettledMedia(mms.message.id)));
 		await Promise.all(messages.map(async (mms) => waitForForwarded(await eventIdOfElement(mms))));
-		// At most one: an earlier test of this isolate may have left a valid token in the cache.
-		expect((await receivedAt(TOKEN_PATH)).length - before).toBeLessThanOrEqual(1);
+		// How many tokens were fetched meanwhile is not counted here: the token endpoint is shared by
+		// the files running beside this one (each runtime caches its own token). That one fetch serves
+		// many copies is pinned above, on an endpoint of its own.
+		expect((await receivedAt(TOKEN_PATH)).length).toBeGreaterThan(0);
 		const asked = await Promise.all(
 			messages.flatMap((mms) =>
 				[0, 1, 2].map((i) => receivedAt(mediaPathOf(mms.message.id, i, ["a.png", "b.png", "c.png"][i]!))),
