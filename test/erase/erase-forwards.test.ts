@@ -5,6 +5,7 @@ import { createEventTable, eventTableOf } from "../../src/db/event-tables";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import { adminFetch, adminPost, eventIdOfElement } from "../helpers/admin";
 import { putArchiveObject } from "../helpers/archive-objects";
+import { aroundMethod } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, waitForForwarded } from "../helpers/downstream";
 import { element } from "../helpers/fixtures";
@@ -23,9 +24,10 @@ import {
 } from "./support";
 
 /*
- * A forward still in the queue when its message is erased (a retry waiting out its delay, a job a
- * paused destination parked, a batch not yet read): the consumer must not deliver the erased event
- * afterwards, nor leave a row or a first try of it behind (fault simulation, issue 17).
+ * An erased message's forwards: one still in the queue when its message is erased (a retry waiting
+ * out its delay, a job a paused destination parked, a batch not yet read) must not deliver the
+ * event afterwards, nor leave a row behind; and the first tries of its events go wherever the
+ * erasure found them (D1, a ledger, the archive), even when a call fails halfway (issue 17).
  */
 
 afterEach(() => {
@@ -129,4 +131,27 @@ it("takes out the first tries of events known only from the archive, by message 
 		expect(await answer.json()).toMatchObject({ archiveEvents: 1, complete: true });
 		expect(await firstTriesOf(eventId)).toEqual([]);
 	}
+});
+
+it("still takes an event's first try when a number erasure is repeated after its first-try step failed", async () => {
+	const number = freshNumber();
+	const event = await storedEvent("spec2026__message-delivered_sms.object.json", {
+		to: number,
+		message: { to: [number] },
+	});
+	expect(await firstTriesOf(event.id)).toHaveLength(1);
+	let failures = 1;
+	aroundMethod(env.DB, "prepare", (call, args) => {
+		if (failures > 0 && String(args[0]).trimStart().startsWith("UPDATE attempts_")) {
+			failures -= 1;
+			throw new Error("D1_ERROR: simulated");
+		}
+		return call();
+	});
+	expect((await adminPost("/v1/erase", { phoneNumber: number })).status).toBeGreaterThanOrEqual(500);
+	const retried = await adminPost("/v1/erase", { phoneNumber: number });
+	expect(retried.status).toBe(200);
+	expect(await retried.json()).toMatchObject({ complete: true });
+	expect(await eventsOf(event.messageId)).toEqual([]);
+	expect(await firstTriesOf(event.id)).toEqual([]);
 });
