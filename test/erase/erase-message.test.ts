@@ -276,6 +276,19 @@ describe("DELETE /v1/messages/:messageId", () => {
 		expect(message.startsWith(`${name}: `)).toBe(true);
 	});
 
+	it("completes when D1 holds no event table at all (retention or the budget dropped every one)", async () => {
+		const messageId = newMessageId();
+		const tables = await listEventTables(env.DB);
+		for (const table of tables) await env.DB.exec(`ALTER TABLE ${table} RENAME TO parked_${table}`);
+		try {
+			expect(await listEventTables(env.DB)).toEqual([]);
+			const result = await eraseMessage(env, messageId);
+			expect(result.ok && result.value.complete).toBe(true);
+		} finally {
+			for (const table of tables) await env.DB.exec(`ALTER TABLE parked_${table} RENAME TO ${table}`);
+		}
+	});
+
 	it("refuses a cursor made for another message", async () => {
 		const created = Date.now() - 30 * DAY_MS;
 		const messageId = messageIdCreatedAt(created);
