@@ -5,6 +5,7 @@ import { eraseMedia } from "../media/erase-media";
 import { creationTimeOf, messageHours, scanHours } from "./archive-hours";
 import type { ArchiveLine } from "./archive-rewrite";
 import {
+	acceptedFiles,
 	deleteDeliveriesOfEvents,
 	deleteErasedDeliveries,
 	eraseMessagesFromD1,
@@ -68,10 +69,13 @@ export async function eraseMessage(
 	if (cursor === null) {
 		// First: no copy still in flight may bring the message back to D1 once it is gone.
 		await tombstoneMessages(env.DB, [messageId], new Date(now).toISOString()).run();
-		const ledger = await ledgerFor(env, messageId).erase(messageId);
+		const stub = ledgerFor(env, messageId);
+		// The first tries of what the ledger holds go before it lets go (see eraseMessages).
+		const firstTries = await eraseFirstTries(env.DB, acceptedFiles(await stub.accepted(messageId)));
+		const ledger = await stub.erase(messageId);
 		const mediaObjects = await eraseMedia(env, [messageId]);
-		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds, { accepted: ledger.accepted });
-		budget.spend(2 + d1.statements);
+		const d1 = await eraseMessagesFromD1(env.DB, [messageId], ledger.eventIds);
+		budget.spend(3 + firstTries.statements + d1.statements);
 		counts = addCounts(counts, {
 			...d1,
 			quarantine: d1.quarantine + ledger.quarantine,

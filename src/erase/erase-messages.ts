@@ -1,7 +1,8 @@
+import { eraseFirstTries } from "../db/attempts.repository";
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { MessagesErased } from "../ledger/store/ledger-rows";
 import { eraseMedia } from "../media/erase-media";
-import { eraseMessagesFromD1, tombstoneMessages } from "./erasure.repository";
+import { acceptedFiles, eraseMessagesFromD1, tombstoneMessages } from "./erasure.repository";
 import type { ErasureBudget } from "./erasure-budget";
 import type { ErasureCounts } from "./erasure-counts";
 
@@ -31,7 +32,6 @@ export async function eraseMessages(
 	const mediaObjects = await eraseMedia(env, messageIds);
 	budget.spend(messageIds.length);
 	const eventIds = (options.knownEvents ?? []).map((event) => event.id);
-	const accepted: MessagesErased["accepted"] = [];
 	let ledgerRows = 0;
 	let heldQuarantine = 0;
 	if (options.ledgers) {
@@ -42,19 +42,24 @@ export async function eraseMessages(
 		}
 		const groups = [...byLedger];
 		for (let start = 0; start < groups.length; start += PARALLEL) {
+			const slice = groups.slice(start, start + PARALLEL);
+			// Their first tries first, while the ledgers still hold the events and when they came: a
+			// call failing once the ledgers let go could not file them again (fault simulation, 24006).
+			const held = await Promise.all(slice.map(([name, ids]) => ledgerNamed(env, name).accepted(...ids)));
+			const firstTries = await eraseFirstTries(env.DB, acceptedFiles(held.flat()));
+			budget.spend(slice.length + firstTries.statements);
 			const erased: MessagesErased[] = await Promise.all(
-				groups.slice(start, start + PARALLEL).map(([name, ids]) => ledgerNamed(env, name).erase(...ids)),
+				slice.map(([name, ids]) => ledgerNamed(env, name).erase(...ids)),
 			);
 			for (const result of erased) {
 				ledgerRows += result.rows;
 				heldQuarantine += result.quarantine;
 				eventIds.push(...result.eventIds);
-				accepted.push(...result.accepted);
 			}
 		}
 		budget.spend(groups.length);
 	}
-	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds, { accepted, archived: options.knownEvents });
+	const d1 = await eraseMessagesFromD1(env.DB, messageIds, eventIds, options.knownEvents);
 	budget.spend(d1.statements);
 	return {
 		events: d1.events,

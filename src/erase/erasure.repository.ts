@@ -83,28 +83,29 @@ export async function runEraseStatements(db: D1Database, statements: EraseStatem
 	};
 }
 
-/** Events of the messages known outside D1, whose first tries must go too. */
-export interface KnownElsewhere {
-	/** A ledger's, with when it accepted them (epoch ms). */
-	accepted?: ReadonlyArray<{ id: string; acceptedAt: number }>;
-	/** The archive's, with their data.receivedAt. */
-	archived?: ReadonlyArray<{ id: string; receivedAt: string | null }>;
+/**
+ * Where the first tries of events a ledger held are filed: their receipt came at most seconds
+ * before their acceptance, so the minute of that and the one before it.
+ */
+export function acceptedFiles(
+	accepted: ReadonlyArray<{ id: string; acceptedAt: number }>,
+): Array<{ id: string; receivedAt: string }> {
+	return accepted.flatMap(({ id, acceptedAt }) =>
+		[acceptedAt, acceptedAt - 60_000].map((at) => ({ id, receivedAt: new Date(at).toISOString() })),
+	);
 }
 
+/**
+ * `archived` are events of the messages known from the archive (with their data.receivedAt),
+ * whose first tries must go too.
+ */
 export async function eraseMessagesFromD1(
 	db: D1Database,
 	messageIds: readonly string[],
 	eventIds: readonly string[] = [],
-	elsewhere: KnownElsewhere = {},
+	archived: ReadonlyArray<{ id: string; receivedAt: string | null }> = [],
 ): Promise<MessagesErasedFromD1> {
-	// An event only a ledger held may have been forwarded too: its receipt came at most seconds
-	// before its acceptance, so its first tries are looked for in that minute and the one before.
-	const accepted = (elsewhere.accepted ?? []).flatMap(({ id, acceptedAt }) =>
-		[acceptedAt, acceptedAt - 60_000].map((at) => ({ id, receivedAt: new Date(at).toISOString() })),
-	);
-	const archived = (elsewhere.archived ?? []).flatMap(({ id, receivedAt }) =>
-		receivedAt === null ? [] : [{ id, receivedAt }],
-	);
+	const fromArchive = archived.flatMap(({ id, receivedAt }) => (receivedAt === null ? [] : [{ id, receivedAt }]));
 	let firstTryStatements = 0;
 	const d1 = await withEventTables(db, async (tables) => {
 		const statements = eraseMessagesStatements(db, tables, messageIds, eventIds);
@@ -117,8 +118,7 @@ export async function eraseMessagesFromD1(
 			(result) => result.results as Array<{ id: string; received_at: string }>,
 		);
 		const inD1 = found.map((row) => ({ id: row.id, receivedAt: row.received_at }));
-		firstTryStatements =
-			statements.found.length + (await eraseFirstTries(db, [...inD1, ...accepted, ...archived])).statements;
+		firstTryStatements = statements.found.length + (await eraseFirstTries(db, [...inD1, ...fromArchive])).statements;
 		return runEraseStatements(db, statements);
 	});
 	return { ...d1, statements: d1.statements + firstTryStatements };

@@ -36,7 +36,6 @@ export class LedgerErasure {
 				outbox: entries,
 				quarantine: held,
 				eventIds: deleted.map((row) => row.id),
-				accepted: deleted.map((row) => ({ id: row.id, acceptedAt: row.accepted_at })),
 				hours: [...new Set(deleted.map((row) => row.hour))].sort(),
 			};
 		});

@@ -181,6 +181,17 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	/**
+	 * The events of these messages held here and when each was accepted, read and left in place:
+	 * an erasure takes their first tries (filed by receipt time, src/db/attempts.repository.ts)
+	 * before erase() lets go of them, so that a call failing in between finds them again when it is
+	 * repeated (found by the fault simulation, seed 24006).
+	 */
+	async accepted(...messageIds: string[]): Promise<Array<{ id: string; acceptedAt: number }>> {
+		meter.add("doRequests");
+		return messageIds.flatMap((messageId) => this.#days.acceptedOf(messageId));
+	}
+
+	/**
 	 * Erasure by phone number, for what D1 may not hold yet: answers the messages of rows still in
 	 * the outbox or handed off and unaccounted for (a Worker may be writing them to D1 now) whose
 	 * event names the number — as sender, owner, recipient or anywhere in message.to — and erases the

@@ -155,3 +155,31 @@ it("still takes an event's first try when a number erasure is repeated after its
 	expect(await eventsOf(event.messageId)).toEqual([]);
 	expect(await firstTriesOf(event.id)).toEqual([]);
 });
+
+it("still takes the first try of an event only its ledger held when the erasure is repeated after failing once the ledger let go", async () => {
+	const event = element("spec2026__message-delivered_sms.object.json");
+	const eventId = await eventIdOfElement(event);
+	const table = eventTableOf(new Date().toISOString());
+	await createEventTable(env.DB, table).run();
+	await refusingInserts(table, async () => {
+		expect((await postCallback([event])).status).toBe(200);
+		await waitForForwarded(eventId);
+		await waitForFirstTries([eventId]);
+		expect((await pendingInLedger(event.message.id)).length).toBe(1);
+		// The first call's D1 step fails at its first read, once the ledger has let go of the event.
+		let failures = 1;
+		aroundMethod(env.DB, "batch", (call, args) => {
+			const statements = args[0] as Array<{ statement?: string }>;
+			if (failures > 0 && statements.some((s) => String(s.statement ?? "").includes("SELECT id, received_at"))) {
+				failures -= 1;
+				return Promise.reject(new Error("D1_ERROR: simulated"));
+			}
+			return call();
+		});
+		const failed = await adminFetch(`/v1/messages/${event.message.id}`, { method: "DELETE" });
+		expect(failed.status).toBeGreaterThanOrEqual(500);
+		expect((await pendingInLedger(event.message.id)).length).toBe(0);
+		await erase(event.message.id);
+	});
+	expect(await firstTriesOf(eventId)).toEqual([]);
+});

@@ -227,10 +227,19 @@ export class DayTables {
 	}
 
 	/** Deletes every event of a message; answers the ids and archive hours of what it deleted. */
-	erase(messageId: string): Array<{ id: string; hour: Hour; accepted_at: number }> {
+	/** The message's events and when each was accepted (epoch ms), in every day table. */
+	acceptedOf(messageId: string): Array<{ id: string; acceptedAt: number }> {
 		return this.partitions.flatMap((name) =>
-			this.#db.all<{ id: string; hour: string; accepted_at: number }>(
-				`DELETE FROM ${name} WHERE message_id = ? RETURNING id, hour, accepted_at`,
+			this.#db
+				.all<{ id: string; accepted_at: number }>(`SELECT id, accepted_at FROM ${name} WHERE message_id = ?`, messageId)
+				.map((row) => ({ id: row.id, acceptedAt: row.accepted_at })),
+		);
+	}
+
+	erase(messageId: string): Array<{ id: string; hour: Hour }> {
+		return this.partitions.flatMap((name) =>
+			this.#db.all<{ id: string; hour: string }>(
+				`DELETE FROM ${name} WHERE message_id = ? RETURNING id, hour`,
 				messageId,
 			),
 		);

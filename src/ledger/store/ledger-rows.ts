@@ -44,11 +44,6 @@ export interface MessagesErased {
 	/** Quarantined elements of these messages the ledger held for D1. */
 	quarantine: number;
 	eventIds: string[];
-	/**
-	 * When the ledger accepted each of them (epoch ms): their first tries are filed under the
-	 * minute of their receipt, which came at most seconds before (src/db/attempts.repository.ts).
-	 */
-	accepted: Array<{ id: string; acceptedAt: number }>;
 	/** The archive hours those events were filed under. */
 	hours: Hour[];
 }
