@@ -98,9 +98,8 @@ it("lets 60 events reach a 20-per-second destination no faster than that, measur
 		Array.from({ length: 60 }, () => element("spec2026__message-delivered_sms.object.json")),
 	);
 	const jobs = jobsOf(rows).map((body) => ({ body }));
-	// Three invocations at once, as the queue would run them. They share this isolate, so what the sink
-	// sees is the gate's slots and the isolate's pacing together; the gate's own spacing is checked
-	// slot by slot in the burst test below.
+	// Three invocations at once, as the queue would run them. The gate's first slot comes after this.
+	const started = Date.now();
 	const runs = await Promise.all(
 		[0, 20, 40].map((start) =>
 			consume(jobs.slice(start, start + 20), { DESTINATIONS, FORWARD_URL: "" } as Record<string, string>),
@@ -109,14 +108,13 @@ it("lets 60 events reach a 20-per-second destination no faster than that, measur
 	for (const run of runs) expect(run.retries).toEqual([]);
 	const times = (await receivedAt(paths[name])).map((request) => request.at).sort((a, b) => a - b);
 	expect(times).toHaveLength(60);
-	// In any second, at most 20, give or take 300 ms of arrival jitter (6 sends at 50 ms apart): the
-	// isolate that holds the sends until their slots, and the downstream that stamps them while it
-	// serves the other test files too, can each stall that long on a loaded 2-core machine and let a
-	// stalled run of sends through together (26 once in about ten full runs at 200 ms). The gate's
-	// slots themselves are checked exactly below, and the span here bounds the average rate.
-	const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
-	expect(busiest).toBeLessThanOrEqual(20 + 300 / 50);
-	expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual(((60 - 1) / 20) * 1000 - 100);
+	// No faster than 20 a second: the k-th arrival comes at least k × 50 ms after the start (25 ms
+	// for the two clocks). A stall of the isolate or of the sink on a loaded machine only delays
+	// sends, and with them arrivals, so this holds however busy the machine is; counting arrivals
+	// per second did not (a stalled run of sends arriving together made 26 in a second, twice in
+	// about twelve full runs). A limiter that let them through early fails it at once.
+	const early = times.flatMap((at, k) => (at < started + k * 50 - 25 ? [{ k, afterStartMs: at - started }] : []));
+	expect(early).toEqual([]);
 });
 
 it("holds the rest of a 2,000-event burst back for their slots, never letting through more than the limit", async () => {
