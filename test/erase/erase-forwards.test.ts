@@ -8,7 +8,7 @@ import { putArchiveObject } from "../helpers/archive-objects";
 import { aroundMethod } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, waitForForwarded } from "../helpers/downstream";
-import { element } from "../helpers/fixtures";
+import { type BandwidthElement, element } from "../helpers/fixtures";
 import { consume, firstTriesOf, jobFor, storedEvent, waitForFirstTries } from "../helpers/forward";
 import { pendingInLedger } from "../helpers/ledger";
 import { deliveriesOf, eventsOf } from "../helpers/storage";
@@ -75,21 +75,33 @@ it("still delivers an event of the message received after its erasure", async ()
 	expect((await waitForFirstTries([id])).get(id)).toEqual(["delivered"]);
 });
 
-it("takes out the first try of an event forwarded while it waited in its ledger for D1", async () => {
+/**
+ * An event D1 refuses while its forward, taken by the queue, is delivered and its first try
+ * recorded: only its ledger holds it. `then` runs while D1 still refuses it.
+ */
+async function forwardedWhileOnlyInLedger(then: (event: BandwidthElement) => Promise<void>): Promise<string> {
 	const event = element("spec2026__message-delivered_sms.object.json");
 	const eventId = await eventIdOfElement(event);
 	const table = eventTableOf(new Date().toISOString());
 	await createEventTable(env.DB, table).run();
 	await refusingInserts(table, async () => {
 		expect((await postCallback([event])).status).toBe(200);
-		// D1 refuses the event, the queue took its forward: delivered, and its first try recorded.
 		await waitForForwarded(eventId);
 		await waitForFirstTries([eventId]);
 		expect((await pendingInLedger(event.message.id)).length).toBe(1);
-		await erase(event.message.id);
+		await then(event);
+	});
+	return eventId;
+}
+
+it("takes out the first try of an event forwarded while it waited in its ledger for D1", async () => {
+	let messageId = "";
+	const eventId = await forwardedWhileOnlyInLedger(async (event) => {
+		messageId = event.message.id;
+		await erase(messageId);
 	});
 	expect(await firstTriesOf(eventId)).toEqual([]);
-	expect(await eventsOf(event.message.id)).toEqual([]);
+	expect(await eventsOf(messageId)).toEqual([]);
 });
 
 it("takes out the first tries of events known only from the archive, by message and by number", async () => {
@@ -157,15 +169,7 @@ it("still takes an event's first try when a number erasure is repeated after its
 });
 
 it("still takes the first try of an event only its ledger held when the erasure is repeated after failing once the ledger let go", async () => {
-	const event = element("spec2026__message-delivered_sms.object.json");
-	const eventId = await eventIdOfElement(event);
-	const table = eventTableOf(new Date().toISOString());
-	await createEventTable(env.DB, table).run();
-	await refusingInserts(table, async () => {
-		expect((await postCallback([event])).status).toBe(200);
-		await waitForForwarded(eventId);
-		await waitForFirstTries([eventId]);
-		expect((await pendingInLedger(event.message.id)).length).toBe(1);
+	const eventId = await forwardedWhileOnlyInLedger(async (event) => {
 		// The first call's D1 step fails at its first read, once the ledger has let go of the event.
 		let failures = 1;
 		aroundMethod(env.DB, "batch", (call, args) => {
