@@ -70,6 +70,8 @@ export interface Injection {
 	reached: Map<string, number>;
 	/** Binding calls and fetches running now. */
 	readonly inFlight: number;
+	/** Their targets, for a run that ends with one still running. */
+	readonly inFlightTargets: string[];
 	delayLine: DelayLine;
 	queues: QueueTracker;
 	raw: RawAccess;
@@ -139,6 +141,15 @@ export function installInjection(options: InjectionOptions): Injection {
 	const calls = new Map<string, number>();
 	const reached = new Map<string, number>();
 	let inFlight = 0;
+	const running = new Map<string, number>();
+	const enter = (target: string) => {
+		inFlight += 1;
+		running.set(target, (running.get(target) ?? 0) + 1);
+	};
+	const leave = (target: string) => {
+		inFlight -= 1;
+		running.set(target, (running.get(target) ?? 1) - 1);
+	};
 	const restores: Array<() => void> = [];
 	const count = (target: string) => calls.set(target, (calls.get(target) ?? 0) + 1);
 	const reach = (target: string) => reached.set(target, (reached.get(target) ?? 0) + 1);
@@ -155,7 +166,7 @@ export function installInjection(options: InjectionOptions): Injection {
 	/** A call of `target` with the plan's fault applied; `run` makes the real call. */
 	async function guarded<T>(target: string, run: () => Promise<T>, kinds = BINDING_KINDS): Promise<T> {
 		count(target);
-		inFlight += 1;
+		enter(target);
 		try {
 			const rule = decider.decide(target, kinds);
 			if (rule?.kind === "throw") throw errorFor(target);
@@ -169,7 +180,7 @@ export function installInjection(options: InjectionOptions): Injection {
 			if (rule?.kind === "throwAfter") throw errorFor(target);
 			return result;
 		} finally {
-			inFlight -= 1;
+			leave(target);
 		}
 	}
 
@@ -424,7 +435,7 @@ export function installInjection(options: InjectionOptions): Injection {
 		const url = new URL(input instanceof Request ? input.url : String(input));
 		const target = options.classifyUrl(url);
 		count(target);
-		inFlight += 1;
+		enter(target);
 		try {
 			const rule = decider.decide(target, FETCH_KINDS);
 			if (rule?.kind === "network" || rule?.kind === "throw")
@@ -447,7 +458,7 @@ export function installInjection(options: InjectionOptions): Injection {
 			}
 			return response;
 		} finally {
-			inFlight -= 1;
+			leave(target);
 		}
 	}) as typeof fetch;
 	restores.push(() => {
@@ -483,6 +494,9 @@ export function installInjection(options: InjectionOptions): Injection {
 		reached,
 		get inFlight() {
 			return inFlight;
+		},
+		get inFlightTargets() {
+			return [...running].flatMap(([target, n]) => (n > 0 ? [`${target}×${n}`] : []));
 		},
 		delayLine,
 		queues,

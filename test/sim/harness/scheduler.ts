@@ -162,7 +162,9 @@ export class Scheduler {
 		let last = "";
 		while (realNow() - started < limitMs) {
 			if (realNow() > this.deadline)
-				throw new SeedOutOfTime(`inFlight ${injection.inFlight}, queued ${injection.queues.total}`);
+				throw new SeedOutOfTime(
+					`inFlight ${injection.inFlight} (${injection.inFlightTargets.join(", ")}), queued ${injection.queues.total}`,
+				);
 			await sleep(10);
 			const busy = injection.inFlight > 0 || injection.queues.total > 0;
 			const reading = JSON.stringify(meter.snapshot());
