@@ -44,6 +44,16 @@ export class LedgerErasure {
 	}
 
 	/**
+	 * The events of these messages and when each was accepted, read and left in place: an erasure
+	 * takes their first tries (filed by receipt time, src/db/attempts.repository.ts) before
+	 * messages() lets go of them, so that a call failing in between finds them again when it is
+	 * repeated (found by the fault simulation, seed 24006).
+	 */
+	accepted(messageIds: readonly string[]): Array<{ id: string; acceptedAt: number }> {
+		return messageIds.flatMap((messageId) => this.parts.days.acceptedOf(messageId));
+	}
+
+	/**
 	 * For an erasure by phone number, what D1 may not hold yet: the messages of rows still in the
 	 * outbox or handed off and unaccounted for (a Worker may be writing them to D1 now) whose event
 	 * names the number, as sender, owner, recipient or anywhere in message.to. Reads only those rows,

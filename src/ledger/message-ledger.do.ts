@@ -171,35 +171,28 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	/**
-	 * Erasure (src/erase): forgets every event of these messages, in every day table and the
-	 * outbox, so nothing of them is copied out or archived from here on. Their ids go too: a
-	 * Bandwidth retry of an erased event is accepted again as new.
+	 * Erasure (src/erase): forgets every event of these messages, day tables and outbox, so nothing
+	 * of them is copied out or archived; their ids too (a Bandwidth retry is accepted as new).
 	 */
 	async erase(...messageIds: string[]): Promise<MessagesErased> {
 		meter.add("doRequests");
 		return this.#erase(messageIds);
 	}
 
-	/**
-	 * The events of these messages held here and when each was accepted, read and left in place:
-	 * an erasure takes their first tries (filed by receipt time, src/db/attempts.repository.ts)
-	 * before erase() lets go of them, so that a call failing in between finds them again when it is
-	 * repeated (found by the fault simulation, seed 24006).
-	 */
+	/** Read before erase(): these messages' events here and when each was accepted (LedgerErasure). */
 	async accepted(...messageIds: string[]): Promise<Array<{ id: string; acceptedAt: number }>> {
 		meter.add("doRequests");
-		return messageIds.flatMap((messageId) => this.#days.acceptedOf(messageId));
+		return this.#erasure.accepted(messageIds);
 	}
 
 	/**
 	 * Erasure by phone number, for what D1 may not hold yet: answers the messages of rows still in
 	 * the outbox or handed off and unaccounted for (a Worker may be writing them to D1 now) whose
 	 * event names the number — as sender, owner, recipient or anywhere in message.to — and erases the
-	 * quarantined elements held here that mention the number anywhere. The messages are left here:
-	 * the caller erases them (erase()) after their tombstone and media copies, since this ledger may
-	 * be the only place naming them with the number, and an erasure call that failed after they went
-	 * from here could, retried, never find them again (found by the fault simulation, seeds 3100 and
-	 * 7022). Reads only those rows, decoded one by one: few, and rare but for an outage.
+	 * quarantined elements held here that mention the number. The messages stay here for erase(),
+	 * after their tombstone and media: this ledger may be the only place naming them with the
+	 * number, so a failed call, retried, finds them again (fault simulation, seeds 3100, 7022).
+	 * Reads only those rows, decoded one by one: few, and rare but for an outage.
 	 */
 	async eraseNumberPending(phoneNumber: string): Promise<{ messageIds: string[]; quarantine: number }> {
 		meter.add("doRequests");
