@@ -5,7 +5,7 @@ import { createEventTable, eventTableOf } from "../../src/db/event-tables";
 import { ledgerNameOf } from "../../src/ledger/ledger-client";
 import { adminFetch, adminPost, eventIdOfElement } from "../helpers/admin";
 import { putArchiveObject } from "../helpers/archive-objects";
-import { aroundMethod } from "../helpers/binding-faults";
+import { aroundMethod, failD1BatchOnce } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
 import { freshPath, hookUrl, receivedAt, waitForForwarded } from "../helpers/downstream";
 import { type BandwidthElement, element } from "../helpers/fixtures";
@@ -171,15 +171,7 @@ it("still takes an event's first try when a number erasure is repeated after its
 it("still takes the first try of an event only its ledger held when the erasure is repeated after failing once the ledger let go", async () => {
 	const eventId = await forwardedWhileOnlyInLedger(async (event) => {
 		// The first call's D1 step fails at its first read, once the ledger has let go of the event.
-		let failures = 1;
-		aroundMethod(env.DB, "batch", (call, args) => {
-			const statements = args[0] as Array<{ statement?: string }>;
-			if (failures > 0 && statements.some((s) => String(s.statement ?? "").includes("SELECT id, received_at"))) {
-				failures -= 1;
-				return Promise.reject(new Error("D1_ERROR: simulated"));
-			}
-			return call();
-		});
+		failD1BatchOnce(env.DB, (sql) => sql.includes("SELECT id, received_at"));
 		const failed = await adminFetch(`/v1/messages/${event.message.id}`, { method: "DELETE" });
 		expect(failed.status).toBeGreaterThanOrEqual(500);
 		expect((await pendingInLedger(event.message.id)).length).toBe(0);

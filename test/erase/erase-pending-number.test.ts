@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { expect, it, vi } from "vitest";
 import { createEventTable, eventTableOf } from "../../src/db/event-tables";
 import { adminPost, eventIdOfElement } from "../helpers/admin";
-import { aroundMethod } from "../helpers/binding-faults";
+import { failD1BatchOnce } from "../helpers/binding-faults";
 import { postCallback } from "../helpers/callback";
 import { element } from "../helpers/fixtures";
 import { ledgerStub, pendingInLedger } from "../helpers/ledger";
@@ -60,15 +60,7 @@ it("a number erasure retried after a call that failed once its ledger had let go
 		await failedAttempt(eventId, event.message.id);
 	});
 	// The first call's D1 step fails after the ledger has erased the message's pending rows.
-	let failures = 1;
-	aroundMethod(env.DB, "batch", (call, args) => {
-		const statements = args[0] as Array<{ statement?: string }>;
-		if (failures > 0 && statements.some((s) => String(s.statement ?? "").startsWith("DELETE FROM deliveries"))) {
-			failures -= 1;
-			return Promise.reject(new Error("D1_ERROR: simulated"));
-		}
-		return call();
-	});
+	failD1BatchOnce(env.DB, (sql) => sql.startsWith("DELETE FROM deliveries"));
 	expect((await adminPost("/v1/erase", { phoneNumber: number })).status).toBeGreaterThanOrEqual(500);
 	expect((await pendingInLedger(event.message.id)).length).toBe(0);
 	const retried = await adminPost("/v1/erase", { phoneNumber: number });

@@ -57,3 +57,16 @@ export function gate(): { readonly entered: Promise<void>; wait(): Promise<void>
 		},
 	};
 }
+
+/** The first D1 batch (on `db`) with a statement whose SQL `matches` fails, as a failing database would; later ones run. */
+export function failD1BatchOnce(db: D1Database, matches: (sql: string) => boolean): void {
+	let failures = 1;
+	aroundMethod(db, "batch", (call, args) => {
+		const statements = args[0] as Array<{ statement?: string }>;
+		if (failures > 0 && statements.some((statement) => matches(String(statement.statement ?? "")))) {
+			failures -= 1;
+			return Promise.reject(new Error("D1_ERROR: simulated"));
+		}
+		return call();
+	});
+}
