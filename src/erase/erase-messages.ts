@@ -2,6 +2,7 @@ import { eraseFirstTries } from "../db/attempts.repository";
 import { ledgerNamed, ledgerNameOf } from "../ledger/ledger-client";
 import type { MessagesErased } from "../ledger/store/ledger-rows";
 import { eraseMedia } from "../media/erase-media";
+import { settleAll } from "../settle-all";
 import { acceptedFiles, eraseMessagesFromD1, tombstoneMessages } from "./erasure.repository";
 import type { ErasureBudget } from "./erasure-budget";
 import type { ErasureCounts } from "./erasure-counts";
@@ -45,10 +46,10 @@ export async function eraseMessages(
 			const slice = groups.slice(start, start + PARALLEL);
 			// Their first tries first, while the ledgers still hold the events and when they came: a
 			// call failing once the ledgers let go could not file them again (fault simulation, 24006).
-			const held = await Promise.all(slice.map(([name, ids]) => ledgerNamed(env, name).accepted(...ids)));
+			const held = await settleAll(slice.map(([name, ids]) => ledgerNamed(env, name).accepted(...ids)));
 			const firstTries = await eraseFirstTries(env.DB, acceptedFiles(held.flat()));
 			budget.spend(slice.length + firstTries.statements);
-			const erased: MessagesErased[] = await Promise.all(
+			const erased: MessagesErased[] = await settleAll(
 				slice.map(([name, ids]) => ledgerNamed(env, name).erase(...ids)),
 			);
 			for (const result of erased) {

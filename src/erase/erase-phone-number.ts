@@ -2,6 +2,7 @@ import { ARCHIVE_ROOT } from "../archive/archive-prefixes";
 import { isNoSuchEventTable, listEventTables } from "../db/event-tables";
 import { deleteQuarantineIds, type QuarantineScanRow, scanQuarantine } from "../db/quarantine.repository";
 import { allLedgerNames, ledgerNamed } from "../ledger/ledger-client";
+import { settleAll } from "../settle-all";
 import { type ArchiveLine, involves, rewriteArchiveObject, uncompressedBytes } from "./archive-rewrite";
 import type { ErasureEnv, ErasureOptions } from "./erase-message";
 import { eraseMessages } from "./erase-messages";
@@ -49,7 +50,7 @@ async function pendingStep(walk: Walk): Promise<ErasureCounts> {
 	const messageIds = new Set<string>();
 	let quarantine = 0;
 	for (let start = 0; start < names.length; start += PARALLEL) {
-		const answers = await Promise.all(
+		const answers = await settleAll(
 			names.slice(start, start + PARALLEL).map((name) => ledgerNamed(env, name).eraseNumberPending(phoneNumber)),
 		);
 		for (const answer of answers) {

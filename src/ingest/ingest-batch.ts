@@ -10,6 +10,7 @@ import { packBody } from "../ledger/store/ledger-body";
 import type { LedgerEntry } from "../ledger/store/ledger-rows";
 import { errorMessage, log } from "../log";
 import { recordCallback } from "../metrics/record-metrics";
+import { settleAll } from "../settle-all";
 import { prepareElement, refusedRow } from "./prepare-element";
 
 const COMPRESSING_AT_ONCE = 8;
@@ -71,7 +72,7 @@ async function quarantine(env: Pick<Env, "DB" | "MESSAGE_LEDGER">, rows: readonl
 			const name = ledgerNameOf(env, messageIdOfQuarantined(row.raw_json) ?? row.id);
 			byLedger.set(name, [...(byLedger.get(name) ?? []), row]);
 		}
-		await Promise.all([...byLedger].map(([name, held]) => ledgerNamed(env, name).holdQuarantine(held)));
+		await settleAll([...byLedger].map(([name, held]) => ledgerNamed(env, name).holdQuarantine(held)));
 	}
 	for (const row of rows) log.warn("element_quarantined", { quarantineId: row.id, reason: row.reason });
 }

@@ -1,4 +1,5 @@
 import { log } from "../log";
+import { settleAll } from "../settle-all";
 
 /** Copiers called at once: a Worker lets six connections wait for headers. */
 const PARALLEL = 6;
@@ -16,7 +17,7 @@ export async function eraseMedia(
 	if (copiers === undefined) return 0;
 	let objects = 0;
 	for (let start = 0; start < messageIds.length; start += PARALLEL) {
-		const removed = await Promise.all(
+		const removed = await settleAll(
 			messageIds.slice(start, start + PARALLEL).map((id) => copiers.getByName(id).erase()),
 		);
 		objects += removed.reduce((sum, n) => sum + n, 0);
