@@ -342,8 +342,8 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 			// Long gaps (a receipt 70 hours late) are crossed with an hourly cron, as a quiet relay would see them.
 			const gap = due - clock.now();
 			if (gap > 0) await scheduler.advance(gap, { cronEveryMs: gap > 2 * HOUR ? 3 * HOUR : 10 * MINUTE });
-			await retryDue();
-			await run(step);
+			await scheduler.withinDeadline(retryDue());
+			await scheduler.withinDeadline(run(step));
 			if (index % 10 === 0) debug(`step ${index}/${workload.steps.length} ${step.kind}`);
 		}
 		debug("workload done");
@@ -357,9 +357,10 @@ export async function runSeed(seed: number, settings: SimSettings): Promise<Seed
 		// a few retries (a relay that still fails is losing them; invariants.ts counts what is left).
 		for (let round = 0; round < 3 && world.retrying.size > 0; round += 1) {
 			if (round > 0) await scheduler.advance(2 * MINUTE);
-			await retryDue(true);
+			await scheduler.withinDeadline(retryDue(true));
 		}
-		for (const erasure of world.erasures.filter((record) => !record.complete)) await finishErasure(erasure);
+		for (const erasure of world.erasures.filter((record) => !record.complete))
+			await scheduler.withinDeadline(finishErasure(erasure));
 		for (const name of DESTINATION_NAMES)
 			await (await admin(`/v1/destinations/${name}/resume`, { method: "POST" })).body?.cancel();
 		// Long enough for every retry schedule (≈ 27.5 h) and held job to run out.

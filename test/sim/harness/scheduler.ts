@@ -151,6 +151,31 @@ export class Scheduler {
 	}
 
 	/**
+	 * `work`, or SeedOutOfTime once the real deadline passes first, naming the calls in flight: a
+	 * step whose request never answers (an erasure, a callback) is reported, not left to hang the
+	 * test. The watch polls with its own timer and stops with the step.
+	 */
+	async withinDeadline<T>(work: Promise<T>): Promise<T> {
+		const { injection } = this.#options;
+		let done = false;
+		const watch = async (): Promise<never> => {
+			while (!done) {
+				await sleep(250);
+				if (!done && realNow() > this.deadline)
+					throw new SeedOutOfTime(
+						`a step never answered: inFlight ${injection.inFlight} (${injection.inFlightTargets.join(", ")})`,
+					);
+			}
+			return new Promise<never>(() => undefined);
+		};
+		try {
+			return await Promise.race([work, watch()]);
+		} finally {
+			done = true;
+		}
+	}
+
+	/**
 	 * Waits until nothing runs; false if `limitMs` (real) passed first. Alarms and held messages
 	 * that come due meanwhile wait for the next stop of `advance`: a retry on a backoff would
 	 * otherwise keep the relay busy for as long as the backoff keeps coming due.
