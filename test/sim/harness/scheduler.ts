@@ -176,7 +176,8 @@ export class Scheduler {
 	}
 
 	/**
-	 * Waits until nothing runs; false if `limitMs` (real) passed first. Alarms and held messages
+	 * Waits until nothing runs (no call in flight, no message queued, the meter unchanged for four
+	 * polls 5 ms apart); false if `limitMs` (real) passed first. Alarms and held messages
 	 * that come due meanwhile wait for the next stop of `advance`: a retry on a backoff would
 	 * otherwise keep the relay busy for as long as the backoff keeps coming due.
 	 */
@@ -190,12 +191,12 @@ export class Scheduler {
 				throw new SeedOutOfTime(
 					`inFlight ${injection.inFlight} (${injection.inFlightTargets.join(", ")}), queued ${injection.queues.total}`,
 				);
-			await sleep(10);
+			await sleep(5);
 			const busy = injection.inFlight > 0 || injection.queues.total > 0;
 			const reading = JSON.stringify(meter.snapshot());
 			quiet = !busy && reading === last ? quiet + 1 : 0;
 			last = reading;
-			if (quiet >= 3) return true;
+			if (quiet >= 4) return true;
 		}
 		this.unsettled += 1;
 		this.unsettledWhy.push(`inFlight ${injection.inFlight}, queued ${injection.queues.total}`);
